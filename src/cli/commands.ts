@@ -1,0 +1,17 @@
+/**
+ * The command table. Each command lives in its own module, imported only when it runs, so that
+ * `macsensor --help` and quick commands start fast.
+ */
+export interface CommandModule {
+  /** Runs the command with the arguments after its name; resolves to the exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+export interface CommandEntry {
+  name: string;
+  usage: string;
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
+
+export const commands: CommandEntry[] = [];
