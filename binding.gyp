@@ -2,14 +2,32 @@
   "targets": [
     {
       "target_name": "macsensor",
-      "sources": ["native/common/addon.cc"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "sources": [
+        "native/common/addon.cc",
+        "native/common/raw_event_js.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native/common"
+      ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],
       "xcode_settings": {
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "MACOSX_DEPLOYMENT_TARGET": "13.0"
-      }
+      },
+      "conditions": [
+        ["OS=='linux'", {
+          "sources": []
+        }],
+        # macOS Endpoint Security backend: M1 adds native/macos/* sources, MACSENSOR_WITH_ES and the
+        # EndpointSecurity / bsm link flags here.
+        ["OS=='mac'", {
+          "sources": [],
+          "defines": [],
+          "link_settings": { "libraries": [] }
+        }]
+      ]
     }
   ]
 }

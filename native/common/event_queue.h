@@ -1,0 +1,194 @@
+// EventDispatcher: the bounded, thread-safe hand-off of raw events from a producer thread (the Linux
+// process-connector reader, an Endpoint Security handler) to a JavaScript callback.
+//
+// Usage (all of it but TryPush on the JS thread):
+//
+//   auto d = macsensor::EventDispatcher::Create(env, jsCallback, /*capacity=*/16384, /*batchMax=*/512);
+//   // producer thread, as often as it likes; never blocks beyond a short mutex hold:
+//   if (!d->TryPush(std::move(ev))) { /* queue full (dropped and counted) or stopped */ }
+//   // JS side: jsCallback(events: RawEvent[]) is called with batches of up to batchMax events.
+//   d->Stop(env, /*drain=*/true);  // after the producer has stopped: delivers what is left, releases the TSFN
+//   macsensor::DispatcherStats s = d->Stats();  // any thread
+//
+// Why batched: one TSFN hop costs ~11 µs idle, so a wake-up is only issued when none is pending and each
+// wake-up drains up to batchMax events into one array. Why bounded: an unbounded queue lets latency grow without
+// limit under load; a full queue drops the new event and counts it (the producer's sequence numbers then show
+// the gap to JavaScript).
+//
+// Lifetime: the shared state is co-owned by the dispatcher and the TSFN (released in its finalizer), so a
+// wake-up that runs after the dispatcher is gone, or during environment teardown (env == nullptr), is harmless.
+// Stop() is idempotent. If the environment is torn down without Stop(), call Stop(env, false) from an env
+// cleanup hook after stopping the producer (JS must not be called then).
+#pragma once
+
+#include <napi.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "raw_event.h"
+#include "raw_event_js.h"
+
+namespace macsensor {
+
+struct DispatcherStats {
+  uint64_t pushed = 0;      // accepted into the queue
+  uint64_t delivered = 0;   // handed to the JS callback
+  uint64_t dropped = 0;     // refused: queue full or dispatcher stopped
+  uint64_t high_water = 0;  // largest queue length seen
+  uint64_t batches = 0;     // JS callback invocations
+  uint64_t queued = 0;      // in the queue now
+};
+
+class EventDispatcher {
+  struct State;
+  struct StateHolder {
+    std::shared_ptr<State> state;
+  };
+  static void CallJs(Napi::Env env, Napi::Function callback, StateHolder* holder, void* data);
+  using Tsfn = Napi::TypedThreadSafeFunction<StateHolder, void, &EventDispatcher::CallJs>;
+
+  struct State {
+    std::mutex mu;
+    std::deque<RawEvent> queue;
+    size_t capacity = 0;
+    size_t batch_max = 0;
+    bool wake_pending = false;
+    bool closed = false;
+    DispatcherStats stats;
+    Tsfn tsfn;
+  };
+
+ public:
+  // JS thread. capacity and batchMax are clamped to at least 1.
+  static std::unique_ptr<EventDispatcher> Create(Napi::Env env, Napi::Function callback, size_t capacity,
+                                                 size_t batch_max, const char* resource_name = "macsensor.events") {
+    auto state = std::make_shared<State>();
+    state->capacity = std::max<size_t>(1, capacity);
+    state->batch_max = std::max<size_t>(1, batch_max);
+    auto* holder = new StateHolder{state};
+    state->tsfn = Tsfn::New(
+        env, callback, resource_name, 0, 1, holder,
+        [](Napi::Env, void*, StateHolder* h) { delete h; }, static_cast<void*>(nullptr));
+    return std::unique_ptr<EventDispatcher>(new EventDispatcher(std::move(state), callback));
+  }
+
+  ~EventDispatcher() = default;
+  EventDispatcher(const EventDispatcher&) = delete;
+  EventDispatcher& operator=(const EventDispatcher&) = delete;
+
+  // Any thread. Returns false when the event was dropped (queue full, or stopped); the drop is counted.
+  bool TryPush(RawEvent&& ev) {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    State& s = *state_;
+    if (s.closed || s.queue.size() >= s.capacity) {
+      s.stats.dropped++;
+      return false;
+    }
+    s.queue.push_back(std::move(ev));
+    s.stats.pushed++;
+    if (s.queue.size() > s.stats.high_water) s.stats.high_water = s.queue.size();
+    if (!s.wake_pending) {
+      // Under the lock so that Stop() cannot release the TSFN between the check and the call.
+      s.wake_pending = s.tsfn.NonBlockingCall() == napi_ok;
+    }
+    return true;
+  }
+
+  // JS thread, after the producer has stopped pushing. With drain, the events still queued are delivered to
+  // the callback now (synchronously, in batches); without (env teardown), they are discarded.
+  void Stop(Napi::Env env, bool drain) {
+    State& s = *state_;
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      if (s.closed) return;
+      s.closed = true;
+    }
+    if (drain && env != nullptr && !callback_.IsEmpty()) {
+      Napi::Function callback = callback_.Value();
+      bool more = true;
+      while (more && !env.IsExceptionPending()) {
+        std::vector<RawEvent> batch = TakeBatch(s, &more);
+        Deliver(env, callback, s, batch);
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      s.queue.clear();
+    }
+    s.tsfn.Release();
+  }
+
+  DispatcherStats Stats() const {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    DispatcherStats out = state_->stats;
+    out.queued = state_->queue.size();
+    return out;
+  }
+
+ private:
+  EventDispatcher(std::shared_ptr<State> state, Napi::Function callback)
+      : state_(std::move(state)), callback_(Napi::Persistent(callback)) {}
+
+  // Takes up to batch_max events off the queue; the caller holds s.mu.
+  static std::vector<RawEvent> TakeBatchLocked(State& s) {
+    size_t n = std::min(s.batch_max, s.queue.size());
+    std::vector<RawEvent> batch;
+    batch.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      batch.push_back(std::move(s.queue.front()));
+      s.queue.pop_front();
+    }
+    return batch;
+  }
+
+  static std::vector<RawEvent> TakeBatch(State& s, bool* more) {
+    std::lock_guard<std::mutex> lock(s.mu);
+    std::vector<RawEvent> batch = TakeBatchLocked(s);
+    *more = !s.queue.empty();
+    return batch;
+  }
+
+  static void Deliver(Napi::Env env, Napi::Function callback, State& s, std::vector<RawEvent>& batch) {
+    if (batch.empty()) return;
+    Napi::HandleScope scope(env);
+    Napi::Array arr = Napi::Array::New(env, batch.size());
+    for (size_t i = 0; i < batch.size(); i++) arr.Set(static_cast<uint32_t>(i), RawEventToJs(env, batch[i]));
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      s.stats.delivered += batch.size();
+      s.stats.batches++;
+    }
+    // A throwing callback leaves a pending exception; Node reports it as uncaught when this returns.
+    callback.Call({arr});
+  }
+
+  std::shared_ptr<State> state_;
+  Napi::FunctionReference callback_;  // for the final drain in Stop(), which runs outside any TSFN call
+};
+
+inline void EventDispatcher::CallJs(Napi::Env env, Napi::Function callback, StateHolder* holder, void*) {
+  if (env == nullptr || holder == nullptr) return;  // environment tearing down: nothing to call
+  State& s = *holder->state;
+  std::vector<RawEvent> batch;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    batch = TakeBatchLocked(s);
+    // Decided under the same lock as the take: events left (or pushed after this) need a further wake-up,
+    // which is issued now if any remain, otherwise by the next TryPush.
+    if (!s.closed && !s.queue.empty()) {
+      s.wake_pending = s.tsfn.NonBlockingCall() == napi_ok;
+    } else {
+      s.wake_pending = false;
+    }
+  }
+  Deliver(env, callback, s, batch);
+}
+
+}  // namespace macsensor
