@@ -18,7 +18,11 @@
       },
       "conditions": [
         ["OS=='linux'", {
-          "sources": []
+          "sources": [
+            "native/common/linux_binding.cc",
+            "native/linux/proc_connector.cc",
+            "native/linux/proc_reader.cc"
+          ]
         }],
         # macOS Endpoint Security backend: M1 adds native/macos/* sources, MACSENSOR_WITH_ES and the
         # EndpointSecurity / bsm link flags here.

@@ -1,10 +1,24 @@
-// N-API entry point of the macsensor addon.
+// N-API entry point of the macsensor addon: registers the backends this platform has.
 #include <napi.h>
+
+#if defined(__linux__)
+#include "linux_binding.h"
+#endif
+#if defined(MACSENSOR_WITH_ES)
+#include "es_binding.h"
+#endif
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, 1));
+#if defined(__linux__)
+  macsensor::RegisterLinux(env, exports);
+  exports.Set("platform", Napi::String::New(env, "linux"));
+#endif
+#if defined(MACSENSOR_WITH_ES)
+  macsensor::RegisterEs(env, exports);
+#endif
   return exports;
 }
 

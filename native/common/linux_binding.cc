@@ -1,0 +1,205 @@
+// binding.startLinux({ queueCapacity, batchMax, ignorePids, rcvbufBytes }, (events) => ...) → handle
+//   handle.stop() / binding.stopLinux(handle): stops the reader, delivers what is queued (synchronously, to the
+//     same callback), releases the thread-safe function; returns the final stats. Idempotent.
+//   handle.stats() / binding.linuxStats(handle): counters (see StatsToJs).
+//   handle.lastError(): the reader thread's fatal socket error, or undefined.
+// A handle that is garbage-collected while running stops without delivering what is queued, so keep it.
+#include "linux_binding.h"
+
+#include <memory>
+#include <string>
+#include <unordered_set>
+
+#include "event_queue.h"
+#include "../linux/proc_connector.h"
+
+namespace macsensor {
+
+namespace {
+
+using linux_proc::ConnectorStats;
+using linux_proc::ProcConnector;
+
+struct LinuxSession {
+  napi_env env = nullptr;
+  std::unique_ptr<EventDispatcher> dispatcher;  // declared first: outlives the connector's thread
+  std::unique_ptr<ProcConnector> connector;
+  bool stopped = false;
+  bool cleanup_hook = false;
+
+  void Stop(Napi::Env e, bool drain) {
+    if (stopped) return;
+    stopped = true;
+    if (connector) connector->Stop();
+    if (dispatcher) dispatcher->Stop(e, drain);
+  }
+
+  // Environment teardown: stop the thread, call no JavaScript.
+  static void OnEnvCleanup(void* arg) {
+    auto* self = static_cast<LinuxSession*>(arg);
+    self->cleanup_hook = false;
+    self->Stop(Napi::Env(self->env), false);
+  }
+
+  static void OnFinalize(napi_env, void* data, void*) {
+    auto* self = static_cast<LinuxSession*>(data);
+    self->Stop(Napi::Env(self->env), false);
+    if (self->cleanup_hook) napi_remove_env_cleanup_hook(self->env, &LinuxSession::OnEnvCleanup, self);
+    delete self;
+  }
+};
+
+Napi::Value Fail(Napi::Env env, const std::string& message) {
+  Napi::Error::New(env, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value TypeFail(Napi::Env env, const std::string& message) {
+  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+LinuxSession* Unwrap(Napi::Env env, Napi::Value v) {
+  if (!v.IsObject()) return nullptr;
+  void* ptr = nullptr;
+  if (napi_unwrap(env, v, &ptr) != napi_ok) {
+    // napi_unwrap leaves a pending exception for unwrapped objects; the caller throws its own.
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    return nullptr;
+  }
+  return static_cast<LinuxSession*>(ptr);
+}
+
+Napi::Object StatsToJs(Napi::Env env, const LinuxSession& s) {
+  DispatcherStats d = s.dispatcher->Stats();
+  ConnectorStats c = s.connector->Stats();
+  Napi::Object o = Napi::Object::New(env);
+  auto set = [&](const char* key, uint64_t v) { o.Set(key, Napi::Number::New(env, static_cast<double>(v))); };
+  set("received", c.received);
+  set("delivered", d.delivered);
+  set("dropped", c.queue_dropped + c.socket_overruns);
+  set("queueHighWater", d.high_water);
+  set("queueDropped", c.queue_dropped);
+  set("socketOverruns", c.socket_overruns);
+  set("ignored", c.ignored);
+  set("partial", c.partial);
+  set("queued", d.queued);
+  set("batches", d.batches);
+  set("lastSeq", c.last_seq);
+  return o;
+}
+
+// Reads an optional non-negative integer option.
+bool ReadCount(Napi::Object opts, const char* key, double min, double max, double* out, std::string* error) {
+  Napi::Value v = opts.Get(key);
+  if (v.IsUndefined()) return true;
+  if (!v.IsNumber()) {
+    *error = std::string("startLinux: option ") + key + " must be a number";
+    return false;
+  }
+  double x = v.As<Napi::Number>().DoubleValue();
+  if (!(x >= min && x <= max) || x != static_cast<double>(static_cast<int64_t>(x))) {
+    *error = std::string("startLinux: option ") + key + " must be an integer from " + std::to_string(int64_t(min)) +
+             " to " + std::to_string(int64_t(max)) + ", got " + v.ToString().Utf8Value();
+    return false;
+  }
+  *out = x;
+  return true;
+}
+
+Napi::Value StopLinux(const Napi::CallbackInfo& info);
+Napi::Value LinuxStats(const Napi::CallbackInfo& info);
+
+LinuxSession* SessionOf(const Napi::CallbackInfo& info, const char* name) {
+  // handle.stop() → this; binding.stopLinux(handle) → first argument.
+  LinuxSession* s = info.Length() > 0 ? Unwrap(info.Env(), info[0]) : nullptr;
+  if (s == nullptr) s = Unwrap(info.Env(), info.This());
+  if (s == nullptr) {
+    Napi::TypeError::New(info.Env(), std::string(name) + ": expected a handle returned by startLinux")
+        .ThrowAsJavaScriptException();
+  }
+  return s;
+}
+
+Napi::Value StartLinux(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    return TypeFail(env, "startLinux(options, onEvents): expected an options object and a function");
+  }
+  Napi::Object opts = info[0].As<Napi::Object>();
+  double capacity = 16384, batch_max = 512, rcvbuf = 8 * 1024 * 1024;
+  std::string error;
+  if (!ReadCount(opts, "queueCapacity", 1, 1 << 24, &capacity, &error) ||
+      !ReadCount(opts, "batchMax", 1, 1 << 20, &batch_max, &error) ||
+      !ReadCount(opts, "rcvbufBytes", 4096, 1 << 30, &rcvbuf, &error)) {
+    return TypeFail(env, error);
+  }
+  std::unordered_set<int32_t> ignore;
+  Napi::Value ignore_value = opts.Get("ignorePids");
+  if (!ignore_value.IsUndefined()) {
+    if (!ignore_value.IsArray()) return TypeFail(env, "startLinux: option ignorePids must be an array of pids");
+    Napi::Array arr = ignore_value.As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value p = arr.Get(i);
+      if (!p.IsNumber()) {
+        return TypeFail(env, "startLinux: ignorePids[" + std::to_string(i) + "] must be a pid (number)");
+      }
+      ignore.insert(p.As<Napi::Number>().Int32Value());
+    }
+  }
+
+  auto session = std::make_unique<LinuxSession>();
+  session->env = env;
+  session->dispatcher = EventDispatcher::Create(env, info[1].As<Napi::Function>(), static_cast<size_t>(capacity),
+                                                static_cast<size_t>(batch_max), "macsensor.linux");
+  EventDispatcher* dispatcher = session->dispatcher.get();
+  session->connector = std::make_unique<ProcConnector>(
+      [dispatcher](RawEvent&& ev) { return dispatcher->TryPush(std::move(ev)); }, std::move(ignore));
+  std::string start_error = session->connector->Start(static_cast<int>(rcvbuf));
+  if (!start_error.empty()) {
+    session->Stop(env, false);
+    return Fail(env, start_error);
+  }
+
+  Napi::Object handle = Napi::Object::New(env);
+  handle.Set("stop", Napi::Function::New(env, StopLinux, "stop"));
+  handle.Set("stats", Napi::Function::New(env, LinuxStats, "stats"));
+  handle.Set("lastError", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
+               LinuxSession* s = SessionOf(i, "lastError");
+               if (s == nullptr) return i.Env().Undefined();
+               std::string e = s->connector->LastError();
+               return e.empty() ? i.Env().Undefined() : Napi::String::New(i.Env(), e);
+             }, "lastError"));
+  LinuxSession* raw = session.release();
+  if (napi_wrap(env, handle, raw, &LinuxSession::OnFinalize, nullptr, nullptr) != napi_ok) {
+    raw->Stop(env, false);
+    delete raw;
+    return Fail(env, "startLinux: could not attach the session to its handle");
+  }
+  if (napi_add_env_cleanup_hook(env, &LinuxSession::OnEnvCleanup, raw) == napi_ok) raw->cleanup_hook = true;
+  return handle;
+}
+
+Napi::Value StopLinux(const Napi::CallbackInfo& info) {
+  LinuxSession* s = SessionOf(info, "stopLinux");
+  if (s == nullptr) return info.Env().Undefined();
+  s->Stop(info.Env(), true);
+  if (info.Env().IsExceptionPending()) return info.Env().Undefined();  // the callback threw during the drain
+  return StatsToJs(info.Env(), *s);
+}
+
+Napi::Value LinuxStats(const Napi::CallbackInfo& info) {
+  LinuxSession* s = SessionOf(info, "linuxStats");
+  if (s == nullptr) return info.Env().Undefined();
+  return StatsToJs(info.Env(), *s);
+}
+
+}  // namespace
+
+void RegisterLinux(Napi::Env env, Napi::Object exports) {
+  exports.Set("startLinux", Napi::Function::New(env, StartLinux, "startLinux"));
+  exports.Set("stopLinux", Napi::Function::New(env, StopLinux, "stopLinux"));
+  exports.Set("linuxStats", Napi::Function::New(env, LinuxStats, "linuxStats"));
+}
+
+}  // namespace macsensor

@@ -1,0 +1,66 @@
+// The Linux process connector (netlink NETLINK_CONNECTOR, CN_IDX_PROC): fork, exec and exit of every process,
+// read on a thread of its own and handed on as RawEvents. Needs CAP_NET_ADMIN (root) in the initial network
+// namespace.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_set>
+
+#include "proc_reader.h"
+#include "raw_event.h"
+
+namespace macsensor::linux_proc {
+
+struct ConnectorStats {
+  uint64_t received = 0;         // process-level fork/exec/exit messages from the kernel (threads excluded)
+  uint64_t ignored = 0;          // of those, about a pid in ignore_pids
+  uint64_t queue_dropped = 0;    // refused by the sink (queue full)
+  uint64_t socket_overruns = 0;  // ENOBUFS: the kernel dropped messages (each stands for at least one event)
+  uint64_t partial = 0;          // events sent with RawEvent::partial set
+  uint64_t last_seq = 0;         // the sequence number most recently used
+};
+
+class ProcConnector {
+ public:
+  // Receives each event on the reader thread; returns false when it had to drop it. Must not block.
+  using Sink = std::function<bool(RawEvent&&)>;
+
+  ProcConnector(Sink sink, std::unordered_set<int32_t> ignore_pids);
+  ~ProcConnector();  // stops the thread
+  ProcConnector(const ProcConnector&) = delete;
+  ProcConnector& operator=(const ProcConnector&) = delete;
+
+  // Opens the socket, subscribes and starts the reader thread. Returns an empty string on success, else the
+  // reason (not root → "the Linux process connector needs root (CAP_NET_ADMIN)").
+  std::string Start(int rcvbuf_bytes);
+  // Stops and joins the reader thread; nothing is pushed to the sink after it returns. Idempotent.
+  void Stop();
+
+  ConnectorStats Stats() const;
+  // Set when the reader thread ended on a socket error it could not recover from.
+  std::string LastError() const;
+
+ private:
+  void Run();
+  void Handle(const void* data, size_t len, double now_ms);
+  void Emit(RawEvent&& ev);
+  void CountOverrun();
+
+  Sink sink_;
+  std::unordered_set<int32_t> ignore_pids_;
+  ProcClock clock_;
+  int sock_ = -1;
+  int stop_fd_ = -1;
+  std::thread thread_;
+  uint64_t seq_ = 0;  // reader thread only
+  mutable std::mutex mu_;
+  ConnectorStats stats_;
+  std::string last_error_;
+};
+
+}  // namespace macsensor::linux_proc
