@@ -1,0 +1,208 @@
+/**
+ * The per-event path of the live agent: raw event → ECS → rules → response (verdict to the backend, alert to the
+ * log). Every collaborator is injected, so tests drive it with fakes and the daemon wires the real ones.
+ */
+import type { EcsEvent } from "../ecs/ecsEvent.js";
+import type { Hit } from "../eql/api.js";
+import type { RuleAction, RuleMetadata } from "../rules/ruleMetadata.js";
+import type { RawEvent } from "../sensor/rawEvent.js";
+
+export interface PipelineDetection {
+  rule: RuleMetadata;
+  hit: Hit;
+}
+
+export interface PipelineDetector {
+  push(event: EcsEvent): PipelineDetection[];
+}
+
+export type ResponseResult = "success" | "failure" | "not_applicable";
+
+export interface PipelineResponse {
+  action: RuleAction;
+  result: ResponseResult;
+  reason?: string;
+}
+
+export interface AlertRequest {
+  rule: RuleMetadata;
+  event: EcsEvent;
+  sequenceEvents?: EcsEvent[];
+  response: PipelineResponse;
+}
+
+/** What answering an AUTH request did: "ok", or why it did not take effect (e.g. "late": the watchdog answered). */
+export type AuthAnswerStatus = "ok" | "late" | "unknown" | "error";
+
+export interface PipelineDeps {
+  map(raw: RawEvent): EcsEvent;
+  /** Read per event, so a rule reload swaps the detector between two events. */
+  detector(): PipelineDetector;
+  actionFor(ruleId: string): RuleAction;
+  /** The backend's AUTH answer; absent for backends that cannot block. */
+  respond?(authId: number, allow: boolean): AuthAnswerStatus;
+  /** What a block rule does when the backend cannot block (Linux, eslogger): kill the new process, or report. */
+  blockFallback: "kill" | "report";
+  /** Sends SIGKILL; returns null on success, else the reason. */
+  kill(pid: number): string | null;
+  alert(request: AlertRequest): void;
+  onError(error: unknown, raw: RawEvent): void;
+}
+
+export interface PipelineCounts {
+  events: number;
+  alerts: number;
+  denied: number;
+  killed: number;
+  authAnswered: number;
+  authLate: number;
+  seqGaps: number;
+  duplicateNotifySkipped: number;
+  errors: number;
+}
+
+/** AUTH and NOTIFY for the same exec carry the same (pid, pidversion) of the new image; rules run once. */
+const AUTH_MEMORY = 4096;
+
+export class Pipeline {
+  readonly counts: PipelineCounts = {
+    events: 0,
+    alerts: 0,
+    denied: 0,
+    killed: 0,
+    authAnswered: 0,
+    authLate: 0,
+    seqGaps: 0,
+    duplicateNotifySkipped: 0,
+    errors: 0,
+  };
+  private readonly lastSeq = new Map<string, number>();
+  private readonly authorizedExecs = new Set<string>();
+
+  constructor(private readonly deps: PipelineDeps) {}
+
+  handle(raw: RawEvent): void {
+    this.trackSequence(raw);
+    if (this.isNotifyOfAuthorizedExec(raw)) {
+      this.counts.duplicateNotifySkipped++;
+      return;
+    }
+    this.counts.events++;
+    let event: EcsEvent;
+    let detections: PipelineDetection[];
+    try {
+      event = this.deps.map(raw);
+      detections = this.deps.detector().push(event);
+    } catch (error) {
+      this.counts.errors++;
+      this.deps.onError(error, raw);
+      if (raw.auth) this.answer(raw.auth.id, true);
+      return;
+    }
+    const blocking = detections.filter((d) => this.deps.actionFor(d.rule.ruleId) === "block");
+    let authOutcome: PipelineResponse | undefined;
+    if (raw.auth) {
+      const allow = blocking.length === 0;
+      const status = this.answer(raw.auth.id, allow);
+      if (!allow) authOutcome = blockOutcome(status);
+      if (allow || status === "ok") this.rememberAuthorized(raw);
+    }
+    let killOutcome: PipelineResponse | undefined;
+    for (const detection of detections) {
+      const response = this.respondTo(detection, raw, authOutcome, () => (killOutcome ??= this.killOnce(raw.pid)));
+      this.emitAlert(detection, event, response);
+    }
+  }
+
+  private respondTo(
+    detection: PipelineDetection,
+    raw: RawEvent,
+    authOutcome: PipelineResponse | undefined,
+    kill: () => PipelineResponse,
+  ): PipelineResponse {
+    const action = this.deps.actionFor(detection.rule.ruleId);
+    if (action === "report") return { action: "report", result: "success" };
+    if (action === "kill") return kill();
+    if (authOutcome) return authOutcome;
+    if (raw.kind !== "exec") {
+      return { action: "block", result: "not_applicable", reason: `a ${raw.kind} event cannot be blocked` };
+    }
+    if (this.deps.blockFallback === "kill") {
+      const outcome = kill();
+      return { ...outcome, reason: `the ${raw.source} backend cannot block; killed after exec${outcome.reason ? `: ${outcome.reason}` : ""}` };
+    }
+    return { action: "report", result: "success", reason: `the ${raw.source} backend cannot block; reported only` };
+  }
+
+  private killOnce(pid: number): PipelineResponse {
+    const failure = this.deps.kill(pid);
+    if (failure === null) {
+      this.counts.killed++;
+      return { action: "kill", result: "success" };
+    }
+    return { action: "kill", result: "failure", reason: failure };
+  }
+
+  private emitAlert(detection: PipelineDetection, event: EcsEvent, response: PipelineResponse): void {
+    const sequenceEvents =
+      detection.hit.kind === "sequence"
+        ? detection.hit.events.filter((e): e is EcsEvent => e !== null)
+        : undefined;
+    try {
+      this.deps.alert({ rule: detection.rule, event, response, ...(sequenceEvents ? { sequenceEvents } : {}) });
+      this.counts.alerts++;
+    } catch (error) {
+      this.counts.errors++;
+      this.deps.onError(error, { source: "replay", kind: "exec", seq: 0, time: Date.now(), pid: 0 });
+    }
+  }
+
+  private answer(id: number, allow: boolean): AuthAnswerStatus {
+    if (!this.deps.respond) return "error";
+    const status = this.deps.respond(id, allow);
+    this.counts.authAnswered++;
+    if (status === "late") this.counts.authLate++;
+    if (!allow && status === "ok") this.counts.denied++;
+    return status;
+  }
+
+  private trackSequence(raw: RawEvent): void {
+    const previous = this.lastSeq.get(raw.source);
+    if (previous !== undefined && raw.seq > previous + 1) this.counts.seqGaps += raw.seq - previous - 1;
+    if (previous === undefined || raw.seq > previous) this.lastSeq.set(raw.source, raw.seq);
+  }
+
+  private rememberAuthorized(raw: RawEvent): void {
+    const key = execKey(raw);
+    if (key === undefined) return;
+    if (this.authorizedExecs.size >= AUTH_MEMORY) {
+      const oldest = this.authorizedExecs.values().next().value;
+      if (oldest !== undefined) this.authorizedExecs.delete(oldest);
+    }
+    this.authorizedExecs.add(key);
+  }
+
+  private isNotifyOfAuthorizedExec(raw: RawEvent): boolean {
+    if (raw.kind !== "exec" || raw.auth || this.authorizedExecs.size === 0) return false;
+    const key = execKey(raw);
+    return key !== undefined && this.authorizedExecs.delete(key);
+  }
+}
+
+function execKey(raw: RawEvent): string | undefined {
+  const token = raw.auditToken;
+  return token ? `${token.pid}:${token.pidversion}` : undefined;
+}
+
+function blockOutcome(status: AuthAnswerStatus): PipelineResponse {
+  switch (status) {
+    case "ok":
+      return { action: "block", result: "success" };
+    case "late":
+      return { action: "block", result: "failure", reason: "answered after the deadline watchdog had already answered" };
+    case "unknown":
+      return { action: "block", result: "failure", reason: "the AUTH request was no longer pending" };
+    case "error":
+      return { action: "block", result: "failure", reason: "the backend could not deliver the answer" };
+  }
+}

@@ -1,0 +1,152 @@
+import { describe, expect, it } from "vitest";
+import { Pipeline, type AlertRequest, type AuthAnswerStatus, type PipelineDeps } from "../../src/agent/pipeline.js";
+import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
+import type { RuleAction, RuleMetadata } from "../../src/rules/ruleMetadata.js";
+import type { RawEvent } from "../../src/sensor/rawEvent.js";
+
+const rule = (ruleId: string): RuleMetadata => ({
+  ruleId,
+  name: `Rule ${ruleId}`,
+  description: "",
+  severity: "high",
+  riskScore: 73,
+  author: [],
+  references: [],
+  tags: [],
+  threat: [],
+  file: `${ruleId}.toml`,
+});
+
+const dumpRule = rule("dump");
+
+function exec(overrides: Partial<RawEvent> = {}): RawEvent {
+  return { source: "es", kind: "exec", seq: 1, time: 0, pid: 812, args: ["security", "dump-keychain", "-d"], ...overrides };
+}
+
+interface Harness {
+  deps: PipelineDeps;
+  alerts: AlertRequest[];
+  answers: Array<[number, boolean]>;
+  kills: number[];
+  errors: unknown[];
+}
+
+function harness(options: { actions?: Record<string, RuleAction>; answerStatus?: AuthAnswerStatus; canBlock?: boolean; killFails?: boolean; fallback?: "kill" | "report" } = {}): Harness {
+  const h: Harness = { alerts: [], answers: [], kills: [], errors: [], deps: undefined as unknown as PipelineDeps };
+  h.deps = {
+    map: (raw) => ({ process: { pid: raw.pid, args: raw.args } }) as EcsEvent,
+    detector: () => ({
+      push: (event) => {
+        const args = (event.process as { args?: unknown[] }).args ?? [];
+        return args.includes("dump-keychain") ? [{ rule: dumpRule, hit: { kind: "event", event } }] : [];
+      },
+    }),
+    actionFor: (id) => options.actions?.[id] ?? "report",
+    ...(options.canBlock === false
+      ? {}
+      : {
+          respond: (id: number, allow: boolean) => {
+            h.answers.push([id, allow]);
+            return options.answerStatus ?? "ok";
+          },
+        }),
+    blockFallback: options.fallback ?? "kill",
+    kill: (pid) => {
+      h.kills.push(pid);
+      return options.killFails ? "no such process" : null;
+    },
+    alert: (request) => h.alerts.push(request),
+    onError: (error) => h.errors.push(error),
+  };
+  return h;
+}
+
+describe("Pipeline", () => {
+  it("reports a match with action report and answers AUTH allow", () => {
+    const h = harness();
+    const p = new Pipeline(h.deps);
+    p.handle(exec({ auth: { id: 7, deadlineMs: 0 } }));
+    expect(h.answers).toEqual([[7, true]]);
+    expect(h.alerts).toHaveLength(1);
+    expect(h.alerts[0].response).toEqual({ action: "report", result: "success" });
+  });
+
+  it("denies an AUTH exec that a block rule matches and says so in the alert", () => {
+    const h = harness({ actions: { dump: "block" } });
+    const p = new Pipeline(h.deps);
+    p.handle(exec({ auth: { id: 9, deadlineMs: 0 } }));
+    expect(h.answers).toEqual([[9, false]]);
+    expect(h.alerts[0].response).toEqual({ action: "block", result: "success" });
+    expect(p.counts.denied).toBe(1);
+  });
+
+  it("allows an AUTH exec that no rule matches, with no alert", () => {
+    const h = harness({ actions: { dump: "block" } });
+    new Pipeline(h.deps).handle(exec({ args: ["ls"], auth: { id: 3, deadlineMs: 0 } }));
+    expect(h.answers).toEqual([[3, true]]);
+    expect(h.alerts).toEqual([]);
+  });
+
+  it("records a block that came too late as a failure", () => {
+    const h = harness({ actions: { dump: "block" }, answerStatus: "late" });
+    const p = new Pipeline(h.deps);
+    p.handle(exec({ auth: { id: 1, deadlineMs: 0 } }));
+    expect(h.alerts[0].response.result).toBe("failure");
+    expect(h.alerts[0].response.reason).toMatch(/watchdog/);
+    expect(p.counts.authLate).toBe(1);
+  });
+
+  it("falls back to kill when the backend cannot block", () => {
+    const h = harness({ actions: { dump: "block" }, canBlock: false });
+    new Pipeline(h.deps).handle(exec({ source: "linux" }));
+    expect(h.kills).toEqual([812]);
+    expect(h.alerts[0].response).toMatchObject({ action: "kill", result: "success" });
+    expect(h.alerts[0].response.reason).toMatch(/linux backend cannot block/);
+  });
+
+  it("falls back to report when configured so", () => {
+    const h = harness({ actions: { dump: "block" }, canBlock: false, fallback: "report" });
+    new Pipeline(h.deps).handle(exec({ source: "eslogger" }));
+    expect(h.kills).toEqual([]);
+    expect(h.alerts[0].response).toMatchObject({ action: "report", result: "success" });
+  });
+
+  it("reports a failed kill with its reason", () => {
+    const h = harness({ actions: { dump: "kill" }, killFails: true });
+    new Pipeline(h.deps).handle(exec({ source: "linux" }));
+    expect(h.alerts[0].response).toEqual({ action: "kill", result: "failure", reason: "no such process" });
+  });
+
+  it("runs rules once when AUTH and NOTIFY both arrive for one exec", () => {
+    const h = harness();
+    const p = new Pipeline(h.deps);
+    const token = { pid: 812, pidversion: 4, euid: 0, ruid: 0, egid: 0, rgid: 0 };
+    p.handle(exec({ seq: 1, auth: { id: 1, deadlineMs: 0 }, auditToken: token }));
+    p.handle(exec({ seq: 2, auditToken: token }));
+    expect(h.alerts).toHaveLength(1);
+    expect(p.counts.duplicateNotifySkipped).toBe(1);
+    p.handle(exec({ seq: 3, auditToken: { ...token, pidversion: 5 } }));
+    expect(h.alerts).toHaveLength(2);
+  });
+
+  it("counts sequence gaps per source as drops", () => {
+    const h = harness();
+    const p = new Pipeline(h.deps);
+    p.handle(exec({ seq: 1, args: [] }));
+    p.handle(exec({ seq: 5, args: [] }));
+    p.handle(exec({ source: "linux", seq: 100, args: [] }));
+    expect(p.counts.seqGaps).toBe(3);
+  });
+
+  it("answers allow and keeps going when mapping throws", () => {
+    const h = harness();
+    h.deps.map = () => {
+      throw new Error("boom");
+    };
+    const p = new Pipeline(h.deps);
+    p.handle(exec({ auth: { id: 2, deadlineMs: 0 } }));
+    expect(h.answers).toEqual([[2, true]]);
+    expect(h.errors).toHaveLength(1);
+    expect(p.counts.errors).toBe(1);
+  });
+});
