@@ -14,4 +14,11 @@ export interface CommandEntry {
   load: () => Promise<CommandModule>;
 }
 
-export const commands: CommandEntry[] = [];
+export const commands: CommandEntry[] = [
+  {
+    name: "ecs",
+    usage: "ecs [--format eslogger|raw|ecs] <file|->",
+    summary: "print the ECS event of every input record (what the rules see)",
+    load: () => import("./ecsCommand.js"),
+  },
+];

@@ -1,0 +1,194 @@
+import type { RawEvent } from "../sensor/rawEvent.js";
+import type { EcsEvent, RawBytesEntry } from "./ecsEvent.js";
+import { ECS_VERSION } from "./ecsVersion.js";
+import { shortHash } from "./entityId.js";
+import { decodeWaitStatus } from "./exitStatus.js";
+import type { EcsHost } from "./host.js";
+import { ProcessTable, type ApplyResult, type DecodedImage, type ProcessEntry } from "./processTable.js";
+import { basename, decodeRawText } from "./rawText.js";
+import { ttyCharDevice } from "./tty.js";
+import type { UserNameResolver } from "./userNames.js";
+
+/** agent.* of every event. */
+export interface EcsAgent {
+  id: string;
+  version: string;
+  /** Defaults to "endpoint", as Elastic Defend writes it, so Defend-scoped rules and dashboards see our events. */
+  type?: string;
+  /** Defaults to "macsensor". */
+  name?: string;
+}
+
+export interface EcsMapperOptions {
+  host: EcsHost;
+  agent: EcsAgent;
+  /** Defaults to a new table keyed by host.id. */
+  table?: ProcessTable;
+  /** uid/gid → name; without it, names are left out. */
+  users?: UserNameResolver;
+  /** event.created clock (epoch ms); injectable for reproducible output. */
+  now?: () => number;
+}
+
+export interface EcsMapper {
+  readonly table: ProcessTable;
+  /** Feeds the process table and returns the event's ECS document. */
+  map(raw: RawEvent): EcsEvent;
+}
+
+const ACTION = { exec: "exec", fork: "fork", exit: "end" } as const;
+const START_TYPE = ["start"];
+const END_TYPE = ["end"];
+const CATEGORY = ["process"];
+
+/**
+ * One mapping for every source (Linux, Endpoint Security, eslogger, replay). Documents are fresh objects, but
+ * host, agent, ecs, data_stream and the cached parent views are shared between documents: treat them as read-only.
+ */
+export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
+  const host = options.host;
+  const agent = { id: options.agent.id, type: options.agent.type ?? "endpoint", version: options.agent.version, name: options.agent.name ?? "macsensor" };
+  const table = options.table ?? new ProcessTable({ hostId: host.id });
+  const users = options.users;
+  const now = options.now ?? Date.now;
+  const ecs = { version: ECS_VERSION };
+  const dataStream = { type: "logs", dataset: "endpoint.events.process", namespace: "default" };
+
+  function identity(id: number | undefined, names: (id: number) => string | undefined): { id: string; name?: string } | undefined {
+    if (id === undefined) return undefined;
+    const name = names(id);
+    return name === undefined ? { id: String(id) } : { id: String(id), name };
+  }
+  const userName = (uid: number): string | undefined => users?.userName(uid);
+  const groupName = (gid: number): string | undefined => users?.groupName(gid);
+
+  function parentView(parent: ProcessEntry): Record<string, unknown> {
+    if (parent.parentView) return parent.parentView;
+    const view: Record<string, unknown> = { pid: parent.pid, entity_id: parent.entityId, start: new Date(parent.startMs).toISOString() };
+    if (parent.name !== undefined) view.name = parent.name;
+    if (parent.executable !== undefined) view.executable = parent.executable;
+    if (parent.args !== undefined) {
+      view.args = parent.args;
+      view.args_count = parent.args.length;
+      view.command_line = parent.commandLine;
+    }
+    if (parent.codeSignature) view.code_signature = parent.codeSignature;
+    parent.parentView = view;
+    return view;
+  }
+
+  function map(raw: RawEvent): EcsEvent {
+    const rawBytes: RawBytesEntry[] = [];
+    const decoded: DecodedImage = {};
+    if (raw.executable !== undefined) decoded.executable = decodeRawText(raw.executable, "process.executable", rawBytes);
+    if (raw.args !== undefined) {
+      const args = new Array<string>(raw.args.length);
+      for (let i = 0; i < args.length; i++) args[i] = decodeRawText(raw.args[i], "process.args", rawBytes, i);
+      decoded.args = args;
+    }
+    const applied: ApplyResult = table.apply(raw, decoded);
+    const entry = applied.entry;
+
+    const process: Record<string, unknown> = { pid: raw.pid, entity_id: entry.entityId };
+    const name = entry.name ?? (entry.args && entry.args.length > 0 ? basename(entry.args[0]) : undefined);
+    if (name !== undefined) process.name = name;
+    if (entry.executable !== undefined) process.executable = entry.executable;
+    if (entry.args !== undefined) {
+      process.args = entry.args;
+      process.args_count = entry.args.length;
+      // Defend leaves command_line out on forks (a rule tests process.command_line == null there).
+      if (raw.kind !== "fork") process.command_line = entry.commandLine;
+    }
+    if (raw.argsTruncated) process.Ext = { command_line_truncated: true };
+    if (raw.cwd !== undefined) process.working_directory = decodeRawText(raw.cwd, "process.working_directory", rawBytes);
+    process.start = new Date(entry.startMs).toISOString();
+    if (raw.tty !== undefined) {
+      const tty = decodeRawText(raw.tty, "process.tty", rawBytes);
+      process.interactive = true;
+      const device = ttyCharDevice(tty);
+      if (device) process.tty = { char_device: device };
+    }
+    if (raw.env !== undefined && raw.env.length > 0) {
+      const env = new Array<string>(raw.env.length);
+      for (let i = 0; i < env.length; i++) env[i] = decodeRawText(raw.env[i], "process.env_vars", rawBytes, i);
+      process.env_vars = env;
+    }
+    if (raw.script !== undefined) {
+      const ext = (process.Ext ??= {}) as Record<string, unknown>;
+      ext.script = { path: decodeRawText(raw.script, "process.Ext.script.path", rawBytes) };
+    }
+    if (entry.codeSignature) process.code_signature = entry.codeSignature;
+    if (entry.cdhash !== undefined) process.hash = { cdhash: entry.cdhash };
+
+    const euid = raw.euid ?? raw.uid;
+    const egid = raw.egid ?? raw.gid;
+    const user = identity(euid, userName);
+    const realUser = raw.uid === undefined ? user : identity(raw.uid, userName);
+    const group = identity(egid, groupName);
+    const realGroup = raw.gid === undefined ? group : identity(raw.gid, groupName);
+    if (user) process.user = user;
+    if (realUser) process.real_user = realUser;
+    if (group) process.group = group;
+    if (realGroup) process.real_group = realGroup;
+
+    if (applied.parent) process.parent = parentView(applied.parent);
+    else if (entry.ppid !== undefined) process.parent = { pid: entry.ppid };
+    if (raw.pgid !== undefined) process.group_leader = { pid: raw.pgid };
+    if (raw.sid !== undefined) process.session_leader = { pid: raw.sid };
+    const ext = (process.Ext ??= {}) as Record<string, unknown>;
+    ext.ancestry = table.ancestry(entry);
+    if (applied.previous) {
+      const previous: Record<string, unknown> = { executable: applied.previous.executable };
+      if (applied.previous.args) {
+        previous.args = applied.previous.args;
+        previous.args_count = applied.previous.args.length;
+      }
+      process.previous = [previous];
+    }
+
+    const macsensor: Record<string, unknown> = { source: raw.source };
+    if (raw.kind === "exit") {
+      process.end = new Date(raw.time).toISOString();
+      if (raw.exitStatus !== undefined) {
+        const status = decodeWaitStatus(raw.exitStatus);
+        process.exit_code = status.exitCode;
+        if (status.signal !== undefined) macsensor.exit_signal = status.signal;
+      }
+    }
+    if (raw.partial !== undefined) macsensor.partial = raw.partial;
+    if (raw.executableTruncated) macsensor.executable_truncated = true;
+    if (rawBytes.length > 0) macsensor.raw_bytes = rawBytes;
+
+    const action = ACTION[raw.kind];
+    const doc: EcsEvent = {
+      "@timestamp": new Date(raw.time).toISOString(),
+      message: "Endpoint process event",
+      ecs,
+      data_stream: dataStream,
+      event: {
+        kind: "event",
+        category: CATEGORY,
+        type: raw.kind === "exit" ? END_TYPE : START_TYPE,
+        action,
+        id: shortHash(`${agent.id}|${raw.source}|${raw.seq}|${action}|${raw.pid}|${raw.time}`),
+        sequence: raw.seq,
+        created: new Date(now()).toISOString(),
+        module: "endpoint",
+        dataset: "endpoint.events.process",
+      },
+      host,
+      agent,
+      process,
+    };
+    if (user) {
+      doc.user = realUser ? { ...user, Ext: { real: realUser } } : user;
+    }
+    if (group) {
+      doc.group = realGroup ? { ...group, Ext: { real: realGroup } } : group;
+    }
+    doc.macsensor = macsensor;
+    return doc;
+  }
+
+  return { table, map };
+}

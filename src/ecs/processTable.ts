@@ -1,0 +1,236 @@
+import type { RawEvent } from "../sensor/rawEvent.js";
+import { ecsCodeSignature, type EcsCodeSignature } from "./codeSignature.js";
+import { processEntityId } from "./entityId.js";
+import { basename, rawTextToString } from "./rawText.js";
+
+/** What the table knows about one process (one pid from fork to exit, across its execs). */
+export interface ProcessEntry {
+  pid: number;
+  ppid?: number;
+  /** Fork time, epoch ms (or when we first saw it, if the source gave no start time). */
+  startMs: number;
+  entityId: string;
+  executable?: string;
+  name?: string;
+  args?: string[];
+  commandLine?: string;
+  codeSignature?: EcsCodeSignature;
+  cdhash?: string;
+  /** Epoch ms of the exit event; set once the process has exited. */
+  exitedAt?: number;
+  /** Entity ids of the ancestors, parent first; computed on first use. */
+  ancestry?: string[];
+  /** Cached `process.parent` view of this entry, rebuilt after an exec. */
+  parentView?: Record<string, unknown>;
+}
+
+/** The image a process ran before an exec (ECS process.previous). */
+export interface PreviousImage {
+  executable?: string;
+  args?: string[];
+}
+
+export interface ApplyResult {
+  entry: ProcessEntry;
+  parent?: ProcessEntry;
+  /** exec only: the image the process had before, when known. */
+  previous?: PreviousImage;
+}
+
+/** Text fields of a raw event already decoded by the caller (the mapper decodes once, for its raw_bytes too). */
+export interface DecodedImage {
+  executable?: string;
+  args?: string[];
+}
+
+export interface ProcessTableOptions {
+  hostId: string;
+  /** Most live processes kept; the oldest is forgotten beyond it. */
+  maxLive?: number;
+  /** Most exited processes kept for late look-ups. */
+  maxExited?: number;
+  /** How long an exited process stays available for look-ups, in ms of event time. */
+  exitedRetentionMs?: number;
+  /** Longest process.Ext.ancestry list. */
+  maxAncestry?: number;
+}
+
+export interface ProcessTableStats {
+  live: number;
+  exited: number;
+  /** Live entries dropped because of maxLive. */
+  evicted: number;
+}
+
+/** A start time further than this from the known one means the pid was reused (we missed an exit). */
+const PID_REUSE_SLACK_MS = 2000;
+
+export class ProcessTable {
+  readonly hostId: string;
+  private readonly maxLive: number;
+  private readonly maxExited: number;
+  private readonly retentionMs: number;
+  private readonly maxAncestry: number;
+  private readonly live = new Map<number, ProcessEntry>();
+  /** Exited processes by pid, oldest exit first. */
+  private readonly exited = new Map<number, ProcessEntry>();
+  private evicted = 0;
+
+  constructor(options: ProcessTableOptions) {
+    this.hostId = options.hostId;
+    this.maxLive = options.maxLive ?? 65536;
+    this.maxExited = options.maxExited ?? 4096;
+    this.retentionMs = options.exitedRetentionMs ?? 30_000;
+    this.maxAncestry = options.maxAncestry ?? 20;
+  }
+
+  get stats(): ProcessTableStats {
+    return { live: this.live.size, exited: this.exited.size, evicted: this.evicted };
+  }
+
+  /** Loads processes that were running before we started: exec-like records (pid, ppid, image, start time). */
+  seed(records: Iterable<RawEvent>): void {
+    for (const raw of records) {
+      const entry = this.replaceLive(raw.pid, raw.startTime ?? raw.time, raw.ppid);
+      this.setImage(entry, raw, undefined);
+    }
+  }
+
+  /** Feeds one fork, exec or exit event and returns the process it is about, with its parent. */
+  apply(raw: RawEvent, decoded?: DecodedImage): ApplyResult {
+    this.pruneExited(raw.time);
+    if (raw.kind === "fork") return this.applyFork(raw, decoded);
+    if (raw.kind === "exec") return this.applyExec(raw, decoded);
+    return this.applyExit(raw, decoded);
+  }
+
+  /** A live process by pid, else a recently exited one. */
+  get(pid: number): ProcessEntry | undefined {
+    return this.live.get(pid) ?? this.exited.get(pid);
+  }
+
+  /** The entry's parent, if known and not a later process that reused the parent's pid. */
+  parentOf(entry: ProcessEntry): ProcessEntry | undefined {
+    if (entry.ppid === undefined || entry.ppid === entry.pid) return undefined;
+    const parent = this.get(entry.ppid);
+    if (!parent || parent.startMs > entry.startMs + PID_REUSE_SLACK_MS) return undefined;
+    return parent;
+  }
+
+  /** Entity ids of the ancestors, parent first, at most maxAncestry. */
+  ancestry(entry: ProcessEntry): string[] {
+    if (entry.ancestry) return entry.ancestry;
+    const ids: string[] = [];
+    const seen = new Set<number>([entry.pid]);
+    let current = this.parentOf(entry);
+    while (current && ids.length < this.maxAncestry && !seen.has(current.pid)) {
+      ids.push(current.entityId);
+      if (current.ancestry) {
+        for (const id of current.ancestry) {
+          if (ids.length >= this.maxAncestry) break;
+          ids.push(id);
+        }
+        break;
+      }
+      seen.add(current.pid);
+      current = this.parentOf(current);
+    }
+    entry.ancestry = ids;
+    return ids;
+  }
+
+  private applyFork(raw: RawEvent, decoded: DecodedImage | undefined): ApplyResult {
+    const parentPid = raw.ppid;
+    const parent = parentPid === undefined ? undefined : this.get(parentPid);
+    const entry = this.replaceLive(raw.pid, raw.startTime ?? raw.time, parentPid);
+    // The child runs its parent's image until it execs; the source may report the image itself (eslogger does).
+    if (parent) {
+      entry.executable = parent.executable;
+      entry.name = parent.name;
+      entry.args = parent.args;
+      entry.commandLine = parent.commandLine;
+      entry.codeSignature = parent.codeSignature;
+      entry.cdhash = parent.cdhash;
+    }
+    this.setImage(entry, raw, decoded);
+    return { entry, parent: this.parentOf(entry) };
+  }
+
+  private applyExec(raw: RawEvent, decoded: DecodedImage | undefined): ApplyResult {
+    let entry = this.live.get(raw.pid);
+    if (entry && raw.startTime !== undefined && Math.abs(entry.startMs - raw.startTime) > PID_REUSE_SLACK_MS) {
+      entry = undefined;
+    }
+    let previous: PreviousImage | undefined;
+    if (entry) {
+      if (entry.executable !== undefined) previous = { executable: entry.executable, args: entry.args };
+      if (raw.ppid !== undefined && raw.ppid !== entry.ppid) {
+        entry.ppid = raw.ppid;
+        entry.ancestry = undefined;
+      }
+      // A new image: every field of the old one goes, so nothing of it leaks into the new process view.
+      entry.executable = entry.name = entry.commandLine = entry.cdhash = undefined;
+      entry.args = undefined;
+      entry.codeSignature = undefined;
+    } else {
+      entry = this.replaceLive(raw.pid, raw.startTime ?? raw.time, raw.ppid);
+    }
+    this.setImage(entry, raw, decoded);
+    return { entry, parent: this.parentOf(entry), previous };
+  }
+
+  private applyExit(raw: RawEvent, decoded: DecodedImage | undefined): ApplyResult {
+    let entry = this.live.get(raw.pid);
+    if (!entry) {
+      entry = this.replaceLive(raw.pid, raw.startTime ?? raw.time, raw.ppid);
+      this.setImage(entry, raw, decoded);
+    }
+    this.live.delete(raw.pid);
+    entry.exitedAt = raw.time;
+    this.exited.delete(raw.pid);
+    this.exited.set(raw.pid, entry);
+    if (this.exited.size > this.maxExited) this.exited.delete(this.exited.keys().next().value as number);
+    return { entry, parent: this.parentOf(entry) };
+  }
+
+  /** A fresh live entry for pid; a live entry it replaces (pid reuse after a missed exit) is forgotten. */
+  private replaceLive(pid: number, startMs: number, ppid: number | undefined): ProcessEntry {
+    const entry: ProcessEntry = { pid, ppid, startMs, entityId: processEntityId(this.hostId, pid, startMs) };
+    this.live.delete(pid);
+    this.live.set(pid, entry);
+    if (this.live.size > this.maxLive) {
+      this.live.delete(this.live.keys().next().value as number);
+      this.evicted++;
+    }
+    return entry;
+  }
+
+  private setImage(entry: ProcessEntry, raw: RawEvent, decoded: DecodedImage | undefined): void {
+    const executable = decoded?.executable ?? (raw.executable === undefined ? undefined : rawTextToString(raw.executable));
+    if (executable !== undefined) {
+      entry.executable = executable;
+      entry.name = basename(executable);
+    }
+    const args = decoded?.args ?? raw.args?.map(rawTextToString);
+    if (args !== undefined) {
+      entry.args = args;
+      entry.commandLine = args.join(" ");
+    }
+    if (raw.codeSignature) {
+      entry.codeSignature = ecsCodeSignature(raw.codeSignature);
+      entry.cdhash = raw.codeSignature.cdhash;
+    }
+    entry.parentView = undefined;
+  }
+
+  private pruneExited(now: number): void {
+    for (const [pid, entry] of this.exited) {
+      if ((entry.exitedAt ?? now) >= now - this.retentionMs) break;
+      this.exited.delete(pid);
+    }
+  }
+}
+
+export function createProcessTable(options: ProcessTableOptions): ProcessTable {
+  return new ProcessTable(options);
+}

@@ -1,0 +1,62 @@
+import type { RawEvent } from "../sensor/rawEvent.js";
+import { toBase64 } from "./rawText.js";
+
+/**
+ * RawEvent as JSON (the `macsensor ecs --format raw` input, one object per line): the TypeScript shape as is,
+ * except that text which was not valid UTF-8 (a Uint8Array) is written as {"base64": "<its exact bytes>"}.
+ */
+export function rawEventToJson(raw: RawEvent): string {
+  return JSON.stringify(raw, (_key, value: unknown) => (value instanceof Uint8Array ? { base64: toBase64(value) } : value));
+}
+
+/** Why a JSON value is not a RawEvent: the field and what is wrong. */
+export interface RawEventProblem {
+  field: string;
+  reason: string;
+}
+
+const KINDS = new Set(["exec", "fork", "exit"]);
+const SOURCES = new Set(["linux", "es", "eslogger", "replay"]);
+const TEXT_FIELDS = ["executable", "cwd", "tty", "script"] as const;
+const TEXT_LIST_FIELDS = ["args", "env"] as const;
+const NUMBER_FIELDS = ["ppid", "originalPpid", "pgid", "sid", "uid", "euid", "gid", "egid", "startTime", "exitStatus", "messageVersion"] as const;
+
+function isBytesObject(v: unknown): v is { base64: string } {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { base64?: unknown }).base64 === "string";
+}
+
+function text(v: unknown, field: string, problems: RawEventProblem[]): string | Uint8Array | undefined {
+  if (typeof v === "string") return v;
+  if (isBytesObject(v)) return new Uint8Array(Buffer.from(v.base64, "base64"));
+  problems.push({ field, reason: 'expected a string or {"base64": "…"}' });
+  return undefined;
+}
+
+/** A parsed JSON value → RawEvent, or the problems that make it not one. */
+export function rawEventFromJson(value: unknown): { event: RawEvent } | { problems: RawEventProblem[] } {
+  const problems: RawEventProblem[] = [];
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { problems: [{ field: "(record)", reason: "expected an object" }] };
+  const v = value as Record<string, unknown>;
+  if (!KINDS.has(v.kind as string)) problems.push({ field: "kind", reason: "expected exec, fork or exit" });
+  if (v.source !== undefined && !SOURCES.has(v.source as string)) problems.push({ field: "source", reason: "expected linux, es, eslogger or replay" });
+  for (const field of ["pid", "seq", "time"]) {
+    if (typeof v[field] !== "number" || !Number.isFinite(v[field])) problems.push({ field, reason: "expected a number" });
+  }
+  for (const field of NUMBER_FIELDS) {
+    if (v[field] !== undefined && (typeof v[field] !== "number" || !Number.isFinite(v[field]))) problems.push({ field, reason: "expected a number" });
+  }
+  const event = { ...v, source: v.source ?? "replay" } as unknown as RawEvent & Record<string, unknown>;
+  for (const field of TEXT_FIELDS) {
+    if (v[field] !== undefined) event[field] = text(v[field], field, problems) as never;
+  }
+  for (const field of TEXT_LIST_FIELDS) {
+    const list = v[field];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) {
+      problems.push({ field, reason: "expected an array" });
+      continue;
+    }
+    event[field] = list.map((item, i) => text(item, `${field}[${i}]`, problems)) as never;
+  }
+  return problems.length > 0 ? { problems } : { event };
+}
