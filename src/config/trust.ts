@@ -1,0 +1,116 @@
+/**
+ * Refuses configuration and rules that a non-root user could change, as sshd's StrictModes does: the file and
+ * every folder up to `/` must be owned by root (or by the user running macsensor) and not writable by group or
+ * others. Symbolic links are followed and both the link's folders and the target's are checked.
+ */
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { MacsensorError } from "../errors.js";
+
+export class UntrustedPathError extends MacsensorError {
+  override name = "UntrustedPathError";
+  /** The path that was asked about. */
+  readonly path: string;
+  /** The path (the file itself, or a folder above it) that fails, and why. */
+  readonly offender: string;
+  readonly why: string;
+
+  constructor(path: string, offender: string, why: string) {
+    super(
+      `refusing to load ${path}: ${offender === path ? "it" : offender} ${why}, so a non-root user could change ` +
+        `what macsensor loads. ` +
+        `Fix: chown root and chmod go-w (e.g. sudo chown root:wheel '${offender}' && sudo chmod go-w '${offender}'); ` +
+        `for development only, set development.relax_permissions = true or MACSENSOR_DEV=1`,
+    );
+    this.path = path;
+    this.offender = offender;
+    this.why = why;
+  }
+}
+
+export interface TrustOptions {
+  /** Accept untrusted paths, returning what would have been refused as warnings. */
+  relax?: boolean;
+  /** Also check every file and folder below a folder (rule folders are loaded recursively). */
+  recursive?: boolean;
+  /** Environment consulted for MACSENSOR_DEV=1; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Whether the development relaxation is on: the explicit option, or `MACSENSOR_DEV=1` in the environment. */
+export function permissionsRelaxed(options: { relax?: boolean; env?: NodeJS.ProcessEnv } = {}): boolean {
+  return options.relax === true || (options.env ?? process.env).MACSENSOR_DEV === "1";
+}
+
+function trustedOwners(): Set<number> {
+  const owners = new Set([0]);
+  const euid = process.geteuid?.();
+  if (euid !== undefined) owners.add(euid);
+  return owners;
+}
+
+/** Why this entry is untrusted, or undefined. Symbolic links' own mode bits mean nothing; their owner does. */
+function problemWith(st: Stats, owners: Set<number>): string | undefined {
+  if (!owners.has(st.uid)) {
+    return `is owned by uid ${st.uid}, not root${owners.size > 1 ? " or the user running macsensor" : ""}`;
+  }
+  if (st.isSymbolicLink()) return undefined;
+  const mode = `mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")}`;
+  if (st.mode & 0o002) return `is writable by others (${mode})`;
+  if (st.mode & 0o020) return `is writable by its group, gid ${st.gid} (${mode})`;
+  return undefined;
+}
+
+/** Entries from `p` up to `/`. */
+function chain(p: string): string[] {
+  const out = [p];
+  for (let d = dirname(p); d !== out[out.length - 1]; d = dirname(d)) out.push(d);
+  return out;
+}
+
+function checkOne(path: string, owners: Set<number>, found: Array<[string, string]>): void {
+  const lexical = resolve(path);
+  const real = realpathSync(lexical);
+  for (const entry of chain(lexical)) {
+    const why = problemWith(lstatSync(entry), owners);
+    if (why) found.push([entry, why]);
+  }
+  if (real !== lexical) {
+    for (const entry of chain(real)) {
+      const why = problemWith(statSync(entry), owners);
+      if (why && !found.some(([p]) => p === entry)) found.push([entry, `(target of ${lexical}) ${why}`]);
+    }
+  }
+}
+
+function walk(dir: string, owners: Set<number>, found: Array<[string, string]>): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isSymbolicLink()) {
+      checkOne(p, owners, found);
+      if (statSync(p).isDirectory()) walk(realpathSync(p), owners, found);
+    } else {
+      const why = problemWith(lstatSync(p), owners);
+      if (why) found.push([p, why]);
+      if (entry.isDirectory()) walk(p, owners, found);
+    }
+  }
+}
+
+/**
+ * Checks that `path` (and, with `recursive`, everything under it) can only be changed by root. Throws
+ * UntrustedPathError naming the first offending path and why; when relaxed, returns those problems as warnings
+ * instead. Returns [] for a trusted path. A path that does not exist throws the fs error (ENOENT).
+ */
+export function checkTrustedPath(path: string, options: TrustOptions = {}): string[] {
+  const owners = trustedOwners();
+  const found: Array<[string, string]> = [];
+  checkOne(path, owners, found);
+  if (options.recursive && statSync(path).isDirectory()) walk(realpathSync(path), owners, found);
+  if (found.length === 0) return [];
+  if (!permissionsRelaxed(options)) {
+    const [offender, why] = found[0];
+    throw new UntrustedPathError(path, offender, why);
+  }
+  return found.map(([p, why]) => `permission check relaxed (development): ${p} ${why}`);
+}
