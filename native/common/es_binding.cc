@@ -1,0 +1,286 @@
+// JS surface of the Endpoint Security backend:
+//
+//   const h = binding.startEs({
+//     queueCapacity?: number, batchMax?: number,   // the EventDispatcher's bounds (16384, 512)
+//     failClosed?: boolean,        // watchdog/shutdown answer DENY instead of ALLOW (default false)
+//     authExec?: boolean,          // start with AUTH_EXEC subscribed (default false)
+//     captureEnv?: string[],       // environment variable names to capture on exec (default none)
+//     muteExecutables?: string[],  // executables whose events (and, macOS 13+, execs) are muted
+//     muteSelf?: boolean,          // mute this process (default true)
+//     prefilter?: PrefilterSpec | null,  // see prefilter.h (default none: every AUTH exec goes to JS)
+//   }, (events: RawEvent[]) => void);
+//   binding.respond(h, authId, allow) → "answered" | "tooLate" | "duplicate" | "unknown" | "error"
+//   binding.setAuthExec(h, on)        // subscribe AUTH_EXEC (block rules loaded) or go back to NOTIFY_EXEC
+//   binding.setPrefilter(h, spec | null)
+//   binding.esStats(h) → { received, delivered, dropped, queueHighWater, ... }
+//   binding.stopEs(h)                 // answers what is pending, deletes the client, drains queued events to JS
+// Errors from startEs carry `code` (ES_NOT_PRIVILEGED, ES_NOT_ENTITLED, ES_NOT_PERMITTED, ES_TOO_MANY_CLIENTS,
+// ES_INTERNAL, ...) and an actionable message.
+#include "es_binding.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "es_session.h"
+#include "event_queue.h"
+#include "prefilter.h"
+
+namespace macsensor {
+namespace {
+
+struct EsHandle {
+  std::unique_ptr<EventDispatcher> dispatcher;
+  std::unique_ptr<EsSession> session;
+  bool stopped = false;
+
+  void StopAll(Napi::Env env, bool drain) {
+    if (stopped) return;
+    stopped = true;
+    session->Stop();                   // no producer after this
+    dispatcher->Stop(env, drain);      // delivers (or, at teardown, discards) what is queued
+  }
+};
+
+Napi::Value ThrowError(Napi::Env env, const std::string& message, const char* code = nullptr) {
+  Napi::Error err = Napi::Error::New(env, message);
+  if (code != nullptr) err.Set("code", Napi::String::New(env, code));
+  err.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Napi::Value ThrowType(Napi::Env env, const std::string& message) {
+  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool ReadStringList(Napi::Env env, Napi::Object obj, const char* key, const std::string& where,
+                    std::vector<std::string>* out) {
+  if (!obj.Has(key)) return true;
+  Napi::Value v = obj.Get(key);
+  if (v.IsUndefined()) return true;
+  if (!v.IsArray()) {
+    ThrowType(env, where + "." + key + " must be an array of strings");
+    return false;
+  }
+  Napi::Array arr = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value item = arr.Get(i);
+    if (!item.IsString()) {
+      ThrowType(env, where + "." + key + "[" + std::to_string(i) + "] must be a string");
+      return false;
+    }
+    out->push_back(item.As<Napi::String>().Utf8Value());
+  }
+  return true;
+}
+
+bool ReadBool(Napi::Env env, Napi::Object obj, const char* key, bool* out) {
+  if (!obj.Has(key) || obj.Get(key).IsUndefined()) return true;
+  Napi::Value v = obj.Get(key);
+  if (!v.IsBoolean()) {
+    ThrowType(env, std::string("startEs options.") + key + " must be a boolean");
+    return false;
+  }
+  *out = v.As<Napi::Boolean>().Value();
+  return true;
+}
+
+bool ReadCount(Napi::Env env, Napi::Object obj, const char* key, size_t* out) {
+  if (!obj.Has(key) || obj.Get(key).IsUndefined()) return true;
+  Napi::Value v = obj.Get(key);
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(d >= 1 && d <= 1e7) || d != static_cast<double>(static_cast<size_t>(d))) {
+    ThrowType(env, std::string("startEs options.") + key + " must be an integer from 1 to 10000000");
+    return false;
+  }
+  *out = static_cast<size_t>(d);
+  return true;
+}
+
+// null/undefined → no pre-filter. Unknown keys are refused: ignoring a condition would make the filter
+// narrower than the rules and let a blockable exec through.
+bool ReadPrefilter(Napi::Env env, Napi::Value v, std::optional<Prefilter>* out) {
+  if (v.IsNull() || v.IsUndefined()) {
+    out->reset();
+    return true;
+  }
+  if (!v.IsObject() || v.IsArray()) {
+    ThrowType(env, "pre-filter must be an object or null");
+    return false;
+  }
+  Napi::Object obj = v.As<Napi::Object>();
+  Napi::Array keys = obj.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); i++) {
+    std::string key = keys.Get(i).ToString().Utf8Value();
+    if (key != "argEquals" && key != "argContains" && key != "executableBasename") {
+      ThrowType(env, "pre-filter: unknown key \"" + key +
+                         "\" (known: argEquals, argContains, executableBasename)");
+      return false;
+    }
+  }
+  PrefilterSpec spec;
+  if (!ReadStringList(env, obj, "argEquals", "prefilter", &spec.arg_equals) ||
+      !ReadStringList(env, obj, "argContains", "prefilter", &spec.arg_contains) ||
+      !ReadStringList(env, obj, "executableBasename", "prefilter", &spec.executable_basename)) {
+    return false;
+  }
+  Prefilter built;
+  std::string error;
+  if (!Prefilter::Build(std::move(spec), &built, &error)) {
+    ThrowType(env, error);
+    return false;
+  }
+  *out = std::move(built);
+  return true;
+}
+
+EsHandle* HandleOf(const Napi::CallbackInfo& info, const char* fn) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    ThrowType(env, std::string(fn) + ": the first argument must be the handle returned by startEs");
+    return nullptr;
+  }
+  EsHandle* h = info[0].As<Napi::External<EsHandle>>().Data();
+  if (h->stopped) {
+    ThrowError(env, std::string(fn) + ": the Endpoint Security backend is stopped", "ES_STOPPED");
+    return nullptr;
+  }
+  return h;
+}
+
+Napi::Value StartEs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    return ThrowType(env, "startEs(options, onEvents): options must be an object and onEvents a function");
+  }
+  Napi::Object opts = info[0].As<Napi::Object>();
+  EsSessionOptions options;
+  size_t capacity = 16384, batch_max = 512;
+  std::optional<Prefilter> prefilter;
+  if (!ReadCount(env, opts, "queueCapacity", &capacity) || !ReadCount(env, opts, "batchMax", &batch_max) ||
+      !ReadBool(env, opts, "failClosed", &options.fail_closed) ||
+      !ReadBool(env, opts, "authExec", &options.auth_exec) || !ReadBool(env, opts, "muteSelf", &options.mute_self) ||
+      !ReadStringList(env, opts, "captureEnv", "startEs options", &options.convert.env_names) ||
+      !ReadStringList(env, opts, "muteExecutables", "startEs options", &options.mute_executables) ||
+      !ReadPrefilter(env, opts.Has("prefilter") ? opts.Get("prefilter") : env.Undefined(), &prefilter)) {
+    return env.Undefined();
+  }
+
+  auto handle = std::make_unique<EsHandle>();
+  handle->dispatcher = EventDispatcher::Create(env, info[1].As<Napi::Function>(), capacity, batch_max, "macsensor.es");
+  EventDispatcher* dispatcher = handle->dispatcher.get();
+  std::string error, code;
+  // The pre-filter is installed before any message can arrive: Start subscribes, so set it through the
+  // session right after; AUTH_EXEC (if asked) is subscribed only after that.
+  bool auth_exec = options.auth_exec;
+  options.auth_exec = false;
+  handle->session = EsSession::Start(
+      std::move(options), [dispatcher](RawEvent&& ev) { return dispatcher->TryPush(std::move(ev)); }, &error, &code);
+  if (!handle->session) {
+    handle->dispatcher->Stop(env, false);
+    return ThrowError(env, error, code.c_str());
+  }
+  handle->session->SetPrefilter(std::move(prefilter));
+  if (auth_exec && !handle->session->SetAuthExec(true, &error)) {
+    handle->StopAll(env, false);
+    return ThrowError(env, error, "ES_SUBSCRIBE");
+  }
+  EsHandle* raw = handle.release();
+  return Napi::External<EsHandle>::New(env, raw, [](Napi::Env fenv, EsHandle* h) {
+    h->StopAll(fenv, false);  // garbage-collected without stopEs: stop, but never call JS from a finalizer
+    delete h;
+  });
+}
+
+Napi::Value Respond(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EsHandle* h = HandleOf(info, "respond");
+  if (h == nullptr) return env.Undefined();
+  if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsBoolean()) {
+    return ThrowType(env, "respond(handle, authId: number, allow: boolean)");
+  }
+  double id = info[1].As<Napi::Number>().DoubleValue();
+  if (!(id >= 1) || id != static_cast<double>(static_cast<uint64_t>(id))) {
+    return Napi::String::New(env, RespondStatusName(RespondStatus::Unknown));
+  }
+  RespondStatus s = h->session->Respond(static_cast<uint64_t>(id), info[2].As<Napi::Boolean>().Value());
+  return Napi::String::New(env, RespondStatusName(s));
+}
+
+Napi::Value SetAuthExec(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EsHandle* h = HandleOf(info, "setAuthExec");
+  if (h == nullptr) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsBoolean()) return ThrowType(env, "setAuthExec(handle, on: boolean)");
+  std::string error;
+  if (!h->session->SetAuthExec(info[1].As<Napi::Boolean>().Value(), &error)) {
+    return ThrowError(env, error, "ES_SUBSCRIBE");
+  }
+  return env.Undefined();
+}
+
+Napi::Value SetPrefilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EsHandle* h = HandleOf(info, "setPrefilter");
+  if (h == nullptr) return env.Undefined();
+  std::optional<Prefilter> prefilter;
+  if (!ReadPrefilter(env, info.Length() >= 2 ? info[1] : env.Undefined(), &prefilter)) return env.Undefined();
+  h->session->SetPrefilter(std::move(prefilter));
+  return env.Undefined();
+}
+
+Napi::Value StopEs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    return ThrowType(env, "stopEs: the first argument must be the handle returned by startEs");
+  }
+  info[0].As<Napi::External<EsHandle>>().Data()->StopAll(env, true);
+  return env.Undefined();
+}
+
+Napi::Value EsStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    return ThrowType(env, "esStats: the first argument must be the handle returned by startEs");
+  }
+  EsHandle* h = info[0].As<Napi::External<EsHandle>>().Data();
+  EsSessionStats s = h->session->Stats();
+  DispatcherStats d = h->dispatcher->Stats();
+  Napi::Object out = Napi::Object::New(env);
+  auto set = [&](const char* key, double value) { out.Set(key, Napi::Number::New(env, value)); };
+  set("received", static_cast<double>(s.received));
+  set("delivered", static_cast<double>(d.delivered));
+  set("dropped", static_cast<double>(s.seq_gap_drops + s.queue_drops));
+  set("queueHighWater", static_cast<double>(d.high_water));
+  set("queued", static_cast<double>(d.queued));
+  set("toJs", static_cast<double>(s.to_js));
+  set("authToJs", static_cast<double>(s.auth_to_js));
+  set("prefiltered", static_cast<double>(s.prefiltered));
+  set("watchdogAnswers", static_cast<double>(s.watchdog_answers));
+  set("lateJsAnswers", static_cast<double>(s.late_js_answers));
+  set("duplicateJsAnswers", static_cast<double>(s.duplicate_js_answers));
+  set("unknownJsAnswers", static_cast<double>(s.unknown_js_answers));
+  set("seqGapDrops", static_cast<double>(s.seq_gap_drops));
+  set("queueDrops", static_cast<double>(s.queue_drops));
+  set("allowed", static_cast<double>(s.allowed));
+  set("denied", static_cast<double>(s.denied));
+  set("respondErrors", static_cast<double>(s.respond_errors));
+  set("retainedNow", static_cast<double>(s.retained_now));
+  set("pendingAuth", static_cast<double>(s.pending_auth));
+  return out;
+}
+
+}  // namespace
+
+void RegisterEs(Napi::Env env, Napi::Object exports) {
+  exports.Set("startEs", Napi::Function::New(env, StartEs, "startEs"));
+  exports.Set("respond", Napi::Function::New(env, Respond, "respond"));
+  exports.Set("setAuthExec", Napi::Function::New(env, SetAuthExec, "setAuthExec"));
+  exports.Set("setPrefilter", Napi::Function::New(env, SetPrefilter, "setPrefilter"));
+  exports.Set("stopEs", Napi::Function::New(env, StopEs, "stopEs"));
+  exports.Set("esStats", Napi::Function::New(env, EsStats, "esStats"));
+}
+
+}  // namespace macsensor

@@ -1,0 +1,316 @@
+#include "es_session.h"
+
+#include <chrono>
+
+#include "mach_time.h"
+
+namespace macsensor {
+namespace {
+
+constexpr es_event_type_t kReportEvents[] = {ES_EVENT_TYPE_NOTIFY_EXEC, ES_EVENT_TYPE_NOTIFY_FORK,
+                                             ES_EVENT_TYPE_NOTIFY_EXIT};
+constexpr es_event_type_t kAuthExec[] = {ES_EVENT_TYPE_AUTH_EXEC};
+constexpr es_event_type_t kNotifyExec[] = {ES_EVENT_TYPE_NOTIFY_EXEC};
+
+// One actionable message per es_new_client failure.
+void DescribeNewClientError(es_new_client_result_t r, std::string* error, std::string* code) {
+  switch (r) {
+    case ES_NEW_CLIENT_RESULT_ERR_NOT_PRIVILEGED:
+      *code = "ES_NOT_PRIVILEGED";
+      *error = "Endpoint Security needs root: run macsensor as root (the LaunchDaemon in launchd/ does).";
+      return;
+    case ES_NEW_CLIENT_RESULT_ERR_NOT_ENTITLED:
+      *code = "ES_NOT_ENTITLED";
+      *error =
+          "this program is not entitled to use Endpoint Security: the com.apple.developer.endpoint-security.client "
+          "entitlement must be on the main executable (the node binary that runs macsensor, not the .node addon) "
+          "and needs a provisioning profile from Apple; without one, use --backend eslogger.";
+      return;
+    case ES_NEW_CLIENT_RESULT_ERR_NOT_PERMITTED:
+      *code = "ES_NOT_PERMITTED";
+      *error =
+          "Endpoint Security was refused: Full Disk Access is missing for the responsible process. Deploy the PPPC "
+          "profile launchd/profiles/macsensor-pppc.mobileconfig with MDM (when started from a terminal, the "
+          "terminal app itself needs Full Disk Access).";
+      return;
+    case ES_NEW_CLIENT_RESULT_ERR_TOO_MANY_CLIENTS:
+      *code = "ES_TOO_MANY_CLIENTS";
+      *error =
+          "too many Endpoint Security clients are connected (a system-wide limit; leaked clients count): stop "
+          "another ES client or a stale macsensor, then retry.";
+      return;
+    case ES_NEW_CLIENT_RESULT_ERR_INVALID_ARGUMENT:
+      *code = "ES_INVALID_ARGUMENT";
+      *error = "es_new_client rejected its arguments (a macsensor bug: please report it).";
+      return;
+    case ES_NEW_CLIENT_RESULT_ERR_INTERNAL:
+    default:
+      *code = "ES_INTERNAL";
+      *error =
+          "Endpoint Security internal error: could not connect to the ES subsystem; retry, and if it persists check "
+          "the system log for endpointsecurityd.";
+      return;
+  }
+}
+
+double EpochNowMs() {
+  using namespace std::chrono;
+  return static_cast<double>(duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()) / 1000.0;
+}
+
+}  // namespace
+
+const char* RespondStatusName(RespondStatus s) {
+  switch (s) {
+    case RespondStatus::Answered:
+      return "answered";
+    case RespondStatus::TooLate:
+      return "tooLate";
+    case RespondStatus::Duplicate:
+      return "duplicate";
+    case RespondStatus::Unknown:
+      return "unknown";
+    case RespondStatus::Error:
+      return "error";
+  }
+  return "error";
+}
+
+EsSession::EsSession(EsSessionOptions options, Sink sink) : options_(std::move(options)), sink_(std::move(sink)) {}
+
+std::unique_ptr<EsSession> EsSession::Start(EsSessionOptions options, Sink sink, std::string* error,
+                                            std::string* code) {
+  std::unique_ptr<EsSession> session(new EsSession(std::move(options), std::move(sink)));
+  EsSession* self = session.get();
+  self->watchdog_ = std::make_unique<DeadlineWatchdog>([self](uint64_t id) { self->OnWatchdog(id); });
+
+  es_client_t* client = nullptr;
+  es_new_client_result_t r =
+      es_new_client(&client, ^(es_client_t* c, const es_message_t* msg) { self->OnMessage(c, msg); });
+  if (r != ES_NEW_CLIENT_RESULT_SUCCESS || client == nullptr) {
+    DescribeNewClientError(r, error, code);
+    self->watchdog_->Stop();
+    self->stopped_ = true;
+    return nullptr;
+  }
+  self->client_ = client;
+  self->ApplyMutes();
+
+  bool ok = es_subscribe(client, kReportEvents, 3) == ES_RETURN_SUCCESS;
+  if (ok && self->options_.auth_exec) ok = self->SetAuthExec(true, error);
+  if (!ok) {
+    *code = "ES_SUBSCRIBE";
+    if (error->empty()) *error = "es_subscribe failed for NOTIFY_EXEC/FORK/EXIT";
+    self->Stop();
+    return nullptr;
+  }
+  return session;
+}
+
+EsSession::~EsSession() { Stop(); }
+
+void EsSession::ApplyMutes() {
+  if (options_.mute_self) {
+    audit_token_t self_token;
+    if (GetSelfAuditToken(&self_token)) es_mute_process(client_, &self_token);
+  }
+  for (const std::string& path : options_.mute_executables) {
+    // Events of processes running this executable...
+    es_mute_path(client_, path.c_str(), ES_MUTE_PATH_TYPE_LITERAL);
+#if defined(__MAC_OS_X_VERSION_MAX_ALLOWED) && __MAC_OS_X_VERSION_MAX_ALLOWED >= 130000
+    // ...and execs OF it (target muting exists from macOS 13; the 12.0 SDK lacks the enum value).
+    static const es_event_type_t kExecs[] = {ES_EVENT_TYPE_AUTH_EXEC, ES_EVENT_TYPE_NOTIFY_EXEC};
+    es_mute_path_events(client_, path.c_str(), ES_MUTE_PATH_TYPE_TARGET_LITERAL, kExecs, 2);
+#endif
+  }
+}
+
+bool EsSession::SetAuthExec(bool on, std::string* error) {
+  if (client_ == nullptr || stopped_) {
+    *error = "the Endpoint Security client is stopped";
+    return false;
+  }
+  if (on == auth_exec_) return true;
+  if (on) {
+    if (es_subscribe(client_, kAuthExec, 1) != ES_RETURN_SUCCESS) {
+      *error = "es_subscribe(AUTH_EXEC) failed";
+      return false;
+    }
+    es_unsubscribe(client_, kNotifyExec, 1);
+  } else {
+    if (es_subscribe(client_, kNotifyExec, 1) != ES_RETURN_SUCCESS) {
+      *error = "es_subscribe(NOTIFY_EXEC) failed";
+      return false;
+    }
+    es_unsubscribe(client_, kAuthExec, 1);
+  }
+  auth_exec_ = on;
+  return true;
+}
+
+void EsSession::SetPrefilter(std::optional<Prefilter> prefilter) {
+  std::shared_ptr<const Prefilter> next;
+  if (prefilter) next = std::make_shared<const Prefilter>(std::move(*prefilter));
+  std::lock_guard<std::mutex> lock(prefilter_mu_);
+  prefilter_ = std::move(next);
+}
+
+std::shared_ptr<const Prefilter> EsSession::CurrentPrefilter() const {
+  std::lock_guard<std::mutex> lock(prefilter_mu_);
+  return prefilter_;
+}
+
+void EsSession::OnMessage(es_client_t* client, const es_message_t* msg) {
+  counters_.received.fetch_add(1, std::memory_order_relaxed);
+  uint64_t gap = seq_tracker_.Observe(msg);
+  if (gap > 0) {
+    counters_.seq_gap_drops.fetch_add(gap, std::memory_order_relaxed);
+    next_seq_ += gap;  // JavaScript sees the gap in `seq`
+  }
+  if (!EsIsConvertible(msg)) {
+    if (msg->action_type == ES_ACTION_TYPE_AUTH) Respond(client, msg, true);
+    return;
+  }
+  if (msg->action_type == ES_ACTION_TYPE_AUTH) {
+    HandleAuth(client, msg);
+    return;
+  }
+  Deliver(ConvertEsMessage(msg, options_.convert), false);
+}
+
+void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
+  const es_event_exec_t* exec = &msg->event.exec;
+  if (std::shared_ptr<const Prefilter> prefilter = CurrentPrefilter()) {
+    std::string_view executable;
+    if (exec->target != nullptr && exec->target->executable != nullptr) {
+      executable = TokenView(exec->target->executable->path);
+    }
+    uint32_t argc = es_exec_arg_count(exec);
+    std::vector<std::string_view> args;
+    args.reserve(argc);
+    for (uint32_t i = 0; i < argc; i++) args.push_back(TokenView(es_exec_arg(exec, i)));
+    if (!prefilter->IsCandidate(executable, args)) {
+      // Answer first: the exec is waiting on us; the report can follow.
+      Respond(client, msg, true);
+      counters_.prefiltered.fetch_add(1, std::memory_order_relaxed);
+      Deliver(ConvertEsMessage(msg, options_.convert), false);
+      return;
+    }
+  }
+
+  RawEvent ev = ConvertEsMessage(msg, options_.convert);
+  const uint64_t now = MachClock::NowTicks();
+  const uint64_t fire = WatchdogFireTicks(now, msg->deadline);
+  uint64_t id = 0;
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (!stopping_) id = pending_.Add(RetainedMessage(msg), msg->deadline);
+  }
+  if (id == 0) {  // shutting down: nobody will decide
+    Respond(client, msg, !options_.fail_closed);
+    Deliver(std::move(ev), false);
+    return;
+  }
+  ev.auth = RawAuthRequest{id, EpochNowMs() + static_cast<double>(MachClock::TicksToNanos(fire - now)) / 1e6};
+  watchdog_->Schedule(id, fire);
+  ev.seq = ++next_seq_;
+  if (sink_(std::move(ev))) {
+    counters_.to_js.fetch_add(1, std::memory_order_relaxed);
+    counters_.auth_to_js.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // The queue is full: JavaScript will never see this exec, so answer it now rather than at the watchdog.
+  counters_.queue_drops.fetch_add(1, std::memory_order_relaxed);
+  std::optional<PendingAuth> entry;
+  if (pending_.Take(id, Answerer::Native, &entry) == TakeStatus::Taken) {
+    AnswerTaken(client, *entry, !options_.fail_closed);
+  }
+}
+
+void EsSession::Deliver(RawEvent&& ev, bool /*auth_candidate*/) {
+  ev.seq = ++next_seq_;
+  if (sink_(std::move(ev))) {
+    counters_.to_js.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    counters_.queue_drops.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+bool EsSession::Respond(es_client_t* client, const es_message_t* msg, bool allow) {
+  es_respond_result_t r =
+      es_respond_auth_result(client, msg, allow ? ES_AUTH_RESULT_ALLOW : ES_AUTH_RESULT_DENY, /*cache=*/false);
+  if (r != ES_RESPOND_RESULT_SUCCESS) {
+    counters_.respond_errors.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  (allow ? counters_.allowed : counters_.denied).fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void EsSession::AnswerTaken(es_client_t* client, const PendingAuth& entry, bool allow) {
+  Respond(client, entry.message.get(), allow);
+}
+
+void EsSession::OnWatchdog(uint64_t id) {
+  std::optional<PendingAuth> entry;
+  if (pending_.Take(id, Answerer::Watchdog, &entry) != TakeStatus::Taken) return;
+  counters_.watchdog_answers.fetch_add(1, std::memory_order_relaxed);
+  AnswerTaken(client_, *entry, !options_.fail_closed);
+}  // entry (and its message reference) released here
+
+RespondStatus EsSession::Respond(uint64_t id, bool allow) {
+  std::optional<PendingAuth> entry;
+  switch (pending_.Take(id, Answerer::JavaScript, &entry)) {
+    case TakeStatus::Taken:
+      return Respond(client_, entry->message.get(), allow) ? RespondStatus::Answered : RespondStatus::Error;
+    case TakeStatus::AnsweredByWatchdog:
+    case TakeStatus::AnsweredNative:
+      counters_.late_js_answers.fetch_add(1, std::memory_order_relaxed);
+      return RespondStatus::TooLate;
+    case TakeStatus::AnsweredByJs:
+      counters_.duplicate_js_answers.fetch_add(1, std::memory_order_relaxed);
+      return RespondStatus::Duplicate;
+    case TakeStatus::Unknown:
+      break;
+  }
+  counters_.unknown_js_answers.fetch_add(1, std::memory_order_relaxed);
+  return RespondStatus::Unknown;
+}
+
+void EsSession::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (client_ != nullptr) es_unsubscribe_all(client_);
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stopping_ = true;
+  }
+  if (watchdog_) watchdog_->Stop();  // no watchdog answer after this
+  for (PendingAuth& entry : pending_.TakeAll()) AnswerTaken(client_, entry, !options_.fail_closed);
+  if (client_ != nullptr) {
+    es_delete_client(client_);  // waits for a running handler; no handler runs after it
+    client_ = nullptr;
+  }
+}
+
+EsSessionStats EsSession::Stats() const {
+  EsSessionStats s;
+  s.received = counters_.received.load();
+  s.to_js = counters_.to_js.load();
+  s.auth_to_js = counters_.auth_to_js.load();
+  s.prefiltered = counters_.prefiltered.load();
+  s.watchdog_answers = counters_.watchdog_answers.load();
+  s.late_js_answers = counters_.late_js_answers.load();
+  s.duplicate_js_answers = counters_.duplicate_js_answers.load();
+  s.unknown_js_answers = counters_.unknown_js_answers.load();
+  s.seq_gap_drops = counters_.seq_gap_drops.load();
+  s.queue_drops = counters_.queue_drops.load();
+  s.allowed = counters_.allowed.load();
+  s.denied = counters_.denied.load();
+  s.respond_errors = counters_.respond_errors.load();
+  s.retained_now = RetainedMessage::Live();
+  s.pending_auth = pending_.Size();
+  return s;
+}
+
+}  // namespace macsensor

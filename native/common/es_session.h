@@ -1,0 +1,127 @@
+// EsSession: one Endpoint Security client and everything that happens on its messages.
+//
+// Report mode subscribes NOTIFY_EXEC, NOTIFY_FORK, NOTIFY_EXIT. While a block rule is loaded (SetAuthExec(true))
+// AUTH_EXEC replaces NOTIFY_EXEC (subscribe AUTH first, then unsubscribe NOTIFY, so no exec goes unseen; the
+// reverse order when switching back): every exec is then reported from its AUTH message, so nothing is reported
+// twice. An AUTH exec that the native pre-filter rules out is answered ALLOW at once and reported without an
+// `auth` field; a candidate is retained, reported with `auth: {id, deadlineMs}` and answered by JavaScript
+// (Respond) or, if JavaScript is late, by the deadline watchdog — exactly once either way.
+//
+// Cache policy: every answer is given with cache=false. ES caches AUTH_EXEC results per (process executable,
+// target executable) file pair, but our block rules look at arguments, parents and names (a hard link gives a
+// file a new name): a cached ALLOW would let the next, different exec of the same file skip the rules.
+// DENY is never cached either (rules change; Santa does the same). The cost is one AUTH round trip per exec,
+// which the native pre-filter keeps to microseconds for execs no rule can match.
+//
+// Threads: the ES handler (serial, ES-owned), the watchdog thread, and the JS thread (Start/Respond/Set*/Stop).
+// Events leave through `sink` (EventDispatcher::TryPush), which never blocks the handler.
+#pragma once
+
+#include <EndpointSecurity/EndpointSecurity.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "deadline_watchdog.h"
+#include "es_convert.h"
+#include "pending_auth.h"
+#include "prefilter.h"
+#include "raw_event.h"
+
+namespace macsensor {
+
+// The audit token of this process (macOS: task_info TASK_AUDIT_TOKEN; the Linux stand-in supplies its own).
+bool GetSelfAuditToken(audit_token_t* out);
+
+struct EsSessionOptions {
+  EsConvertOptions convert;
+  bool fail_closed = false;  // the watchdog (and shutdown) answer DENY instead of ALLOW
+  bool auth_exec = false;    // start with AUTH_EXEC subscribed
+  bool mute_self = true;
+  std::vector<std::string> mute_executables;  // exact paths, as the kernel reports them
+};
+
+struct EsSessionStats {
+  uint64_t received = 0;        // messages from ES
+  uint64_t to_js = 0;           // events accepted by the sink
+  uint64_t auth_to_js = 0;      // AUTH candidates sent to JavaScript
+  uint64_t prefiltered = 0;     // AUTH execs allowed natively by the pre-filter
+  uint64_t watchdog_answers = 0;
+  uint64_t late_js_answers = 0;       // JavaScript answered after the watchdog (or shutdown) did
+  uint64_t duplicate_js_answers = 0;  // JavaScript answered the same id twice
+  uint64_t unknown_js_answers = 0;
+  uint64_t seq_gap_drops = 0;   // messages ES dropped (seq_num / global_seq_num gaps)
+  uint64_t queue_drops = 0;     // events the sink refused (queue full)
+  uint64_t allowed = 0;
+  uint64_t denied = 0;
+  uint64_t respond_errors = 0;  // es_respond_auth_result did not return SUCCESS
+  int64_t retained_now = 0;     // es_retain_message references held (all sessions)
+  uint64_t pending_auth = 0;
+};
+
+enum class RespondStatus { Answered, TooLate, Duplicate, Unknown, Error };
+const char* RespondStatusName(RespondStatus s);
+
+class EsSession {
+ public:
+  using Sink = std::function<bool(RawEvent&&)>;
+
+  // Creates the client, mutes, subscribes. On failure returns nullptr with an actionable message in *error
+  // and a stable code (e.g. "ES_NOT_PERMITTED") in *code. Call from the JS thread (es_delete_client must be
+  // called from the thread that called es_new_client).
+  static std::unique_ptr<EsSession> Start(EsSessionOptions options, Sink sink, std::string* error,
+                                          std::string* code);
+  ~EsSession();
+  EsSession(const EsSession&) = delete;
+  EsSession& operator=(const EsSession&) = delete;
+
+  RespondStatus Respond(uint64_t id, bool allow);
+  bool SetAuthExec(bool on, std::string* error);
+  // nullopt: no pre-filter (every AUTH exec goes to JavaScript).
+  void SetPrefilter(std::optional<Prefilter> prefilter);
+  // Unsubscribes, answers what is pending (ALLOW, or DENY when fail-closed), deletes the client. Idempotent.
+  void Stop();
+  EsSessionStats Stats() const;
+
+ private:
+  EsSession(EsSessionOptions options, Sink sink);
+  void OnMessage(es_client_t* client, const es_message_t* msg);
+  void HandleAuth(es_client_t* client, const es_message_t* msg);
+  void Deliver(RawEvent&& ev, bool auth_candidate);
+  void OnWatchdog(uint64_t id);
+  void AnswerTaken(es_client_t* client, const PendingAuth& entry, bool allow);
+  bool Respond(es_client_t* client, const es_message_t* msg, bool allow);
+  void ApplyMutes();
+  std::shared_ptr<const Prefilter> CurrentPrefilter() const;
+
+  EsSessionOptions options_;
+  Sink sink_;
+  es_client_t* client_ = nullptr;
+
+  PendingAuthTable pending_;
+  std::unique_ptr<DeadlineWatchdog> watchdog_;
+  EsSeqGapTracker seq_tracker_;  // ES handler only
+  uint64_t next_seq_ = 0;        // ES handler only
+
+  mutable std::mutex prefilter_mu_;
+  std::shared_ptr<const Prefilter> prefilter_;
+
+  std::mutex stop_mu_;  // orders "handler adds a pending AUTH" against "Stop drains the table"
+  bool stopping_ = false;
+  bool stopped_ = false;
+  bool auth_exec_ = false;  // JS thread
+
+  struct Counters {
+    std::atomic<uint64_t> received{0}, to_js{0}, auth_to_js{0}, prefiltered{0}, watchdog_answers{0},
+        late_js_answers{0}, duplicate_js_answers{0}, unknown_js_answers{0}, seq_gap_drops{0}, queue_drops{0},
+        allowed{0}, denied{0}, respond_errors{0};
+  } counters_;
+};
+
+}  // namespace macsensor

@@ -1,0 +1,571 @@
+// The Endpoint Security stand-in: a Linux implementation of the subset of Apple's ES C API that macsensor
+// uses, with ES's semantics where tests depend on them:
+//  - es_new_client starts ONE serial delivery thread that calls the handler block for each scripted message,
+//    in order; the message is valid during the call, and afterwards only while the client holds a retain.
+//  - AUTH messages carry a real deadline in Mach ticks (24 MHz, from CLOCK_MONOTONIC). An answer after the
+//    deadline, no answer by the deadline, or a second answer marks the client killed, as ES would kill it.
+//  - es_respond_auth_result records each answer, its time and its cache flag.
+//  - retain/release are counted; releasing a message not held, or answering a released one, is a violation.
+//  - fields a message version does not have are filled with poison (bad pointers, odd numbers), so code that
+//    reads them without checking msg->version crashes or fails the tests.
+//  - es_exec_arg strings are packed back to back with no NUL between them: only (pointer, length) works.
+#include <Block.h>
+#include <bsm/libbsm.h>
+#include <mach/mach_time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "es_session.h"
+#include "standin_control.h"
+
+struct es_client_s {
+  es_handler_block_t handler = nullptr;
+  std::thread::id creator;
+  std::thread delivery;
+  bool stopping = false;
+  std::set<int> subscriptions;
+  std::vector<audit_token_t> muted_processes;
+  std::vector<std::pair<std::string, int>> muted_paths;
+  std::map<std::pair<std::string, int>, std::set<int>> muted_path_events;
+  uint64_t global_seq = 0;
+  std::map<int, uint64_t> type_seq;
+};
+
+namespace {
+
+es_file_t* const kPoisonFile = reinterpret_cast<es_file_t*>(uintptr_t{0xdead0000});
+constexpr uint32_t kPoison32 = 0x7eadbeef;
+
+struct Owned {
+  es_message_t msg{};
+  es_process_t process{}, target{};
+  es_thread_t thread{};
+  std::deque<es_file_t> files;
+  std::deque<std::string> strings;
+  std::string packed_args, packed_env;
+  std::vector<std::pair<size_t, size_t>> args, env;  // (offset, length) into the packed buffers
+  int refs = 0;
+  int auth_index = -1;  // into g.auth_records
+};
+
+struct Global {
+  std::mutex mu;
+  std::condition_variable work_cv, idle_cv;
+  std::deque<standin::MessageSpec> queue;
+  bool busy = false;
+  es_client_s* client = nullptr;
+  int next_new_client_result = 0;
+  std::unordered_map<const es_message_t*, std::unique_ptr<Owned>> live;
+  std::vector<standin::AuthRecord> auth_records;
+  std::vector<std::string> violations;
+  bool killed = false;
+  uint64_t delivered = 0, suppressed = 0, retains = 0, releases = 0, clients_created = 0;
+};
+
+Global& G() {
+  static Global* g = new Global();  // never destroyed: the delivery thread may outlive static destruction order
+  return *g;
+}
+
+void ViolationLocked(Global& g, std::string what, bool kills) {
+  g.violations.push_back(std::move(what));
+  if (kills) g.killed = true;
+}
+
+audit_token_t MakeToken(const standin::TokenSpec& t) {
+  audit_token_t out{};
+  out.val[0] = t.auid;
+  out.val[1] = t.euid;
+  out.val[2] = t.egid;
+  out.val[3] = t.ruid;
+  out.val[4] = t.rgid;
+  out.val[5] = static_cast<unsigned>(t.pid);
+  out.val[6] = static_cast<unsigned>(t.asid);
+  out.val[7] = static_cast<unsigned>(t.pidversion);
+  return out;
+}
+
+audit_token_t PoisonToken() {
+  audit_token_t out;
+  for (unsigned& v : out.val) v = kPoison32;
+  return out;
+}
+
+es_string_token_t StringToken(Owned& o, const std::string& s) {
+  o.strings.push_back(s);
+  return es_string_token_t{o.strings.back().size(), o.strings.back().data()};
+}
+
+es_file_t* File(Owned& o, const std::string& path, bool truncated = false) {
+  es_file_t f{};
+  f.path = StringToken(o, path);
+  f.path_truncated = truncated;
+  o.files.push_back(f);
+  return &o.files.back();
+}
+
+void FillProcess(Owned& o, es_process_t& p, const standin::ProcSpec& s, uint32_t version) {
+  p.audit_token = MakeToken(s.token);
+  p.ppid = s.ppid;
+  p.original_ppid = s.original_ppid;
+  p.group_id = s.group_id;
+  p.session_id = s.session_id;
+  p.codesigning_flags = s.cs_flags;
+  p.is_platform_binary = s.platform_binary;
+  p.is_es_client = s.es_client;
+  std::memcpy(p.cdhash, s.cdhash, sizeof(p.cdhash));
+  p.signing_id = StringToken(o, s.signing_id);
+  p.team_id = StringToken(o, s.team_id);
+  p.executable = File(o, s.executable, s.executable_truncated);
+  p.tty = version >= 2 ? (s.tty ? File(o, *s.tty) : nullptr) : kPoisonFile;
+  if (version >= 3) {
+    p.start_time.tv_sec = s.start_sec;
+    p.start_time.tv_usec = s.start_usec;
+  } else {
+    p.start_time.tv_sec = kPoison32;
+    p.start_time.tv_usec = 999999;
+  }
+  p.responsible_audit_token = version >= 4 ? MakeToken(s.responsible) : PoisonToken();
+  p.parent_audit_token = version >= 4 ? MakeToken(s.parent) : PoisonToken();
+}
+
+void Pack(const std::vector<std::string>& items, std::string* packed, std::vector<std::pair<size_t, size_t>>* idx) {
+  size_t total = 0;
+  for (const auto& s : items) total += s.size();
+  packed->reserve(total);
+  for (const auto& s : items) {
+    idx->emplace_back(packed->size(), s.size());
+    packed->append(s);
+  }
+}
+
+uint64_t NowTicks() { return mach_absolute_time(); }
+uint64_t MsToTicks(double ms) { return static_cast<uint64_t>(ms * 1e6 * 3.0 / 125.0); }
+
+bool IsAuth(es_event_type_t t) { return t == ES_EVENT_TYPE_AUTH_EXEC || t == ES_EVENT_TYPE_AUTH_OPEN; }
+
+bool TokensEqual(const audit_token_t& a, const audit_token_t& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// Whether ES would deliver this message to the client: subscribed, and not muted.
+bool ShouldDeliverLocked(const es_client_s& c, const standin::MessageSpec& s) {
+  if (c.subscriptions.count(s.type) == 0) return false;
+  const audit_token_t token = MakeToken(s.process.token);
+  for (const audit_token_t& m : c.muted_processes) {
+    if (TokensEqual(m, token)) return false;
+  }
+  for (const auto& [path, type] : c.muted_paths) {
+    if (type == ES_MUTE_PATH_TYPE_LITERAL && path == s.process.executable) return false;
+    if (type == ES_MUTE_PATH_TYPE_PREFIX && s.process.executable.compare(0, path.size(), path) == 0) return false;
+  }
+  const bool is_exec = s.type == ES_EVENT_TYPE_AUTH_EXEC || s.type == ES_EVENT_TYPE_NOTIFY_EXEC;
+  for (const auto& [key, events] : c.muted_path_events) {
+    if (events.count(s.type) == 0) continue;
+    if (key.second == ES_MUTE_PATH_TYPE_LITERAL && key.first == s.process.executable) return false;
+    if (key.second == ES_MUTE_PATH_TYPE_TARGET_LITERAL && is_exec && key.first == s.target.executable) return false;
+  }
+  return true;
+}
+
+std::unique_ptr<Owned> BuildLocked(Global& g, es_client_s& c, const standin::MessageSpec& s) {
+  auto o = std::make_unique<Owned>();
+  es_message_t& m = o->msg;
+  const uint32_t v = s.version;
+  const uint64_t now = NowTicks();
+  m.version = v;
+  clock_gettime(CLOCK_REALTIME, &m.time);
+  m.mach_time = now;
+  m.deadline = IsAuth(s.type) ? now + MsToTicks(s.deadline_ms) : 0;
+  FillProcess(*o, o->process, s.process, v);
+  m.process = &o->process;
+  c.type_seq[s.type] += s.skip_seq;
+  c.global_seq += s.skip_seq;
+  const uint64_t type_seq = c.type_seq[s.type]++;
+  const uint64_t global_seq = c.global_seq++;
+  m.seq_num = v >= 2 ? type_seq : kPoison32;
+  m.action_type = IsAuth(s.type) ? ES_ACTION_TYPE_AUTH : ES_ACTION_TYPE_NOTIFY;
+  m.event_type = s.type;
+  switch (s.type) {
+    case ES_EVENT_TYPE_AUTH_EXEC:
+    case ES_EVENT_TYPE_NOTIFY_EXEC: {
+      FillProcess(*o, o->target, s.target, v);
+      es_event_exec_t& e = m.event.exec;
+      e.target = &o->target;
+      std::memset(e.reserved, 0xa5, sizeof e.reserved);
+      e.script = v >= 2 ? (s.script ? File(*o, *s.script) : nullptr) : kPoisonFile;
+      e.cwd = v >= 3 ? File(*o, s.cwd.value_or("/")) : kPoisonFile;
+      if (v >= 4) e.last_fd = 2;
+      Pack(s.args, &o->packed_args, &o->args);
+      Pack(s.env, &o->packed_env, &o->env);
+      break;
+    }
+    case ES_EVENT_TYPE_NOTIFY_FORK:
+      FillProcess(*o, o->target, s.target, v);
+      m.event.fork.child = &o->target;
+      break;
+    case ES_EVENT_TYPE_NOTIFY_EXIT:
+      m.event.exit.stat = s.exit_stat;
+      break;
+    default:
+      break;
+  }
+  if (v >= 4) {
+    o->thread.thread_id = 1000 + static_cast<uint64_t>(s.process.token.pid);
+    m.thread = &o->thread;
+    m.global_seq_num = global_seq;
+  } else {
+    m.thread = reinterpret_cast<es_thread_t*>(kPoisonFile);
+    m.global_seq_num = kPoison32;
+  }
+  if (IsAuth(s.type)) {
+    standin::AuthRecord r;
+    r.tag = s.tag;
+    r.delivered_ticks = now;
+    r.deadline_ticks = m.deadline;
+    o->auth_index = static_cast<int>(g.auth_records.size());
+    g.auth_records.push_back(r);
+  }
+  o->refs = 1;  // the delivery's own reference, dropped when the handler returns
+  return o;
+}
+
+void ReleaseLocked(Global& g, const es_message_t* msg, bool by_client) {
+  auto it = g.live.find(msg);
+  if (it == g.live.end()) {
+    ViolationLocked(g, "es_release_message on a message that is not held (over-release or use after free)", true);
+    return;
+  }
+  if (by_client) g.releases++;
+  if (--it->second->refs == 0) g.live.erase(it);
+}
+
+void DeliveryLoop(es_client_s* c) {
+  Global& g = G();
+  std::unique_lock<std::mutex> lock(g.mu);
+  while (!c->stopping) {
+    if (g.queue.empty()) {
+      g.busy = false;
+      g.idle_cv.notify_all();
+      g.work_cv.wait(lock);
+      continue;
+    }
+    g.busy = true;
+    standin::MessageSpec spec = std::move(g.queue.front());
+    g.queue.pop_front();
+    if (!ShouldDeliverLocked(*c, spec)) {
+      g.suppressed++;
+      continue;
+    }
+    std::unique_ptr<Owned> owned = BuildLocked(g, *c, spec);
+    const es_message_t* msg = &owned->msg;
+    g.live.emplace(msg, std::move(owned));
+    g.delivered++;
+    lock.unlock();
+    c->handler(c, msg);
+    lock.lock();
+    ReleaseLocked(g, msg, false);
+  }
+  g.busy = false;
+  g.idle_cv.notify_all();
+}
+
+Owned* OwnerOfExecLocked(Global& g, const es_event_exec_t* event) {
+  auto* msg = reinterpret_cast<const es_message_t*>(reinterpret_cast<const char*>(event) -
+                                                    offsetof(es_message_t, event));
+  auto it = g.live.find(msg);
+  if (it == g.live.end()) {
+    ViolationLocked(g, "es_exec_* on a message that is no longer valid (use after release)", true);
+    return nullptr;
+  }
+  return it->second.get();
+}
+
+}  // namespace
+
+// ---- Apple's C API ----
+
+extern "C" {
+
+uint64_t mach_absolute_time(void) {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  return ns * 3 / 125;
+}
+
+kern_return_t mach_timebase_info(mach_timebase_info_t info) {
+  info->numer = 125;
+  info->denom = 3;
+  return 0;
+}
+
+uid_t audit_token_to_auid(audit_token_t t) { return t.val[0]; }
+uid_t audit_token_to_euid(audit_token_t t) { return t.val[1]; }
+gid_t audit_token_to_egid(audit_token_t t) { return t.val[2]; }
+uid_t audit_token_to_ruid(audit_token_t t) { return t.val[3]; }
+gid_t audit_token_to_rgid(audit_token_t t) { return t.val[4]; }
+pid_t audit_token_to_pid(audit_token_t t) { return static_cast<pid_t>(t.val[5]); }
+int audit_token_to_asid(audit_token_t t) { return static_cast<int>(t.val[6]); }
+int audit_token_to_pidversion(audit_token_t t) { return static_cast<int>(t.val[7]); }
+
+es_new_client_result_t es_new_client(es_client_t** client, es_handler_block_t handler) {
+  if (client == nullptr || handler == nullptr) return ES_NEW_CLIENT_RESULT_ERR_INVALID_ARGUMENT;
+  Global& g = G();
+  std::lock_guard<std::mutex> lock(g.mu);
+  if (g.next_new_client_result != 0) return static_cast<es_new_client_result_t>(g.next_new_client_result);
+  if (g.client != nullptr) return ES_NEW_CLIENT_RESULT_ERR_TOO_MANY_CLIENTS;  // the stand-in has room for one
+  auto* c = new es_client_s();
+  c->handler = Block_copy(handler);
+  c->creator = std::this_thread::get_id();
+  c->delivery = std::thread(DeliveryLoop, c);
+  g.client = c;
+  g.clients_created++;
+  *client = c;
+  return ES_NEW_CLIENT_RESULT_SUCCESS;
+}
+
+es_return_t es_delete_client(es_client_t* client) {
+  if (client == nullptr) return ES_RETURN_SUCCESS;
+  Global& g = G();
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    if (client->creator != std::this_thread::get_id()) {
+      ViolationLocked(g, "es_delete_client called from another thread than es_new_client", false);
+    }
+    client->stopping = true;
+  }
+  g.work_cv.notify_all();
+  client->delivery.join();
+  std::lock_guard<std::mutex> lock(g.mu);
+  Block_release(client->handler);
+  if (g.client == client) g.client = nullptr;
+  delete client;
+  return ES_RETURN_SUCCESS;
+}
+
+es_return_t es_subscribe(es_client_t* client, const es_event_type_t* events, uint32_t count) {
+  std::lock_guard<std::mutex> lock(G().mu);
+  for (uint32_t i = 0; i < count; i++) client->subscriptions.insert(events[i]);
+  return ES_RETURN_SUCCESS;
+}
+
+es_return_t es_unsubscribe(es_client_t* client, const es_event_type_t* events, uint32_t count) {
+  std::lock_guard<std::mutex> lock(G().mu);
+  for (uint32_t i = 0; i < count; i++) client->subscriptions.erase(events[i]);
+  return ES_RETURN_SUCCESS;
+}
+
+es_return_t es_unsubscribe_all(es_client_t* client) {
+  std::lock_guard<std::mutex> lock(G().mu);
+  client->subscriptions.clear();
+  return ES_RETURN_SUCCESS;
+}
+
+es_respond_result_t es_respond_auth_result(es_client_t* client, const es_message_t* message, es_auth_result_t result,
+                                           bool cache) {
+  const uint64_t now = NowTicks();
+  Global& g = G();
+  std::lock_guard<std::mutex> lock(g.mu);
+  if (client == nullptr || message == nullptr) return ES_RESPOND_RESULT_ERR_INVALID_ARGUMENT;
+  auto it = g.live.find(message);
+  if (it == g.live.end()) {
+    ViolationLocked(g, "es_respond_auth_result on a message that is no longer valid (not retained)", true);
+    return ES_RESPOND_RESULT_NOT_FOUND;
+  }
+  Owned& o = *it->second;
+  if (o.auth_index < 0) return ES_RESPOND_RESULT_ERR_EVENT_TYPE;
+  standin::AuthRecord& r = g.auth_records[static_cast<size_t>(o.auth_index)];
+  if (++r.answers > 1) {
+    ViolationLocked(g, "second answer to AUTH message '" + r.tag + "'", true);
+    return ES_RESPOND_RESULT_ERR_DUPLICATE_RESPONSE;
+  }
+  r.result = result;
+  r.cache = cache;
+  r.answered_ticks = now;
+  if (now > r.deadline_ticks) ViolationLocked(g, "AUTH message '" + r.tag + "' answered after its deadline", true);
+  return ES_RESPOND_RESULT_SUCCESS;
+}
+
+es_return_t es_mute_process(es_client_t* client, const audit_token_t* token) {
+  std::lock_guard<std::mutex> lock(G().mu);
+  client->muted_processes.push_back(*token);
+  return ES_RETURN_SUCCESS;
+}
+
+es_return_t es_mute_path(es_client_t* client, const char* path, es_mute_path_type_t type) {
+  std::lock_guard<std::mutex> lock(G().mu);
+  client->muted_paths.emplace_back(path, type);
+  return ES_RETURN_SUCCESS;
+}
+
+es_return_t es_mute_path_events(es_client_t* client, const char* path, es_mute_path_type_t type,
+                                const es_event_type_t* events, size_t count) {
+  std::lock_guard<std::mutex> lock(G().mu);
+  auto& set = client->muted_path_events[{path, type}];
+  for (size_t i = 0; i < count; i++) set.insert(events[i]);
+  return ES_RETURN_SUCCESS;
+}
+
+es_clear_cache_result_t es_clear_cache(es_client_t*) { return ES_CLEAR_CACHE_RESULT_SUCCESS; }
+
+void es_retain_message(const es_message_t* msg) {
+  Global& g = G();
+  std::lock_guard<std::mutex> lock(g.mu);
+  auto it = g.live.find(msg);
+  if (it == g.live.end()) {
+    ViolationLocked(g, "es_retain_message on a message that is no longer valid", true);
+    return;
+  }
+  it->second->refs++;
+  g.retains++;
+}
+
+void es_release_message(const es_message_t* msg) {
+  Global& g = G();
+  std::lock_guard<std::mutex> lock(g.mu);
+  ReleaseLocked(g, msg, true);
+}
+
+uint32_t es_exec_arg_count(const es_event_exec_t* event) {
+  Global& g = G();
+  std::lock_guard<std::mutex> lock(g.mu);
+  Owned* o = OwnerOfExecLocked(g, event);
+  return o == nullptr ? 0 : static_cast<uint32_t>(o->args.size());
+}
+
+uint32_t es_exec_env_count(const es_event_exec_t* event) {
+  Global& g = G();
+  std::lock_guard<std::mutex> lock(g.mu);
+  Owned* o = OwnerOfExecLocked(g, event);
+  return o == nullptr ? 0 : static_cast<uint32_t>(o->env.size());
+}
+
+es_string_token_t es_exec_arg(const es_event_exec_t* event, uint32_t index) {
+  Global& g = G();
+  std::lock_guard<std::mutex> lock(g.mu);
+  Owned* o = OwnerOfExecLocked(g, event);
+  if (o == nullptr || index >= o->args.size()) {
+    ViolationLocked(g, "es_exec_arg index out of range (undefined behaviour in ES)", true);
+    return es_string_token_t{0, nullptr};
+  }
+  return es_string_token_t{o->args[index].second, o->packed_args.data() + o->args[index].first};
+}
+
+es_string_token_t es_exec_env(const es_event_exec_t* event, uint32_t index) {
+  Global& g = G();
+  std::lock_guard<std::mutex> lock(g.mu);
+  Owned* o = OwnerOfExecLocked(g, event);
+  if (o == nullptr || index >= o->env.size()) {
+    ViolationLocked(g, "es_exec_env index out of range (undefined behaviour in ES)", true);
+    return es_string_token_t{0, nullptr};
+  }
+  return es_string_token_t{o->env[index].second, o->packed_env.data() + o->env[index].first};
+}
+
+}  // extern "C"
+
+// The stand-in's answer to the macOS-only self audit token (native/macos/self_audit_token.cc on a Mac).
+namespace macsensor {
+bool GetSelfAuditToken(audit_token_t* out) {
+  standin::TokenSpec t;
+  t.pid = getpid();
+  t.pidversion = 1;
+  t.euid = geteuid();
+  t.ruid = getuid();
+  t.egid = getegid();
+  t.rgid = getgid();
+  *out = MakeToken(t);
+  return true;
+}
+}  // namespace macsensor
+
+// ---- control surface ----
+
+namespace standin {
+
+void Enqueue(MessageSpec spec) {
+  Global& g = G();
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    g.queue.push_back(std::move(spec));
+    g.busy = true;
+  }
+  g.work_cv.notify_all();
+}
+
+bool WaitIdle(int timeout_ms) {
+  Global& g = G();
+  std::unique_lock<std::mutex> lock(g.mu);
+  return g.idle_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return g.client == nullptr || (g.queue.empty() && !g.busy);
+  });
+}
+
+std::vector<AuthRecord> AuthRecords() {
+  std::lock_guard<std::mutex> lock(G().mu);
+  return G().auth_records;
+}
+
+State GetState() {
+  Global& g = G();
+  const uint64_t now = NowTicks();
+  std::lock_guard<std::mutex> lock(g.mu);
+  for (const AuthRecord& r : g.auth_records) {
+    if (r.answers == 0 && now > r.deadline_ticks) {
+      std::string what = "AUTH message '" + r.tag + "' not answered by its deadline";
+      if (std::find(g.violations.begin(), g.violations.end(), what) == g.violations.end()) {
+        ViolationLocked(g, what, true);
+      }
+    }
+  }
+  State s;
+  s.client_alive = g.client != nullptr;
+  s.killed = g.killed;
+  s.violations = g.violations;
+  s.delivered = g.delivered;
+  s.suppressed = g.suppressed;
+  s.queued = g.queue.size();
+  s.live_messages = g.live.size();
+  s.retains = g.retains;
+  s.releases = g.releases;
+  s.clients_created = g.clients_created;
+  if (g.client != nullptr) {
+    s.subscriptions.assign(g.client->subscriptions.begin(), g.client->subscriptions.end());
+    s.muted_paths = g.client->muted_paths;
+    for (const auto& [key, events] : g.client->muted_path_events) s.muted_paths.push_back(key);
+    for (const audit_token_t& t : g.client->muted_processes) s.muted_pids.push_back(audit_token_to_pid(t));
+  }
+  return s;
+}
+
+void Reset() {
+  Global& g = G();
+  std::lock_guard<std::mutex> lock(g.mu);
+  g.queue.clear();
+  g.auth_records.clear();
+  g.violations.clear();
+  g.killed = false;
+  g.delivered = g.suppressed = g.retains = g.releases = 0;
+  g.next_new_client_result = 0;
+  // Messages still held stay in g.live: a leak must remain visible across a reset.
+}
+
+void SetNewClientResult(int result) {
+  std::lock_guard<std::mutex> lock(G().mu);
+  G().next_new_client_result = result;
+}
+
+uint64_t TicksToMicros(uint64_t ticks) { return ticks * 125 / 3 / 1000; }
+
+}  // namespace standin

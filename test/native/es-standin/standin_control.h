@@ -1,0 +1,83 @@
+// Control surface of the Endpoint Security stand-in (test build only): scripts messages for the one client
+// and reads back what the client did. The JS wrapper is standin_js.cc.
+#pragma once
+
+#include <EndpointSecurity/EndpointSecurity.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace standin {
+
+struct TokenSpec {
+  int32_t pid = 0;
+  int32_t pidversion = 0;
+  uint32_t euid = 0, ruid = 0, egid = 0, rgid = 0, auid = 0;
+  int32_t asid = 0;
+};
+
+struct ProcSpec {
+  TokenSpec token;
+  int32_t ppid = 0, original_ppid = 0, group_id = 0, session_id = 0;
+  uint32_t cs_flags = 0;
+  bool platform_binary = false;
+  bool es_client = false;
+  uint8_t cdhash[20] = {};
+  std::string signing_id, team_id;
+  std::string executable = "/bin/unknown";
+  bool executable_truncated = false;
+  std::optional<std::string> tty;
+  int64_t start_sec = 0;
+  int32_t start_usec = 0;
+  TokenSpec responsible, parent;
+};
+
+struct MessageSpec {
+  uint32_t version = 7;
+  es_event_type_t type = ES_EVENT_TYPE_NOTIFY_EXEC;
+  double deadline_ms = 15000;  // AUTH only: the deadline, counted from delivery
+  std::string tag;
+  uint64_t skip_seq = 0;       // ES "dropped" this many messages of this type just before this one
+  ProcSpec process;            // the acting process
+  ProcSpec target;             // exec: the new image; fork: the child
+  std::vector<std::string> args, env;
+  std::optional<std::string> cwd, script;
+  int exit_stat = 0;
+};
+
+struct AuthRecord {
+  std::string tag;
+  uint64_t delivered_ticks = 0;
+  uint64_t deadline_ticks = 0;
+  int answers = 0;
+  es_auth_result_t result = ES_AUTH_RESULT_ALLOW;
+  bool cache = false;
+  uint64_t answered_ticks = 0;
+};
+
+struct State {
+  bool client_alive = false;
+  bool killed = false;
+  std::vector<std::string> violations;  // what ES would have killed the client for, or misuse of the API
+  uint64_t delivered = 0;
+  uint64_t suppressed = 0;  // not subscribed or muted
+  uint64_t queued = 0;
+  uint64_t live_messages = 0;  // messages still referenced (retained and not released)
+  uint64_t retains = 0, releases = 0;
+  uint64_t clients_created = 0;
+  std::vector<int> subscriptions;
+  std::vector<std::pair<std::string, int>> muted_paths;  // (path, es_mute_path_type_t)
+  std::vector<int32_t> muted_pids;
+};
+
+void Enqueue(MessageSpec spec);
+bool WaitIdle(int timeout_ms);
+std::vector<AuthRecord> AuthRecords();
+State GetState();
+void Reset();
+void SetNewClientResult(int result);  // the next es_new_client calls fail with this (0 = succeed)
+uint64_t TicksToMicros(uint64_t ticks);
+
+}  // namespace standin

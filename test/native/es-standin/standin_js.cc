@@ -1,0 +1,241 @@
+// The test addon macsensor_es_test.node: the real ES backend surface (RegisterEs: startEs, respond, ...) built
+// against the stand-in, plus `standin`, the JS control surface of the stand-in:
+//   standin.enqueue(spec | spec[])   script messages (fields below); delivered in order by the ES thread
+//   standin.waitIdle(timeoutMs?)     → true once every queued message was handled (blocks the JS thread)
+//   standin.authRecords()            → [{ tag, answers, result: "allow"|"deny"|null, cache, answerUs, deadlineUs }]
+//   standin.state()                  → { clientAlive, killed, violations, delivered, suppressed, liveMessages, ... }
+//   standin.reset()                  forget records and violations (messages still held stay counted)
+//   standin.setNewClientResult(n)    the next es_new_client calls return es_new_client_result_t n (0: succeed)
+// Message spec: { type: "auth_exec"|"notify_exec"|"fork"|"exit", version?, deadlineMs?, tag?, skipSeq?,
+//   process?: Proc, target?: Proc, args?: Text[], env?: Text[], cwd?: Text, script?: Text, exitStatus? }
+// Proc: { pid, pidversion, euid, ruid, egid, rgid, auid, asid, ppid, originalPpid, groupId, sessionId, csFlags,
+//   platformBinary, esClient, cdhash (hex), signingId, teamId, executable: Text, executableTruncated, tty: Text,
+//   startTimeMs, responsible: Token, parent: Token }; Text = string | Uint8Array (exact bytes).
+#include <napi.h>
+
+#include <string>
+
+#include "es_binding.h"
+#include "standin_control.h"
+
+namespace {
+
+bool ReadText(Napi::Value v, std::string* out) {
+  if (v.IsString()) {
+    *out = v.As<Napi::String>().Utf8Value();
+    return true;
+  }
+  if (v.IsTypedArray()) {
+    Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+    out->assign(reinterpret_cast<const char*>(a.Data()), a.ByteLength());
+    return true;
+  }
+  return false;
+}
+
+double Num(Napi::Object o, const char* key, double def) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : def;
+}
+
+bool Flag(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  return v.IsBoolean() && v.As<Napi::Boolean>().Value();
+}
+
+standin::TokenSpec ReadToken(Napi::Value v) {
+  standin::TokenSpec t;
+  if (!v.IsObject()) return t;
+  Napi::Object o = v.As<Napi::Object>();
+  t.pid = static_cast<int32_t>(Num(o, "pid", 0));
+  t.pidversion = static_cast<int32_t>(Num(o, "pidversion", 0));
+  t.euid = static_cast<uint32_t>(Num(o, "euid", 0));
+  t.ruid = static_cast<uint32_t>(Num(o, "ruid", 0));
+  t.egid = static_cast<uint32_t>(Num(o, "egid", 0));
+  t.rgid = static_cast<uint32_t>(Num(o, "rgid", 0));
+  t.auid = static_cast<uint32_t>(Num(o, "auid", 0));
+  t.asid = static_cast<int32_t>(Num(o, "asid", 0));
+  return t;
+}
+
+standin::ProcSpec ReadProc(Napi::Value v) {
+  standin::ProcSpec p;
+  if (!v.IsObject()) return p;
+  Napi::Object o = v.As<Napi::Object>();
+  p.token = ReadToken(o);
+  p.ppid = static_cast<int32_t>(Num(o, "ppid", 0));
+  p.original_ppid = static_cast<int32_t>(Num(o, "originalPpid", 0));
+  p.group_id = static_cast<int32_t>(Num(o, "groupId", 0));
+  p.session_id = static_cast<int32_t>(Num(o, "sessionId", 0));
+  p.cs_flags = static_cast<uint32_t>(Num(o, "csFlags", 0));
+  p.platform_binary = Flag(o, "platformBinary");
+  p.es_client = Flag(o, "esClient");
+  if (o.Get("cdhash").IsString()) {
+    std::string hex = o.Get("cdhash").As<Napi::String>().Utf8Value();
+    for (size_t i = 0; i < 20 && 2 * i + 1 < hex.size(); i++) {
+      p.cdhash[i] = static_cast<uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+    }
+  }
+  ReadText(o.Get("signingId"), &p.signing_id);
+  ReadText(o.Get("teamId"), &p.team_id);
+  ReadText(o.Get("executable"), &p.executable);
+  p.executable_truncated = Flag(o, "executableTruncated");
+  std::string tty;
+  if (ReadText(o.Get("tty"), &tty)) p.tty = tty;
+  double start_ms = Num(o, "startTimeMs", 0);
+  p.start_sec = static_cast<int64_t>(start_ms / 1000);
+  p.start_usec = static_cast<int32_t>((start_ms - static_cast<double>(p.start_sec) * 1000) * 1000);
+  p.responsible = ReadToken(o.Get("responsible"));
+  p.parent = ReadToken(o.Get("parent"));
+  return p;
+}
+
+bool ReadTextList(Napi::Value v, std::vector<std::string>* out) {
+  if (!v.IsArray()) return !v.IsUndefined() ? false : true;
+  Napi::Array a = v.As<Napi::Array>();
+  out->reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    std::string s;
+    if (!ReadText(a.Get(i), &s)) return false;
+    out->push_back(std::move(s));
+  }
+  return true;
+}
+
+bool ReadSpec(Napi::Env env, Napi::Value v, standin::MessageSpec* s) {
+  if (!v.IsObject()) {
+    Napi::TypeError::New(env, "standin.enqueue: a message spec must be an object").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Object o = v.As<Napi::Object>();
+  std::string type = o.Get("type").IsString() ? o.Get("type").As<Napi::String>().Utf8Value() : "";
+  if (type == "auth_exec") s->type = ES_EVENT_TYPE_AUTH_EXEC;
+  else if (type == "notify_exec") s->type = ES_EVENT_TYPE_NOTIFY_EXEC;
+  else if (type == "fork") s->type = ES_EVENT_TYPE_NOTIFY_FORK;
+  else if (type == "exit") s->type = ES_EVENT_TYPE_NOTIFY_EXIT;
+  else {
+    Napi::TypeError::New(env, "standin.enqueue: type must be auth_exec, notify_exec, fork or exit, got '" + type + "'")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  s->version = static_cast<uint32_t>(Num(o, "version", 7));
+  s->deadline_ms = Num(o, "deadlineMs", 15000);
+  if (o.Get("tag").IsString()) s->tag = o.Get("tag").As<Napi::String>().Utf8Value();
+  s->skip_seq = static_cast<uint64_t>(Num(o, "skipSeq", 0));
+  s->process = ReadProc(o.Get("process"));
+  s->target = o.Get("target").IsObject() ? ReadProc(o.Get("target")) : s->process;
+  std::string text;
+  if (ReadText(o.Get("cwd"), &text)) s->cwd = text;
+  if (ReadText(o.Get("script"), &text)) s->script = text;
+  s->exit_stat = static_cast<int>(Num(o, "exitStatus", 0));
+  if (!ReadTextList(o.Get("args"), &s->args) || !ReadTextList(o.Get("env"), &s->env)) {
+    Napi::TypeError::New(env, "standin.enqueue: args/env must be arrays of strings or Uint8Arrays")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+Napi::Value Enqueue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Value arg = info[0];
+  if (arg.IsArray()) {
+    Napi::Array a = arg.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      standin::MessageSpec s;
+      if (!ReadSpec(env, a.Get(i), &s)) return env.Undefined();
+      standin::Enqueue(std::move(s));
+    }
+    return env.Undefined();
+  }
+  standin::MessageSpec s;
+  if (ReadSpec(env, arg, &s)) standin::Enqueue(std::move(s));
+  return env.Undefined();
+}
+
+Napi::Value WaitIdle(const Napi::CallbackInfo& info) {
+  int timeout = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 10000;
+  return Napi::Boolean::New(info.Env(), standin::WaitIdle(timeout));
+}
+
+Napi::Value AuthRecords(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<standin::AuthRecord> records = standin::AuthRecords();
+  Napi::Array out = Napi::Array::New(env, records.size());
+  for (size_t i = 0; i < records.size(); i++) {
+    const standin::AuthRecord& r = records[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("tag", r.tag);
+    o.Set("answers", r.answers);
+    if (r.answers > 0) {
+      o.Set("result", r.result == ES_AUTH_RESULT_ALLOW ? "allow" : "deny");
+      o.Set("cache", r.cache);
+      o.Set("answerUs", static_cast<double>(standin::TicksToMicros(r.answered_ticks - r.delivered_ticks)));
+    } else {
+      o.Set("result", env.Null());
+    }
+    o.Set("deadlineUs", static_cast<double>(standin::TicksToMicros(r.deadline_ticks - r.delivered_ticks)));
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
+Napi::Value State(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  standin::State s = standin::GetState();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("clientAlive", s.client_alive);
+  o.Set("killed", s.killed);
+  Napi::Array violations = Napi::Array::New(env, s.violations.size());
+  for (size_t i = 0; i < s.violations.size(); i++) violations.Set(static_cast<uint32_t>(i), s.violations[i]);
+  o.Set("violations", violations);
+  o.Set("delivered", static_cast<double>(s.delivered));
+  o.Set("suppressed", static_cast<double>(s.suppressed));
+  o.Set("queued", static_cast<double>(s.queued));
+  o.Set("liveMessages", static_cast<double>(s.live_messages));
+  o.Set("retains", static_cast<double>(s.retains));
+  o.Set("releases", static_cast<double>(s.releases));
+  o.Set("clientsCreated", static_cast<double>(s.clients_created));
+  Napi::Array subs = Napi::Array::New(env, s.subscriptions.size());
+  for (size_t i = 0; i < s.subscriptions.size(); i++) subs.Set(static_cast<uint32_t>(i), s.subscriptions[i]);
+  o.Set("subscriptions", subs);
+  Napi::Array paths = Napi::Array::New(env, s.muted_paths.size());
+  for (size_t i = 0; i < s.muted_paths.size(); i++) {
+    Napi::Object p = Napi::Object::New(env);
+    p.Set("path", s.muted_paths[i].first);
+    p.Set("type", s.muted_paths[i].second);
+    paths.Set(static_cast<uint32_t>(i), p);
+  }
+  o.Set("mutedPaths", paths);
+  Napi::Array pids = Napi::Array::New(env, s.muted_pids.size());
+  for (size_t i = 0; i < s.muted_pids.size(); i++) pids.Set(static_cast<uint32_t>(i), s.muted_pids[i]);
+  o.Set("mutedPids", pids);
+  return o;
+}
+
+Napi::Value Reset(const Napi::CallbackInfo& info) {
+  standin::Reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value SetNewClientResult(const Napi::CallbackInfo& info) {
+  standin::SetNewClientResult(info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0);
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  macsensor::RegisterEs(env, exports);
+  Napi::Object standin = Napi::Object::New(env);
+  standin.Set("enqueue", Napi::Function::New(env, Enqueue, "enqueue"));
+  standin.Set("waitIdle", Napi::Function::New(env, WaitIdle, "waitIdle"));
+  standin.Set("authRecords", Napi::Function::New(env, AuthRecords, "authRecords"));
+  standin.Set("state", Napi::Function::New(env, State, "state"));
+  standin.Set("reset", Napi::Function::New(env, Reset, "reset"));
+  standin.Set("setNewClientResult", Napi::Function::New(env, SetNewClientResult, "setNewClientResult"));
+  exports.Set("standin", standin);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(macsensor_es_test, Init)
