@@ -3,8 +3,11 @@
 //     same callback), releases the thread-safe function; returns the final stats. Idempotent.
 //   handle.stats() / binding.linuxStats(handle): counters (see StatsToJs).
 //   handle.lastError(): the reader thread's fatal socket error, or undefined.
+// binding.readLinuxProcess(pid): what /proc/<pid> says now, as an exec event (seq 0), `partial` if incomplete.
 // A handle that is garbage-collected while running stops without delivering what is queued, so keep it.
 #include "linux_binding.h"
+
+#include <time.h>
 
 #include <memory>
 #include <string>
@@ -188,6 +191,27 @@ Napi::Value StopLinux(const Napi::CallbackInfo& info) {
   return StatsToJs(info.Env(), *s);
 }
 
+// readLinuxProcess(pid): the exec-style event /proc/<pid> gives now (args, executable, cwd, ids, start time), with
+// `partial` saying what could not be read. For seeding a process table with the backend's exact parsing.
+Napi::Value ReadLinuxProcess(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) return TypeFail(env, "readLinuxProcess(pid): expected a pid");
+  double pid = info[0].As<Napi::Number>().DoubleValue();
+  if (!(pid >= 1 && pid <= 2147483647) || pid != static_cast<double>(static_cast<int32_t>(pid))) {
+    return TypeFail(env, "readLinuxProcess(pid): pid must be a positive integer");
+  }
+  static const linux_proc::ProcClock clock = linux_proc::ProcClock::Read();
+  RawEvent ev;
+  ev.source = "linux";
+  ev.kind = RawEventKind::Exec;
+  ev.pid = static_cast<int32_t>(pid);
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ev.time_ms = static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
+  linux_proc::FillFromProc(ev, linux_proc::ProcDetail::Exec, clock);
+  return RawEventToJs(env, ev);
+}
+
 Napi::Value LinuxStats(const Napi::CallbackInfo& info) {
   LinuxSession* s = SessionOf(info, "linuxStats");
   if (s == nullptr) return info.Env().Undefined();
@@ -200,6 +224,7 @@ void RegisterLinux(Napi::Env env, Napi::Object exports) {
   exports.Set("startLinux", Napi::Function::New(env, StartLinux, "startLinux"));
   exports.Set("stopLinux", Napi::Function::New(env, StopLinux, "stopLinux"));
   exports.Set("linuxStats", Napi::Function::New(env, LinuxStats, "linuxStats"));
+  exports.Set("readLinuxProcess", Napi::Function::New(env, ReadLinuxProcess, "readLinuxProcess"));
 }
 
 }  // namespace macsensor

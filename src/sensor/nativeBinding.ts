@@ -1,0 +1,63 @@
+/**
+ * The addon's JavaScript surface (native/common/addon.cc), as the TypeScript side sees it. Members a platform
+ * does not build are absent: check before calling (e.g. `binding.startLinux` only exists on Linux).
+ */
+import type { RawEvent } from "./rawEvent.js";
+
+export interface LinuxStartOptions {
+  /** Events held between the reader thread and JavaScript; when full, new events are dropped and counted. Default 16384. */
+  queueCapacity?: number;
+  /** Most events handed to the callback in one call. Default 512. */
+  batchMax?: number;
+  /** Events about these pids are not reported (e.g. the agent's own). */
+  ignorePids?: number[];
+  /** Netlink socket receive buffer in bytes (absorbs bursts). Default 8 MiB. */
+  rcvbufBytes?: number;
+}
+
+/** Counters of a Linux session; `dropped` = queueDropped + socketOverruns, and equals the gaps in `seq`. */
+export interface NativeLinuxStats {
+  /** Process fork/exec/exit messages from the kernel (threads excluded), ignored ones included. */
+  received: number;
+  /** Events handed to the JavaScript callback. */
+  delivered: number;
+  dropped: number;
+  queueHighWater: number;
+  /** Events refused because the queue was full. */
+  queueDropped: number;
+  /** Times the kernel reported its socket buffer overflowed (ENOBUFS); each stands for at least one lost event. */
+  socketOverruns: number;
+  ignored: number;
+  /** Events delivered with `partial` set. */
+  partial: number;
+  /** Events waiting in the queue now. */
+  queued: number;
+  /** Callback invocations. */
+  batches: number;
+  /** The last sequence number used (delivered, queued or dropped). */
+  lastSeq: number;
+}
+
+export interface NativeLinuxHandle {
+  /** Stops the reader thread, hands what is still queued to the callback (synchronously), returns final counters. */
+  stop(): NativeLinuxStats;
+  stats(): NativeLinuxStats;
+  /** The reader thread's fatal socket error, if it stopped on one. */
+  lastError(): string | undefined;
+}
+
+export interface NativeBinding {
+  /** Bumped when this surface changes incompatibly. */
+  abiVersion: number;
+  /** "linux" when the Linux backend is built in. */
+  platform?: string;
+  startLinux?(options: LinuxStartOptions, onEvents: (events: RawEvent[]) => void): NativeLinuxHandle;
+  stopLinux?(handle: NativeLinuxHandle): NativeLinuxStats;
+  linuxStats?(handle: NativeLinuxHandle): NativeLinuxStats;
+  /**
+   * What /proc/<pid> says now, parsed exactly as the backend parses it on exec: an exec event with seq 0 and
+   * `partial` naming what could not be read. For seeding a process table at start-up.
+   */
+  readLinuxProcess?(pid: number): RawEvent;
+  // The macOS Endpoint Security members (registered under MACSENSOR_WITH_ES) are typed here by their backend.
+}

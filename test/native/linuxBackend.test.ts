@@ -1,0 +1,307 @@
+// Live tests of the Linux process-connector backend: real processes, real kernel events. Needs root (CI is root)
+// and the built addon (npm ci / npx node-gyp rebuild).
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { SensorBackend } from "../../src/sensor/backend.js";
+import { createLinuxBackend } from "../../src/sensor/linuxBackend.js";
+import { loadNative } from "../../src/sensor/native.js";
+import type { RawEvent, RawText } from "../../src/sensor/rawEvent.js";
+
+const SLEEP = realpathSync("/bin/sleep");
+const SH = "/bin/sh";
+
+let dir: string;
+beforeAll(() => {
+  dir = realpathSync(mkdtempSync(join(tmpdir(), "macsensor-linux-")));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A running backend that keeps every event it is handed. */
+class Recorder {
+  readonly events: RawEvent[] = [];
+  batches = 0;
+  constructor(readonly backend: SensorBackend) {}
+  static async start(options: Parameters<typeof createLinuxBackend>[0] = {}): Promise<Recorder> {
+    const r = new Recorder(createLinuxBackend(options));
+    await r.backend.start((events) => {
+      r.batches++;
+      r.events.push(...events);
+    });
+    running.push(r);
+    return r;
+  }
+  of(pid: number, kind?: RawEvent["kind"]): RawEvent[] {
+    return this.events.filter((e) => e.pid === pid && (kind === undefined || e.kind === kind));
+  }
+  /** Waits (up to 10 s) until pred holds over the events received so far. */
+  async until(what: string, pred: () => boolean): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; ${this.events.length} events seen`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  /** Waits for the exit event of pid and returns all of pid's events. */
+  async lifeOf(pid: number): Promise<RawEvent[]> {
+    await this.until(`the exit of ${pid}`, () => this.of(pid, "exit").length > 0);
+    return this.of(pid);
+  }
+}
+const running: Recorder[] = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) await r.backend.stop();
+});
+
+/** Runs a program to its end; resolves to its pid. */
+function run(file: string, args: string[], cwd = dir, detached = false): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd, stdio: "ignore", detached });
+    child.on("error", reject);
+    child.on("exit", () => resolve(child.pid!));
+  });
+}
+
+/** An exec event of pid whose args satisfy pred. */
+function execWith(events: RawEvent[], pred: (args: RawText[]) => boolean): RawEvent | undefined {
+  return events.find((e) => e.kind === "exec" && e.args !== undefined && pred(e.args));
+}
+
+const bytes = (t: RawText | undefined): Uint8Array =>
+  typeof t === "string" ? new TextEncoder().encode(t) : (t ?? new Uint8Array());
+
+describe("Linux backend: live events", () => {
+  it("sees fork, exec and exit of sh -c 'exec /bin/echo a b' with args, executable, cwd, ppid and ids", async () => {
+    const r = await Recorder.start();
+    const pid = await run(SH, ["-c", "exec /bin/echo a b"]);
+    const life = await r.lifeOf(pid);
+
+    const fork = life.find((e) => e.kind === "fork");
+    expect(fork).toMatchObject({ source: "linux", pid, ppid: process.pid });
+    const shExec = execWith(life, (a) => a[0] === SH);
+    // The shell may have exec'd echo before /proc was read; then both exec events show echo.
+    if (shExec !== undefined) expect(shExec.args).toEqual([SH, "-c", "exec /bin/echo a b"]);
+    const echo = execWith(life, (a) => a[0] === "/bin/echo");
+    const execs = life.filter((e) => e.kind === "exec");
+    expect(execs.length).toBe(2);
+    if (echo === undefined) {
+      // echo ran and exited before its /proc entry was read: the event must say so.
+      expect(execs[1].partial).toMatch(/missing: .*args/);
+    } else {
+      expect(echo).toMatchObject({
+        pid,
+        ppid: process.pid,
+        args: ["/bin/echo", "a", "b"],
+        executable: realpathSync("/bin/echo"),
+        cwd: dir,
+        uid: process.getuid!(),
+        euid: process.geteuid!(),
+        gid: process.getgid!(),
+        egid: process.getegid!(),
+      });
+      expect(echo.startTime).toBeGreaterThan(Date.now() - 60_000);
+    }
+    const exit = life.find((e) => e.kind === "exit")!;
+    expect(exit).toMatchObject({ pid, ppid: process.pid, exitStatus: 0 });
+    // Order and sequence: fork < execs < exit, seq strictly increasing.
+    expect(life.map((e) => e.kind)).toEqual(["fork", "exec", "exec", "exit"]);
+    for (let i = 1; i < life.length; i++) expect(life[i].seq).toBeGreaterThan(life[i - 1].seq);
+  });
+
+  it("reports the wait status of an exit", async () => {
+    const r = await Recorder.start();
+    const pid = await run(SH, ["-c", "exit 3"]);
+    const [exit] = (await r.lifeOf(pid)).filter((e) => e.kind === "exit");
+    expect(exit.exitStatus).toBe(3 << 8);
+    const killed = await run(SH, ["-c", "kill -9 $$"]);
+    const [exit9] = (await r.lifeOf(killed)).filter((e) => e.kind === "exit");
+    expect(exit9.exitStatus).toBe(9);
+  });
+
+  it("names a renamed binary by its own path, with exact args, process group and session", async () => {
+    const security = join(dir, "security");
+    copyFileSync(SLEEP, security);
+    chmodSync(security, 0o755);
+    const r = await Recorder.start();
+    const pid = await run(security, ["0.3"], dir, true); // detached: a new session, so pgid = sid = pid
+    const exec = execWith(await r.lifeOf(pid), () => true)!;
+    expect(exec).toMatchObject({ executable: security, args: [security, "0.3"], cwd: dir, ppid: process.pid });
+    expect(exec).toMatchObject({ pgid: pid, sid: pid });
+    expect(exec.tty).toBeUndefined();
+    expect(exec.partial).toBeUndefined();
+  });
+
+  it("gives an argument that is not UTF-8 as its exact bytes", async () => {
+    const r = await Recorder.start();
+    const pid = await run(SH, ["-c", `exec ${SH} -c "sleep 0.3" x "$(printf '\\377\\376ab')" end`]);
+    const exec = execWith(await r.lifeOf(pid), (a) => a[2] === "sleep 0.3")!;
+    expect(exec.args!.slice(0, 4)).toEqual([SH, "-c", "sleep 0.3", "x"]);
+    expect(exec.args![4]).toBeInstanceOf(Uint8Array);
+    expect([...bytes(exec.args![4])]).toEqual([0xff, 0xfe, 0x61, 0x62]);
+    expect(exec.args![5]).toBe("end");
+  });
+
+  it("keeps 10,000 arguments, embedded newlines and a trailing empty argument exactly", async () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => `arg-${i}`);
+    const odd = ["line1\nline2\n", "\n", "tab\there", "ünïcødé", ""];
+    const r = await Recorder.start();
+    const pid = await run(SH, ["-c", "sleep 0.3", "name", ...many, ...odd]);
+    const exec = execWith(await r.lifeOf(pid), (a) => a[1] === "-c")!;
+    expect(exec.partial).toBeUndefined();
+    expect(exec.argsTruncated).toBeUndefined();
+    expect(exec.args).toEqual([SH, "-c", "sleep 0.3", "name", ...many, ...odd]);
+  });
+
+  it("keeps about 1 MB of arguments (8 × the 128 KiB per-argument limit) byte for byte", async () => {
+    const big = Array.from({ length: 8 }, (_, i) => String.fromCharCode(97 + i).repeat(131_071));
+    const r = await Recorder.start();
+    const pid = await run(SH, ["-c", "sleep 0.3", "name", ...big]);
+    const exec = execWith(await r.lifeOf(pid), (a) => a[1] === "-c")!;
+    expect(exec.args!.length).toBe(4 + big.length);
+    expect(exec.args!.slice(4)).toEqual(big);
+  });
+
+  it("a program that exits at once gives a whole or an explicitly partial exec event, never a crash", async () => {
+    const quick = join(dir, "quick");
+    copyFileSync(realpathSync("/bin/true"), quick);
+    chmodSync(quick, 0o755);
+    const r = await Recorder.start();
+    const pids: number[] = [];
+    for (let i = 0; i < 20; i++) pids.push(await run(quick, ["x"]));
+    for (const pid of pids) {
+      const life = await r.lifeOf(pid);
+      const exec = life.find((e) => e.kind === "exec")!;
+      if (exec.partial === undefined) {
+        expect(exec).toMatchObject({ executable: quick, args: [quick, "x"], cwd: dir });
+      } else {
+        expect(exec.partial).toMatch(/^process exited before \/proc\/\d+ was read; missing: /);
+      }
+      expect(life.find((e) => e.kind === "exit")!.exitStatus).toBe(0);
+    }
+  });
+
+  it("does not report the pids it is told to ignore", async () => {
+    const child = spawn(SH, ["-c", "read x; exec /bin/true"], { stdio: ["pipe", "ignore", "ignore"] });
+    await new Promise((res) => child.on("spawn", res));
+    const r = await Recorder.start({ ignorePids: [child.pid!] });
+    const exited = new Promise((res) => child.on("exit", res));
+    child.stdin!.end("go\n");
+    await exited;
+    const control = await run(SH, ["-c", "exit 0"]);
+    await r.lifeOf(control);
+    expect(r.of(child.pid!)).toEqual([]);
+    expect(r.backend.stats().ignored).toBeGreaterThanOrEqual(2); // its exec and its exit
+  });
+});
+
+/** Sequence numbers are 1..lastSeq; the ones missing from what was delivered are the drops. */
+function checkSequence(events: RawEvent[], stats: ReturnType<SensorBackend["stats"]>): void {
+  const seqs = events.map((e) => e.seq);
+  for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]);
+  expect(stats.delivered).toBe(events.length);
+  expect(stats.delivered + stats.dropped).toBe(stats.lastSeq);
+  const gaps = stats.lastSeq - seqs.length;
+  expect(gaps).toBe(stats.dropped);
+}
+
+describe("Linux backend: load, drops, stop", () => {
+  it("a burst of 2,000 execs: every one delivered, or the drop counter accounts for it", async () => {
+    const r = await Recorder.start();
+    const shell = await run(SH, ["-c", "i=0; while [ $i -lt 2000 ]; do /bin/true; i=$((i+1)); done"]);
+    await r.lifeOf(shell);
+    await r.backend.stop();
+    const stats = r.backend.stats();
+    checkSequence(r.events, stats);
+    const children = new Set(r.events.filter((e) => e.kind === "fork" && e.ppid === shell).map((e) => e.pid));
+    expect(children.size + stats.dropped).toBeGreaterThanOrEqual(2000);
+    const execs = r.events.filter((e) => e.kind === "exec" && children.has(e.pid));
+    expect(execs.length + stats.dropped).toBeGreaterThanOrEqual(2000);
+    // Each exec event is either /bin/true read whole or says what it is missing.
+    for (const e of execs) {
+      if (e.partial === undefined) expect(e.args).toEqual(["/bin/true"]);
+      else expect(e.partial).toMatch(/missing: /);
+    }
+  }, 60_000);
+
+  it("when JavaScript cannot keep up, a full queue drops and counts, and seq shows the gaps", async () => {
+    const r = await Recorder.start({ queueCapacity: 8, batchMax: 2 });
+    // spawnSync blocks the event loop, so nothing is delivered until it returns: the queue must overflow.
+    spawnSync(SH, ["-c", "i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done"]);
+    await r.backend.stop();
+    const stats = r.backend.stats();
+    expect(stats.queueDropped).toBeGreaterThan(0);
+    expect(stats.queueHighWater).toBe(8);
+    checkSequence(r.events, stats);
+  });
+
+  it("stop delivers what is queued, then no more events arrive", async () => {
+    const r = await Recorder.start();
+    const burst = spawnSync(SH, ["-c", "i=0; while [ $i -lt 50 ]; do /bin/true; i=$((i+1)); done"]);
+    expect(r.events.length).toBe(0); // the event loop was blocked: all of it is still queued natively
+    await r.backend.stop();
+    const forks = r.events.filter((e) => e.kind === "fork" && e.ppid === burst.pid);
+    expect(forks.length).toBe(50);
+    const stats = r.backend.stats();
+    expect(stats.queued).toBe(0);
+    checkSequence(r.events, stats);
+    const seen = r.events.length;
+    await run(SH, ["-c", "exit 0"]);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(r.events.length).toBe(seen);
+  });
+
+  it("starts and stops twice, and two backends run side by side", async () => {
+    const backend = createLinuxBackend();
+    for (let round = 0; round < 2; round++) {
+      const events: RawEvent[] = [];
+      await backend.start((evs) => events.push(...evs));
+      await expect(backend.start(() => {})).rejects.toThrow(/already started/);
+      const other = await Recorder.start();
+      const pid = await run(SH, ["-c", "exit 0"]);
+      await other.lifeOf(pid);
+      await backend.stop();
+      await backend.stop(); // idempotent
+      expect(events.filter((e) => e.pid === pid).map((e) => e.kind)).toEqual(["fork", "exec", "exit"]);
+      expect(events[0].seq).toBe(1); // each session numbers from 1
+    }
+  });
+});
+
+describe("readLinuxProcess", () => {
+  const binding = loadNative();
+
+  it("reads a live process as the backend does", async () => {
+    const child = spawn(SLEEP, ["5", "x\ny"], { cwd: dir, stdio: "ignore" });
+    await new Promise((res) => child.on("spawn", res));
+    try {
+      const ev = binding.readLinuxProcess!(child.pid!);
+      expect(ev).toMatchObject({ kind: "exec", source: "linux", seq: 0, pid: child.pid, ppid: process.pid });
+      expect(ev.args).toEqual([SLEEP, "5", "x\ny"]);
+      expect(ev).toMatchObject({ executable: SLEEP, cwd: dir, uid: process.getuid!() });
+      expect(ev.partial).toBeUndefined();
+    } finally {
+      child.kill();
+    }
+  });
+
+  it("says what is missing for a zombie and for a pid that does not exist", async () => {
+    // The shell starts /bin/true in the background and becomes sleep, which never reaps it: a zombie.
+    const parent = spawn(SH, ["-c", "/bin/true & exec /bin/sleep 5"], { stdio: "ignore" });
+    await new Promise((res) => setTimeout(res, 300));
+    try {
+      const kids = spawnSync("ps", ["-o", "pid=,stat=", "--ppid", String(parent.pid)], { encoding: "utf8" }).stdout;
+      const zombie = Number(kids.split("\n").find((l) => /Z/.test(l))!.trim().split(/\s+/)[0]);
+      const ev = binding.readLinuxProcess!(zombie);
+      expect(ev.partial).toMatch(/missing: args, executable, cwd$/);
+      expect(ev.args).toBeUndefined();
+      expect(ev.ppid).toBe(parent.pid);
+    } finally {
+      parent.kill();
+    }
+    const gone = binding.readLinuxProcess!(4_194_303 + 1000);
+    expect(gone.partial).toMatch(/^process exited before \/proc\/\d+ was read; missing: args, executable, cwd, ppid/);
+    expect(() => binding.readLinuxProcess!(-1)).toThrow(/positive integer/);
+  });
+});
