@@ -1,0 +1,110 @@
+/** IPv4/IPv6 address and CIDR block parsing for cidrMatch(). */
+
+export interface IpAddress {
+  bytes: Uint8Array; // 4 or 16
+}
+
+export interface CidrBlock {
+  bytes: Uint8Array;
+  prefix: number;
+}
+
+function parseIpv4(s: string): Uint8Array | null {
+  const parts = s.split(".");
+  if (parts.length !== 4) return null;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i];
+    if (!/^\d{1,3}$/.test(p)) return null;
+    const n = Number(p);
+    if (n > 255) return null;
+    out[i] = n;
+  }
+  return out;
+}
+
+function parseIpv6(s: string): Uint8Array | null {
+  let text = s;
+  const zone = text.indexOf("%");
+  if (zone >= 0) text = text.slice(0, zone);
+  let tail: Uint8Array | null = null;
+  const lastColon = text.lastIndexOf(":");
+  if (lastColon >= 0 && text.indexOf(".", lastColon) > 0) {
+    tail = parseIpv4(text.slice(lastColon + 1));
+    if (!tail) return null;
+    text = text.slice(0, lastColon + 1) + "0:0";
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const parseGroups = (h: string): number[] | null => {
+    if (h === "") return [];
+    const groups = h.split(":");
+    const out: number[] = [];
+    for (const g of groups) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = parseGroups(halves[0]);
+  const rest = halves.length === 2 ? parseGroups(halves[1]) : [];
+  if (!head || !rest) return null;
+  let groups: number[];
+  if (halves.length === 2) {
+    if (head.length + rest.length > 7) return null;
+    groups = [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest];
+  } else {
+    if (head.length !== 8) return null;
+    groups = head;
+  }
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    out[2 * i] = groups[i] >> 8;
+    out[2 * i + 1] = groups[i] & 0xff;
+  }
+  if (tail) out.set(tail, 12);
+  return out;
+}
+
+export function parseIp(s: string): IpAddress | null {
+  const text = s.trim();
+  const bytes = text.includes(":") ? parseIpv6(text) : parseIpv4(text);
+  return bytes ? { bytes } : null;
+}
+
+export function parseCidr(s: string): CidrBlock | null {
+  const slash = s.indexOf("/");
+  const ip = parseIp(slash < 0 ? s : s.slice(0, slash));
+  if (!ip) return null;
+  const max = ip.bytes.length * 8;
+  let prefix = max;
+  if (slash >= 0) {
+    const p = s.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(p)) return null;
+    prefix = Number(p);
+    if (prefix > max) return null;
+  }
+  return { bytes: ip.bytes, prefix };
+}
+
+export function cidrContains(block: CidrBlock, ip: IpAddress): boolean {
+  let addr = ip.bytes;
+  if (addr.length !== block.bytes.length) {
+    // An IPv4 address against an IPv6 block: compare as the IPv4-mapped address (::ffff:a.b.c.d).
+    if (addr.length === 4 && block.bytes.length === 16) {
+      const mapped = new Uint8Array(16);
+      mapped[10] = 0xff;
+      mapped[11] = 0xff;
+      mapped.set(addr, 12);
+      addr = mapped;
+    } else {
+      return false;
+    }
+  }
+  let bits = block.prefix;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((addr[i] & mask) !== (block.bytes[i] & mask)) return false;
+  }
+  return true;
+}
