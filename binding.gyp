@@ -27,9 +27,18 @@
         # macOS Endpoint Security backend: M1 adds native/macos/* sources, MACSENSOR_WITH_ES and the
         # EndpointSecurity / bsm link flags here.
         ["OS=='mac'", {
-          "sources": [],
-          "defines": [],
-          "link_settings": { "libraries": [] }
+          "sources": [
+            "native/common/es_binding.cc",
+            "native/common/es_session.cc",
+            "native/common/es_convert.cc",
+            "native/common/pending_auth.cc",
+            "native/common/deadline_watchdog.cc",
+            "native/common/prefilter.cc",
+            "native/macos/self_audit_token.cc"
+          ],
+          "defines": ["MACSENSOR_WITH_ES"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-fblocks", "-Werror=unguarded-availability-new"] },
+          "link_settings": { "libraries": ["-lEndpointSecurity", "-lbsm"] }
         }]
       ]
     }
