@@ -1,0 +1,182 @@
+/**
+ * A winston transport that appends NDJSON lines to a file and rotates it by size, losing nothing.
+ *
+ * Why not winston's File transport: it loses lines when a burst crosses its size limit (winstonjs/winston#1655)
+ * and can stall with `tailable` and no `maxFiles`. Here every record is written synchronously, whole, in one
+ * write(2) on an O_APPEND descriptor before the next record is looked at, so there is nothing in flight to lose
+ * and rotation (close, rename, open) happens between two records. One process writes a given file.
+ *
+ * Naming: `alerts.ndjson` is always the live file; on rotation it becomes `alerts.ndjson.1`, `.1` becomes `.2`,
+ * and so on; at most `maxFiles` files exist (the live one included), the oldest is deleted whole. A file never
+ * exceeds `maxBytes` unless a single record is larger (then that record is alone in its file, never split).
+ */
+import { closeSync, existsSync, fstatSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import TransportStream from "winston-transport";
+import { FLUSH_MARKER, flushMarkerOf } from "./flushMarker.js";
+import { toNdjsonLine } from "./ndjson.js";
+import { ensureLogDirectory, LogFileError, openLogFile } from "./logFiles.js";
+
+const MESSAGE = Symbol.for("message");
+
+export interface RotatingFileOptions {
+  file: string;
+  /** Rotate before a record would make the live file larger than this; default 20 MiB. */
+  maxBytes?: number;
+  /** Files kept, the live one included; default 10. */
+  maxFiles?: number;
+  /** Lowest winston level written (default: the logger's). */
+  level?: string;
+  /** Called when a record cannot be written even after reopening the file (disk full, I/O error). */
+  onError?: (error: LogFileError) => void;
+}
+
+export const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
+export const DEFAULT_MAX_FILES = 10;
+
+export class RotatingFileTransport extends TransportStream {
+  readonly acknowledgesFlushMarkers = true;
+  readonly file: string;
+  readonly maxBytes: number;
+  readonly maxFiles: number;
+  /** Records written since the transport was created. */
+  written = 0;
+  /** Records that could not be written (reported through onError). */
+  lost = 0;
+  private fd: number | undefined;
+  private size = 0;
+  private shut = false;
+  /** How many of file.1, file.2, ... exist, so rotation renames only those. */
+  private rotatedFiles = 0;
+  private readonly onError: (error: LogFileError) => void;
+
+  constructor(options: RotatingFileOptions) {
+    super({ level: options.level });
+    this.file = options.file;
+    this.maxBytes = positiveInteger(options.maxBytes ?? DEFAULT_MAX_BYTES, "maxBytes", options.file);
+    this.maxFiles = positiveInteger(options.maxFiles ?? DEFAULT_MAX_FILES, "maxFiles", options.file);
+    this.onError = options.onError ?? reportToStderr;
+    ensureLogDirectory(this.file);
+    this.open();
+    while (this.rotatedFiles < this.maxFiles - 1 && existsSync(`${this.file}.${this.rotatedFiles + 1}`)) this.rotatedFiles++;
+  }
+
+  override log(info: object, next: () => void): void {
+    const marker = flushMarkerOf(info);
+    if (marker !== undefined) marker.arrived();
+    else this.writeLine(lineOf(info));
+    next();
+  }
+
+  /** Appends one record (a line without its newline), rotating first if it would not fit. */
+  writeLine(line: string): void {
+    if (this.shut) {
+      this.lost++;
+      this.onError(new LogFileError(`log ${this.file} is closed; record dropped`, this.file));
+      return;
+    }
+    const bytes = Buffer.from(line.includes("\n") ? `${line.replace(/\n/g, "\\n")}\n` : `${line}\n`, "utf8");
+    try {
+      if (this.size > 0 && this.size + bytes.length > this.maxBytes) this.rotate();
+      this.append(bytes);
+    } catch (first) {
+      // The folder or file may have been removed under us: reopen once and retry.
+      try {
+        this.reopen();
+        this.append(bytes);
+      } catch (second) {
+        this.lost++;
+        const cause = second instanceof LogFileError ? second.cause ?? second : second;
+        this.onError(new LogFileError(`cannot write to ${this.file}: ${messageOf(cause)}`, this.file, { cause: first }));
+        return;
+      }
+    }
+    this.written++;
+  }
+
+  override close(): void {
+    if (this.shut) return;
+    this.shut = true;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private append(bytes: Buffer): void {
+    if (this.fd === undefined) this.open();
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(this.fd as number, bytes, offset, bytes.length - offset);
+    this.size += bytes.length;
+  }
+
+  private open(): void {
+    this.fd = openLogFile(this.file);
+    this.size = fstatSync(this.fd).size;
+  }
+
+  private reopen(): void {
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // Already unusable; we are replacing it.
+      }
+      this.fd = undefined;
+    }
+    ensureLogDirectory(this.file);
+    this.open();
+  }
+
+  private rotate(): void {
+    closeSync(this.fd as number);
+    this.fd = undefined;
+    if (this.maxFiles === 1) {
+      removeIfPresent(this.file);
+    } else {
+      const oldest = this.maxFiles - 1;
+      if (this.rotatedFiles >= oldest) removeIfPresent(`${this.file}.${oldest}`);
+      for (let i = Math.min(this.rotatedFiles, oldest - 1); i >= 1; i--) renameIfPresent(`${this.file}.${i}`, `${this.file}.${i + 1}`);
+      renameSync(this.file, `${this.file}.1`);
+      this.rotatedFiles = Math.min(this.rotatedFiles + 1, oldest);
+    }
+    this.open();
+  }
+}
+
+function lineOf(info: object): string {
+  const formatted = (info as { [MESSAGE]?: unknown })[MESSAGE];
+  if (typeof formatted === "string") return formatted;
+  const { [FLUSH_MARKER]: _marker, ...plain } = info as Record<string | symbol, unknown>;
+  return toNdjsonLine(plain);
+}
+
+function positiveInteger(value: number, name: string, file: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new LogFileError(`log ${file}: ${name} must be a positive integer, got ${value}`, file);
+  }
+  return value;
+}
+
+function removeIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}
+
+function renameIfPresent(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+let reported = 0;
+/** Default error report: the first failure and then every 1000th, so a full disk does not flood stderr. */
+function reportToStderr(error: LogFileError): void {
+  if (reported++ % 1000 === 0) process.stderr.write(`macsensor: ${error.message} (${reported} so far)\n`);
+}
