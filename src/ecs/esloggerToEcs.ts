@@ -1,3 +1,4 @@
+import type { RawEvent } from "../sensor/rawEvent.js";
 import { readEsloggerEvents, type EsloggerReadOptions } from "../sensor/esloggerReader.js";
 import { defaultAgent, recordedMacHost } from "./agent.js";
 import type { EcsEvent } from "./ecsEvent.js";
@@ -37,5 +38,10 @@ export async function* esloggerToEcs(
   options: EsloggerToEcsOptions = {},
 ): AsyncGenerator<EcsEvent> {
   const mapper = options.mapper ?? esloggerMapper(options);
-  for await (const raw of readEsloggerEvents(input, options)) yield mapper.map(raw);
+  // The instigating process of each message fills in parents we never saw start (e.g. the shell of a fork).
+  const onInstigator = (record: RawEvent): void => {
+    mapper.table.learn(record);
+    options.onInstigator?.(record);
+  };
+  for await (const raw of readEsloggerEvents(input, { ...options, onInstigator })) yield mapper.map(raw);
 }

@@ -96,6 +96,19 @@ export class ProcessTable {
     }
   }
 
+  /**
+   * Records a process seen as the instigator of an event (eslogger and ES report it on every message) unless the
+   * table already has it; returns whether it was new. Sources that know no start time get none invented.
+   */
+  learn(record: RawEvent): boolean {
+    const known = this.live.get(record.pid);
+    if (known && (record.startTime === undefined || Math.abs(known.startMs - record.startTime) <= PID_REUSE_SLACK_MS)) return false;
+    if (record.startTime === undefined) return false;
+    const entry = this.replaceLive(record.pid, record.startTime, record.ppid);
+    this.setImage(entry, record, undefined);
+    return true;
+  }
+
   /** Feeds one fork, exec or exit event and returns the process it is about, with its parent. */
   apply(raw: RawEvent, decoded?: DecodedImage): ApplyResult {
     this.pruneExited(raw.time);

@@ -33,7 +33,13 @@ export interface EsloggerParseOptions {
 
 /** What one message turned into: an event, or a message of another type that we skip. */
 export type EsloggerMessageResult =
-  | { kind: "event"; event: RawEvent; version: number }
+  | {
+      kind: "event";
+      event: RawEvent;
+      version: number;
+      /** The message's instigating `process` (fork: the parent; exec: the image before the exec) as an exec-like record. */
+      instigator?: RawEvent;
+    }
   | { kind: "skipped"; eventType: string; version: number };
 
 type Json = Record<string, unknown>;
@@ -229,5 +235,10 @@ export function esloggerMessageToRaw(message: unknown, options: EsloggerParseOpt
     readProcess(object(m.process, "process"), "process", raw);
     raw.exitStatus = integer(inner.stat, "event.exit.stat");
   }
-  return { kind: "event", event: raw, version };
+  let instigator: RawEvent | undefined;
+  if (eventName !== "exit" && m.process !== undefined && m.process !== null) {
+    instigator = { source: "eslogger", kind: "exec", seq: raw.seq, time: raw.time, pid: 0, messageVersion: version };
+    readProcess(object(m.process, "process"), "process", instigator);
+  }
+  return { kind: "event", event: raw, version, instigator };
 }

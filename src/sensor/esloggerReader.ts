@@ -39,6 +39,8 @@ export interface EsloggerReadOptions extends EsloggerParseOptions {
   onError?: (error: EsloggerInputError) => void;
   /** Called once per message version newer than we know. */
   onNewerVersion?: (version: number) => void;
+  /** Called with each event's instigating process (exec-like record, no args) before the event is yielded. */
+  onInstigator?: (record: RawEvent) => void;
   /** Filled while reading. */
   stats?: EsloggerReadStats;
 }
@@ -88,6 +90,7 @@ export async function* readEsloggerEvents(
         return undefined;
       }
       stats.events++;
+      if (result.instigator) options.onInstigator?.(result.instigator);
       return result.event;
     } catch (err) {
       if (!(err instanceof EsloggerFieldError)) throw err;
