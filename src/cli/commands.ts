@@ -21,4 +21,16 @@ export const commands: CommandEntry[] = [
     summary: "print the ECS event of every input record (what the rules see)",
     load: () => import("./ecsCommand.js"),
   },
+  {
+    name: "config",
+    usage: "config show [--json] [--config FILE] [--managed FILE]",
+    summary: "show the effective configuration and where each value came from",
+    load: () => import("./configCommand.js"),
+  },
+  {
+    name: "query",
+    usage: "query '<EQL>' <events|-> [--tiebreaker F] [--size N]",
+    summary: "run an Elasticsearch EQL query over recorded events (NDJSON hits)",
+    load: () => import("./queryCommand.js"),
+  },
 ];
