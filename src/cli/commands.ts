@@ -33,4 +33,16 @@ export const commands: CommandEntry[] = [
     summary: "run an Elasticsearch EQL query over recorded events (NDJSON hits)",
     load: () => import("./queryCommand.js"),
   },
+  {
+    name: "rules",
+    usage: "rules validate <path>... [--json]",
+    summary: "check Elastic detection-rules TOML files: loaded, skipped or error (with file:line:column)",
+    load: () => import("./rulesCommand.js"),
+  },
+  {
+    name: "replay",
+    usage: "replay [--rules PATH]... <events|-> [--alerts FILE] [--stats]",
+    summary: "run the rules over recorded ECS events (NDJSON) and write the alerts",
+    load: () => import("./replayCommand.js"),
+  },
 ];

@@ -1,0 +1,83 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+// Runs the built CLI (npm test builds first; alone: npx tsc -p . && npx vitest run test/cli/replay).
+const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const DUMP_ID = "4d667968-8a1d-4326-92cd-8c2bed996ab9";
+const positives = "test/fixtures/events/keychain_dump_via_security/positive.ndjson";
+const macsensor = (args: string[], input?: string, cwd = root) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd, input });
+
+const tmp = mkdtempSync(join(tmpdir(), "macsensor-replay-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("macsensor replay", () => {
+  it("shipped rules by default (from any cwd): alerts as NDJSON on stdout", () => {
+    const r = macsensor(["replay", join(root, "samples/recorded-events.ndjson")], undefined, tmp);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const alerts = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(alerts.map((a) => a.rule.name)).toEqual(["Keychain Secrets Dumped via Security Command", "Keychain Database Copied or Archived"]);
+    expect(alerts[0].event.kind).toBe("alert");
+  });
+
+  it("--stats: one JSON line on stderr", () => {
+    const r = macsensor(["replay", "--stats", positives]);
+    expect(r.status).toBe(0);
+    const stats = JSON.parse(r.stderr.trim());
+    expect(Object.keys(stats)).toEqual(["events", "alerts", "seconds", "events_per_second"]);
+    expect(stats).toMatchObject({ events: 14, alerts: 14 });
+    expect(typeof stats.seconds).toBe("number");
+    expect(stats.events_per_second).toBeGreaterThan(0);
+  });
+
+  it("reads stdin with -, reports bad lines by number and processes the rest, exit 1", () => {
+    const good = readFileSync(join(root, positives), "utf8").split("\n")[0];
+    const r = macsensor(["replay", "-"], `${good}\nnot json\n${good}\n"x"\n`);
+    expect(r.status).toBe(1);
+    expect(r.stdout.trim().split("\n")).toHaveLength(2);
+    expect(r.stderr).toMatch(/^<stdin>:2: not JSON: /m);
+    expect(r.stderr).toMatch(/^<stdin>:4: expected a JSON object \(one ECS event\), found "x"$/m);
+  });
+
+  it("--alerts FILE with rotation; --action block is recorded as not applicable", () => {
+    const file = join(tmp, "logs", "alerts.ndjson");
+    const input = join(tmp, "many.ndjson");
+    const line = readFileSync(join(root, positives), "utf8").split("\n")[0];
+    writeFileSync(input, `${line}\n`.repeat(300));
+    const r = macsensor(["replay", "--rules", "rules", "--alerts", file, "--alerts-max-bytes", "100000", "--alerts-max-files", "50", "--action", `${DUMP_ID}=block`, "--stats", input]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(JSON.parse(r.stderr.trim())).toMatchObject({ events: 300, alerts: 300 });
+    const files = readdirSync(join(tmp, "logs"));
+    expect(files.length).toBeGreaterThan(1);
+    const alerts = files.flatMap((f) => readFileSync(join(tmp, "logs", f), "utf8").trim().split("\n")).map((l) => JSON.parse(l));
+    expect(alerts).toHaveLength(300);
+    const text = JSON.stringify(alerts[0]);
+    expect(text).toContain('"action":"block"');
+    expect(text).toContain('"result":"not_applicable"');
+    expect(text).toContain('"reason":"replay"');
+  });
+
+  it("rule files in error are reported and the others still run (exit 1)", () => {
+    const r = macsensor(["replay", "--rules", "test/fixtures/rules/bad", "--rules", "rules", positives]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("rule not loaded: test/fixtures/rules/bad/bad_eql.toml:16:3: bad EQL");
+    expect(r.stdout.trim().split("\n")).toHaveLength(14);
+  });
+
+  it("usage errors exit 2 and say what is wrong", () => {
+    expect(macsensor(["replay"]).stderr).toContain("missing <events>");
+    expect(macsensor(["replay", "--action", "x=deny", positives]).stderr).toContain("expected RULE_ID=report|block|kill");
+    expect(macsensor(["replay", "--alerts-max-files", "3", positives]).stderr).toContain("need --alerts <file>");
+    expect(macsensor(["replay", "--alerts", "a", "--alerts-max-bytes", "-1", positives]).status).toBe(2);
+    expect(macsensor(["replay", "--rules", "test/fixtures/rules/bad", positives])).toMatchObject({ status: 2 });
+    expect(macsensor(["replay", "no-such-file.ndjson"]).stderr).toContain("cannot read no-such-file.ndjson: ENOENT");
+    expect(macsensor(["replay", "--help"]).stdout).toMatch(/^Usage: macsensor replay/);
+  });
+});

@@ -1,0 +1,72 @@
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+// Runs the built CLI (npm test builds first; alone: npx tsc -p . && npx vitest run test/cli/rules).
+const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const macsensor = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: root });
+
+describe("macsensor rules validate", () => {
+  it("shipped rules: a table of loaded files, exit 0", () => {
+    const r = macsensor("rules", "validate", "rules");
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^STATUS\s+FILE\s+RULE ID\s+NAME \/ REASON$/);
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^loaded\s+rules\/macos\/keychain_dump_via_security\.toml\s+4d667968-8a1d-4326-92cd-8c2bed996ab9\s+Keychain Secrets Dumped via Security Command$/),
+    );
+    expect(lines.at(-1)).toMatch(/^\d+ loaded, 0 skipped, 0 in error$/);
+    expect(r.stderr).toBe("");
+  });
+
+  it("errors and skips: file:line:column in the table, full messages with the excerpt on stderr, exit 1", () => {
+    const r = macsensor("rules", "validate", "test/fixtures/rules/bad", "test/fixtures/rules/good");
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^error\s+test\/fixtures\/rules\/bad\/bad_eql\.toml:16:3\s+a1d3c0de-0000-4000-8000-000000000012\s+Bad Query: bad EQL in rule\.query: unknown function 'startWith'/m);
+    expect(r.stdout).toMatch(/^error\s+test\/fixtures\/rules\/bad\/missing_name\.toml:4:1\s+-?\s*a1d3c0de-0000-4000-8000-000000000011\s+missing field rule\.name \(expected a string\)$/m);
+    expect(r.stdout).toMatch(/^skipped\s+test\/fixtures\/rules\/good\/nested\/kuery_rule\.toml\s+\S+\s+Launch Agent Written: rule type "query" in kuery: only EQL rules run on the host$/m);
+    expect(r.stdout).toMatch(/^2 loaded, 3 skipped, 3 in error$/m);
+    expect(r.stderr).toContain("16 |   startWith(process.name, \"secur\")\n   |   ^^^^^^^^^");
+  });
+
+  it("--json: one object per file with file, status, rule_id, name, reason", () => {
+    const r = macsensor("rules", "validate", "--json", "test/fixtures/rules/dup", "test/fixtures/rules/good/nested/ml_rule.toml");
+    expect(r.status).toBe(1);
+    const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(rows).toEqual([
+      { file: "test/fixtures/rules/dup/a_first.toml", status: "loaded", rule_id: "a1d3c0de-0000-4000-8000-000000000020", name: "First", reason: null },
+      {
+        file: "test/fixtures/rules/dup/b_second.toml",
+        status: "error",
+        rule_id: "a1d3c0de-0000-4000-8000-000000000020",
+        name: "Second",
+        reason: 'duplicate rule_id "a1d3c0de-0000-4000-8000-000000000020" (already loaded from test/fixtures/rules/dup/a_first.toml)',
+        line: 6,
+        column: 1,
+      },
+      {
+        file: "test/fixtures/rules/good/nested/ml_rule.toml",
+        status: "skipped",
+        rule_id: "a1d3c0de-0000-4000-8000-000000000004",
+        name: "Rare Process",
+        reason: 'rule type "machine_learning": only EQL rules run on the host',
+      },
+    ]);
+  });
+
+  it("--json exits 0 when nothing is in error", () => {
+    const r = macsensor("rules", "validate", "--json", "test/fixtures/rules/good");
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).status)).toEqual(["skipped", "skipped", "skipped", "loaded", "loaded"]);
+  });
+
+  it("usage errors exit 2; --help exits 0", () => {
+    expect(macsensor("rules").status).toBe(2);
+    expect(macsensor("rules", "validate").stderr).toContain("missing <path>");
+    expect(macsensor("rules", "check", "x").stderr).toContain("unknown subcommand 'check'");
+    const help = macsensor("rules", "--help");
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: macsensor rules validate/);
+  });
+});

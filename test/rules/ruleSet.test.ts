@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { parseRuleFile, type LoadedRule } from "../../src/rules/ruleFile.js";
+import { RuleSet, parseActionAssignment } from "../../src/rules/ruleSet.js";
+import { MacsensorError } from "../../src/errors.js";
+
+function rule(id: string, query: string): LoadedRule {
+  const text = `[rule]
+author = ["t"]
+description = "d"
+name = "Rule ${id}"
+risk_score = 21
+rule_id = "${id}"
+severity = "low"
+type = "eql"
+query = '''${query}'''
+`;
+  const result = parseRuleFile(text, `${id}.toml`);
+  if (result.status !== "loaded") throw new Error(`fixture rule ${id} did not load: ${JSON.stringify(result)}`);
+  return result.rule;
+}
+
+const exec = (name: string, entity = "e1", parent = "p1") => ({
+  event: { category: ["process"], type: ["start"], action: "exec" },
+  "@timestamp": "2026-11-26T10:00:00.000Z",
+  process: { name, entity_id: entity, parent: { entity_id: parent } },
+});
+
+describe("RuleSet", () => {
+  const curl = rule("curl", `process where process.name == "curl"`);
+  const anyShell = rule("shell", `process where process.name in ("sh", "zsh")`);
+  const seq = rule(
+    "seq",
+    `sequence by process.parent.entity_id [process where process.name == "curl"] [process where process.name == "sh"]`,
+  );
+
+  it("returns the rules an event matches, each with its hit and action", () => {
+    const set = new RuleSet([curl, anyShell], { actions: new Map([["shell", "block"]]) });
+    const e = exec("zsh");
+    const detections = set.push(e);
+    expect(detections).toHaveLength(1);
+    expect(detections[0].rule).toBe(anyShell);
+    expect(detections[0].hit).toEqual({ kind: "event", event: e });
+    expect(detections[0].action).toBe("block");
+    expect(set.push(exec("curl"))[0].action).toBe("report");
+    expect(set.push(exec("ls"))).toEqual([]);
+  });
+
+  it("runs sequences through their own matcher", () => {
+    const set = new RuleSet([curl, seq]);
+    const a = exec("curl", "c1", "shared");
+    const b = exec("sh", "s1", "shared");
+    expect(set.push(a).map((d) => d.rule.metadata.ruleId)).toEqual(["curl"]);
+    const done = set.push(b);
+    expect(done).toHaveLength(1);
+    expect(done[0].rule).toBe(seq);
+    expect(done[0].hit).toMatchObject({ kind: "sequence", joinKeys: ["shared"], events: [a, b] });
+    expect(set.push(exec("sh", "s2", "other"))).toEqual([]);
+    expect(set.finish()).toEqual([]);
+  });
+
+  it("counts events and matches per rule", () => {
+    const set = new RuleSet([curl, anyShell, seq]);
+    for (const n of ["curl", "sh", "ls", "curl", "zsh"]) set.push(exec(n, n, "p"));
+    expect(set.stats()).toEqual({ events: 5, detections: 5, matches: { curl: 2, shell: 2, seq: 1 } });
+  });
+
+  it("finish() returns what only the end of the stream decides (tail)", () => {
+    const tail = rule("tail", `process where process.name == "curl" | tail 1`);
+    const set = new RuleSet([tail]);
+    const first = exec("curl", "a");
+    const last = exec("curl", "b");
+    expect(set.push(first)).toEqual([]);
+    expect(set.push(last)).toEqual([]);
+    const end = set.finish();
+    expect(end.map((d) => d.hit)).toEqual([{ kind: "event", event: last }]);
+    expect(set.stats().matches.tail).toBe(1);
+  });
+
+  it("names configured actions for rules it does not have", () => {
+    const set = new RuleSet([curl], { actions: new Map([["curl", "kill"], ["typo", "block"]]) });
+    expect(set.actionFor("curl")).toBe("kill");
+    expect(set.unknownActionIds()).toEqual(["typo"]);
+  });
+});
+
+describe("parseActionAssignment", () => {
+  it("parses RULE_ID=ACTION", () => {
+    expect(parseActionAssignment("4d667968-8a1d-4326-92cd-8c2bed996ab9=block")).toEqual(["4d667968-8a1d-4326-92cd-8c2bed996ab9", "block"]);
+    expect(parseActionAssignment("x=report")).toEqual(["x", "report"]);
+    expect(parseActionAssignment("x=kill")).toEqual(["x", "kill"]);
+  });
+  it("rejects anything else with what was expected", () => {
+    for (const bad of ["x", "=block", "x=deny", "x="]) {
+      expect(() => parseActionAssignment(bad)).toThrow(MacsensorError);
+      expect(() => parseActionAssignment(bad)).toThrow(/expected RULE_ID=report\|block\|kill/);
+    }
+  });
+});
