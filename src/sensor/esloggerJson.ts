@@ -40,8 +40,110 @@ export function quoteBigIntegers(text: string): string {
   return copied === 0 ? text : out + text.slice(copied);
 }
 
-/** Offset of a JSON.parse SyntaxError in the text it parsed, when V8 says where. */
-export function syntaxErrorOffset(err: unknown): number | undefined {
-  const m = err instanceof SyntaxError ? /at position (\d+)/.exec(err.message) : null;
-  return m ? Number(m[1]) : undefined;
+/**
+ * Where and why a text is not valid JSON (V8's messages do not always give a position). Only used after
+ * JSON.parse failed, so it favours clarity over speed. Returns undefined for valid JSON.
+ */
+export function findJsonSyntaxError(text: string): { offset: number; reason: string } | undefined {
+  let i = 0;
+  class Stop {
+    constructor(
+      readonly offset: number,
+      readonly reason: string,
+    ) {}
+  }
+  const ws = (): void => {
+    while (i < text.length && " \t\n\r".includes(text[i])) i++;
+  };
+  const found = (): string => (i >= text.length ? "end of input" : JSON.stringify(text[i]));
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') throw new Stop(i, `expected a property name in double quotes, found ${found()}`);
+        string();
+        ws();
+        if (text[i] !== ":") throw new Stop(i, `expected ':' after the property name, found ${found()}`);
+        i++;
+        value();
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return;
+        }
+        throw new Stop(i, `expected ',' or '}' in an object, found ${found()}`);
+      }
+    }
+    if (c === "[") {
+      i++;
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return;
+        }
+        throw new Stop(i, `expected ',' or ']' in an array, found ${found()}`);
+      }
+    }
+    if (c === '"') return string();
+    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!m) throw new Stop(i, `expected a value, found ${found()}`);
+    i += m[0].length;
+  };
+  const string = (): void => {
+    const start = i;
+    i++;
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return;
+      }
+      if (c < 32) throw new Stop(i, "control character inside a string");
+      if (c === 92) {
+        const e = text[i + 1];
+        if (e === "u") {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) throw new Stop(i, "bad \\u escape");
+          i += 6;
+          continue;
+        }
+        if (e === undefined || !'"\\/bfnrt'.includes(e)) throw new Stop(i, "bad escape in a string");
+        i += 2;
+        continue;
+      }
+      i++;
+    }
+    throw new Stop(start, "string is not closed");
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) throw new Stop(i, `unexpected ${found()} after the JSON value`);
+  } catch (e) {
+    if (e instanceof Stop) return { offset: e.offset, reason: e.reason };
+    throw e;
+  }
+  return undefined;
 }

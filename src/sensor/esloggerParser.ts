@@ -59,7 +59,8 @@ function object(v: unknown, field: string): Json {
 
 function integer(v: unknown, field: string): number {
   if (typeof v === "number" && Number.isInteger(v)) return v;
-  if (typeof v === "string" && /^-?\d+$/.test(v)) fail(field, `integer ${v} is out of range`);
+  // Only integers a double cannot hold come back as strings from parseJsonKeepingBigIntegers.
+  if (typeof v === "string" && /^-?\d{16,}$/.test(v) && !Number.isSafeInteger(Number(v))) fail(field, `integer ${v} is out of range`);
   return fail(field, `expected an integer, got ${typeName(v)}`);
 }
 

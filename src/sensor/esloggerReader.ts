@@ -1,6 +1,6 @@
 import { MacsensorError } from "../errors.js";
 import { positionAt } from "../errors.js";
-import { parseJsonKeepingBigIntegers, syntaxErrorOffset } from "./esloggerJson.js";
+import { findJsonSyntaxError, parseJsonKeepingBigIntegers } from "./esloggerJson.js";
 import { EsloggerFieldError, KNOWN_ESLOGGER_VERSIONS, esloggerMessageToRaw, type EsloggerParseOptions } from "./esloggerParser.js";
 import { JsonObjectSplitter, type SplitItem } from "./esloggerSplitter.js";
 import type { RawEvent } from "./rawEvent.js";
@@ -74,9 +74,9 @@ export async function* readEsloggerEvents(
       message = parseJsonKeepingBigIntegers(item.text);
     } catch (err) {
       stats.errors++;
-      const at = absolutePosition(item, syntaxErrorOffsetIn(item.text, err));
-      const reason = err instanceof SyntaxError ? `invalid JSON: ${err.message.replace(/ in JSON at position \d+.*$/, "")}` : String(err);
-      options.onError?.(new EsloggerInputError(reason, file, at.line, at.column));
+      const found = findJsonSyntaxError(item.text) ?? { offset: 0, reason: String(err) };
+      const at = absolutePosition(item, found.offset);
+      options.onError?.(new EsloggerInputError(`invalid JSON: ${found.reason}`, file, at.line, at.column));
       return undefined;
     }
     try {
@@ -111,16 +111,6 @@ export async function* readEsloggerEvents(
     const event = convert(item);
     if (event) yield event;
   }
-}
-
-/** The syntax error's offset in the original text (the big-integer rewrite shifts offsets, so parse it again). */
-function syntaxErrorOffsetIn(text: string, err: unknown): number {
-  try {
-    JSON.parse(text);
-  } catch (original) {
-    return syntaxErrorOffset(original) ?? 0;
-  }
-  return syntaxErrorOffset(err) ?? 0;
 }
 
 function absolutePosition(item: { line: number; column: number; text: string }, offset: number): { line: number; column: number } {
