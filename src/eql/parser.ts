@@ -172,7 +172,10 @@ class Parser {
     const pipes: Pipe[] = [];
     while (this.isSymbol("|")) pipes.push(this.pipe());
     if (this.peek().kind !== "eof") {
-      const what = body.kind === "sequence" ? "another stage, 'until', '|' or the end of the query" : "'and', 'or', '|' or the end of the query";
+      let what = "'and', 'or', '|' or the end of the query";
+      if (body.kind === "sequence") {
+        what = body.until ? "'|' or the end of the query" : "another stage, 'until', '|' or the end of the query";
+      }
       this.unexpected(what);
     }
     return { body, pipes, source: this.source, start: first.start, end: this.lastEnd };
@@ -352,8 +355,12 @@ class Parser {
 
   // ---- expressions ----
 
+  /** Every nested construct (parentheses, arguments, `in` lists) comes through here, so depth is counted here. */
   private expression(): Expr {
-    return this.or();
+    this.enter(this.peek());
+    const expr = this.or();
+    this.leave();
+    return expr;
   }
 
   private or(): Expr {
@@ -557,12 +564,10 @@ class Parser {
     const literal = this.literal(token);
     if (literal !== null) return literal;
     if (this.isSymbol("(")) {
-      this.enter(token);
       this.advance();
       if (this.isSymbol(")")) this.unexpected("an expression inside '( )'");
       const inner = this.expression();
       this.expectSymbol(")", "')' to close '('");
-      this.leave();
       return inner;
     }
     if (token.kind === "tildeIdentifier") return this.call(token);
@@ -575,7 +580,6 @@ class Parser {
   }
 
   private call(nameToken: Token): Expr {
-    this.enter(nameToken);
     this.advance();
     this.expectSymbol("(", `'(' after the function name '${nameToken.value}~'`);
     const args: Expr[] = [];
@@ -587,7 +591,6 @@ class Parser {
       }
     }
     this.expectSymbol(")", "',' or ')' to close the function's arguments");
-    this.leave();
     return {
       kind: "call",
       name: canonicalFunctionName(nameToken.value),
@@ -619,6 +622,8 @@ class Parser {
         }
         this.advance();
         path.push(segment.value);
+      } else if (this.peek().kind === "decimal" && this.peek().value.startsWith(".") && this.peek().start === this.lastEnd) {
+        this.fail("a field name part cannot start with a digit: quote it in backticks, e.g. a.`1st`", this.peek());
       } else if (this.isSymbol("[") && this.peek(1).kind === "integer") {
         this.fail("array indexes such as [0] are not supported", this.peek());
       } else {
