@@ -4,7 +4,8 @@
  * Why not winston's File transport: it loses lines when a burst crosses its size limit (winstonjs/winston#1655)
  * and can stall with `tailable` and no `maxFiles`. Here every record is written synchronously, whole, in one
  * write(2) on an O_APPEND descriptor before the next record is looked at, so there is nothing in flight to lose
- * and rotation (close, rename, open) happens between two records. One process writes a given file.
+ * and rotation (close, rename, open) happens between two records. One process writes a given file. A live file
+ * deleted under the writer is noticed before the next record, which goes to a new file of the same name.
  *
  * Naming: `alerts.ndjson` is always the live file; on rotation it becomes `alerts.ndjson.1`, `.1` becomes `.2`,
  * and so on; at most `maxFiles` files exist (the live one included), the oldest is deleted whole. A file never
@@ -76,6 +77,8 @@ export class RotatingFileTransport extends TransportStream {
     }
     const bytes = Buffer.from(line.includes("\n") ? `${line.replace(/\n/g, "\\n")}\n` : `${line}\n`, "utf8");
     try {
+      // A live file deleted under us (by hand, or to hide alerts) would swallow every later line: start a new one.
+      if (this.fd !== undefined && fstatSync(this.fd).nlink === 0) this.reopen();
       if (this.size > 0 && this.size + bytes.length > this.maxBytes) this.rotate();
       this.append(bytes);
     } catch (first) {
