@@ -136,14 +136,16 @@ bool ReadPrefilter(Napi::Env env, Napi::Value v, std::optional<Prefilter>* out) 
   return true;
 }
 
-EsHandle* HandleOf(const Napi::CallbackInfo& info, const char* fn) {
+// allow_stopped: respond() still works after stopEs (events drained at stop may be answered): the answer
+// is then refused as too late, since stop answered everything pending.
+EsHandle* HandleOf(const Napi::CallbackInfo& info, const char* fn, bool allow_stopped = false) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsExternal()) {
     ThrowType(env, std::string(fn) + ": the first argument must be the handle returned by startEs");
     return nullptr;
   }
   EsHandle* h = info[0].As<Napi::External<EsHandle>>().Data();
-  if (h->stopped) {
+  if (h->stopped && !allow_stopped) {
     ThrowError(env, std::string(fn) + ": the Endpoint Security backend is stopped", "ES_STOPPED");
     return nullptr;
   }
@@ -196,7 +198,7 @@ Napi::Value StartEs(const Napi::CallbackInfo& info) {
 
 Napi::Value Respond(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  EsHandle* h = HandleOf(info, "respond");
+  EsHandle* h = HandleOf(info, "respond", /*allow_stopped=*/true);
   if (h == nullptr) return env.Undefined();
   if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsBoolean()) {
     return ThrowType(env, "respond(handle, authId: number, allow: boolean)");

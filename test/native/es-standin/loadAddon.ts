@@ -1,0 +1,200 @@
+// Builds (when missing or older than its sources) and loads the Endpoint Security test addon: macsensor's ES
+// backend compiled against the Linux ES stand-in. Several test files may call this at once (vitest forks):
+// a lock directory makes one of them build while the others wait.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import type { RawEvent, RawText } from "../../../src/sensor/rawEvent.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, "..", "..", "..");
+export const addonPath = join(here, "build", "Release", "macsensor_es_test.node");
+const lockDir = join(here, "build.lock");
+
+export interface TokenSpec {
+  pid?: number;
+  pidversion?: number;
+  euid?: number;
+  ruid?: number;
+  egid?: number;
+  rgid?: number;
+  auid?: number;
+  asid?: number;
+}
+
+export interface ProcSpec extends TokenSpec {
+  ppid?: number;
+  originalPpid?: number;
+  groupId?: number;
+  sessionId?: number;
+  csFlags?: number;
+  platformBinary?: boolean;
+  esClient?: boolean;
+  cdhash?: string;
+  signingId?: RawText;
+  teamId?: RawText;
+  executable?: RawText;
+  executableTruncated?: boolean;
+  tty?: RawText;
+  startTimeMs?: number;
+  responsible?: TokenSpec;
+  parent?: TokenSpec;
+}
+
+export interface MessageSpec {
+  type: "auth_exec" | "notify_exec" | "fork" | "exit";
+  version?: number;
+  deadlineMs?: number;
+  tag?: string;
+  skipSeq?: number;
+  process?: ProcSpec;
+  target?: ProcSpec;
+  args?: RawText[];
+  env?: RawText[];
+  cwd?: RawText;
+  script?: RawText;
+  exitStatus?: number;
+}
+
+export interface AuthRecord {
+  tag: string;
+  answers: number;
+  result: "allow" | "deny" | null;
+  cache?: boolean;
+  answerUs?: number;
+  deadlineUs: number;
+}
+
+export interface StandinState {
+  clientAlive: boolean;
+  killed: boolean;
+  violations: string[];
+  delivered: number;
+  suppressed: number;
+  queued: number;
+  liveMessages: number;
+  retains: number;
+  releases: number;
+  clientsCreated: number;
+  subscriptions: number[];
+  mutedPaths: { path: string; type: number }[];
+  mutedPids: number[];
+}
+
+export interface PrefilterSpec {
+  argEquals?: string[];
+  argContains?: string[];
+  executableBasename?: string[];
+}
+
+export interface EsStartOptions {
+  queueCapacity?: number;
+  batchMax?: number;
+  failClosed?: boolean;
+  authExec?: boolean;
+  captureEnv?: string[];
+  muteExecutables?: string[];
+  muteSelf?: boolean;
+  prefilter?: PrefilterSpec | null;
+}
+
+export type EsHandle = { readonly __esHandle: unique symbol };
+export type RespondStatus = "answered" | "tooLate" | "duplicate" | "unknown" | "error";
+
+export interface EsTestAddon {
+  startEs(options: EsStartOptions, onEvents: (events: RawEvent[]) => void): EsHandle;
+  respond(handle: EsHandle, id: number, allow: boolean): RespondStatus;
+  setAuthExec(handle: EsHandle, on: boolean): void;
+  setPrefilter(handle: EsHandle, spec: PrefilterSpec | null): void;
+  stopEs(handle: EsHandle): void;
+  esStats(handle: EsHandle): Record<string, number>;
+  standin: {
+    enqueue(spec: MessageSpec | MessageSpec[]): void;
+    waitIdle(timeoutMs?: number): boolean;
+    authRecords(): AuthRecord[];
+    state(): StandinState;
+    reset(): void;
+    setNewClientResult(result: number): void;
+  };
+}
+
+/** ES event type numbers (Apple's es_event_type_t). */
+export const ES_EVENT = { AUTH_EXEC: 0, NOTIFY_EXEC: 9, NOTIFY_FORK: 11, NOTIFY_EXIT: 15 } as const;
+
+function newestSource(): number {
+  let newest = 0;
+  const visit = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name === "build" || entry.name === "build.lock") continue;
+      const p = join(dir, entry.name);
+      if (entry.isDirectory()) visit(p);
+      else if (/\.(cc|h|gyp)$/.test(entry.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  visit(join(repo, "native", "common"));
+  visit(here);
+  return newest;
+}
+
+function isFresh(): boolean {
+  try {
+    return statSync(addonPath).mtimeMs >= newestSource();
+  } catch {
+    return false;
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function buildIfStale(): void {
+  const deadline = Date.now() + 10 * 60_000;
+  while (!isFresh()) {
+    try {
+      mkdirSync(lockDir);
+    } catch {
+      // Another test process is building; a lock older than 10 minutes is a leftover from a killed run.
+      try {
+        if (Date.now() - statSync(lockDir).mtimeMs > 10 * 60_000) rmSync(lockDir, { recursive: true, force: true });
+      } catch {
+        /* removed meanwhile */
+      }
+      if (Date.now() > deadline) throw new Error("timed out waiting for another process to build the ES test addon");
+      sleepSync(500);
+      continue;
+    }
+    try {
+      if (!isFresh()) {
+        execFileSync("npx", ["node-gyp", "rebuild", "--directory", here], {
+          cwd: repo,
+          env: { ...process.env, CC: "clang", CXX: "clang++" },
+          stdio: ["ignore", "ignore", "pipe"],
+        });
+      }
+    } finally {
+      rmSync(lockDir, { recursive: true, force: true });
+    }
+  }
+}
+
+let cached: EsTestAddon | undefined;
+
+export function loadEsTestAddon(): EsTestAddon {
+  if (cached) return cached;
+  buildIfStale();
+  cached = createRequire(import.meta.url)(addonPath) as EsTestAddon;
+  return cached;
+}
+
+/** Polls until pred() holds (the ES thread delivers through the event loop). */
+export async function until(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

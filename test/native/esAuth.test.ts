@@ -1,0 +1,219 @@
+// The AUTH_EXEC path through the ES stand-in: JavaScript decides, the native watchdog answers for a stalled
+// JavaScript before the deadline, each message is answered exactly once and released, es_new_client failures
+// become actionable errors.
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+
+import type { RawEvent } from "../../src/sensor/rawEvent.js";
+import {
+  ES_EVENT, type EsHandle, type EsStartOptions, type EsTestAddon, type MessageSpec, loadEsTestAddon, until,
+} from "./es-standin/loadAddon.js";
+
+let addon: EsTestAddon;
+let handle: EsHandle | undefined;
+let events: RawEvent[] = [];
+
+beforeAll(() => {
+  addon = loadEsTestAddon();
+}, 300_000);
+
+afterEach(() => {
+  if (handle) addon.stopEs(handle);
+  handle = undefined;
+  addon.standin.setNewClientResult(0);
+  addon.standin.reset();
+});
+
+function start(options: EsStartOptions, decide?: (ev: RawEvent, h: EsHandle) => void): EsHandle {
+  events = [];
+  const h = addon.startEs(options, (batch) => {
+    for (const ev of batch) {
+      events.push(ev);
+      if (ev.auth && decide) decide(ev, h);
+    }
+  });
+  handle = h;
+  return h;
+}
+
+function exec(tag: string, args: string[], extra: Partial<MessageSpec> = {}): MessageSpec {
+  const executable = args[0].startsWith("/") ? args[0] : `/usr/bin/${args[0]}`;
+  return { type: "auth_exec", version: 7, tag, args, process: { pid: 50, executable: "/bin/zsh" }, target: { pid: 50, pidversion: 2, executable }, ...extra };
+}
+
+const isKeychainDump = (ev: RawEvent): boolean =>
+  ev.executable === "/usr/bin/security" && (ev.args ?? []).some((a) => a === "dump-keychain");
+
+function spin(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    /* JavaScript stalled: the event loop cannot run */
+  }
+}
+
+describe("block mode: JavaScript decides", () => {
+  it("DENY for a keychain dump, ALLOW otherwise; each answered once, uncached, before the deadline", async () => {
+    const h = start({ authExec: true }, (ev, hh) => {
+      expect(addon.respond(hh, ev.auth!.id, !isKeychainDump(ev))).toBe("answered");
+    });
+    expect(addon.standin.state().subscriptions).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+    addon.standin.enqueue([
+      exec("dump", ["security", "dump-keychain", "-d"]),
+      exec("find", ["security", "find-certificate", "-a"]),
+      exec("ls", ["/bin/ls", "-l"]),
+    ]);
+    await until(() => addon.standin.authRecords().every((r) => r.answers === 1) && events.length === 3, "3 answers");
+    const records = addon.standin.authRecords();
+    expect(records.map((r) => [r.tag, r.result, r.cache])).toEqual([
+      ["dump", "deny", false],
+      ["find", "allow", false],
+      ["ls", "allow", false],
+    ]);
+    for (const r of records) expect(r.answerUs!).toBeLessThan(r.deadlineUs);
+    // The AUTH event tells JavaScript its own deadline: the watchdog's, before ES's.
+    for (const ev of events) {
+      expect(ev.auth!.deadlineMs).toBeGreaterThan(Date.now());
+      expect(ev.auth!.deadlineMs).toBeLessThan(Date.now() + 15_000);
+    }
+    expect(addon.esStats(h)).toMatchObject({ allowed: 2, denied: 1, authToJs: 3, watchdogAnswers: 0, retainedNow: 0 });
+    expect(addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+  });
+
+  it("report mode does not subscribe AUTH_EXEC; setAuthExec switches NOTIFY_EXEC and AUTH_EXEC", () => {
+    const h = start({});
+    const subs = (): number[] => [...addon.standin.state().subscriptions].sort((a, b) => a - b);
+    expect(subs()).toEqual([ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+    addon.setAuthExec(h, true);
+    expect(subs()).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+    addon.setAuthExec(h, false);
+    expect(subs()).toEqual([ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+  });
+});
+
+describe("deadline watchdog", () => {
+  it("answers ALLOW before the deadline while JavaScript is stalled; the late JS answer is refused and counted", async () => {
+    const statuses: string[] = [];
+    const h = start({ authExec: true }, (ev, hh) => {
+      spin(3000); // longer than the whole 1.5 s deadline
+      statuses.push(addon.respond(hh, ev.auth!.id, false));
+    });
+    addon.standin.enqueue(exec("slow", ["security", "dump-keychain"], { deadlineMs: 1500 }));
+    await until(() => statuses.length === 1, "the late JavaScript answer");
+    const [r] = addon.standin.authRecords();
+    expect(r).toMatchObject({ tag: "slow", answers: 1, result: "allow", cache: false });
+    expect(r.answerUs!).toBeLessThan(r.deadlineUs);
+    expect(statuses).toEqual(["tooLate"]);
+    expect(addon.esStats(h)).toMatchObject({ watchdogAnswers: 1, lateJsAnswers: 1, denied: 0, retainedNow: 0 });
+    expect(addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+  });
+
+  it("fail-closed: the watchdog answers DENY", async () => {
+    const statuses: string[] = [];
+    const h = start({ authExec: true, failClosed: true }, (ev, hh) => {
+      spin(2500);
+      statuses.push(addon.respond(hh, ev.auth!.id, true));
+    });
+    addon.standin.enqueue(exec("slow", ["/bin/ls"], { deadlineMs: 1500 }));
+    await until(() => statuses.length === 1, "the late JavaScript answer");
+    expect(addon.standin.authRecords()[0]).toMatchObject({ answers: 1, result: "deny", cache: false });
+    expect(statuses).toEqual(["tooLate"]);
+    expect(addon.esStats(h)).toMatchObject({ watchdogAnswers: 1, denied: 1, allowed: 0 });
+    expect(addon.standin.state().killed).toBe(false);
+  });
+
+  it("a deadline already closer than the 1 s headroom is answered at once by the watchdog", async () => {
+    start({ authExec: true });
+    addon.standin.enqueue(exec("short", ["/bin/ls"], { deadlineMs: 400 }));
+    await until(() => addon.standin.authRecords()[0]?.answers === 1, "the watchdog answer");
+    const [r] = addon.standin.authRecords();
+    expect(r.result).toBe("allow");
+    expect(r.answerUs!).toBeLessThan(r.deadlineUs);
+    expect(addon.standin.state().killed).toBe(false);
+  });
+});
+
+describe("exactly one answer", () => {
+  it("a second JavaScript answer gets 'duplicate' and never reaches ES; an unknown id gets 'unknown'", async () => {
+    const statuses: string[] = [];
+    const h = start({ authExec: true }, (ev, hh) => {
+      statuses.push(addon.respond(hh, ev.auth!.id, true), addon.respond(hh, ev.auth!.id, false));
+    });
+    addon.standin.enqueue(exec("once", ["/bin/ls"]));
+    await until(() => statuses.length === 2, "two answers");
+    expect(statuses).toEqual(["answered", "duplicate"]);
+    expect(addon.respond(h, 987654, true)).toBe("unknown");
+    expect(addon.standin.authRecords()[0]).toMatchObject({ answers: 1, result: "allow" });
+    expect(addon.esStats(h)).toMatchObject({ duplicateJsAnswers: 1, unknownJsAnswers: 1 });
+    expect(addon.standin.state().violations).toEqual([]);
+  });
+
+  it("stop answers everything pending (ALLOW), releases every retained message, and drains events to JS", async () => {
+    const h = start({ authExec: true }); // JavaScript never answers
+    addon.standin.enqueue([exec("a", ["/bin/ls"]), exec("b", ["/bin/ps"]), exec("c", ["/bin/df"])]);
+    expect(addon.standin.waitIdle()).toBe(true);
+    expect(addon.esStats(h)).toMatchObject({ pendingAuth: 3, retainedNow: 3 });
+    expect(addon.standin.state().liveMessages).toBe(3);
+    addon.stopEs(h);
+    handle = undefined;
+    expect(events).toHaveLength(3);
+    expect(addon.standin.authRecords().map((r) => [r.answers, r.result])).toEqual([[1, "allow"], [1, "allow"], [1, "allow"]]);
+    const state = addon.standin.state();
+    expect(state).toMatchObject({ clientAlive: false, liveMessages: 0, killed: false, violations: [] });
+    expect(state.retains).toBe(state.releases);
+    expect(addon.esStats(h)).toMatchObject({ pendingAuth: 0, retainedNow: 0 });
+    // Events drained at stop may still be answered by the rules: too late, stop answered them.
+    expect(addon.respond(h, events[0].auth!.id, false)).toBe("tooLate");
+    expect(addon.standin.authRecords()[0].answers).toBe(1);
+  });
+
+  it("control calls after stop throw a clear error; respond just reports the id as unknown", () => {
+    const h = start({});
+    addon.stopEs(h);
+    handle = undefined;
+    expect(addon.respond(h, 1, true)).toBe("unknown");
+    expect(() => addon.setAuthExec(h, true)).toThrow(/stopped/);
+  });
+
+  it("an AUTH exec the queue cannot take is answered at once natively, and the gap shows in seq", async () => {
+    const h = start({ authExec: true, queueCapacity: 1 });
+    addon.standin.enqueue([exec("q1", ["/bin/ls"]), exec("q2", ["/bin/ls"]), exec("q3", ["/bin/ls"])]);
+    expect(addon.standin.waitIdle()).toBe(true); // JavaScript is blocked here: the queue holds one event
+    const records = addon.standin.authRecords();
+    expect(records.map((r) => r.answers)).toEqual([0, 1, 1]);
+    expect(addon.esStats(h)).toMatchObject({ queueDrops: 2, pendingAuth: 1 });
+    await until(() => events.length === 1, "the queued event");
+    expect(events[0].seq).toBe(1);
+    expect(addon.respond(h, events[0].auth!.id, true)).toBe("answered");
+    expect(addon.standin.state()).toMatchObject({ killed: false, liveMessages: 0 });
+  });
+});
+
+describe("es_new_client failures", () => {
+  const cases: [number, string, RegExp][] = [
+    [5, "ES_NOT_PRIVILEGED", /root/],
+    [3, "ES_NOT_ENTITLED", /entitlement.*main executable.*provisioning profile.*--backend eslogger/s],
+    [4, "ES_NOT_PERMITTED", /Full Disk Access.*launchd\/profiles\/macsensor-pppc\.mobileconfig/s],
+    [6, "ES_TOO_MANY_CLIENTS", /too many Endpoint Security clients/],
+    [2, "ES_INTERNAL", /internal error/],
+  ];
+  for (const [result, code, message] of cases) {
+    it(`${code}: one actionable message`, () => {
+      addon.standin.setNewClientResult(result);
+      let error: (Error & { code?: string }) | undefined;
+      try {
+        handle = addon.startEs({}, () => {});
+      } catch (e) {
+        error = e as Error & { code?: string };
+      }
+      expect(error?.code).toBe(code);
+      expect(error?.message).toMatch(message);
+      expect(addon.standin.state().clientAlive).toBe(false);
+    });
+  }
+
+  it("bad options are refused with the option's name", () => {
+    expect(() => addon.startEs({ queueCapacity: 0 }, () => {})).toThrow(/queueCapacity/);
+    expect(() => addon.startEs({ captureEnv: [1 as unknown as string] }, () => {})).toThrow(/captureEnv\[0\]/);
+    expect(() => addon.startEs({ failClosed: "yes" as unknown as boolean }, () => {})).toThrow(/failClosed/);
+    expect(addon.standin.state().clientAlive).toBe(false);
+  });
+});

