@@ -11,8 +11,10 @@ namespace macsensor::linux_proc {
 
 namespace {
 
-// Reads a whole file (up to limit bytes). Returns the errno on failure, 0 on success.
-int ReadFile(const std::string& path, std::string* out, size_t limit, bool* truncated) {
+// Reads a whole file (up to limit bytes). Returns the errno on failure, 0 on success. one_record: a /proc file
+// whose read fills the buffer as far as the content goes (stat, status, cmdline), so a short read is the end
+// and the extra read(2) that would return 0 is saved.
+int ReadFile(const std::string& path, std::string* out, size_t limit, bool* truncated, bool one_record = false) {
   out->clear();
   if (truncated != nullptr) *truncated = false;
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -34,6 +36,7 @@ int ReadFile(const std::string& path, std::string* out, size_t limit, bool* trun
       break;
     }
     out->append(chunk, static_cast<size_t>(n));
+    if (one_record && static_cast<size_t>(n) < sizeof chunk) break;
   }
   close(fd);
   return err;
@@ -177,7 +180,8 @@ void FillFromProc(RawEvent& ev, ProcDetail detail, const ProcClock& clock) {
   std::string text;
   if (detail == ProcDetail::Exec) {
     bool truncated = false;
-    int cmdline_err = ReadFile(dir + "cmdline", &text, kMaxCmdlineBytes, &truncated);
+    // The kernel fills a cmdline read as far as the buffer allows, so a short read is the end (one_record).
+    int cmdline_err = ReadFile(dir + "cmdline", &text, kMaxCmdlineBytes, &truncated, true);
     std::string exe;
     int exe_err = ReadLink(dir + "exe", &exe);
     if (exe_err == 0) ev.executable = std::move(exe);
@@ -195,12 +199,14 @@ void FillFromProc(RawEvent& ev, ProcDetail detail, const ProcClock& clock) {
     note(cwd_err, "cwd");
   }
 
-  const char* status_fields = ev.ppid.has_value() ? "uid, gid" : "ppid, uid, gid";
-  int status_err = ReadFile(dir + "status", &text, 1 << 16, nullptr);
-  if (status_err == 0 && !ParseStatus(text, ev)) status_err = EINVAL;
-  note(status_err, status_fields);
+  // A fork's ids are its parent's, which the consumer already has; only exec can change them (set-id programs).
+  if (detail == ProcDetail::Exec) {
+    int status_err = ReadFile(dir + "status", &text, 1 << 16, nullptr, true);
+    if (status_err == 0 && !ParseStatus(text, ev)) status_err = EINVAL;
+    note(status_err, "ppid, uid, gid");
+  }
 
-  int stat_err = ReadFile(dir + "stat", &text, 1 << 16, nullptr);
+  int stat_err = ReadFile(dir + "stat", &text, 1 << 16, nullptr, true);
   if (stat_err == 0 && !ParseStat(text, ev, clock)) stat_err = EINVAL;
   note(stat_err, "pgid, sid, tty, startTime");
 

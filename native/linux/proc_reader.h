@@ -24,7 +24,8 @@ struct ProcClock {
 // What to read for an event.
 enum class ProcDetail { Exec, Fork };
 
-// Fills the event's ids, start time and (for Exec) args, executable and cwd from /proc/<pid>.
+// Exec: args, executable, cwd, ppid, uid/euid/gid/egid, pgid, sid, tty, start time.
+// Fork: pgid, sid, tty, start time only (its ids are the parent's until an exec; ppid comes from the kernel).
 void FillFromProc(RawEvent& ev, ProcDetail detail, const ProcClock& clock);
 
 // /proc/<pid>/cmdline bytes → argv. Each argument ends in one NUL, so exactly one trailing NUL is dropped and the
