@@ -26,7 +26,7 @@ const TRUE: Predicate = () => true;
 const FALSE: Predicate = () => false;
 
 /** A test of one raw field value (scalar): the building block of leaves. */
-type ScalarTest = (v: unknown) => boolean;
+export type ScalarTest = (v: unknown) => boolean;
 
 /** Applies a scalar test to a raw field value with any-element semantics; absent/null never matches. */
 function anyElement(get: FieldGetter, test: ScalarTest): Predicate {
@@ -56,7 +56,7 @@ function isNullValue(v: unknown): boolean {
 // ---------------------------------------------------------------------------------------------------------
 // Scalar tests against literals
 
-function equalsLiteral(lit: Scalar): ScalarTest {
+export function equalsLiteral(lit: Scalar): ScalarTest {
   if (typeof lit === "string") {
     const n = numericString(lit);
     return (v) => v === lit || (typeof v === "number" ? n !== undefined && v === n : typeof v === "boolean" && String(v) === lit);
@@ -71,7 +71,7 @@ function equalsLiteral(lit: Scalar): ScalarTest {
   return () => false;
 }
 
-function orderLiteral(op: ComparisonOperator, lit: Scalar): ScalarTest {
+export function orderLiteral(op: ComparisonOperator, lit: Scalar): ScalarTest {
   const cmp = (v: unknown): number | undefined =>
     typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? compareScalars(v, lit) : undefined;
   switch (op) {
@@ -99,7 +99,7 @@ function stringTestOnScalar(test: StringTest): ScalarTest {
   return (v) => (typeof v === "string" ? test(v) : (typeof v === "number" || typeof v === "boolean") && test(String(v)));
 }
 
-function inSetTest(values: readonly Scalar[], caseInsensitive: boolean): ScalarTest {
+export function inSetTest(values: readonly Scalar[], caseInsensitive: boolean): ScalarTest {
   const strings = new Set<string>();
   const numbers = new Set<number>();
   const booleans = new Set<boolean>();
@@ -142,7 +142,7 @@ const FLIP: Record<ComparisonOperator, ComparisonOperator> = { "==": "==", "!=":
 // Query level
 
 /** Whether Elasticsearch would evaluate this boolean node as a script (three-valued) rather than a query. */
-function isScript(e: Expr): boolean {
+export function isScript(e: Expr): boolean {
   switch (e.kind) {
     case "comparison":
       return !isFieldVsLiteral(e);

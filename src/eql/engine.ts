@@ -7,6 +7,7 @@ import type { EventQuery, Expr, Query, SequenceQuery, SequenceStage } from "./as
 import { checkQuery } from "./checker.js";
 import { allOfPredicates, compileCategoryTest, compilePredicate, compileValue, type Predicate } from "./compiler.js";
 import { compileFieldGetter } from "./fieldAccess.js";
+import { generatePredicate } from "./codegen.js";
 import { parseQuery } from "./parser.js";
 import { pipeChain } from "./pipes.js";
 import { SequenceMatcher, type KeySpec, type SequencePlan, type StagePlan } from "./sequence.js";
@@ -18,6 +19,11 @@ export const DEFAULT_MAX_PENDING_SEQUENCES = 100_000;
 const NO_HITS: Hit[] = Object.freeze([]) as unknown as Hit[];
 
 function eventTest(q: EventQuery, categoryField: string): Predicate {
+  return generatePredicate(q.condition, q.category === null ? undefined : { field: categoryField, value: q.category });
+}
+
+/** The closure-composed reference implementation of an event query's test (tests compare it with the generated one). */
+export function referenceEventTest(q: EventQuery, categoryField = DEFAULT_CATEGORY_FIELD): Predicate {
   return allOfPredicates([compileCategoryTest(categoryField, q.category), compilePredicate(q.condition)]);
 }
 

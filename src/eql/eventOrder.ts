@@ -6,6 +6,50 @@ import { getField } from "./fieldAccess.js";
 
 const ISO_FRACTION = /^(.*T\d{2}:\d{2}:\d{2})\.(\d+)(.*)$/;
 
+/** Digits at text[i..i+n) as a number, or -1. */
+function digits(text: string, i: number, n: number): number {
+  let v = 0;
+  for (let k = i; k < i + n; k++) {
+    const c = text.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/** The common `YYYY-MM-DDTHH:MM:SS[.fff...]Z` form without Date.parse (the hot path for every event). */
+function fastIsoUtc(text: string): number {
+  const n = text.length;
+  if (n < 20 || text.charCodeAt(n - 1) !== 90 /* Z */ || text[4] !== "-" || text[7] !== "-" || text[10] !== "T" || text[13] !== ":" || text[16] !== ":") {
+    return NaN;
+  }
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
+    return NaN;
+  }
+  let fraction = 0;
+  if (n > 20) {
+    if (text[19] !== ".") return NaN;
+    let scale = 100;
+    for (let k = 20; k < n - 1; k++) {
+      const c = text.charCodeAt(k) - 48;
+      if (c < 0 || c > 9) return NaN;
+      fraction += c * scale;
+      scale /= 10;
+    }
+    if (n - 1 === 20) return NaN;
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second) + fraction;
+}
+
+let memoValue: unknown;
+let memoMillis = NaN;
+
 /**
  * Milliseconds since the epoch for a timestamp value: a number (epoch ms), a numeric string (epoch ms), or an
  * ISO-8601 string (sub-millisecond digits kept as a fraction). NaN when it is none of these.
@@ -13,6 +57,17 @@ const ISO_FRACTION = /^(.*T\d{2}:\d{2}:\d{2})\.(\d+)(.*)$/;
 export function timestampMillis(value: unknown): number {
   if (typeof value === "number") return Number.isFinite(value) ? value : NaN;
   if (typeof value !== "string") return NaN;
+  // Many matchers see the same event one after the other: parse its timestamp once.
+  if (value === memoValue) return memoMillis;
+  const ms = parseTimestamp(value);
+  memoValue = value;
+  memoMillis = ms;
+  return ms;
+}
+
+function parseTimestamp(value: string): number {
+  const fast = fastIsoUtc(value);
+  if (!Number.isNaN(fast)) return fast;
   const text = value.trim();
   if (/^[+-]?\d+(\.\d+)?$/.test(text)) return Number(text);
   const m = ISO_FRACTION.exec(text);

@@ -1,0 +1,208 @@
+/**
+ * Generates one JavaScript function per condition (`new Function`), with every query-level leaf as its own
+ * small function in the generated source. Closures composed at run time share V8's type feedback between all
+ * queries and turn megamorphic; generated code is monomorphic per query, so V8 inlines field access and the
+ * string tests into one tight function. Same semantics as compilePredicate() in compiler.ts (the reference:
+ * tests run both); script-level parts (functions, arithmetic) are called as compiled closures.
+ */
+import type { Comparison, ComparisonOperator, Expr, FieldRef, InSet, Literal, PatternMatch } from "./ast.js";
+import { compilePredicate, compileValue, equalsLiteral, inSetTest, isScript, orderLiteral, truth, type Predicate } from "./compiler.js";
+import { compileFieldGetter } from "./fieldAccess.js";
+import { patternListTest } from "./patterns.js";
+import { equalsFolded, foldCase, regionEqualsFolded, type Scalar } from "./values.js";
+
+const FLIP: Record<ComparisonOperator, ComparisonOperator> = { "==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
+
+/** Field names that collide with Object.prototype members go through the careful getter. */
+const UNSAFE = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+class Emitter {
+  readonly constants: unknown[] = [];
+  readonly functions: string[] = [];
+
+  constant(value: unknown): string {
+    this.constants.push(value);
+    return `c[${this.constants.length - 1}]`;
+  }
+
+  /** Expression for the raw value at `path` of event `e` (undefined when absent). */
+  get(path: readonly string[]): string {
+    const slow = this.constant(compileFieldGetter(path));
+    if (path.some((p) => UNSAFE.has(p))) return `${slow}(e)`;
+    let expr = "";
+    let access = "e";
+    for (let i = 0; i < path.length - 1; i++) {
+      expr += `(t = ${access}[${JSON.stringify(path[i])}]) != null && typeof t === "object" && `;
+      access = "t";
+    }
+    const last = `${access}[${JSON.stringify(path[path.length - 1])}]`;
+    const inline = path.length === 1 ? last : `(${expr}true ? ${last} : undefined)`;
+    return `((v = ${inline}) === undefined ? ${slow}(e) : v)`;
+  }
+
+  /**
+   * Declares a leaf function: `scalarTest` is an expression over a non-null scalar `x`; `reference` is the
+   * same test as a closure, used for the rare nested arrays.
+   */
+  leaf(path: readonly string[], scalarTest: string, reference: (x: unknown) => boolean): string {
+    const name = `L${this.functions.length}`;
+    const nested = (xs: unknown[]): boolean =>
+      xs.some((x) => (Array.isArray(x) ? nested(x) : x !== null && x !== undefined && typeof x !== "object" && reference(x)));
+    const nestedRef = this.constant(nested);
+    const get = this.get(path);
+    this.functions.push(`function ${name}(e) {
+  var t, v = ${get};
+  if (v === undefined || v === null) return false;
+  if (typeof v !== "object") { var x = v; return ${scalarTest}; }
+  if (!Array.isArray(v)) return false;
+  for (var i = 0; i < v.length; i++) {
+    x = v[i];
+    if (x === undefined || x === null) continue;
+    if (typeof x === "object") { if (Array.isArray(x) && ${nestedRef}(x)) return true; continue; }
+    if (${scalarTest}) return true;
+  }
+  return false;
+}`);
+    return `${name}(e)`;
+  }
+}
+
+function lit(e: Expr): Scalar {
+  return (e as Literal).value;
+}
+
+function isFieldVsLiteral(e: Comparison): boolean {
+  return (e.left.kind === "field" && e.right.kind === "literal") || (e.left.kind === "literal" && e.right.kind === "field");
+}
+
+function emitPredicate(em: Emitter, e: Expr): string {
+  switch (e.kind) {
+    case "literal":
+      return e.value === true ? "true" : "false";
+    case "field":
+      return leafWith(em, e.path, "x === true", (x) => x === true);
+    case "and":
+      return `(${e.operands.map((o) => emitPredicate(em, o)).join(" && ")})`;
+    case "or":
+      return `(${e.operands.map((o) => emitPredicate(em, o)).join(" || ")})`;
+    case "not":
+      if (isScript(e.operand)) {
+        const v = compileValue(e.operand);
+        return `(${em.constant((ev: Record<string, unknown>) => truth(v(ev)) === false)}(e))`;
+      }
+      return `!${emitPredicate(em, e.operand)}`;
+    case "comparison":
+      if (isFieldVsLiteral(e)) return emitComparison(em, e);
+      break;
+    case "pattern":
+      if (e.subject.kind === "field") return emitPattern(em, e, e.subject);
+      break;
+    case "in":
+      if (e.subject.kind === "field") return emitIn(em, e, e.subject);
+      break;
+    default:
+      break;
+  }
+  const p = compilePredicate(e);
+  return `${em.constant(p)}(e)`;
+}
+
+function leafWith(em: Emitter, path: readonly string[], code: string, reference: (x: unknown) => boolean): string {
+  return em.leaf(path, code, reference);
+}
+
+function emitComparison(em: Emitter, e: Comparison): string {
+  const fieldOnLeft = e.left.kind === "field";
+  const field = (fieldOnLeft ? e.left : e.right) as FieldRef;
+  const value = lit(fieldOnLeft ? e.right : e.left);
+  const op = fieldOnLeft ? e.op : FLIP[e.op];
+  if (value === null || op === "!=") return `${em.constant(compilePredicate(e))}(e)`;
+  const reference = op === "==" ? equalsLiteral(value) : orderLiteral(op, value);
+  const ref = em.constant(reference);
+  let code: string;
+  if (op === "==") {
+    const L = JSON.stringify(value);
+    if (typeof value === "string") code = `(x === ${L} || (typeof x !== "string" && ${ref}(x)))`;
+    else if (typeof value === "number") code = `(x === ${L} || (typeof x === "string" && ${ref}(x)))`;
+    else code = `(x === ${L} || x === ${JSON.stringify(String(value))})`;
+  } else if (typeof value === "number") {
+    code = `(typeof x === "number" ? x ${op} ${JSON.stringify(value)} : ${ref}(x))`;
+  } else {
+    code = `${ref}(x)`;
+  }
+  return leafWith(em, field.path, code, reference);
+}
+
+function stringPatternCode(em: Emitter, op: ":" | "like" | "regex", ci: boolean, pattern: string): string {
+  if (op === "regex") return `${em.constant(patternListTest("regex", ci, [pattern]))}(x)`;
+  const hasQ = pattern.includes("?");
+  const parts = pattern.split("*");
+  if (!hasQ) {
+    if (parts.length === 1) {
+      if (!ci) return `x === ${JSON.stringify(pattern)}`;
+      const f = foldCase(pattern);
+      return `(x.length === ${f.length} && equalsFolded(x, ${JSON.stringify(f)}))`;
+    }
+    const inner = parts.slice(1, -1);
+    const head = parts[0];
+    const tail = parts[parts.length - 1];
+    if (inner.every((p) => p === "")) {
+      if (parts.length === 3 && head === "" && tail === "" && !ci) return `x.includes(${JSON.stringify(parts[1])})`;
+      if (!(parts.length === 3 && head === "" && tail === "")) {
+        const fh = ci ? foldCase(head) : head;
+        const ft = ci ? foldCase(tail) : tail;
+        const tests = [`x.length >= ${head.length + tail.length}`];
+        if (head !== "") tests.push(ci ? `regionEqualsFolded(x, 0, ${JSON.stringify(fh)})` : `x.startsWith(${JSON.stringify(head)})`);
+        if (tail !== "") tests.push(ci ? `regionEqualsFolded(x, x.length - ${ft.length}, ${JSON.stringify(ft)})` : `x.endsWith(${JSON.stringify(tail)})`);
+        return `(${tests.join(" && ")})`;
+      }
+    }
+  }
+  return `${em.constant(patternListTest(op, ci, [pattern]))}(x)`;
+}
+
+function emitPattern(em: Emitter, e: PatternMatch, field: FieldRef): string {
+  const patterns = e.patterns.map((p) => lit(p) as string);
+  const listTest = patternListTest(e.op, e.caseInsensitive, patterns);
+  const reference = (x: unknown): boolean =>
+    typeof x === "string" ? listTest(x) : (typeof x === "number" || typeof x === "boolean") && listTest(String(x));
+  const ref = em.constant(reference);
+  let stringCode: string;
+  if (patterns.length > 8) stringCode = `${em.constant(listTest)}(x)`;
+  else stringCode = patterns.map((p) => stringPatternCode(em, e.op, e.caseInsensitive, p)).join(" || ");
+  return leafWith(em, field.path, `(typeof x === "string" ? (${stringCode}) : ${ref}(x))`, reference);
+}
+
+function emitIn(em: Emitter, e: InSet, field: FieldRef): string {
+  const values = e.values.map(lit);
+  const reference = inSetTest(values, e.caseInsensitive);
+  const ref = em.constant(reference);
+  const strings = values.filter((v): v is string => typeof v === "string");
+  if (!e.caseInsensitive && strings.length === values.length) {
+    const stringCode =
+      strings.length <= 6
+        ? strings.map((s) => `x === ${JSON.stringify(s)}`).join(" || ") || "false"
+        : `${em.constant(new Set(strings))}.has(x)`;
+    return leafWith(em, field.path, `(typeof x === "string" ? (${stringCode}) : ${ref}(x))`, reference);
+  }
+  return leafWith(em, field.path, `${ref}(x)`, reference);
+}
+
+/** Generates the predicate for a checked condition, `and`-ed with the category test when given. */
+export function generatePredicate(condition: Expr, category?: { field: string; value: string }): Predicate {
+  const em = new Emitter();
+  const parts: string[] = [];
+  if (category) {
+    const L = JSON.stringify(category.value);
+    parts.push(leafWith(em, category.field.split("."), `x === ${L}`, (x) => x === category.value));
+  }
+  const cond = emitPredicate(em, condition);
+  if (cond !== "true" || parts.length === 0) parts.push(cond);
+  const body = `"use strict";\n${em.functions.join("\n")}\nreturn function test(e) { return ${parts.join(" && ")}; };`;
+  const factory = new Function("c", "equalsFolded", "regionEqualsFolded", body) as (
+    c: unknown[],
+    ef: typeof equalsFolded,
+    ref: typeof regionEqualsFolded,
+  ) => Predicate;
+  return factory(em.constants, equalsFolded, regionEqualsFolded);
+}
