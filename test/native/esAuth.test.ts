@@ -70,9 +70,10 @@ describe("block mode: JavaScript decides", () => {
     ]);
     for (const r of records) expect(r.answerUs!).toBeLessThan(r.deadlineUs);
     // The AUTH event tells JavaScript its own deadline: the watchdog's, before ES's.
+    // The stand-in's default deadline is 15 s, so the watchdog answers 12 s after delivery.
     for (const ev of events) {
-      expect(ev.auth!.deadlineMs).toBeGreaterThan(Date.now());
-      expect(ev.auth!.deadlineMs).toBeLessThan(Date.now() + 15_000);
+      expect(ev.auth!.deadlineMs - ev.time).toBeGreaterThan(11_000);
+      expect(ev.auth!.deadlineMs - ev.time).toBeLessThan(12_500);
     }
     expect(addon.esStats(h)).toMatchObject({ allowed: 2, denied: 1, authToJs: 3, watchdogAnswers: 0, retainedNow: 0 });
     expect(addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
@@ -90,6 +91,16 @@ describe("block mode: JavaScript decides", () => {
 });
 
 describe("deadline watchdog", () => {
+  it("budget: 80% of the time left, keeping between 1 s and 5 s in hand", () => {
+    const delay = (ms: number): number => Math.round(addon.internals.watchdogDelayMs(ms));
+    expect(delay(1500)).toBe(500);     // headroom 20% = 0.3 s, raised to 1 s
+    expect(delay(15_000)).toBe(12_000); // 20% = 3 s
+    expect(delay(60_000)).toBe(55_000); // 20% = 12 s, capped at 5 s
+    expect(delay(10_000)).toBe(8_000);
+    expect(delay(800)).toBe(0);         // less than 1 s left: answer at once
+    expect(delay(0)).toBe(0);
+  });
+
   it("answers ALLOW before the deadline while JavaScript is stalled; the late JS answer is refused and counted", async () => {
     const statuses: string[] = [];
     const h = start({ authExec: true }, (ev, hh) => {

@@ -119,6 +119,10 @@ export interface EsTestAddon {
     reset(): void;
     setNewClientResult(result: number): void;
   };
+  internals: {
+    /** When the watchdog answers a message whose deadline is remainingMs away, in ms after delivery. */
+    watchdogDelayMs(remainingMs: number): number;
+  };
 }
 
 /** ES event type numbers (Apple's es_event_type_t). */

@@ -566,6 +566,6 @@ void SetNewClientResult(int result) {
   G().next_new_client_result = result;
 }
 
-uint64_t TicksToMicros(uint64_t ticks) { return ticks * 125 / 3 / 1000; }
+double TicksToMicros(uint64_t ticks) { return static_cast<double>(ticks) * 125.0 / 3.0 / 1000.0; }
 
 }  // namespace standin

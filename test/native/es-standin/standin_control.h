@@ -78,6 +78,6 @@ std::vector<AuthRecord> AuthRecords();
 State GetState();
 void Reset();
 void SetNewClientResult(int result);  // the next es_new_client calls fail with this (0 = succeed)
-uint64_t TicksToMicros(uint64_t ticks);
+double TicksToMicros(uint64_t ticks);
 
 }  // namespace standin

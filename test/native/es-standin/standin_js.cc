@@ -15,7 +15,9 @@
 
 #include <string>
 
+#include "deadline_watchdog.h"
 #include "es_binding.h"
+#include "mach_time.h"
 #include "standin_control.h"
 
 namespace {
@@ -170,11 +172,11 @@ Napi::Value AuthRecords(const Napi::CallbackInfo& info) {
     if (r.answers > 0) {
       o.Set("result", r.result == ES_AUTH_RESULT_ALLOW ? "allow" : "deny");
       o.Set("cache", r.cache);
-      o.Set("answerUs", static_cast<double>(standin::TicksToMicros(r.answered_ticks - r.delivered_ticks)));
+      o.Set("answerUs", standin::TicksToMicros(r.answered_ticks - r.delivered_ticks));
     } else {
       o.Set("result", env.Null());
     }
-    o.Set("deadlineUs", static_cast<double>(standin::TicksToMicros(r.deadline_ticks - r.delivered_ticks)));
+    o.Set("deadlineUs", standin::TicksToMicros(r.deadline_ticks - r.delivered_ticks));
     out.Set(static_cast<uint32_t>(i), o);
   }
   return out;
@@ -223,6 +225,16 @@ Napi::Value SetNewClientResult(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// internals.watchdogDelayMs(remainingMs): how long after delivery the watchdog answers a message whose
+// deadline is remainingMs away (macsensor::WatchdogFireTicks, in Mach ticks of the stand-in's 24 MHz clock).
+Napi::Value WatchdogDelayMs(const Napi::CallbackInfo& info) {
+  double remaining_ms = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+  const uint64_t now = macsensor::MachClock::NowTicks();
+  const uint64_t deadline = now + macsensor::MachClock::NanosToTicks(static_cast<uint64_t>(remaining_ms * 1e6));
+  const uint64_t fire = macsensor::WatchdogFireTicks(now, deadline);
+  return Napi::Number::New(info.Env(), static_cast<double>(macsensor::MachClock::TicksToNanos(fire - now)) / 1e6);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   macsensor::RegisterEs(env, exports);
   Napi::Object standin = Napi::Object::New(env);
@@ -233,6 +245,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   standin.Set("reset", Napi::Function::New(env, Reset, "reset"));
   standin.Set("setNewClientResult", Napi::Function::New(env, SetNewClientResult, "setNewClientResult"));
   exports.Set("standin", standin);
+  Napi::Object internals = Napi::Object::New(env);
+  internals.Set("watchdogDelayMs", Napi::Function::New(env, WatchdogDelayMs, "watchdogDelayMs"));
+  exports.Set("internals", internals);
   return exports;
 }
 
