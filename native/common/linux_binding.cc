@@ -89,6 +89,8 @@ Napi::Object StatsToJs(Napi::Env env, const LinuxSession& s) {
   set("queued", d.queued);
   set("batches", d.batches);
   set("lastSeq", c.last_seq);
+  set("kernelToReadUsMean", c.received == 0 ? 0 : c.read_delay_us_total / c.received);
+  set("kernelToReadUsMax", c.read_delay_us_max);
   return o;
 }
 

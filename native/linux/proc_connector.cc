@@ -20,6 +20,12 @@ namespace {
 
 constexpr const char* kNeedsRoot = "the Linux process connector needs root (CAP_NET_ADMIN)";
 
+uint64_t MonotonicNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 double RealtimeMs() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -170,17 +176,18 @@ void ProcConnector::Run() {
         return;
       }
       const double now = RealtimeMs();
+      const uint64_t now_mono = MonotonicNs();
       for (int i = 0; i < n; i++) {
         // Only the kernel (port id 0) speaks for the process connector; anything else could be forged.
         if (senders[i].nl_pid != 0) continue;
-        Handle(buffers[i], messages[i].msg_len, now);
+        Handle(buffers[i], messages[i].msg_len, now, now_mono);
       }
       if (static_cast<unsigned>(n) < kBatch) break;
     }
   }
 }
 
-void ProcConnector::Handle(const void* data, size_t len, double now_ms) {
+void ProcConnector::Handle(const void* data, size_t len, double now_ms, uint64_t now_mono_ns) {
   for (auto* nlh = static_cast<const nlmsghdr*>(data); NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
     if (nlh->nlmsg_type == NLMSG_NOOP || nlh->nlmsg_type == NLMSG_ERROR) continue;
     if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(cn_msg))) continue;
@@ -221,6 +228,10 @@ void ProcConnector::Handle(const void* data, size_t len, double now_ms) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.received++;
+      // proc_event.timestamp_ns is ktime_get_ns(), i.e. CLOCK_MONOTONIC.
+      uint64_t delay_us = now_mono_ns > pe.timestamp_ns ? (now_mono_ns - pe.timestamp_ns) / 1000 : 0;
+      stats_.read_delay_us_total += delay_us;
+      if (delay_us > stats_.read_delay_us_max) stats_.read_delay_us_max = delay_us;
       if (ignore_pids_.count(ev.pid) != 0) {
         stats_.ignored++;
         continue;

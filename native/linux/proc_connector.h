@@ -23,6 +23,9 @@ struct ConnectorStats {
   uint64_t socket_overruns = 0;  // ENOBUFS: the kernel dropped messages (each stands for at least one event)
   uint64_t partial = 0;          // events sent with RawEvent::partial set
   uint64_t last_seq = 0;         // the sequence number most recently used
+  // Kernel timestamp → read by this thread, over the received events: how far the reader lags the kernel.
+  uint64_t read_delay_us_total = 0;
+  uint64_t read_delay_us_max = 0;
 };
 
 class ProcConnector {
@@ -47,7 +50,7 @@ class ProcConnector {
 
  private:
   void Run();
-  void Handle(const void* data, size_t len, double now_ms);
+  void Handle(const void* data, size_t len, double now_ms, uint64_t now_mono_ns);
   void Emit(RawEvent&& ev);
   void CountOverrun();
 

@@ -24,6 +24,8 @@ const ZERO_STATS: NativeLinuxStats = {
   queued: 0,
   batches: 0,
   lastSeq: 0,
+  kernelToReadUsMean: 0,
+  kernelToReadUsMax: 0,
 };
 
 class LinuxBackend implements SensorBackend {

@@ -36,6 +36,9 @@ export interface NativeLinuxStats {
   batches: number;
   /** The last sequence number used (delivered, queued or dropped). */
   lastSeq: number;
+  /** Mean and largest delay from the kernel's event timestamp to the reader thread's read, in µs. */
+  kernelToReadUsMean: number;
+  kernelToReadUsMax: number;
 }
 
 export interface NativeLinuxHandle {

@@ -133,14 +133,29 @@ describe("Linux backend: live events", () => {
     expect(exec.partial).toBeUndefined();
   });
 
-  it("gives an argument that is not UTF-8 as its exact bytes", async () => {
+  it("gives an argument that is not UTF-8 as its exact bytes, and valid UTF-8 as a string", async () => {
+    // printf octal escapes → [expected bytes, valid UTF-8?]
+    const cases: Array<[string, number[], boolean]> = [
+      ["\\377\\376ab", [0xff, 0xfe, 0x61, 0x62], false],
+      ["\\300\\200", [0xc0, 0x80], false], // overlong NUL
+      ["\\355\\240\\200", [0xed, 0xa0, 0x80], false], // UTF-16 surrogate
+      ["\\364\\220\\200\\200", [0xf4, 0x90, 0x80, 0x80], false], // above U+10FFFF
+      ["x\\342\\202", [0x78, 0xe2, 0x82], false], // cut short
+      ["\\360\\237\\230\\200", [0xf0, 0x9f, 0x98, 0x80], true], // 😀
+      ["caf\\303\\251", [0x63, 0x61, 0x66, 0xc3, 0xa9], true], // café
+    ];
+    const printed = cases.map(([esc]) => `"$(printf '${esc}')"`).join(" ");
     const r = await Recorder.start();
-    const pid = await run(SH, ["-c", `exec ${SH} -c "sleep 0.3" x "$(printf '\\377\\376ab')" end`]);
+    const pid = await run(SH, ["-c", `exec ${SH} -c "sleep 0.3" x ${printed} end`]);
     const exec = execWith(await r.lifeOf(pid), (a) => a[2] === "sleep 0.3")!;
     expect(exec.args!.slice(0, 4)).toEqual([SH, "-c", "sleep 0.3", "x"]);
-    expect(exec.args![4]).toBeInstanceOf(Uint8Array);
-    expect([...bytes(exec.args![4])]).toEqual([0xff, 0xfe, 0x61, 0x62]);
-    expect(exec.args![5]).toBe("end");
+    cases.forEach(([, expected, valid], i) => {
+      const arg = exec.args![4 + i];
+      if (valid) expect(arg).toBe(new TextDecoder().decode(new Uint8Array(expected)));
+      else expect(arg).toBeInstanceOf(Uint8Array);
+      expect([...bytes(arg)]).toEqual(expected);
+    });
+    expect(exec.args![4 + cases.length]).toBe("end");
   });
 
   it("keeps 10,000 arguments, embedded newlines and a trailing empty argument exactly", async () => {
