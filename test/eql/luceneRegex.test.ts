@@ -1,4 +1,10 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
+import type { Expr } from "../../src/eql/ast.js";
+import { parseQuery } from "../../src/eql/parser.js";
 import { LuceneRegexError, intervalSource, luceneRegexToJs } from "../../src/eql/luceneRegex.js";
 import { MacsensorError } from "../../src/errors.js";
 
@@ -229,6 +235,36 @@ describe("luceneRegexToJs: rejected patterns", () => {
         expect(error.index).toBeGreaterThanOrEqual(0);
         expect(error.index).toBeLessThanOrEqual(pattern.length);
       }
+    }
+  });
+});
+
+describe("the regex patterns of the project's rules", () => {
+  it("all translate, and the keychain rules' patterns match what they are written for", () => {
+    const rulesDir = fileURLToPath(new URL("../../rules", import.meta.url));
+    const patterns: string[] = [];
+    const collect = (expr: Expr): void => {
+      if (expr.kind === "pattern" && expr.op === "regex") {
+        for (const p of expr.patterns) if (p.kind === "literal" && typeof p.value === "string") patterns.push(p.value);
+      }
+      if (expr.kind === "and" || expr.kind === "or") expr.operands.forEach(collect);
+      if (expr.kind === "not") collect(expr.operand);
+    };
+    for (const file of readdirSync(rulesDir, { recursive: true, encoding: "utf8" })) {
+      if (!file.endsWith(".toml")) continue;
+      const doc = parseToml(readFileSync(join(rulesDir, file), "utf8")) as { rule?: { language?: string; query?: string } };
+      if (doc.rule?.language !== "eql" || typeof doc.rule.query !== "string") continue;
+      const body = parseQuery(doc.rule.query).body;
+      if (body.kind === "event") collect(body.condition);
+    }
+    expect(patterns.length).toBeGreaterThan(0);
+    for (const pattern of patterns) expect(() => new RegExp(luceneRegexToJs(pattern), "u")).not.toThrow();
+    const setPartition = patterns.find((p) => p.startsWith("set-"));
+    if (setPartition) {
+      const re = matcher(setPartition);
+      expect(re.test("set-key-partition-list")).toBe(true);
+      expect(re.test("set-generic-password-partition-list")).toBe(true);
+      expect(re.test("xset-key-partition-list")).toBe(false);
     }
   });
 });

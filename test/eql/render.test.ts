@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse as parseToml } from "smol-toml";
 import type { Expr, Query } from "../../src/eql/ast.js";
@@ -175,6 +177,19 @@ describe("renderQuery", () => {
     };
     expect(suite.queries.length).toBeGreaterThanOrEqual(100);
     for (const { query } of suite.queries) expectStable(query);
+  });
+
+  it("is stable on every EQL rule the project ships in rules/", () => {
+    const rulesDir = fileURLToPath(new URL("../../rules", import.meta.url));
+    const files = readdirSync(rulesDir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".toml"));
+    let checked = 0;
+    for (const file of files) {
+      const doc = parseToml(readFileSync(join(rulesDir, file), "utf8")) as { rule?: { language?: string; query?: string } };
+      if (doc.rule?.language !== "eql" || typeof doc.rule.query !== "string") continue;
+      expectStable(doc.rule.query);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
   });
 
   it("keeps the structure of a parsed query exactly", () => {
