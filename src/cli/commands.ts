@@ -45,4 +45,16 @@ export const commands: CommandEntry[] = [
     summary: "run the rules over recorded ECS events (NDJSON) and write the alerts",
     load: () => import("./replayCommand.js"),
   },
+  {
+    name: "status",
+    usage: "status [--json]",
+    summary: "is the agent running; backend, rules, last heartbeat, alerts of the last 24 h",
+    load: () => import("./statusCommand.js"),
+  },
+  {
+    name: "alerts",
+    usage: "alerts [--since 24h] [--rule ID] [--json] [--file PATH]",
+    summary: "review the local alert log (rotated files included) as a table or NDJSON",
+    load: () => import("./alertsCommand.js"),
+  },
 ];

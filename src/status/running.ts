@@ -1,0 +1,79 @@
+/**
+ * Is the agent running? On macOS launchd knows (`launchctl print system/<label>`); elsewhere the pid file the
+ * agent writes, checked against the live process (a stale file after a crash or a reused pid says "not running").
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { LAUNCHD_LABEL } from "../config/paths.js";
+
+export interface RunningState {
+  running: boolean;
+  pid?: number;
+  /** How it was found out: "launchd" or "pid file". */
+  via: "launchd" | "pid file";
+  /** One line for a person, e.g. "running (pid 812)" or "not running: pid file names pid 99, which is not alive". */
+  detail: string;
+  /** launchd's last exit status, when it reports one. */
+  lastExit?: string;
+}
+
+/** Parses the parts of `launchctl print system/<label>` we need (state, pid, last exit code). */
+export function parseLaunchctlPrint(text: string): { state?: string; pid?: number; lastExit?: string } {
+  const state = /^\s*state = (.+)$/m.exec(text)?.[1]?.trim();
+  const pid = /^\s*pid = (\d+)$/m.exec(text)?.[1];
+  const lastExit = /^\s*last exit code = (.+)$/m.exec(text)?.[1]?.trim();
+  return { ...(state ? { state } : {}), ...(pid ? { pid: Number(pid) } : {}), ...(lastExit ? { lastExit } : {}) };
+}
+
+export function launchdState(launchctl = "/bin/launchctl"): RunningState {
+  const r = spawnSync(launchctl, ["print", `system/${LAUNCHD_LABEL}`], { encoding: "utf8", timeout: 10_000 });
+  if (r.error) return { running: false, via: "launchd", detail: `cannot run ${launchctl}: ${r.error.message}` };
+  if (r.status !== 0) return { running: false, via: "launchd", detail: `not loaded (launchctl print system/${LAUNCHD_LABEL} found no job)` };
+  const { state, pid, lastExit } = parseLaunchctlPrint(r.stdout);
+  const running = state === "running" && pid !== undefined;
+  return {
+    running,
+    via: "launchd",
+    ...(pid !== undefined ? { pid } : {}),
+    ...(lastExit ? { lastExit } : {}),
+    detail: running ? `running (pid ${pid})` : `loaded but ${state ?? "not running"}${lastExit ? `, last exit code ${lastExit}` : ""}`,
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The command line of a process where /proc exists; undefined elsewhere. */
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").join(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+export function pidFileState(pidFile: string): RunningState {
+  let text: string;
+  try {
+    text = readFileSync(pidFile, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no pid file" : code === "EACCES" ? "pid file not readable (run with sudo)" : (e as Error).message;
+    return { running: false, via: "pid file", detail: `not running: ${why} at ${pidFile}` };
+  }
+  const m = /^\s*(\d+)\s*$/.exec(text);
+  if (!m || Number(m[1]) < 1) return { running: false, via: "pid file", detail: `not running: ${pidFile} holds no pid` };
+  const pid = Number(m[1]);
+  if (!alive(pid)) return { running: false, via: "pid file", pid, detail: `not running: ${pidFile} names pid ${pid}, which is gone (stale pid file)` };
+  const cmd = commandLine(pid);
+  if (cmd !== undefined && !cmd.includes("macsensor")) {
+    return { running: false, via: "pid file", pid, detail: `not running: ${pidFile} names pid ${pid}, which is another program (stale pid file)` };
+  }
+  return { running: true, via: "pid file", pid, detail: `running (pid ${pid})` };
+}
