@@ -54,17 +54,50 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
   const ecs = { version: ECS_VERSION };
   const dataStream = { type: "logs", dataset: "endpoint.events.process", namespace: "default" };
 
-  function identity(id: number | undefined, names: (id: number) => string | undefined): { id: string; name?: string } | undefined {
-    if (id === undefined) return undefined;
-    const name = names(id);
-    return name === undefined ? { id: String(id) } : { id: String(id), name };
+  // uid/gid → {id, name}, and (effective, real) → top-level user/group objects: shared, built once per pair.
+  const userIdentities = new Map<number, { id: string; name?: string }>();
+  const groupIdentities = new Map<number, { id: string; name?: string }>();
+  function identity(id: number, cache: Map<number, { id: string; name?: string }>, names: ((id: number) => string | undefined) | undefined): { id: string; name?: string } {
+    let out = cache.get(id);
+    if (!out) {
+      const name = names?.(id);
+      out = name === undefined ? { id: String(id) } : { id: String(id), name };
+      cache.set(id, out);
+    }
+    return out;
   }
-  const userName = (uid: number): string | undefined => users?.userName(uid);
-  const groupName = (gid: number): string | undefined => users?.groupName(gid);
+  const userNames = users ? (uid: number) => users.userName(uid) : undefined;
+  const groupNames = users ? (gid: number) => users.groupName(gid) : undefined;
+  const topLevel = new Map<string, Record<string, unknown>>();
+  function withReal(kind: "u" | "g", effective: { id: string; name?: string }, real: { id: string; name?: string }): Record<string, unknown> {
+    const key = `${kind}${effective.id}:${real.id}`;
+    let out = topLevel.get(key);
+    if (!out) {
+      out = { ...effective, Ext: { real } };
+      topLevel.set(key, out);
+    }
+    return out;
+  }
+
+  const startIso = (entry: ProcessEntry): string => (entry.startIso ??= new Date(entry.startMs).toISOString());
+  let createdMs = NaN;
+  let createdIso = "";
+  // event.id: a prefix per source and run (from the first event's time) plus the source's sequence number; a
+  // sequence that goes back (the backend restarted) starts a new prefix. Unique as long as sequences are.
+  const idPrefixes = new Map<string, { prefix: string; lastSeq: number }>();
+  function eventId(raw: RawEvent): string {
+    let p = idPrefixes.get(raw.source);
+    if (!p || raw.seq <= p.lastSeq) {
+      p = { prefix: shortHash(`${agent.id}|${raw.source}|${raw.time}|${raw.seq}`).slice(0, 16), lastSeq: raw.seq };
+      idPrefixes.set(raw.source, p);
+    }
+    p.lastSeq = raw.seq;
+    return `${p.prefix}-${raw.seq}`;
+  }
 
   function parentView(parent: ProcessEntry): Record<string, unknown> {
     if (parent.parentView) return parent.parentView;
-    const view: Record<string, unknown> = { pid: parent.pid, entity_id: parent.entityId, start: new Date(parent.startMs).toISOString() };
+    const view: Record<string, unknown> = { pid: parent.pid, entity_id: parent.entityId, start: startIso(parent) };
     if (parent.name !== undefined) view.name = parent.name;
     if (parent.executable !== undefined) view.executable = parent.executable;
     if (parent.args !== undefined) {
@@ -77,8 +110,20 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
     return view;
   }
 
+  function created(): string {
+    const ms = now();
+    if (ms !== createdMs) {
+      createdMs = ms;
+      createdIso = new Date(ms).toISOString();
+    }
+    return createdIso;
+  }
+
+  // Reused between events: most events have no invalid UTF-8, so no array is allocated for them.
+  const rawBytes: RawBytesEntry[] = [];
+
   function map(raw: RawEvent): EcsEvent {
-    const rawBytes: RawBytesEntry[] = [];
+    rawBytes.length = 0;
     const decoded: DecodedImage = {};
     if (raw.executable !== undefined) decoded.executable = decodeRawText(raw.executable, "process.executable", rawBytes);
     if (raw.args !== undefined) {
@@ -101,7 +146,7 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
     }
     if (raw.argsTruncated) process.Ext = { command_line_truncated: true };
     if (raw.cwd !== undefined) process.working_directory = decodeRawText(raw.cwd, "process.working_directory", rawBytes);
-    process.start = new Date(entry.startMs).toISOString();
+    process.start = startIso(entry);
     if (raw.tty !== undefined) {
       const tty = decodeRawText(raw.tty, "process.tty", rawBytes);
       process.interactive = true;
@@ -122,10 +167,10 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
 
     const euid = raw.euid ?? raw.uid;
     const egid = raw.egid ?? raw.gid;
-    const user = identity(euid, userName);
-    const realUser = raw.uid === undefined ? user : identity(raw.uid, userName);
-    const group = identity(egid, groupName);
-    const realGroup = raw.gid === undefined ? group : identity(raw.gid, groupName);
+    const user = euid === undefined ? undefined : identity(euid, userIdentities, userNames);
+    const realUser = raw.uid === undefined ? user : identity(raw.uid, userIdentities, userNames);
+    const group = egid === undefined ? undefined : identity(egid, groupIdentities, groupNames);
+    const realGroup = raw.gid === undefined ? group : identity(raw.gid, groupIdentities, groupNames);
     if (user) process.user = user;
     if (realUser) process.real_user = realUser;
     if (group) process.group = group;
@@ -157,7 +202,7 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
     }
     if (raw.partial !== undefined) macsensor.partial = raw.partial;
     if (raw.executableTruncated) macsensor.executable_truncated = true;
-    if (rawBytes.length > 0) macsensor.raw_bytes = rawBytes;
+    if (rawBytes.length > 0) macsensor.raw_bytes = rawBytes.slice();
 
     const action = ACTION[raw.kind];
     const doc: EcsEvent = {
@@ -170,9 +215,9 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
         category: CATEGORY,
         type: raw.kind === "exit" ? END_TYPE : START_TYPE,
         action,
-        id: shortHash(`${agent.id}|${raw.source}|${raw.seq}|${action}|${raw.pid}|${raw.time}`),
+        id: eventId(raw),
         sequence: raw.seq,
-        created: new Date(now()).toISOString(),
+        created: created(),
         module: "endpoint",
         dataset: "endpoint.events.process",
       },
@@ -180,12 +225,8 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
       agent,
       process,
     };
-    if (user) {
-      doc.user = realUser ? { ...user, Ext: { real: realUser } } : user;
-    }
-    if (group) {
-      doc.group = realGroup ? { ...group, Ext: { real: realGroup } } : group;
-    }
+    if (user) doc.user = withReal("u", user, realUser ?? user);
+    if (group) doc.group = withReal("g", group, realGroup ?? group);
     doc.macsensor = macsensor;
     return doc;
   }

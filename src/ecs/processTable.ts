@@ -20,6 +20,8 @@ export interface ProcessEntry {
   exitedAt?: number;
   /** Entity ids of the ancestors, parent first; computed on first use. */
   ancestry?: string[];
+  /** process.start as ISO text, computed once. */
+  startIso?: string;
   /** Cached `process.parent` view of this entry, rebuilt after an exec. */
   parentView?: Record<string, unknown>;
 }
@@ -72,8 +74,11 @@ export class ProcessTable {
   private readonly retentionMs: number;
   private readonly maxAncestry: number;
   private readonly live = new Map<number, ProcessEntry>();
-  /** Exited processes by pid, oldest exit first. */
+  /** Exited processes by pid (the latest exit of each pid). */
   private readonly exited = new Map<number, ProcessEntry>();
+  /** Exited entries in exit order (a queue: exitOrder[exitHead] is the oldest); may hold stale entries. */
+  private exitOrder: ProcessEntry[] = [];
+  private exitHead = 0;
   private evicted = 0;
 
   constructor(options: ProcessTableOptions) {
@@ -200,9 +205,9 @@ export class ProcessTable {
     }
     this.live.delete(raw.pid);
     entry.exitedAt = raw.time;
-    this.exited.delete(raw.pid);
     this.exited.set(raw.pid, entry);
-    if (this.exited.size > this.maxExited) this.exited.delete(this.exited.keys().next().value as number);
+    this.exitOrder.push(entry);
+    while (this.exited.size > this.maxExited) this.dropOldestExited();
     return { entry, parent: this.parentOf(entry) };
   }
 
@@ -237,9 +242,16 @@ export class ProcessTable {
   }
 
   private pruneExited(now: number): void {
-    for (const [pid, entry] of this.exited) {
-      if ((entry.exitedAt ?? now) >= now - this.retentionMs) break;
-      this.exited.delete(pid);
+    const cutoff = now - this.retentionMs;
+    while (this.exitHead < this.exitOrder.length && (this.exitOrder[this.exitHead].exitedAt ?? now) < cutoff) this.dropOldestExited();
+  }
+
+  private dropOldestExited(): void {
+    const entry = this.exitOrder[this.exitHead++];
+    if (this.exited.get(entry.pid) === entry) this.exited.delete(entry.pid);
+    if (this.exitHead >= 1024 && this.exitHead * 2 >= this.exitOrder.length) {
+      this.exitOrder = this.exitOrder.slice(this.exitHead);
+      this.exitHead = 0;
     }
   }
 }

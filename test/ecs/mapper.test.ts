@@ -193,7 +193,7 @@ describe("ECS mapping edge cases", () => {
     expect(get(doc, "event.sequence")).toBe(77);
     expect(get(doc, "event.ingested")).toBeUndefined();
     expect(get(doc, "event.kind")).toBe("event");
-    expect(get(doc, "event.id")).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(get(doc, "event.id")).toMatch(/^[A-Za-z0-9_-]{16}-77$/);
     expect(get(doc, "agent.type")).toBe("endpoint");
     expect(get(doc, "ecs.version")).toBe("8.17.0");
     expect(get(doc, "user")).toBeUndefined();
