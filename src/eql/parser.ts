@@ -173,7 +173,8 @@ class Parser {
     while (this.isSymbol("|")) pipes.push(this.pipe());
     if (this.peek().kind !== "eof") {
       let what = "'and', 'or', '|' or the end of the query";
-      if (body.kind === "sequence") {
+      if (pipes.length > 0) what = "'|' or the end of the query";
+      else if (body.kind === "sequence") {
         what = body.until ? "'|' or the end of the query" : "another stage, 'until', '|' or the end of the query";
       }
       this.unexpected(what);

@@ -97,6 +97,7 @@ describe("syntax errors: every message, where it points", () => {
     ["process where true | tail -1", "'tail' needs a count of 0 or more, not a negative number", 1, 27, 1],
     ["process where true | head 1.5", "expected a whole number after 'head', found '1.5'", 1, 27, 3],
     ["process where true | head 1, 2", "'head' takes exactly one number", 1, 28, 1],
+    ["process where true | head 1 x", "expected '|' or the end of the query, found 'x'", 1, 29, 1],
     ["process where true | head 99999999999999999999", "'head' count 99999999999999999999 is too large", 1, 27, 20],
     ["sequence", "expected a sequence stage '[...]', found the end of the query", 1, 9, 1],
     ["sequence [a where true]", "a sequence needs at least 2 stages, found 1", 1, 10, 1],
