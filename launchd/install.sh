@@ -20,6 +20,7 @@
 #                                                           replaced on every install; add site rules beside it
 #   /Library/LaunchDaemons/com.macsensor.agent.plist        0644
 #   /Library/Logs/macsensor/                                0750; logs in it 0640
+#   /usr/local/bin/macsensor                                symlink to the bundle's executable, for admins
 set -euo pipefail
 
 LABEL="com.macsensor.agent"
@@ -56,7 +57,7 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	-h | --help)
-		sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) die "unknown option '$1' (see --help)" ;;
@@ -136,6 +137,10 @@ fi
 cp "$RESOURCES/$LABEL.plist" "$PLIST"
 own 0:0 "$PLIST"
 chmod 0644 "$PLIST"
+
+# `sudo macsensor status` for admins: a link to the bundle's executable on the default PATH.
+make_dir 0755 "$ROOT/usr/local/bin"
+ln -sfn "/Library/Application Support/macsensor/macsensor.app/Contents/MacOS/macsensor" "$ROOT/usr/local/bin/macsensor"
 
 # Logs the agent already wrote: not readable by others.
 find "$LOGS" -type f -exec chmod 0640 {} +

@@ -61,6 +61,7 @@ fi
 rm -f "$PLIST"
 rm -rf "$SUPPORT/macsensor.app" "$SUPPORT/macsensor.app.new" "$SUPPORT/rules/macsensor"
 rm -f "$ROOT/var/run/macsensor.pid"
+if [ -L "$ROOT/usr/local/bin/macsensor" ]; then rm -f "$ROOT/usr/local/bin/macsensor"; fi
 
 if [ "$PURGE" -eq 1 ]; then
 	rm -rf "$SUPPORT" "$LOGS"

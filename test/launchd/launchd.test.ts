@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import plist from "plist";
 import { afterAll, describe, expect, it } from "vitest";
@@ -254,6 +254,7 @@ describe("install.sh and uninstall.sh in a staged root", () => {
     expect(mode(`${support}/rules/macsensor/macos/a.toml`)).toBe("0644");
     expect(mode("Library/LaunchDaemons/com.macsensor.agent.plist")).toBe("0644");
     expect(mode("Library/Logs/macsensor")).toBe("0750");
+    expect(readlinkSync(join(root, "usr/local/bin/macsensor"))).toBe(`${APP}/Contents/MacOS/macsensor`);
     if (isRoot) {
       for (const p of [support, `${support}/config.toml`, `${support}/macsensor.app/Contents/MacOS/macsensor`, "Library/Logs/macsensor"]) {
         expect([p, statSync(join(root, p)).uid, statSync(join(root, p)).gid]).toEqual([p, 0, 0]);
@@ -306,6 +307,7 @@ describe("install.sh and uninstall.sh in a staged root", () => {
     expect(existsSync(join(root, support, "rules", "site"))).toBe(true);
     expect(existsSync(join(root, support, "config.toml"))).toBe(true);
     expect(existsSync(join(root, "Library/Logs/macsensor/alerts.ndjson"))).toBe(true);
+    expect(() => lstatSync(join(root, "usr/local/bin/macsensor"))).toThrow(/ENOENT/);
     expect(run("uninstall.sh", ["--root", root]).status).toBe(0);
     const purge = run("uninstall.sh", ["--root", root, "--purge"]);
     expect(purge.status).toBe(0);
