@@ -34,6 +34,16 @@ struct EsHandle {
   std::unique_ptr<EventDispatcher> dispatcher;
   std::unique_ptr<EsSession> session;
   bool stopped = false;
+  napi_env env = nullptr;
+  bool cleanup_hook_pending = false;
+
+  // The environment is going away (worker exit, process exit) without stopEs: stop the ES client and the
+  // threads, never calling JavaScript. The handle itself is freed by its finalizer, if that still runs.
+  static void OnEnvTeardown(void* arg) {
+    auto* h = static_cast<EsHandle*>(arg);
+    h->cleanup_hook_pending = false;
+    h->StopAll(Napi::Env(nullptr), false);
+  }
 
   void StopAll(Napi::Env env, bool drain) {
     if (stopped) return;
@@ -190,7 +200,10 @@ Napi::Value StartEs(const Napi::CallbackInfo& info) {
     return ThrowError(env, error, "ES_SUBSCRIBE");
   }
   EsHandle* raw = handle.release();
+  raw->env = env;
+  raw->cleanup_hook_pending = napi_add_env_cleanup_hook(env, &EsHandle::OnEnvTeardown, raw) == napi_ok;
   return Napi::External<EsHandle>::New(env, raw, [](Napi::Env fenv, EsHandle* h) {
+    if (h->cleanup_hook_pending) napi_remove_env_cleanup_hook(h->env, &EsHandle::OnEnvTeardown, h);
     h->StopAll(fenv, false);  // garbage-collected without stopEs: stop, but never call JS from a finalizer
     delete h;
   });

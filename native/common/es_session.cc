@@ -175,7 +175,7 @@ void EsSession::OnMessage(es_client_t* client, const es_message_t* msg) {
     HandleAuth(client, msg);
     return;
   }
-  Deliver(ConvertEsMessage(msg, options_.convert), false);
+  Deliver(ConvertEsMessage(msg, options_.convert));
 }
 
 void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
@@ -193,7 +193,7 @@ void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
       // Answer first: the exec is waiting on us; the report can follow.
       Respond(client, msg, true);
       counters_.prefiltered.fetch_add(1, std::memory_order_relaxed);
-      Deliver(ConvertEsMessage(msg, options_.convert), false);
+      Deliver(ConvertEsMessage(msg, options_.convert));
       return;
     }
   }
@@ -208,7 +208,7 @@ void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
   }
   if (id == 0) {  // shutting down: nobody will decide
     Respond(client, msg, !options_.fail_closed);
-    Deliver(std::move(ev), false);
+    Deliver(std::move(ev));
     return;
   }
   ev.auth = RawAuthRequest{id, EpochNowMs() + static_cast<double>(MachClock::TicksToNanos(fire - now)) / 1e6};
@@ -227,7 +227,7 @@ void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
   }
 }
 
-void EsSession::Deliver(RawEvent&& ev, bool /*auth_candidate*/) {
+void EsSession::Deliver(RawEvent&& ev) {
   ev.seq = ++next_seq_;
   if (sink_(std::move(ev))) {
     counters_.to_js.fetch_add(1, std::memory_order_relaxed);

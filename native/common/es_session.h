@@ -93,7 +93,7 @@ class EsSession {
   EsSession(EsSessionOptions options, Sink sink);
   void OnMessage(es_client_t* client, const es_message_t* msg);
   void HandleAuth(es_client_t* client, const es_message_t* msg);
-  void Deliver(RawEvent&& ev, bool auth_candidate);
+  void Deliver(RawEvent&& ev);
   void OnWatchdog(uint64_t id);
   void AnswerTaken(es_client_t* client, const PendingAuth& entry, bool allow);
   bool Respond(es_client_t* client, const es_message_t* msg, bool allow);

@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
 import {
-  ES_EVENT, type EsHandle, type EsStartOptions, type EsTestAddon, type MessageSpec, loadEsTestAddon, until,
+  ES_EVENT, type EsHandle, type EsStartOptions, type EsTestAddon, type MessageSpec, addonPath, loadEsTestAddon, until,
 } from "./es-standin/loadAddon.js";
 
 let addon: EsTestAddon;
@@ -174,6 +174,23 @@ describe("exactly one answer", () => {
     // Events drained at stop may still be answered by the rules: too late, stop answered them.
     expect(addon.respond(h, events[0].auth!.id, false)).toBe("tooLate");
     expect(addon.standin.authRecords()[0].answers).toBe(1);
+  });
+
+  it("an environment torn down without stopEs (a worker exiting) stops its client and answers what is pending", async () => {
+    const { Worker } = await import("node:worker_threads");
+    const code = `
+      const { workerData } = require("node:worker_threads");
+      const a = require(workerData);
+      a.startEs({ authExec: true }, () => {});
+      a.standin.enqueue({ type: "auth_exec", version: 7, tag: "w", args: ["ls"], target: { pid: 9, executable: "/bin/ls" } });
+      a.standin.waitIdle();`;
+    const worker = new Worker(code, { eval: true, workerData: addonPath });
+    await new Promise((resolve, reject) => {
+      worker.on("exit", resolve);
+      worker.on("error", reject);
+    });
+    expect(addon.standin.authRecords().map((r) => [r.tag, r.answers, r.result])).toEqual([["w", 1, "allow"]]);
+    expect(addon.standin.state()).toMatchObject({ clientAlive: false, liveMessages: 0, killed: false, violations: [] });
   });
 
   it("control calls after stop throw a clear error; respond just reports the id as unknown", () => {
