@@ -44,6 +44,7 @@ struct DispatcherStats {
   uint64_t high_water = 0;  // largest queue length seen
   uint64_t batches = 0;     // JS callback invocations
   uint64_t queued = 0;      // in the queue now
+  uint64_t discarded = 0;   // accepted but never delivered: left at Stop() without drain, or after the callback threw
 };
 
 class EventDispatcher {
@@ -120,6 +121,7 @@ class EventDispatcher {
     }
     {
       std::lock_guard<std::mutex> lock(s.mu);
+      s.stats.discarded += s.queue.size();
       s.queue.clear();
     }
     s.tsfn.Release();

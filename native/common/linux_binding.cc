@@ -88,6 +88,7 @@ Napi::Object StatsToJs(Napi::Env env, const LinuxSession& s) {
   set("partial", c.partial);
   set("queued", d.queued);
   set("batches", d.batches);
+  set("discarded", d.discarded);
   set("lastSeq", c.last_seq);
   set("kernelToReadUsMean", c.received == 0 ? 0 : c.read_delay_us_total / c.received);
   set("kernelToReadUsMax", c.read_delay_us_max);

@@ -23,6 +23,7 @@ const ZERO_STATS: NativeLinuxStats = {
   partial: 0,
   queued: 0,
   batches: 0,
+  discarded: 0,
   lastSeq: 0,
   kernelToReadUsMean: 0,
   kernelToReadUsMax: 0,
@@ -58,7 +59,13 @@ class LinuxBackend implements SensorBackend {
     const handle = this.handle;
     if (handle === undefined) return;
     this.handle = undefined;
-    this.lastStats = handle.stop();
+    try {
+      this.lastStats = handle.stop();
+    } catch (err) {
+      // onEvents threw during the final drain: the session is stopped all the same; keep its counters.
+      this.lastStats = handle.stats();
+      throw err;
+    }
   }
 
   stats(): BackendStats {

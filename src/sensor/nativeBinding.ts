@@ -34,6 +34,8 @@ export interface NativeLinuxStats {
   queued: number;
   /** Callback invocations. */
   batches: number;
+  /** Queued events never delivered: stopped without a drain (GC, teardown) or the callback threw during stop. */
+  discarded: number;
   /** The last sequence number used (delivered, queued or dropped). */
   lastSeq: number;
   /** Mean and largest delay from the kernel's event timestamp to the reader thread's read, in µs. */

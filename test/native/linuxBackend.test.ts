@@ -267,6 +267,24 @@ describe("Linux backend: load, drops, stop", () => {
     expect(r.events.length).toBe(seen);
   });
 
+  it("stop rethrows what onEvents threw during the drain, stops anyway and counts what was not delivered", async () => {
+    const backend = createLinuxBackend({ batchMax: 4 });
+    let calls = 0;
+    await backend.start(() => {
+      calls++;
+      throw new Error("boom");
+    });
+    spawnSync(SH, ["-c", "i=0; while [ $i -lt 10 ]; do /bin/true; i=$((i+1)); done"]);
+    await expect(backend.stop()).rejects.toThrow("boom");
+    expect(calls).toBe(1);
+    const stats = backend.stats();
+    expect(stats.delivered).toBe(4);
+    expect(stats.queued).toBe(0);
+    expect(stats.discarded).toBeGreaterThanOrEqual(26); // 10 × fork/exec/exit of /bin/true, less the 4 delivered
+    expect(stats.delivered + stats.discarded + stats.dropped).toBe(stats.lastSeq);
+    await backend.stop(); // already stopped: resolves
+  });
+
   it("starts and stops twice, and two backends run side by side", async () => {
     const backend = createLinuxBackend();
     for (let round = 0; round < 2; round++) {
