@@ -20,3 +20,7 @@ export { esloggerToEcs, type EsloggerToEcsOptions } from "./ecs/esloggerToEcs.js
 export { readEsloggerEvents, EsloggerInputError, type EsloggerReadOptions, type EsloggerReadStats } from "./sensor/esloggerReader.js";
 export { validateEcsEvent, type EcsProblem } from "./ecs/validate.js";
 export { rawEventToJson, rawEventFromJson } from "./ecs/rawEventJson.js";
+export { loadNative, defaultAddonPaths, NativeAddonError, type AddonAttempt } from "./sensor/native.js";
+export type * from "./sensor/nativeBinding.js";
+export type { SensorBackend, BackendStats } from "./sensor/backend.js";
+export { createLinuxBackend, type LinuxBackendOptions } from "./sensor/linuxBackend.js";
