@@ -20,6 +20,16 @@ export { esloggerToEcs, type EsloggerToEcsOptions } from "./ecs/esloggerToEcs.js
 export { readEsloggerEvents, EsloggerInputError, type EsloggerReadOptions, type EsloggerReadStats } from "./sensor/esloggerReader.js";
 export { validateEcsEvent, type EcsProblem } from "./ecs/validate.js";
 export { rawEventToJson, rawEventFromJson } from "./ecs/rawEventJson.js";
+export { buildAlert, alertMessage, alertId, SEVERITY_SCORES, ALERT_DATASET, ALERT_MODULE, type AlertInput, type ResponseOutcome } from "./response/alert.js";
+export { decideVerdict, type Verdict, type VerdictDecision, type RuleActions } from "./response/verdict.js";
+export { createAlertLog, createStdoutAlertSink, type AlertLog, type AlertLogOptions } from "./output/alertLog.js";
+export { createStreamAlertSink } from "./output/streamSink.js";
+export { createOpsLogger, flushOpsLogger, startHeartbeat, type OpsLogger, type OpsLoggerOptions } from "./output/opsLogger.js";
+export { installSignalFlush, registerFlushable, flushAll, type Flushable, type SignalFlushOptions } from "./output/shutdown.js";
+export { toNdjsonLine } from "./output/ndjson.js";
+export { printableLine } from "./output/printable.js";
+export { defaultAlertLogPath, defaultOpsLogPath, LogFileError } from "./output/logFiles.js";
+export { RotatingFileTransport, type RotatingFileOptions } from "./output/rotatingFileTransport.js";
 export { loadNative, defaultAddonPaths, NativeAddonError, type AddonAttempt } from "./sensor/native.js";
 export type * from "./sensor/nativeBinding.js";
 export type { SensorBackend, BackendStats } from "./sensor/backend.js";

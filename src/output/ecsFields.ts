@@ -2,7 +2,9 @@
  * The two fields every line we write carries (the equivalent of @elastic/ecs-winston-format): `@timestamp` and
  * `ecs.version`. A document that already has them keeps its own values.
  */
-export const ECS_VERSION = "8.17.0";
+import { ECS_VERSION } from "../ecs/ecsVersion.js";
+
+export { ECS_VERSION };
 
 export type Doc = Record<string, unknown>;
 

@@ -20,14 +20,27 @@ const lenientUtf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 interface Walk {
   path: (string | number)[];
-  ancestors: Set<object>;
+  /** Objects on the current path, tracked only on the careful second pass (see toNdjsonLine). */
+  ancestors: Set<object> | undefined;
+  depth: number;
   rawBytes: RawBytesEntry[];
 }
 
+/** Nesting beyond this on the fast pass means a cycle is likely: the document is walked again, carefully. */
+const FAST_DEPTH_LIMIT = 64;
+const TOO_DEEP = Symbol("too deep");
+
 /** One JSON line, without the trailing newline. */
 export function toNdjsonLine(doc: unknown): string {
-  const walk: Walk = { path: [], ancestors: new Set(), rawBytes: [] };
-  let prepared = prepare(doc, walk);
+  let walk: Walk = { path: [], ancestors: undefined, depth: 0, rawBytes: [] };
+  let prepared: unknown;
+  try {
+    prepared = prepare(doc, walk);
+  } catch (error) {
+    if (error !== TOO_DEEP) throw error;
+    walk = { path: [], ancestors: new Set(), depth: 0, rawBytes: [] };
+    prepared = prepare(doc, walk);
+  }
   if (walk.rawBytes.length > 0) prepared = withRawBytes(prepared, walk.rawBytes);
   const json = JSON.stringify(prepared) ?? "null";
   return HAS_LINE_BREAKER.test(json) ? json.replace(LINE_BREAKERS, unicodeEscape) : json;
@@ -52,22 +65,46 @@ function prepare(value: unknown, walk: Walk): unknown {
   }
   if (value === null) return null;
   const object = value as object;
+  const proto: unknown = Object.getPrototypeOf(object);
+  // Plain objects and arrays are nearly everything; check them first.
+  const plain = proto === Object.prototype || proto === null;
+  if ((plain || Array.isArray(object)) && walk.ancestors === undefined) {
+    if (++walk.depth > FAST_DEPTH_LIMIT) throw TOO_DEEP;
+    const result = plain ? prepareObject(object as Record<string, unknown>, walk) : prepareArray(object as unknown[], walk);
+    walk.depth--;
+    return result;
+  }
+  if (plain) return enter(object, walk, () => prepareObject(object as Record<string, unknown>, walk));
+  if (Array.isArray(object)) return enter(object, walk, () => prepareArray(object, walk));
   if (object instanceof Uint8Array) return bytesInPlace(object, walk);
   if (ArrayBuffer.isView(object)) return bytesInPlace(new Uint8Array(object.buffer, object.byteOffset, object.byteLength), walk);
   if (object instanceof ArrayBuffer) return bytesInPlace(new Uint8Array(object), walk);
   if (object instanceof Date) return Number.isNaN(object.getTime()) ? null : object.toISOString();
-  if (walk.ancestors.has(object)) return "[Circular]";
-  walk.ancestors.add(object);
-  try {
-    if (Array.isArray(object)) return prepareArray(object, walk);
+  return enter(object, walk, () => {
     if (object instanceof Error) return prepareObject(errorFields(object), walk);
     if (object instanceof Map) return prepareObject(Object.fromEntries([...object].map(([k, v]) => [String(k), v])), walk);
     if (object instanceof Set) return prepareArray([...object], walk);
     const toJSON = (object as { toJSON?: unknown }).toJSON;
     if (typeof toJSON === "function") return prepare(toJSON.call(object), walk);
     return prepareObject(object as Record<string, unknown>, walk);
+  });
+}
+
+/** Runs `inside` one level deeper; guards against cycles (careful pass) or suspiciously deep nesting (fast pass). */
+function enter(object: object, walk: Walk, inside: () => unknown): unknown {
+  const ancestors = walk.ancestors;
+  if (ancestors === undefined) {
+    if (++walk.depth > FAST_DEPTH_LIMIT) throw TOO_DEEP;
+    const result = inside();
+    walk.depth--;
+    return result;
+  }
+  if (ancestors.has(object)) return "[Circular]";
+  ancestors.add(object);
+  try {
+    return inside();
   } finally {
-    walk.ancestors.delete(object);
+    ancestors.delete(object);
   }
 }
 
@@ -75,6 +112,10 @@ function prepareArray(array: readonly unknown[], walk: Walk): unknown[] {
   let copy: unknown[] | undefined;
   for (let i = 0; i < array.length; i++) {
     const item = array[i];
+    if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") {
+      if (copy !== undefined) copy.push(item);
+      continue;
+    }
     walk.path.push(i);
     const prepared = prepare(item, walk);
     walk.path.pop();
@@ -90,6 +131,10 @@ function prepareObject(object: Record<string, unknown>, walk: Walk): Record<stri
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
     const item = object[key];
+    if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") {
+      if (copy !== undefined) copy[key] = item;
+      continue;
+    }
     walk.path.push(key);
     const prepared = prepare(item, walk);
     walk.path.pop();

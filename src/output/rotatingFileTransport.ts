@@ -2,10 +2,12 @@
  * A winston transport that appends NDJSON lines to a file and rotates it by size, losing nothing.
  *
  * Why not winston's File transport: it loses lines when a burst crosses its size limit (winstonjs/winston#1655)
- * and can stall with `tailable` and no `maxFiles`. Here every record is written synchronously, whole, in one
- * write(2) on an O_APPEND descriptor before the next record is looked at, so there is nothing in flight to lose
- * and rotation (close, rename, open) happens between two records. One process writes a given file. A live file
- * deleted under the writer is noticed before the next record, which goes to a new file of the same name.
+ * and can stall with `tailable` and no `maxFiles`. Here one writer owns the file and writes synchronously:
+ * records gathered during one turn of the event loop (at most 64 KiB) go out in one write(2) on an O_APPEND
+ * descriptor at the end of that turn, a record is never split across writes, and rotation (close, rename, open)
+ * happens between two writes, so there is never anything in flight to lose. A flush marker (flushLogger) writes
+ * what is gathered at once. A live file deleted under the writer is noticed before the next write, which goes to
+ * a new file of the same name.
  *
  * Naming: `alerts.ndjson` is always the live file; on rotation it becomes `alerts.ndjson.1`, `.1` becomes `.2`,
  * and so on; at most `maxFiles` files exist (the live one included), the oldest is deleted whole. A file never
@@ -18,6 +20,7 @@ import { toNdjsonLine } from "./ndjson.js";
 import { ensureLogDirectory, LogFileError, openLogFile } from "./logFiles.js";
 
 const MESSAGE = Symbol.for("message");
+const BATCH_BYTES = 64 * 1024;
 
 export interface RotatingFileOptions {
   file: string;
@@ -27,7 +30,7 @@ export interface RotatingFileOptions {
   maxFiles?: number;
   /** Lowest winston level written (default: the logger's). */
   level?: string;
-  /** Called when a record cannot be written even after reopening the file (disk full, I/O error). */
+  /** Called when records cannot be written even after reopening the file (disk full, I/O error). */
   onError?: (error: LogFileError) => void;
 }
 
@@ -39,16 +42,25 @@ export class RotatingFileTransport extends TransportStream {
   readonly file: string;
   readonly maxBytes: number;
   readonly maxFiles: number;
-  /** Records written since the transport was created. */
+  /** Records written to the file since the transport was created. */
   written = 0;
   /** Records that could not be written (reported through onError). */
   lost = 0;
   private fd: number | undefined;
+  /** Bytes in the live file. */
   private size = 0;
+  private pending = "";
+  private pendingBytes = 0;
+  private pendingRecords = 0;
+  private scheduled = false;
   private shut = false;
   /** How many of file.1, file.2, ... exist, so rotation renames only those. */
   private rotatedFiles = 0;
   private readonly onError: (error: LogFileError) => void;
+  private readonly writeScheduled = (): void => {
+    this.scheduled = false;
+    this.writePending();
+  };
 
   constructor(options: RotatingFileOptions) {
     super({ level: options.level });
@@ -63,41 +75,69 @@ export class RotatingFileTransport extends TransportStream {
 
   override log(info: object, next: () => void): void {
     const marker = flushMarkerOf(info);
-    if (marker !== undefined) marker.arrived();
-    else this.writeLine(lineOf(info));
+    if (marker !== undefined) {
+      this.writePending();
+      marker.arrived();
+    } else {
+      this.add(lineOf(info));
+    }
     next();
   }
 
-  /** Appends one record (a line without its newline), rotating first if it would not fit. */
-  writeLine(line: string): void {
+  /** Adds one record (a line without its newline); it is written by the end of this turn of the event loop. */
+  add(line: string): void {
     if (this.shut) {
       this.lost++;
       this.onError(new LogFileError(`log ${this.file} is closed; record dropped`, this.file));
       return;
     }
-    const bytes = Buffer.from(line.includes("\n") ? `${line.replace(/\n/g, "\\n")}\n` : `${line}\n`, "utf8");
+    const text = line.includes("\n") ? `${line.replace(/\n/g, "\\n")}\n` : `${line}\n`;
+    const bytes = Buffer.byteLength(text, "utf8");
+    const used = this.size + this.pendingBytes;
+    if (used > 0 && used + bytes > this.maxBytes) {
+      this.writePending();
+      this.rotateOrKeepGoing();
+    }
+    this.pending += text;
+    this.pendingBytes += bytes;
+    this.pendingRecords++;
+    if (this.pendingBytes >= BATCH_BYTES) this.writePending();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.writeScheduled);
+    }
+  }
+
+  /** Writes the gathered records now. */
+  writePending(): void {
+    if (this.pendingRecords === 0) return;
+    const data = Buffer.from(this.pending, "utf8");
+    const records = this.pendingRecords;
+    this.pending = "";
+    this.pendingBytes = 0;
+    this.pendingRecords = 0;
     try {
       // A live file deleted under us (by hand, or to hide alerts) would swallow every later line: start a new one.
       if (this.fd !== undefined && fstatSync(this.fd).nlink === 0) this.reopen();
-      if (this.size > 0 && this.size + bytes.length > this.maxBytes) this.rotate();
-      this.append(bytes);
+      this.append(data);
     } catch (first) {
       // The folder or file may have been removed under us: reopen once and retry.
       try {
         this.reopen();
-        this.append(bytes);
+        this.append(data);
       } catch (second) {
-        this.lost++;
+        this.lost += records;
         const cause = second instanceof LogFileError ? second.cause ?? second : second;
-        this.onError(new LogFileError(`cannot write to ${this.file}: ${messageOf(cause)}`, this.file, { cause: first }));
+        this.onError(new LogFileError(`cannot write to ${this.file}: ${messageOf(cause)} (${records} records lost)`, this.file, { cause: first }));
         return;
       }
     }
-    this.written++;
+    this.written += records;
   }
 
   override close(): void {
     if (this.shut) return;
+    this.writePending();
     this.shut = true;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
@@ -126,6 +166,20 @@ export class RotatingFileTransport extends TransportStream {
     }
     ensureLogDirectory(this.file);
     this.open();
+  }
+
+  /** Rotates; if that fails the live file grows past maxBytes rather than losing records. */
+  private rotateOrKeepGoing(): void {
+    try {
+      this.rotate();
+    } catch (error) {
+      this.onError(new LogFileError(`cannot rotate ${this.file}: ${messageOf(error)}`, this.file, { cause: error }));
+      try {
+        if (this.fd === undefined) this.reopen();
+      } catch {
+        // writePending reopens and reports again.
+      }
+    }
   }
 
   private rotate(): void {

@@ -146,7 +146,7 @@ export function buildAlert(input: AlertInput): EcsEvent {
   const alert: EcsEvent = { "@timestamp": (input.now ?? new Date()).toISOString(), ...fields };
   if (alert.ecs === undefined) alert.ecs = { version: ECS_VERSION };
   if (input.agent !== undefined) {
-    const agent: Doc = { ...objectAt(fields.agent), id: input.agent.id, version: input.agent.version, type: ALERT_MODULE };
+    const agent: Doc = { ...objectAt(fields.agent), id: input.agent.id, version: input.agent.version };
     if (input.agent.name !== undefined) agent.name = input.agent.name;
     alert.agent = agent;
   }

@@ -59,6 +59,7 @@ function execEvent(overrides: Partial<Record<string, unknown>> = {}): EcsEvent {
       code_signature: { signing_id: "com.apple.security", team_id: "" },
     },
     user: { id: "501", name: "ann" },
+    agent: { id: "from-mapper", type: "endpoint" },
     ...overrides,
   };
 }
@@ -90,7 +91,7 @@ describe("buildAlert", () => {
         code_signature: { signing_id: "com.apple.security", team_id: "" },
       },
       user: { id: "501", name: "ann" },
-      agent: { id: "agent-1", version: "0.1.0", type: "macsensor", name: "ann-mbp" },
+      agent: { id: "agent-1", version: "0.1.0", type: "endpoint", name: "ann-mbp" },
       message: "Dumping of Keychain Content via Security Command: /usr/bin/security dump-keychain -d (pid 812, user ann)",
       event: {
         kind: "alert",
