@@ -182,6 +182,20 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
     if (raw.sid !== undefined) process.session_leader = { pid: raw.sid };
     const ext = (process.Ext ??= {}) as Record<string, unknown>;
     ext.ancestry = table.ancestry(entry);
+    // macOS: the responsible process (what TCC holds accountable, e.g. the app behind a helper) when it is not
+    // the process itself or its parent: Defend's process.Ext.effective_parent, which macOS rules test.
+    const responsible = raw.responsibleAuditToken?.pid;
+    if (responsible !== undefined && responsible !== raw.pid && responsible !== entry.ppid) {
+      const effective = table.get(responsible);
+      if (effective) {
+        const view: Record<string, unknown> = { pid: effective.pid, entity_id: effective.entityId };
+        if (effective.name !== undefined) view.name = effective.name;
+        if (effective.executable !== undefined) view.executable = effective.executable;
+        ext.effective_parent = view;
+      } else {
+        ext.effective_parent = { pid: responsible };
+      }
+    }
     if (applied.previous) {
       const previous: Record<string, unknown> = { executable: applied.previous.executable };
       if (applied.previous.args) {

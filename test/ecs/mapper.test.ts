@@ -72,6 +72,24 @@ describe("ECS mapping of eslogger fixtures", () => {
     expect(get(execDoc, "process.group_leader.pid")).toBe(7010);
     expect(get(execDoc, "process.session_leader.pid")).toBe(6990);
     expect(get(forkDoc, "process.entity_id")).toBe(get(execDoc, "process.entity_id"));
+    // the responsible process (Terminal, never seen in the capture) is neither the process nor its parent
+    expect(get(execDoc, "process.Ext.effective_parent")).toEqual({ pid: 611 });
+  });
+
+  it("effective parent: the responsible process's image when the table knows it", () => {
+    const mapper = testMapper();
+    const token = (pid: number) => ({ pid, pidversion: 1, euid: 501, ruid: 501, egid: 20, rgid: 20 });
+    mapper.map(exec(900, { executable: "/Applications/Cursor.app/Contents/MacOS/Cursor", args: ["Cursor"], startTime: 1 }));
+    mapper.map(exec(901, { ppid: 900, executable: "/bin/zsh", args: ["zsh"], startTime: 2 }));
+    const doc = mapper.map(exec(902, { ppid: 901, executable: "/usr/bin/curl", args: ["curl"], responsibleAuditToken: token(900) }));
+    expect(get(doc, "process.Ext.effective_parent")).toEqual({
+      pid: 900,
+      entity_id: mapper.table.get(900)!.entityId,
+      name: "Cursor",
+      executable: "/Applications/Cursor.app/Contents/MacOS/Cursor",
+    });
+    const self = mapper.map(exec(903, { ppid: 901, executable: "/bin/ls", responsibleAuditToken: token(903) }));
+    expect(get(self, "process.Ext.effective_parent")).toBeUndefined();
   });
 
   it("v11 pretty-printed: a Developer ID app's child runs curl; the app is trusted through its team id", async () => {
