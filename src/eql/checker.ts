@@ -258,6 +258,11 @@ export function checkQuery(query: Query): void {
   else checker.sequence(query.body);
 }
 
+/** Checks a lone expression used as a value (any type). */
+export function checkExpression(expr: Expr, source: string): void {
+  new Checker(source).value(expr);
+}
+
 /** Checks a lone expression used as a condition (tests, rule pre-filters). */
 export function checkCondition(expr: Expr, source: string): void {
   new Checker(source).condition(expr);

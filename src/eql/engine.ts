@@ -4,11 +4,13 @@
  */
 import type { CompileOptions, CompiledQuery, EqlEvent, Hit, Matcher, MatcherStats } from "./api.js";
 import type { EventQuery, Expr, Query, SequenceQuery, SequenceStage } from "./ast.js";
-import { checkQuery } from "./checker.js";
+import { checkCondition, checkExpression, checkQuery } from "./checker.js";
 import { allOfPredicates, compileCategoryTest, compilePredicate, compileValue, type Predicate } from "./compiler.js";
 import { compileFieldGetter } from "./fieldAccess.js";
 import { generatePredicate } from "./codegen.js";
-import { parseQuery } from "./parser.js";
+import { parseExpression, parseQuery } from "./parser.js";
+import type { Value } from "./values.js";
+import { normalizeExpr } from "./normalize.js";
 import { pipeChain } from "./pipes.js";
 import { SequenceMatcher, type KeySpec, type SequencePlan, type StagePlan } from "./sequence.js";
 
@@ -19,16 +21,16 @@ export const DEFAULT_MAX_PENDING_SEQUENCES = 100_000;
 const NO_HITS: Hit[] = Object.freeze([]) as unknown as Hit[];
 
 function eventTest(q: EventQuery, categoryField: string): Predicate {
-  return generatePredicate(q.condition, q.category === null ? undefined : { field: categoryField, value: q.category });
+  return generatePredicate(normalizeExpr(q.condition), q.category === null ? undefined : { field: categoryField, value: q.category });
 }
 
 /** The closure-composed reference implementation of an event query's test (tests compare it with the generated one). */
 export function referenceEventTest(q: EventQuery, categoryField = DEFAULT_CATEGORY_FIELD): Predicate {
-  return allOfPredicates([compileCategoryTest(categoryField, q.category), compilePredicate(q.condition)]);
+  return allOfPredicates([compileCategoryTest(categoryField, q.category), compilePredicate(normalizeExpr(q.condition))]);
 }
 
 function keySpec(e: Expr): KeySpec {
-  return { value: compileValue(e), optional: e.kind === "field" && e.optional };
+  return { value: compileValue(normalizeExpr(e)), optional: e.kind === "field" && e.optional };
 }
 
 function stagePlan(s: SequenceStage, sequenceKeys: readonly Expr[], categoryField: string): StagePlan {
@@ -112,4 +114,22 @@ export function runQuery(query: CompiledQuery, orderedEvents: Iterable<EqlEvent>
   for (const event of orderedEvents) for (const h of matcher.push(event)) hits.push(h);
   for (const h of matcher.finish()) hits.push(h);
   return hits;
+}
+
+/**
+ * Evaluates one expression against an event with script semantics (three-valued; null for null). For tests
+ * and tools; checked like a query condition, so errors carry positions in `source`.
+ */
+export function evaluateExpression(source: string, event: EqlEvent = {}): Value {
+  const expr = parseExpression(source);
+  checkExpression(expr, source);
+  return compileValue(normalizeExpr(expr))(event);
+}
+
+/** Compiles a lone condition both ways: the generated predicate and the closure reference. */
+export function compileCondition(source: string): { generated: Predicate; reference: Predicate } {
+  const expr = parseExpression(source);
+  checkCondition(expr, source);
+  const normalized = normalizeExpr(expr);
+  return { generated: generatePredicate(normalized), reference: compilePredicate(normalized) };
 }
