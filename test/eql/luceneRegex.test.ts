@@ -220,8 +220,8 @@ describe("luceneRegexToJs: rejected patterns", () => {
       state = (state * 1103515245 + 12345) & 0x7fffffff;
       return state / 0x80000000;
     };
-    const alphabet = 'ab.?+*{}12,|()[]^-"\\#@&~<>dsw😀';
-    const chars = [...alphabet];
+    const alphabet = 'ab.?+*{}0129,|()[]^-"\\#@&~<>dswDSW$/😀é';
+    const chars = [...alphabet, "\uD800", "\uDC00", "\n", "\u0000"];
     for (let round = 0; round < 5000; round++) {
       let pattern = "";
       const length = Math.floor(next() * 10);
@@ -230,6 +230,7 @@ describe("luceneRegexToJs: rejected patterns", () => {
         const source = luceneRegexToJs(pattern);
         new RegExp(source, "u");
         new RegExp(source, "iu");
+        new RegExp(source);
       } catch (error) {
         if (!(error instanceof LuceneRegexError)) throw new Error(`${JSON.stringify(pattern)}: ${String(error)}`);
         expect(error.index).toBeGreaterThanOrEqual(0);

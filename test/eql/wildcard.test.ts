@@ -68,3 +68,28 @@ describe("escaping single characters", () => {
     }
   });
 });
+
+describe("wildcardToRegExpSource on random patterns", () => {
+  it("always compiles, and a pattern with no wildcard matches exactly itself", () => {
+    let state = 11;
+    const next = (): number => {
+      state = (state * 1103515245 + 12345) & 0x7fffffff;
+      return state / 0x80000000;
+    };
+    const chars = [...'ab*?.+()[]{}|^$\\/-"`~😀é', "\uD800", "\uDC00", "\n", "\u0000"];
+    for (let round = 0; round < 3000; round++) {
+      let pattern = "";
+      const length = Math.floor(next() * 10);
+      for (let i = 0; i < length; i++) pattern += chars[Math.floor(next() * chars.length)];
+      const re = new RegExp(wildcardToRegExpSource(pattern), "u");
+      new RegExp(wildcardToRegExpSource(pattern), "iu");
+      if (!hasWildcard(pattern)) {
+        expect(re.test(pattern)).toBe(true);
+        expect(re.test(`${pattern}x`)).toBe(false);
+      } else {
+        // Replacing every * by nothing and every ? by one character gives a matching string.
+        expect(re.test(pattern.replace(/\*/g, "").replace(/\?/g, "q"))).toBe(true);
+      }
+    }
+  });
+});
