@@ -162,9 +162,9 @@ std::optional<std::string> TtyPath(uint64_t tty_nr) {
   uint64_t minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
   if (major >= 136 && major <= 143) return "/dev/pts/" + std::to_string((major - 136) * 256 + minor);
   if (major == 4 && minor < 64) return "/dev/tty" + std::to_string(minor);
-  if (major == 4) return "/dev/ttyS" + std::to_string(minor - 64);
-  if (major == 5 && minor == 1) return std::string("/dev/console");
-  return std::nullopt;
+  // Other devices (serial lines, the console, …) as "major:minor", which loses nothing and maps to ECS
+  // process.tty.char_device directly.
+  return std::to_string(major) + ":" + std::to_string(minor);
 }
 
 void FillFromProc(RawEvent& ev, ProcDetail detail, const ProcClock& clock) {

@@ -33,8 +33,8 @@ void FillFromProc(RawEvent& ev, ProcDetail detail, const ProcClock& clock);
 // "" → []. Bytes not ending in NUL (a process that rewrote its argv area) are split as they are.
 std::vector<std::string> SplitCmdline(const std::string& bytes);
 
-// tty_nr from /proc/<pid>/stat → device path (/dev/pts/N, /dev/ttyN, /dev/ttySN); nullopt when there is no
-// controlling tty or the device is of another kind.
+// tty_nr from /proc/<pid>/stat → /dev/pts/N or /dev/ttyN, other devices as "major:minor"; nullopt when there
+// is no controlling tty.
 std::optional<std::string> TtyPath(uint64_t tty_nr);
 
 // Largest cmdline read; Linux caps argv+envp at ARG_MAX (stack limit / 4, usually 2 MiB).

@@ -1,7 +1,7 @@
 // Live tests of the Linux process-connector backend: real processes, real kernel events. Needs root (CI is root)
 // and the built addon (npm ci / npx node-gyp rebuild).
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -131,6 +131,15 @@ describe("Linux backend: live events", () => {
     expect(exec).toMatchObject({ pgid: pid, sid: pid });
     expect(exec.tty).toBeUndefined();
     expect(exec.partial).toBeUndefined();
+  });
+
+  it.runIf(existsSync("/usr/bin/script"))("names the controlling terminal of a program run on a pty", async () => {
+    const r = await Recorder.start();
+    await run("/usr/bin/script", ["-qec", `exec ${SLEEP} 0.3`, "/dev/null"]);
+    await r.until("sleep on a pty", () => r.events.some((e) => e.kind === "exec" && e.args?.[0] === SLEEP && e.args[1] === "0.3"));
+    const exec = r.events.find((e) => e.kind === "exec" && e.args?.[0] === SLEEP && e.args[1] === "0.3")!;
+    expect(exec.tty).toMatch(/^\/dev\/pts\/\d+$/);
+    expect(exec).toMatchObject({ sid: exec.pid, pgid: exec.pid }); // script makes it a session leader on the pty
   });
 
   it("gives an argument that is not UTF-8 as its exact bytes, and valid UTF-8 as a string", async () => {
