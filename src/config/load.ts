@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
-import { MacsensorError } from "../errors.js";
+import { MacsensorError, positionAt } from "../errors.js";
 import type { RuleAction } from "../rules/ruleMetadata.js";
 import { defaultConfigPath, defaultManagedPath, type Platform } from "./paths.js";
 import { isBinaryPlist, isPlistDict, parsePlist, PlistError, type PlistValue } from "./plist/index.js";
@@ -22,7 +22,6 @@ import {
 } from "./schema.js";
 import { locateTomlKeys, type KeyOffsets } from "./tomlLocator.js";
 import { checkTrustedPath, permissionsRelaxed } from "./trust.js";
-import { positionAt } from "../errors.js";
 
 export interface ConfigProblem {
   /** Dotted key (`alerts.max_files`, `rules.paths[1]`, `actions.<rule_id>`). */

@@ -214,3 +214,29 @@ describe("binary plists", () => {
     }
   });
 });
+
+describe("XML plists, corrupted", () => {
+  it("never throws anything but PlistError, whatever is cut or changed", () => {
+    const whole = fixture("types.plist").toString("utf8");
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const junk = ["<", ">", "&", "/", "\"", "<key>", "</dict>", "<![CDATA[", "-->", "&#x110000;", "\u0000", "é"];
+    for (let i = 0; i < 1500; i++) {
+      const at = random(whole.length);
+      const variant =
+        i % 3 === 0
+          ? whole.slice(0, at)
+          : i % 3 === 1
+            ? whole.slice(0, at) + junk[random(junk.length)] + whole.slice(at)
+            : whole.slice(0, at) + whole.slice(at + 1 + random(40));
+      try {
+        parseXmlPlist(variant);
+      } catch (e) {
+        expect(e).toBeInstanceOf(PlistError);
+      }
+    }
+  });
+});
