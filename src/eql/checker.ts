@@ -153,7 +153,7 @@ class Checker {
       luceneRegexToJs(p.value as string);
     } catch (err) {
       if (err instanceof LuceneRegexError) {
-        this.fail(`invalid regular expression: ${err.message} (at index ${err.index} of the pattern)`, p);
+        this.fail(`invalid regular expression: ${err.message}`, p);
       }
       throw err;
     }
@@ -176,7 +176,8 @@ class Checker {
           : spec.minArgs === spec.maxArgs
             ? `${spec.minArgs}`
             : `${spec.minArgs} to ${spec.maxArgs}`;
-      this.fail(`function '${spec.name}' takes ${expected} argument${expected === "1" ? "" : "s"}, found ${n}`, e);
+      const plural = spec.maxArgs === 1 || (spec.maxArgs === Infinity && spec.minArgs === 1) ? "" : "s";
+      this.fail(`function '${spec.name}' takes ${expected} argument${plural}, found ${n}`, e);
     }
     e.args.forEach((arg, i) => {
       const kind: ArgKind = spec.argKind(i);

@@ -1,0 +1,224 @@
+// The sequence state machine: one pending sequence per stage and key (newest wins), events offered from the
+// last stage down, join keys (fan-out, optional), maxspan, until, runs, missing-event stages, bounded state.
+import { describe, expect, it } from "vitest";
+import { compileQuery, type CompileOptions, type EqlEvent, type Hit, type SequenceHit } from "../../src/eql/index.js";
+
+let clock = 0;
+/** An event `id` of category `cat` at time `t` seconds (default: one second after the previous one). */
+function e(id: string, cat: string, fields: Record<string, unknown> = {}, t?: number): EqlEvent {
+  clock = t ?? clock + 1;
+  return { id, "@timestamp": new Date(Date.UTC(2026, 0, 1) + clock * 1000).toISOString(), event: { category: [cat] }, ...fields };
+}
+
+function run(query: string, events: EqlEvent[], options?: CompileOptions): { hits: SequenceHit[]; stats: ReturnType<ReturnType<ReturnType<typeof compileQuery>["newMatcher"]>["stats"]> } {
+  const m = compileQuery(query, options).newMatcher();
+  const hits: Hit[] = [];
+  for (const ev of events) hits.push(...m.push(ev));
+  const stats = m.stats();
+  hits.push(...m.finish());
+  return { hits: hits as SequenceHit[], stats };
+}
+
+const ids = (hits: SequenceHit[]) => hits.map((h) => h.events.map((x) => (x ? (x.id as string) : "-")).join(","));
+
+describe("stage matching", () => {
+  it("a newer sequence at a stage overwrites the older one for the same key", () => {
+    clock = 0;
+    const { hits } = run('sequence [a where true] [b where true]', [e("a1", "a"), e("a2", "a"), e("b1", "b")]);
+    expect(ids(hits)).toEqual(["a2,b1"]);
+  });
+
+  it("an event can complete one sequence and start another, never fill two stages of one", () => {
+    clock = 0;
+    const { hits } = run("sequence [x where true] [x where true]", [e("1", "x"), e("2", "x"), e("3", "x")]);
+    expect(ids(hits)).toEqual(["1,2", "2,3"]);
+  });
+
+  it("three stages advance independently", () => {
+    clock = 0;
+    const { hits } = run("sequence [a where true] [b where true] [c where true]", [
+      e("a1", "a"), e("b1", "b"), e("a2", "a"), e("c1", "c"), e("b2", "b"), e("c2", "c"),
+    ]);
+    expect(ids(hits)).toEqual(["a1,b1,c1", "a2,b2,c2"]);
+  });
+
+  it("emits a sequence when its last stage arrives, not later", () => {
+    clock = 0;
+    const m = compileQuery("sequence [a where true] [b where true]").newMatcher();
+    expect(m.push(e("a1", "a"))).toEqual([]);
+    expect(m.stats().pendingSequences).toBe(1);
+    const hits = m.push(e("b1", "b"));
+    expect(hits).toHaveLength(1);
+    expect(m.stats().pendingSequences).toBe(0);
+    expect(m.finish()).toEqual([]);
+  });
+});
+
+describe("join keys", () => {
+  it("sequence-level and stage-level keys, with different fields per stage; join_keys carries the values", () => {
+    clock = 0;
+    const { hits } = run("sequence by host [a where true] by pid [b where true] by ppid", [
+      e("a1", "a", { host: "h1", pid: 10 }),
+      e("a2", "a", { host: "h2", pid: 10 }),
+      e("b1", "b", { host: "h1", ppid: 11 }),
+      e("b2", "b", { host: "h1", ppid: 10 }),
+      e("b3", "b", { host: "h2", ppid: 10 }),
+    ]);
+    expect(ids(hits)).toEqual(["a1,b2", "a2,b3"]);
+    expect(hits.map((h) => h.joinKeys)).toEqual([["h1", 10], ["h2", 10]]);
+  });
+
+  it("keys of different types do not join (10 vs \"10\")", () => {
+    clock = 0;
+    const { hits } = run("sequence by k [a where true] [b where true]", [e("a1", "a", { k: 10 }), e("b1", "b", { k: "10" })]);
+    expect(hits).toEqual([]);
+  });
+
+  it("an event whose required key is missing takes no part", () => {
+    clock = 0;
+    const { hits } = run("sequence by k [a where true] [b where true]", [e("a1", "a"), e("b1", "b")]);
+    expect(hits).toEqual([]);
+  });
+
+  it("an optional ?key joins on null", () => {
+    clock = 0;
+    const { hits } = run("sequence by ?k [a where true] [b where true]", [e("a1", "a"), e("b1", "b"), e("a2", "a", { k: 1 }), e("b2", "b")]);
+    expect(ids(hits)).toEqual(["a1,b1"]);
+    expect(hits[0].joinKeys).toEqual([null]);
+  });
+
+  it("a multi-valued key fans out: one sequence per value", () => {
+    clock = 0;
+    const { hits } = run("sequence by user [a where true] [b where true]", [
+      e("a1", "a", { user: ["alice", "bob"] }),
+      e("b1", "b", { user: "bob" }),
+      e("b2", "b", { user: "alice" }),
+    ]);
+    expect(ids(hits)).toEqual(["a1,b1", "a1,b2"]);
+    expect(hits.map((h) => h.joinKeys)).toEqual([["bob"], ["alice"]]);
+  });
+});
+
+describe("maxspan", () => {
+  it("accepts a sequence spanning exactly maxspan, rejects a longer one and counts it", () => {
+    clock = 0;
+    const ok = run("sequence with maxspan=5s [a where true] [b where true]", [e("a1", "a", {}, 0), e("b1", "b", {}, 5)]);
+    expect(ids(ok.hits)).toEqual(["a1,b1"]);
+    const late = run("sequence with maxspan=5s [a where true] [b where true]", [e("a1", "a", {}, 0), e("b1", "b", {}, 6)]);
+    expect(late.hits).toEqual([]);
+    expect(late.stats.expiredSequences).toBe(1);
+    expect(late.stats.pendingSequences).toBe(0);
+  });
+
+  it("expires pending sequences as time passes, without their next stage arriving", () => {
+    clock = 0;
+    const m = compileQuery("sequence with maxspan=2s [a where true] [b where true]").newMatcher();
+    m.push(e("a1", "a", {}, 0));
+    m.push(e("x", "x", {}, 1));
+    expect(m.stats()).toEqual({ pendingSequences: 1, evictedSequences: 0, expiredSequences: 0 });
+    m.push(e("x", "x", {}, 3));
+    expect(m.stats()).toEqual({ pendingSequences: 0, evictedSequences: 0, expiredSequences: 1 });
+  });
+
+  it("takes epoch-millisecond timestamps and another timestamp field", () => {
+    const evs = [
+      { id: "a1", t: 1000, event: { category: "a" } },
+      { id: "b1", t: "1400", event: { category: "b" } },
+    ];
+    const { hits } = run("sequence with maxspan=500ms [a where true] [b where true]", evs, { timestampField: "t" });
+    expect(ids(hits)).toEqual(["a1,b1"]);
+  });
+});
+
+describe("until", () => {
+  it("drops the pending sequences of the until event's key", () => {
+    clock = 0;
+    const { hits } = run("sequence by k [a where true] [b where true] until [stop where true]", [
+      e("a1", "a", { k: 1 }),
+      e("a2", "a", { k: 2 }),
+      e("s", "stop", { k: 1 }),
+      e("b1", "b", { k: 1 }),
+      e("b2", "b", { k: 2 }),
+    ]);
+    expect(ids(hits)).toEqual(["a2,b2"]);
+  });
+
+  it("a sequence started after the until event is unaffected", () => {
+    clock = 0;
+    const { hits } = run("sequence [a where true] [b where true] until [stop where true]", [e("s", "stop"), e("a1", "a"), e("b1", "b")]);
+    expect(ids(hits)).toEqual(["a1,b1"]);
+  });
+});
+
+describe("runs", () => {
+  it("with runs=N repeats a stage N times", () => {
+    clock = 0;
+    const { hits } = run("sequence [a where true] with runs=3 [b where true]", [e("a1", "a"), e("a2", "a"), e("b0", "b"), e("a3", "a"), e("b1", "b")]);
+    expect(ids(hits)).toEqual(["a1,a2,a3,b1"]);
+  });
+});
+
+describe("missing-event stages", () => {
+  it("between two stages: an event with the same key in between rejects the sequence", () => {
+    clock = 0;
+    const q = "sequence by k [a where true] ![m where true] [b where true]";
+    expect(ids(run(q, [e("a1", "a", { k: 1 }), e("b1", "b", { k: 1 })]).hits)).toEqual(["a1,-,b1"]);
+    expect(run(q, [e("a1", "a", { k: 1 }), e("m", "m", { k: 1 }), e("b1", "b", { k: 1 })]).hits).toEqual([]);
+    expect(ids(run(q, [e("a1", "a", { k: 1 }), e("m", "m", { k: 2 }), e("b1", "b", { k: 1 })]).hits)).toEqual(["a1,-,b1"]);
+    expect(ids(run(q, [e("m", "m", { k: 1 }), e("a1", "a", { k: 1 }), e("b1", "b", { k: 1 })]).hits)).toEqual(["a1,-,b1"]);
+  });
+
+  it("missing events are null in the hit's events", () => {
+    clock = 0;
+    const { hits } = run("sequence [a where true] ![m where true] [b where true]", [e("a1", "a"), e("b1", "b")]);
+    expect(hits[0].events[1]).toBeNull();
+  });
+
+  it("leading: one within maxspan before the sequence's end rejects it; an older one does not", () => {
+    const q = "sequence with maxspan=10s ![m where true] [a where true] [b where true]";
+    expect(run(q, [e("m", "m", {}, 0), e("a1", "a", {}, 5), e("b1", "b", {}, 8)]).hits).toEqual([]);
+    expect(ids(run(q, [e("m", "m", {}, 0), e("a1", "a", {}, 20), e("b1", "b", {}, 25)]).hits)).toEqual(["-,a1,b1"]);
+  });
+
+  it("trailing: the sequence waits for its window to close and is dropped if the event comes", () => {
+    const q = "sequence with maxspan=10s [a where true] [b where true] ![m where true]";
+    const m = compileQuery(q).newMatcher();
+    m.push(e("a1", "a", {}, 0));
+    expect(m.push(e("b1", "b", {}, 2))).toEqual([]);
+    expect(m.stats().pendingSequences).toBe(1);
+    const released = m.push(e("x", "x", {}, 11));
+    expect(ids(released as SequenceHit[])).toEqual(["a1,b1,-"]);
+    expect(run(q, [e("a1", "a", {}, 0), e("b1", "b", {}, 2), e("m", "m", {}, 5), e("x", "x", {}, 20)]).hits).toEqual([]);
+    expect(ids(run(q, [e("a1", "a", {}, 0), e("b1", "b", {}, 2)]).hits)).toEqual(["a1,b1,-"]);
+  });
+});
+
+describe("bounded state", () => {
+  it("evicts the oldest pending sequence past maxPendingSequences and counts it", () => {
+    clock = 0;
+    const { hits, stats } = run(
+      "sequence by k [a where true] [b where true]",
+      [e("a1", "a", { k: 1 }), e("a2", "a", { k: 2 }), e("a3", "a", { k: 3 }), e("b1", "b", { k: 1 }), e("b3", "b", { k: 3 })],
+      { maxPendingSequences: 2 },
+    );
+    expect(ids(hits)).toEqual(["a3,b3"]);
+    expect(stats).toEqual({ pendingSequences: 1, evictedSequences: 1, expiredSequences: 0 });
+  });
+
+  it("keeps one pending sequence per key however many events arrive", () => {
+    clock = 0;
+    const m = compileQuery("sequence by k [a where true] [b where true]").newMatcher();
+    for (let i = 0; i < 1000; i++) m.push(e(`a${i}`, "a", { k: i % 10 }));
+    expect(m.stats().pendingSequences).toBe(10);
+  });
+});
+
+describe("pipes on sequences", () => {
+  it("head stops after N, tail keeps the last N", () => {
+    clock = 0;
+    const evs = [e("1", "x"), e("2", "x"), e("3", "x"), e("4", "x")];
+    expect(ids(run("sequence [x where true] [x where true] | head 2", evs).hits)).toEqual(["1,2", "2,3"]);
+    expect(ids(run("sequence [x where true] [x where true] | tail 1", evs).hits)).toEqual(["3,4"]);
+    expect(ids(run("sequence [x where true] [x where true] | head 2 | tail 1", evs).hits)).toEqual(["2,3"]);
+  });
+});
