@@ -14,7 +14,7 @@ export { createEcsMapper, type EcsMapper, type EcsMapperOptions, type EcsAgent }
 export { ProcessTable, createProcessTable, type ProcessEntry, type ProcessTableOptions } from "./ecs/processTable.js";
 export { seedFromProc, readProcProcesses } from "./ecs/procSeed.js";
 export { detectHost, type EcsHost, type HostFactsReader } from "./ecs/host.js";
-export { createFileUserNames, type UserNameResolver } from "./ecs/userNames.js";
+export { createFileUserNames, createSystemUserNames, type UserNameResolver } from "./ecs/userNames.js";
 export { processEntityId } from "./ecs/entityId.js";
 export { esloggerToEcs, type EsloggerToEcsOptions } from "./ecs/esloggerToEcs.js";
 export { readEsloggerEvents, EsloggerInputError, type EsloggerReadOptions, type EsloggerReadStats } from "./sensor/esloggerReader.js";

@@ -107,9 +107,9 @@ export async function run(argv: string[]): Promise<number> {
       const { createEcsMapper } = await import("../ecs/mapper.js");
       const { detectHost } = await import("../ecs/host.js");
       const { defaultAgent } = await import("../ecs/agent.js");
-      const { createFileUserNames } = await import("../ecs/userNames.js");
+      const { createSystemUserNames } = await import("../ecs/userNames.js");
       const host = detectHost();
-      mapper = createEcsMapper({ host, agent: defaultAgent(host), users: createFileUserNames() });
+      mapper = createEcsMapper({ host, agent: defaultAgent(host), users: createSystemUserNames() });
     }
     const { rawEventFromJson } = await import("../ecs/rawEventJson.js");
     const { validateEcsEvent } = await import("../ecs/validate.js");

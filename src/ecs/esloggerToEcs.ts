@@ -4,7 +4,7 @@ import { defaultAgent, recordedMacHost } from "./agent.js";
 import type { EcsEvent } from "./ecsEvent.js";
 import { detectHost, type EcsHost } from "./host.js";
 import { createEcsMapper, type EcsAgent, type EcsMapper } from "./mapper.js";
-import { createFileUserNames } from "./userNames.js";
+import { createSystemUserNames } from "./userNames.js";
 
 export interface EsloggerToEcsOptions extends EsloggerReadOptions {
   /** A mapper to use (and whose process table to feed); otherwise one is made from host/agent. */
@@ -23,7 +23,7 @@ export function esloggerMapper(options: Pick<EsloggerToEcsOptions, "host" | "age
   return createEcsMapper({
     host,
     agent: options.agent ?? defaultAgent(host),
-    users: process.platform === "darwin" ? createFileUserNames() : undefined,
+    users: process.platform === "darwin" ? createSystemUserNames() : undefined,
     now: options.now,
   });
 }

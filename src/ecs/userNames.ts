@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 /** uid/gid → name, cached. Unknown ids give undefined (the ECS name field is then left out). */
@@ -42,6 +43,41 @@ export function createFileUserNames(
     },
     groupName(gid) {
       groups ??= parseColonFile(readFile(paths.group) ?? "");
+      return groups.get(gid);
+    },
+  };
+}
+
+/** Runs a command and returns its stdout, or undefined when it fails. */
+export type CommandRunner = (command: string, args: string[]) => string | undefined;
+
+const runCommand: CommandRunner = (command, args) => {
+  try {
+    return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 2000 });
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The platform's lookup: /etc/passwd and /etc/group first; on macOS, ids they lack (directory users such as 501)
+ * are asked of Directory Services once each (`id -un`, `dscacheutil`), and the answer, found or not, is cached.
+ */
+export function createSystemUserNames(platform: NodeJS.Platform = process.platform, run: CommandRunner = runCommand, files = createFileUserNames()): UserNameResolver {
+  if (platform !== "darwin") return files;
+  const users = new Map<number, string | undefined>();
+  const groups = new Map<number, string | undefined>();
+  return {
+    userName(uid) {
+      const known = files.userName(uid);
+      if (known !== undefined) return known;
+      if (!users.has(uid)) users.set(uid, run("id", ["-un", String(uid)])?.trim() || undefined);
+      return users.get(uid);
+    },
+    groupName(gid) {
+      const known = files.groupName(gid);
+      if (known !== undefined) return known;
+      if (!groups.has(gid)) groups.set(gid, /^name: (.+)$/m.exec(run("dscacheutil", ["-q", "group", "-a", "gid", String(gid)]) ?? "")?.[1]?.trim());
       return groups.get(gid);
     },
   };

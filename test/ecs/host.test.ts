@@ -81,3 +81,33 @@ describe("user names", () => {
     expect(reads).toBe(2);
   });
 });
+
+describe("system user names", () => {
+  it("on macOS asks Directory Services once per id the files lack, and caches misses too", async () => {
+    const { createSystemUserNames } = await import("../../src/ecs/userNames.js");
+    const calls: string[] = [];
+    const names = createSystemUserNames(
+      "darwin",
+      (cmd, args) => {
+        calls.push([cmd, ...args].join(" "));
+        if (cmd === "id" && args[1] === "501") return "alice\n";
+        if (cmd === "dscacheutil" && args[4] === "20") return "name: staff\npassword: *\ngid: 20\n\n";
+        return undefined;
+      },
+      { userName: (u) => (u === 0 ? "root" : undefined), groupName: () => undefined },
+    );
+    expect(names.userName(0)).toBe("root");
+    expect(names.userName(501)).toBe("alice");
+    expect(names.userName(501)).toBe("alice");
+    expect(names.userName(777)).toBeUndefined();
+    expect(names.userName(777)).toBeUndefined();
+    expect(names.groupName(20)).toBe("staff");
+    expect(calls).toEqual(["id -un 501", "id -un 777", "dscacheutil -q group -a gid 20"]);
+  });
+
+  it("elsewhere uses the files only", async () => {
+    const { createSystemUserNames } = await import("../../src/ecs/userNames.js");
+    const files = { userName: () => "x", groupName: () => undefined };
+    expect(createSystemUserNames("linux", () => "never", files)).toBe(files);
+  });
+});
