@@ -1,9 +1,11 @@
+import { isAscii } from "node:buffer";
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import type { EcsEvent } from "../ecs/ecsEvent.js";
 import type { EqlEvent } from "../eql/index.js";
 import { buildAlert, type ResponseOutcome } from "../response/alert.js";
 import type { RuleAction } from "./ruleMetadata.js";
+import { buildPrefilter } from "./prefilter.js";
 import type { Detection, RuleSet } from "./ruleSet.js";
 
 /** Where alerts go: the alert log, or NDJSON on stdout. */
@@ -21,6 +23,11 @@ export interface ReplayOptions {
   /** Fixed alert time (tests); default the wall clock per alert. */
   now?: () => Date;
   agent?: { id: string; version: string; name?: string };
+  /**
+   * Skip JSON.parse for lines that no rule can match (see prefilter.ts); such lines are only checked to look like
+   * one JSON object (`{…}`). Default true; false parses (and so fully checks) every line.
+   */
+  prefilter?: boolean;
 }
 
 export interface ReplayStats {
@@ -60,37 +67,45 @@ function alertFor(detection: Detection, options: ReplayOptions): EcsEvent {
   });
 }
 
+/** A line longer than this is reported and skipped rather than held in memory. */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
 /**
- * Runs recorded ECS events (NDJSON) through the rules and writes an alert per detection. The input is streamed
- * chunk by chunk and split on newlines here (cheaper than readline's per-line events); memory stays flat whatever
- * the input's length. Blank lines are ignored; bad lines are reported and skipped.
+ * Runs recorded ECS events (NDJSON) through the rules and writes an alert per detection. The input is streamed as
+ * bytes and split on newlines here; memory stays flat whatever the input's length. Blank lines are ignored; bad
+ * lines are reported and skipped.
+ *
+ * With the pre-filter (default), each block of lines is scanned once for the texts the rules need; a line with
+ * none of them (and only ASCII, see prefilter.ts) is counted as an event without being decoded or parsed — it is
+ * only checked to look like one JSON object.
  */
 export async function replayEvents(options: ReplayOptions): Promise<ReplayStats> {
   const started = process.hrtime.bigint();
   const stream = typeof options.input === "string" ? createReadStream(options.input, { highWaterMark: 1 << 20 }) : options.input;
-  stream.setEncoding("utf8");
   const rules = options.rules;
   const sink = options.sink;
+  const filter = options.prefilter === false ? undefined : buildPrefilter(rules.rules);
   let events = 0;
   let alerts = 0;
   let badLines = 0;
   let lineNumber = 0;
-  let rest = "";
 
-  const handleLine = (line: string): void => {
-    lineNumber++;
-    if (line.length === 0 || (line.length < 8 && line.trim() === "")) return;
+  const bad = (reason: string): void => {
+    badLines++;
+    options.onBadLine?.(lineNumber, reason);
+  };
+
+  const parseLine = (line: string): void => {
+    if (line.trim() === "") return;
     let event: unknown;
     try {
       event = JSON.parse(line);
     } catch (err) {
-      badLines++;
-      options.onBadLine?.(lineNumber, `not JSON: ${err instanceof Error ? err.message : String(err)}`);
+      bad(`not JSON: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
     if (typeof event !== "object" || event === null || Array.isArray(event)) {
-      badLines++;
-      options.onBadLine?.(lineNumber, `expected a JSON object (one ECS event), found ${Array.isArray(event) ? "an array" : JSON.stringify(event)}`);
+      bad(`expected a JSON object (one ECS event), found ${Array.isArray(event) ? "an array" : JSON.stringify(event)}`);
       return;
     }
     events++;
@@ -101,27 +116,95 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
     }
   };
 
-  for await (const chunk of stream as AsyncIterable<string>) {
+  /** Complete lines (the last one may lack its newline only at the end of input). */
+  const processBlock = (block: Buffer): void => {
+    let matches: number[] | undefined;
+    let blockAscii = false;
+    if (filter !== undefined) {
+      blockAscii = isAscii(block);
+      const text = block.toString("latin1");
+      const pattern = filter.pattern;
+      pattern.lastIndex = 0;
+      matches = [];
+      for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+        matches.push(m.index);
+        // Jump to the next line: one match per line is enough.
+        const nl = text.indexOf("\n", m.index);
+        if (nl === -1) break;
+        pattern.lastIndex = nl + 1;
+      }
+    }
+    let mi = 0;
     let start = 0;
-    let nl = chunk.indexOf("\n");
-    if (nl === -1) {
-      rest += chunk;
+    while (start < block.length) {
+      let nl = block.indexOf(10, start);
+      if (nl === -1) nl = block.length;
+      lineNumber++;
+      let end = nl;
+      if (end > start && block[end - 1] === 13) end--;
+      if (matches !== undefined) {
+        while (mi < matches.length && matches[mi] < start) mi++;
+        const candidate = mi < matches.length && matches[mi] < nl;
+        if (!candidate && (blockAscii || isAscii(block.subarray(start, end)))) {
+          const shape = objectShape(block, start, end);
+          if (shape === "blank") {
+            start = nl + 1;
+            continue;
+          }
+          if (shape === "object") {
+            events++;
+            start = nl + 1;
+            continue;
+          }
+        }
+      }
+      parseLine(block.toString("utf8", start, end));
+      start = nl + 1;
+    }
+  };
+
+  let carry: Buffer | undefined;
+  let discarding = false;
+  for await (const raw of stream as AsyncIterable<Buffer | string>) {
+    let chunk = typeof raw === "string" ? Buffer.from(raw) : raw;
+    if (discarding) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) continue;
+      discarding = false;
+      chunk = chunk.subarray(nl + 1);
+    }
+    if (carry !== undefined) {
+      // Finish the line begun in an earlier chunk on its own, so the chunk itself is never copied.
+      const nl = chunk.indexOf(10);
+      if (nl === -1) {
+        carry = Buffer.concat([carry, chunk]);
+        if (carry.length > MAX_LINE_BYTES) {
+          lineNumber++;
+          bad(`line longer than ${MAX_LINE_BYTES} bytes`);
+          carry = undefined;
+          discarding = true;
+        }
+        continue;
+      }
+      processBlock(Buffer.concat([carry, chunk.subarray(0, nl + 1)]));
+      carry = undefined;
+      chunk = chunk.subarray(nl + 1);
+    }
+    const lastNl = chunk.lastIndexOf(10);
+    if (lastNl === -1) {
+      if (chunk.length > MAX_LINE_BYTES) {
+        lineNumber++;
+        bad(`line longer than ${MAX_LINE_BYTES} bytes`);
+        discarding = true;
+      } else if (chunk.length > 0) {
+        carry = Buffer.from(chunk);
+      }
       continue;
     }
-    if (rest.length > 0) {
-      handleLine(stripCr(rest + chunk.slice(0, nl)));
-      rest = "";
-      start = nl + 1;
-      nl = chunk.indexOf("\n", start);
-    }
-    while (nl !== -1) {
-      handleLine(stripCr(chunk.slice(start, nl)));
-      start = nl + 1;
-      nl = chunk.indexOf("\n", start);
-    }
-    rest = chunk.slice(start);
+    processBlock(chunk.subarray(0, lastNl + 1));
+    if (lastNl + 1 < chunk.length) carry = Buffer.from(chunk.subarray(lastNl + 1));
   }
-  if (rest.length > 0) handleLine(stripCr(rest));
+  if (carry !== undefined && !discarding) processBlock(carry);
   for (const detection of rules.finish()) {
     sink.write(alertFor(detection, options));
     alerts++;
@@ -131,6 +214,12 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
   return { events, alerts, badLines, seconds, eventsPerSecond: seconds > 0 ? events / seconds : 0 };
 }
 
-function stripCr(line: string): string {
-  return line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
+/** Whether bytes [start, end) are blank, look like one JSON object (`{…}` around optional spaces), or neither. */
+function objectShape(block: Buffer, start: number, end: number): "blank" | "object" | "other" {
+  let first = start;
+  while (first < end && block[first] <= 32) first++;
+  if (first === end) return "blank";
+  let last = end - 1;
+  while (last > first && block[last] <= 32) last--;
+  return block[first] === 123 && block[last] === 125 ? "object" : "other";
 }

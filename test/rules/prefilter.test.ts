@@ -1,0 +1,115 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
+import { loadRules } from "../../src/rules/loader.js";
+import { buildPrefilter } from "../../src/rules/prefilter.js";
+import { replayEvents } from "../../src/rules/replay.js";
+import { parseRuleFile, type LoadedRule } from "../../src/rules/ruleFile.js";
+import { RuleSet } from "../../src/rules/ruleSet.js";
+
+const shipped = loadRules([fileURLToPath(new URL("../../rules/", import.meta.url))]).rules;
+const fixtures = fileURLToPath(new URL("../fixtures/events/", import.meta.url));
+
+function rule(query: string, id = "r"): LoadedRule {
+  const r = parseRuleFile(
+    `[rule]\nauthor = ["t"]\ndescription = "d"\nname = "R ${id}"\nrisk_score = 1\nrule_id = "${id}"\nseverity = "low"\ntype = "eql"\nquery = '''${query}'''\n`,
+    "r.toml",
+  );
+  if (r.status !== "loaded") throw new Error(JSON.stringify(r));
+  return r.rule;
+}
+
+async function replayBoth(rules: LoadedRule[], text: string) {
+  const run = async (prefilter: boolean) => {
+    const alerts: EcsEvent[] = [];
+    const bad: number[] = [];
+    const stats = await replayEvents({
+      input: Readable.from([Buffer.from(text)]),
+      rules: new RuleSet(rules),
+      sink: { write: (a) => void alerts.push(a) },
+      onBadLine: (n) => bad.push(n),
+      prefilter,
+      now: () => new Date("2026-11-26T12:00:00.000Z"),
+    });
+    return { stats: { events: stats.events, alerts: stats.alerts, badLines: stats.badLines }, alerts, bad };
+  };
+  return { on: await run(true), off: await run(false) };
+}
+
+const exec = (process: Record<string, unknown>) =>
+  JSON.stringify({ "@timestamp": "2026-11-26T10:00:00.000Z", event: { category: ["process"], type: ["start"], action: "exec" }, host: { os: { type: "macos" } }, process });
+
+describe("buildPrefilter", () => {
+  it("derives the texts the shipped rules need, skipping low-cardinality fields", () => {
+    const f = buildPrefilter(shipped)!;
+    expect([...f.needles].sort()).toEqual(['"com.apple.security"', '"security"', ".keychain", "keychain-2.db", "keychains"].sort());
+  });
+
+  it("lets through every positive fixture line of every shipped rule", () => {
+    const f = buildPrefilter(shipped)!;
+    for (const dir of readdirSync(fixtures, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+      for (const line of readFileSync(`${fixtures}${dir.name}/positive.ndjson`, "utf8").trim().split("\n")) {
+        expect(f.mayMatch(line), line.slice(0, 200)).toBe(true);
+      }
+    }
+  });
+
+  it("is case-insensitive for the ASCII letters", () => {
+    const f = buildPrefilter([rule(`process where process.name : "security"`)])!;
+    expect(f.needles).toEqual(['"security"']);
+    expect(f.mayMatch(exec({ name: "SeCuRiTy" }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "securityd" }))).toBe(false);
+  });
+
+  it("uses only characters no serializer escapes; splits wildcard patterns on the others", () => {
+    const f = buildPrefilter([rule(`process where process.executable : "/private/tmp/*" and process.name == "a/b"`)])!;
+    expect(f.needles).toEqual(["private"]);
+    expect(buildPrefilter([rule(`process where process.name == "a/b"`)])).toBeUndefined();
+  });
+
+  it("takes the union over `or`, the best operand of `and`, nothing from `not`, regex or functions", () => {
+    expect([...buildPrefilter([rule(`process where process.name == "curl" or process.args : "*wget*"`)])!.needles].sort()).toEqual([`"curl"`, "wget"]);
+    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args regex "w.*"`)])).toBeUndefined();
+    expect(buildPrefilter([rule(`process where not process.name == "curl"`)])).toBeUndefined();
+    expect(buildPrefilter([rule(`process where startsWith(process.name, "curl")`)])).toBeUndefined();
+    expect(buildPrefilter([rule(`process where host.os.type == "macos" and event.action == "exec"`)])).toBeUndefined();
+  });
+
+  it("is off when any rule is a sequence", () => {
+    const seq = rule(`sequence by process.entity_id [process where process.name == "a"] [process where process.name == "b"]`, "s");
+    expect(buildPrefilter([rule(`process where process.name == "curl"`), seq])).toBeUndefined();
+  });
+});
+
+describe("replay with and without the pre-filter", () => {
+  it("gives the same alerts and counts over the recording and every fixture", async () => {
+    const files = [fileURLToPath(new URL("../../samples/recorded-events.ndjson", import.meta.url))];
+    for (const dir of readdirSync(fixtures, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+      files.push(`${fixtures}${dir.name}/positive.ndjson`, `${fixtures}${dir.name}/negative.ndjson`);
+    }
+    const text = files.map((f) => readFileSync(f, "utf8")).join("");
+    const { on, off } = await replayBoth(shipped, text);
+    expect(on.stats).toEqual(off.stats);
+    expect(on.stats.alerts).toBeGreaterThan(30);
+    const strip = (a: EcsEvent) => ({ ...a, event: { ...(a.event as object), id: undefined } });
+    expect(on.alerts.map(strip)).toEqual(off.alerts.map(strip));
+  });
+
+  it("parses non-ASCII lines: the engine folds the Kelvin sign onto k, the pre-filter must not hide it", async () => {
+    const r = rule(`process where process.args : "*/Library/Keychains/*"`);
+    const line = exec({ name: "cp", args: ["cp", "/Users/a/Library/\u212Aeychains/login.keychain-db", "/tmp"] });
+    const { on, off } = await replayBoth([r], line + "\n");
+    expect(on.stats).toEqual(off.stats);
+  });
+
+  it("still reports lines that do not look like an object; a skipped {…} line is not fully checked", async () => {
+    const r = rule(`process where process.name == "curl"`);
+    const text = [exec({ name: "ls" }), "not json", '{"broken": }', "{truncated", exec({ name: "curl" }), ""].join("\n");
+    const { on, off } = await replayBoth([r], text);
+    expect(on.bad).toEqual([2, 4]);
+    expect(off.bad).toEqual([2, 3, 4]);
+    expect(on.stats).toEqual({ events: 3, alerts: 1, badLines: 2 });
+  });
+});
