@@ -28,12 +28,16 @@ DeadlineWatchdog::DeadlineWatchdog(OnExpire on_expire) : on_expire_(std::move(on
 DeadlineWatchdog::~DeadlineWatchdog() { Stop(); }
 
 void DeadlineWatchdog::Schedule(uint64_t id, uint64_t fire_ticks) {
+  bool earliest = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
+    earliest = timers_.empty() || fire_ticks < timers_.top().first;
     timers_.emplace(fire_ticks, id);
   }
-  cv_.notify_one();
+  // Wake the thread only when its current wait would be too long: most deadlines are alike, so a new timer
+  // usually fires after the one already awaited, and the ES handler thread then costs no context switch.
+  if (earliest) cv_.notify_one();
 }
 
 void DeadlineWatchdog::Stop() {

@@ -157,6 +157,24 @@ describe("exactly one answer", () => {
     expect(addon.standin.state().violations).toEqual([]);
   });
 
+  it("JavaScript and the watchdog racing for the same messages: each still answered exactly once", async () => {
+    const statuses: string[] = [];
+    const h = start({ authExec: true }, (ev, hh) => {
+      setTimeout(() => statuses.push(addon.respond(hh, ev.auth!.id, true)), Math.random() * 20);
+    });
+    // The watchdog moments are spread over 0–200 ms after delivery (deadline - 1 s), so some JavaScript
+    // answers come first and some after the watchdog, whatever the machine's load.
+    const n = 100;
+    addon.standin.enqueue(Array.from({ length: n }, (_, i) => exec(`r${i}`, ["/bin/ls"], { deadlineMs: 1000 + 2 * i })));
+    await until(() => statuses.length === n, "every JavaScript answer");
+    const records = addon.standin.authRecords();
+    expect(records.every((r) => r.answers === 1 && r.result === "allow")).toBe(true);
+    const late = statuses.filter((s) => s === "tooLate").length;
+    expect(statuses.filter((s) => s === "answered").length + late).toBe(n);
+    expect(addon.esStats(h)).toMatchObject({ watchdogAnswers: late, lateJsAnswers: late, retainedNow: 0, pendingAuth: 0 });
+    expect(addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+  });
+
   it("stop answers everything pending (ALLOW), releases every retained message, and drains events to JS", async () => {
     const h = start({ authExec: true }); // JavaScript never answers
     addon.standin.enqueue([exec("a", ["/bin/ls"]), exec("b", ["/bin/ps"]), exec("c", ["/bin/df"])]);
