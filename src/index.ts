@@ -34,3 +34,5 @@ export { loadNative, defaultAddonPaths, NativeAddonError, type AddonAttempt } fr
 export type * from "./sensor/nativeBinding.js";
 export type { SensorBackend, BackendStats } from "./sensor/backend.js";
 export { createLinuxBackend, type LinuxBackendOptions } from "./sensor/linuxBackend.js";
+export { createHostMapper, type HostMapperOptions } from "./ecs/hostMapper.js";
+export { defaultAgent, recordedMacHost } from "./ecs/agent.js";
