@@ -11,8 +11,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 namespace macsensor::linux_proc {
 
@@ -38,11 +38,35 @@ bool HasNetAdmin() {
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind("CapEff:", 0) == 0) {
-      unsigned long long caps = std::stoull(line.substr(7), nullptr, 16);
+      unsigned long long caps = std::strtoull(line.c_str() + 7, nullptr, 16);
       return (caps >> 12) & 1ULL;
     }
   }
   return geteuid() == 0;
+}
+
+// The kernel ignores listen requests from outside the initial PID and user namespaces (a container), which
+// would otherwise look like a quiet machine. Their inode numbers are fixed (PROC_PID_INIT_INO,
+// PROC_USER_INIT_INO); an unreadable link is not taken as proof either way.
+std::string NamespaceProblem() {
+  char buf[64];
+  struct Check {
+    const char* path;
+    const char* initial;
+    const char* name;
+  };
+  for (const Check& c : {Check{"/proc/self/ns/pid", "pid:[4026531836]", "PID"},
+                         Check{"/proc/self/ns/user", "user:[4026531837]", "user"}}) {
+    ssize_t n = readlink(c.path, buf, sizeof buf - 1);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    if (std::strcmp(buf, c.initial) != 0) {
+      return std::string("the Linux process connector reports only to the host's initial namespaces, and this "
+                         "process runs in another ") +
+             c.name + " namespace (" + buf + "): run the agent on the host, not in a container";
+    }
+  }
+  return "";
 }
 
 std::string SysError(const char* what, int err) {
@@ -60,6 +84,7 @@ ProcConnector::~ProcConnector() { Stop(); }
 std::string ProcConnector::Start(int rcvbuf_bytes) {
   if (thread_.joinable()) return "the process connector is already started";
   if (!HasNetAdmin()) return kNeedsRoot;
+  if (std::string problem = NamespaceProblem(); !problem.empty()) return problem;
 
   sock_ = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
   if (sock_ < 0) return SysError("socket(NETLINK_CONNECTOR)", errno);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -66,6 +66,20 @@ describe("createLinuxBackend errors", () => {
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("the Linux process connector needs root (CAP_NET_ADMIN)");
   });
+
+  it.runIf(process.platform === "linux" && process.getuid?.() === 0 && existsSync("/usr/bin/unshare"))(
+    "in a container (another PID namespace), says the process connector would stay silent",
+    () => {
+      const addon = defaultAddonPaths()[0];
+      const script = `
+        const b = require(${JSON.stringify(addon)});
+        try { b.startLinux({}, () => {}); console.log("started"); } catch (e) { console.log(e.message); }`;
+      const r = spawnSync("/usr/bin/unshare", ["--pid", "--fork", "--mount-proc", process.execPath, "-e", script], {
+        encoding: "utf8",
+      });
+      expect(r.stdout.trim()).toMatch(/^the Linux process connector reports only to the host's initial namespaces, .* PID namespace/);
+    },
+  );
 
   it.runIf(process.platform === "linux")("rejects bad options with the option's name", () => {
     const binding = loadNative();
