@@ -1,0 +1,102 @@
+// compileQuery's contract: what it returns for event and sequence queries, options, pipes, streaming.
+import { describe, expect, it } from "vitest";
+import { compileQuery, EqlSemanticError, EqlSyntaxError, runQuery, type EqlEvent } from "../../src/eql/index.js";
+
+const proc = (name: string, extra: Record<string, unknown> = {}): EqlEvent => ({
+  "@timestamp": "2026-01-01T00:00:00Z",
+  event: { category: ["process"], type: ["start"] },
+  process: { name },
+  ...extra,
+});
+
+describe("event queries", () => {
+  it("exposes source, ast, isSequence and a test that includes the category", () => {
+    const q = compileQuery('process where process.name == "ls"');
+    expect(q.source).toBe('process where process.name == "ls"');
+    expect(q.isSequence).toBe(false);
+    expect(q.ast.body.kind).toBe("event");
+    expect(q.test?.(proc("ls"))).toBe(true);
+    expect(q.test?.(proc("cat"))).toBe(false);
+    expect(q.test?.({ event: { category: ["file"] }, process: { name: "ls" } })).toBe(false);
+    expect(q.test?.({ process: { name: "ls" } })).toBe(false);
+  });
+
+  it("matches the category as a string or any element of an array", () => {
+    const q = compileQuery("file where true");
+    expect(q.test?.({ event: { category: "file" } })).toBe(true);
+    expect(q.test?.({ event: { category: ["process", "file"] } })).toBe(true);
+    expect(q.test?.({ event: { category: ["File"] } })).toBe(false);
+    expect(q.test?.({ "event.category": "file" })).toBe(true);
+  });
+
+  it("any matches every event, with or without a category", () => {
+    const q = compileQuery("any where true");
+    expect(q.test?.({})).toBe(true);
+    expect(q.test?.(proc("x"))).toBe(true);
+  });
+
+  it("honours categoryField", () => {
+    const q = compileQuery("process where true", { categoryField: "event_type" });
+    expect(q.test?.({ event_type: "process" })).toBe(true);
+    expect(q.test?.(proc("x"))).toBe(false);
+  });
+
+  it("a matcher returns event hits at once", () => {
+    const m = compileQuery('process where process.name : "L*"').newMatcher();
+    const ev = proc("ls");
+    expect(m.push(ev)).toEqual([{ kind: "event", event: ev }]);
+    expect(m.push(proc("cat"))).toEqual([]);
+    expect(m.finish()).toEqual([]);
+    expect(m.stats()).toEqual({ pendingSequences: 0, evictedSequences: 0, expiredSequences: 0 });
+  });
+
+  it("head N passes the first N hits; tail N releases the last N at finish", () => {
+    const events = ["a", "b", "c", "d"].map((n) => proc(n));
+    const names = (q: string) => runQuery(compileQuery(q), events).map((h) => (h.kind === "event" ? (h.event.process as { name: string }).name : "?"));
+    expect(names("process where true | head 2")).toEqual(["a", "b"]);
+    expect(names("process where true | tail 2")).toEqual(["c", "d"]);
+    expect(names("process where true | head 3 | tail 2")).toEqual(["b", "c"]);
+    expect(names("process where true | tail 3 | head 1")).toEqual(["b"]);
+    expect(names("process where true | head 0")).toEqual([]);
+    const m = compileQuery("process where true | tail 1").newMatcher();
+    expect(m.push(events[0])).toEqual([]);
+    expect(m.finish()).toHaveLength(1);
+  });
+
+  it("each matcher has its own pipe state", () => {
+    const q = compileQuery("process where true | head 1");
+    const m1 = q.newMatcher();
+    const m2 = q.newMatcher();
+    expect(m1.push(proc("a"))).toHaveLength(1);
+    expect(m1.push(proc("b"))).toHaveLength(0);
+    expect(m2.push(proc("c"))).toHaveLength(1);
+  });
+});
+
+describe("sequence queries", () => {
+  it("have no test and report isSequence", () => {
+    const q = compileQuery("sequence [process where true] [file where true]");
+    expect(q.isSequence).toBe(true);
+    expect(q.test).toBeUndefined();
+    expect(q.ast.body.kind).toBe("sequence");
+  });
+});
+
+describe("errors", () => {
+  it("syntax errors are EqlSyntaxError, semantic ones EqlSemanticError, both at compile time", () => {
+    expect(() => compileQuery("process where")).toThrow(EqlSyntaxError);
+    expect(() => compileQuery("process where nope(1)")).toThrow(EqlSemanticError);
+  });
+
+  it("matchers never throw on odd event data", () => {
+    const q = compileQuery('process where length(process.name) > 1 and process.pid / process.zero == 1 or process.args : "x*" or cidrMatch(ip, "10.0.0.0/8")');
+    const m = q.newMatcher();
+    const odd: EqlEvent[] = [
+      {},
+      { event: { category: "process" }, process: null },
+      { event: { category: ["process"] }, process: { name: 5, pid: "x", args: [null, [1, ["x1"]], { a: 1 }] }, ip: 7 },
+      { event: { category: [null, "process"] }, process: { name: ["a", "bb"], args: "x" }, ip: ["10.1.1.1", null] },
+    ];
+    for (const ev of odd) expect(() => m.push(ev)).not.toThrow();
+  });
+});
