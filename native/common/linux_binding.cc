@@ -62,8 +62,13 @@ Napi::Value TypeFail(Napi::Env env, const std::string& message) {
   return env.Undefined();
 }
 
+// Marks handles made by startLinux, so that another wrapped object (an ES handle) is never taken for one.
+constexpr napi_type_tag kLinuxHandleTag = {0x6d616373656e736fULL, 0x722d6c696e757831ULL};
+
 LinuxSession* Unwrap(Napi::Env env, Napi::Value v) {
   if (!v.IsObject()) return nullptr;
+  bool tagged = false;
+  if (napi_check_object_type_tag(env, v, &kLinuxHandleTag, &tagged) != napi_ok || !tagged) return nullptr;
   void* ptr = nullptr;
   if (napi_unwrap(env, v, &ptr) != napi_ok) {
     // napi_unwrap leaves a pending exception for unwrapped objects; the caller throws its own.
@@ -182,6 +187,7 @@ Napi::Value StartLinux(const Napi::CallbackInfo& info) {
     delete raw;
     return Fail(env, "startLinux: could not attach the session to its handle");
   }
+  napi_type_tag_object(env, handle, &kLinuxHandleTag);
   if (napi_add_env_cleanup_hook(env, &LinuxSession::OnEnvCleanup, raw) == napi_ok) raw->cleanup_hook = true;
   return handle;
 }

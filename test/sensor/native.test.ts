@@ -85,6 +85,9 @@ describe("createLinuxBackend errors", () => {
     const binding = loadNative();
     expect(() => binding.startLinux!({ queueCapacity: 0 }, () => {})).toThrow(/queueCapacity must be an integer from 1/);
     expect(() => binding.startLinux!({ ignorePids: ["x" as unknown as number] }, () => {})).toThrow(/ignorePids\[0\]/);
+    const notAHandle = { stop: () => ({}), stats: () => ({}), lastError: () => undefined } as never;
+    expect(() => binding.stopLinux!(notAHandle)).toThrow(/expected a handle returned by startLinux/);
+    expect(() => binding.linuxStats!(notAHandle)).toThrow(/expected a handle returned by startLinux/);
   });
 });
 
