@@ -1,6 +1,5 @@
 import { createReadStream } from "node:fs";
 import { parseArgs } from "node:util";
-import type { EcsEvent } from "../ecs/ecsEvent.js";
 import type { EcsMapper } from "../ecs/mapper.js";
 
 const HELP = `Usage: macsensor ecs [--format eslogger|raw|ecs] [options] <file|->
@@ -101,7 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   } else {
     const { JsonObjectSplitter } = await import("../sensor/esloggerSplitter.js");
-    const { parseJsonKeepingBigIntegers } = await import("../sensor/esloggerJson.js");
+    const { compactJsonText, parseJsonKeepingBigIntegers } = await import("../sensor/esloggerJson.js");
     let mapper: EcsMapper | undefined;
     if (chosen === "raw") {
       const { createEcsMapper } = await import("../ecs/mapper.js");
@@ -124,7 +123,8 @@ export async function run(argv: string[]): Promise<number> {
         }
         let value: unknown;
         try {
-          value = parseJsonKeepingBigIntegers(item.text);
+          // ECS documents are checked as JSON.parse reads them and printed as written (big integers untouched).
+          value = mapper ? parseJsonKeepingBigIntegers(item.text) : JSON.parse(item.text);
         } catch (err) {
           report(`${where}: invalid JSON: ${(err as Error).message}`);
           continue;
@@ -142,7 +142,7 @@ export async function run(argv: string[]): Promise<number> {
             report(`${where}: not a usable ECS event: ${problems.map((p) => `${p.field}: ${p.reason}`).join("; ")}`);
             continue;
           }
-          await out.write(JSON.stringify(value as EcsEvent));
+          await out.write(compactJsonText(item.text));
         }
       }
     };

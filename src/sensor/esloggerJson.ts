@@ -147,3 +147,24 @@ export function findJsonSyntaxError(text: string): { offset: number; reason: str
   }
   return undefined;
 }
+
+/** The same JSON on one line: whitespace outside strings removed, everything else byte for byte (numbers keep their digits). */
+export function compactJsonText(text: string): string {
+  if (!/[\n\r]/.test(text)) return text;
+  let out = "";
+  let copied = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 32 || c === 10 || c === 13 || c === 9) {
+      out += text.slice(copied, i);
+      copied = i + 1;
+    }
+  }
+  return out + text.slice(copied);
+}

@@ -89,6 +89,13 @@ describe("macsensor ecs", () => {
     expect(stderr).toMatch(/<stdin>:4:1: not a usable ECS event: user\.id: expected a string/);
   });
 
+  it("--format ecs prints documents as written: one line each, big integers exact", () => {
+    const doc = '{\n  "@timestamp": "2025-01-01T00:00:00Z",\n  "file": {"inode": 1152921500312524417}\n}\n';
+    const r = spawnSync(process.execPath, [cli, "ecs", "--format", "ecs", "-"], { encoding: "utf8", input: doc });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('{"@timestamp":"2025-01-01T00:00:00Z","file":{"inode":1152921500312524417}}\n');
+  });
+
   it("usage errors exit 2", () => {
     expect(ecs(["--format", "xml", "x"]).status).toBe(2);
     expect(ecs([]).status).toBe(2);

@@ -27,3 +27,12 @@ describe("findJsonSyntaxError", () => {
     expect(findJsonSyntaxError('{"a":[1,{"b":null}],"c":-1.5e3}')).toBeUndefined();
   });
 });
+
+describe("compactJsonText", () => {
+  it("puts a pretty-printed object on one line without touching strings or number digits", async () => {
+    const { compactJsonText } = await import("../../src/sensor/esloggerJson.js");
+    const text = '{\n  "a": "x  y\\" z",\n\t"n": 1152921500312524417,\r\n  "b": [1, 2]\n}';
+    expect(compactJsonText(text)).toBe('{"a":"x  y\\" z","n":1152921500312524417,"b":[1,2]}');
+    expect(compactJsonText('{"a": 1}')).toBe('{"a": 1}');
+  });
+});
