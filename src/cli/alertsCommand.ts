@@ -27,6 +27,50 @@ function printable(value: unknown): string {
   });
 }
 
+/**
+ * Collects output lines and writes them in large chunks. line() returns a promise when the reader (a pipe) is
+ * behind, for the caller to await; a reader that goes away (`| head`) ends the output quietly.
+ */
+class BufferedOutput {
+  private chunk: string[] = [];
+  private size = 0;
+  closed = false;
+
+  constructor() {
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") throw e;
+      this.closed = true;
+    });
+  }
+
+  line(text: string): Promise<void> | undefined {
+    this.chunk.push(text);
+    this.size += text.length + 1;
+    return this.size >= 64 * 1024 ? this.flush() : undefined;
+  }
+
+  private flush(): Promise<void> | undefined {
+    if (this.chunk.length === 0 || this.closed) return undefined;
+    const data = this.chunk.join("\n") + "\n";
+    this.chunk = [];
+    this.size = 0;
+    if (process.stdout.write(data)) return undefined;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        process.stdout.off("drain", done);
+        process.stdout.off("error", done);
+        resolve();
+      };
+      process.stdout.on("drain", done);
+      process.stdout.on("error", done);
+    });
+  }
+
+  async end(): Promise<void> {
+    await this.flush();
+  }
+}
+
 function clip(text: string, width: number | undefined): string {
   if (width === undefined || text.length <= width) return text;
   return width <= 1 ? "…" : `${text.slice(0, width - 1)}…`;
@@ -97,12 +141,22 @@ export async function run(argv: string[]): Promise<number> {
   };
   const alerts = status.readAlerts(files, { ...(since ? { since } : {}), ...(values.rule !== undefined ? { rule: values.rule } : {}), onBadLine });
 
+  const out = new BufferedOutput();
   try {
     if (values.json) {
-      for await (const a of alerts) process.stdout.write(a.line + "\n");
-    } else {
-      const rows: string[][] = [];
       for await (const a of alerts) {
+        await out.line(a.line);
+        if (out.closed) break;
+      }
+    } else {
+      // Streamed with fixed column widths, so a log of millions of alerts needs no memory to show.
+      const wide = values.wide === true;
+      const widths = [20, 8, 40, 12, 22];
+      const row = (cells: string[]): string => cells.map((c, i) => (i < widths.length ? c.padEnd(widths[i]) : c)).join("  ");
+      const commandWidth = !wide && process.stdout.isTTY ? Math.max(20, (process.stdout.columns || 160) - 114) : undefined;
+      let count = 0;
+      for await (const a of alerts) {
+        if (count++ === 0) await out.line(row(["TIME (UTC)", "SEVERITY", "RULE", "USER", "RESPONSE", "COMMAND LINE"]));
         const f = (k: string): unknown => status.field(a.doc, k);
         const time = a.time ? `${a.time.toISOString().slice(0, 19).replace("T", " ")}Z` : "-";
         const args = f("process.args");
@@ -110,19 +164,16 @@ export async function run(argv: string[]): Promise<number> {
         const action = f("macsensor.response.action");
         const result = f("macsensor.response.result");
         const response = action === undefined ? "-" : `${printable(action)}${result === undefined ? "" : `: ${printable(result)}`}`;
-        rows.push([time, status.severityLabel(a.doc), printable(f("rule.name") ?? f("rule.id")), printable(f("user.name")), response, printable(command)]);
+        const rule = clip(printable(f("rule.name") ?? f("rule.id")), wide ? undefined : widths[2]);
+        await out.line(row([time, status.severityLabel(a.doc), rule, printable(f("user.name")), response, clip(printable(command), commandWidth)]));
+        if (out.closed) break;
       }
-      const header = ["TIME (UTC)", "SEVERITY", "RULE", "USER", "RESPONSE", "COMMAND LINE"];
-      const wide = values.wide === true;
-      for (const r of rows) r[2] = clip(r[2], wide ? undefined : 48);
-      const widths = [0, 1, 2, 3, 4].map((i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
-      const used = widths.reduce((a, b) => a + b + 2, 0);
-      const commandWidth = !wide && process.stdout.isTTY ? Math.max(20, (process.stdout.columns || 160) - used) : undefined;
-      const lines = [header, ...rows].map((r) => [...r.slice(0, 5).map((c, i) => c.padEnd(widths[i])), clip(r[5], commandWidth)].join("  "));
-      const scope = `${rows.length} alert${rows.length === 1 ? "" : "s"}${since ? ` since ${since.toISOString()}` : ""}` +
-        `${values.rule !== undefined ? ` of rule ${values.rule}` : ""} in ${files.length} file${files.length === 1 ? "" : "s"}`;
-      process.stdout.write((rows.length ? lines.join("\n") + "\n" : "") + scope + "\n");
+      await out.line(
+        `${count} alert${count === 1 ? "" : "s"}${since ? ` since ${since.toISOString()}` : ""}` +
+          `${values.rule !== undefined ? ` of rule ${values.rule}` : ""} in ${files.length} file${files.length === 1 ? "" : "s"}`,
+      );
     }
+    await out.end();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EACCES" || code === "ENOENT") {

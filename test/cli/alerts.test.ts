@@ -1,5 +1,5 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -146,6 +146,20 @@ describe("macsensor alerts", () => {
     const bad = alerts("--since", "soon");
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("--since: expected a duration");
+  });
+
+  it("stops quietly when its reader goes away (| head)", async () => {
+    const big = join(dir, "big", "alerts.ndjson");
+    mkdirSync(join(dir, "big"));
+    const line = alertLine({ ago: HOUR, id: "r", name: "R", severity: 21, user: "u", cmd: "x".repeat(200) });
+    writeFileSync(big, `${line}\n`.repeat(5000));
+    const child = spawn(process.execPath, [cli, "alerts", "--json", "--file", big], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 
   it("has --help", () => {
