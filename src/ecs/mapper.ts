@@ -104,6 +104,7 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
       view.args = parent.args;
       view.args_count = parent.args.length;
       view.command_line = parent.commandLine;
+      if (parent.argsTruncated) view.Ext = { command_line_truncated: true };
     }
     if (parent.codeSignature) view.code_signature = parent.codeSignature;
     parent.parentView = view;
@@ -135,16 +136,18 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
     const entry = applied.entry;
 
     const process: Record<string, unknown> = { pid: raw.pid, entity_id: entry.entityId };
-    const name = entry.name ?? (entry.args && entry.args.length > 0 ? basename(entry.args[0]) : undefined);
+    const name = entry.name ?? (decoded.args && decoded.args.length > 0 ? basename(decoded.args[0]) : entry.args && entry.args.length > 0 ? basename(entry.args[0]) : undefined);
     if (name !== undefined) process.name = name;
     if (entry.executable !== undefined) process.executable = entry.executable;
-    if (entry.args !== undefined) {
-      process.args = entry.args;
-      process.args_count = entry.args.length;
+    // The event's own argv when it carries one (the table may keep a shortened copy), else the table's.
+    const args = decoded.args ?? entry.args;
+    if (args !== undefined) {
+      process.args = args;
+      process.args_count = args.length;
       // Defend leaves command_line out on forks (a rule tests process.command_line == null there).
-      if (raw.kind !== "fork") process.command_line = entry.commandLine;
+      if (raw.kind !== "fork") process.command_line = args === entry.args ? entry.commandLine : args.join(" ");
     }
-    if (raw.argsTruncated) process.Ext = { command_line_truncated: true };
+    if (raw.argsTruncated || (args === entry.args && entry.argsTruncated)) process.Ext = { command_line_truncated: true };
     if (raw.cwd !== undefined) process.working_directory = decodeRawText(raw.cwd, "process.working_directory", rawBytes);
     process.start = startIso(entry);
     if (raw.tty !== undefined) {

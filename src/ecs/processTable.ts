@@ -14,6 +14,8 @@ export interface ProcessEntry {
   name?: string;
   args?: string[];
   commandLine?: string;
+  /** The stored args were cut to the table's per-process budget (the event that carried them had them whole). */
+  argsTruncated?: boolean;
   codeSignature?: EcsCodeSignature;
   cdhash?: string;
   /** Epoch ms of the exit event; set once the process has exited. */
@@ -55,6 +57,8 @@ export interface ProcessTableOptions {
   exitedRetentionMs?: number;
   /** Longest process.Ext.ancestry list. */
   maxAncestry?: number;
+  /** Most argument characters kept per process (for parent views and forks); more are cut. Default 64 Ki. */
+  maxArgChars?: number;
 }
 
 export interface ProcessTableStats {
@@ -73,6 +77,7 @@ export class ProcessTable {
   private readonly maxExited: number;
   private readonly retentionMs: number;
   private readonly maxAncestry: number;
+  private readonly maxArgChars: number;
   private readonly live = new Map<number, ProcessEntry>();
   /** Exited processes by pid (the latest exit of each pid). */
   private readonly exited = new Map<number, ProcessEntry>();
@@ -87,6 +92,7 @@ export class ProcessTable {
     this.maxExited = options.maxExited ?? 4096;
     this.retentionMs = options.exitedRetentionMs ?? 30_000;
     this.maxAncestry = options.maxAncestry ?? 20;
+    this.maxArgChars = options.maxArgChars ?? 65536;
   }
 
   get stats(): ProcessTableStats {
@@ -167,6 +173,7 @@ export class ProcessTable {
       entry.name = parent.name;
       entry.args = parent.args;
       entry.commandLine = parent.commandLine;
+      entry.argsTruncated = parent.argsTruncated;
       entry.codeSignature = parent.codeSignature;
       entry.cdhash = parent.cdhash;
     }
@@ -189,6 +196,7 @@ export class ProcessTable {
       // A new image: every field of the old one goes, so nothing of it leaks into the new process view.
       entry.executable = entry.name = entry.commandLine = entry.cdhash = undefined;
       entry.args = undefined;
+      entry.argsTruncated = undefined;
       entry.codeSignature = undefined;
     } else {
       entry = this.replaceLive(raw.pid, raw.startTime ?? raw.time, raw.ppid);
@@ -231,14 +239,31 @@ export class ProcessTable {
     }
     const args = decoded?.args ?? raw.args?.map(rawTextToString);
     if (args !== undefined) {
-      entry.args = args;
-      entry.commandLine = args.join(" ");
+      const kept = this.withinBudget(args);
+      entry.args = kept;
+      entry.commandLine = kept.join(" ");
+      entry.argsTruncated = kept !== args ? true : undefined;
     }
     if (raw.codeSignature) {
       entry.codeSignature = ecsCodeSignature(raw.codeSignature);
       entry.cdhash = raw.codeSignature.cdhash;
     }
     entry.parentView = undefined;
+  }
+
+  /** args itself when within maxArgChars, else a copy cut at the budget (bounds memory per process). */
+  private withinBudget(args: string[]): string[] {
+    let total = 0;
+    for (let i = 0; i < args.length; i++) {
+      total += args[i].length + 1;
+      if (total > this.maxArgChars) {
+        const kept = args.slice(0, i);
+        const room = this.maxArgChars - (total - args[i].length - 1);
+        if (room > 0) kept.push(args[i].slice(0, room));
+        return kept;
+      }
+    }
+    return args;
   }
 
   private pruneExited(now: number): void {

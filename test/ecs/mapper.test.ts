@@ -134,6 +134,21 @@ describe("ECS mapping edge cases", () => {
     expect(get(doc, "process.command_line")).toBe(`echo ${big}`);
   });
 
+  it("the table keeps a bounded copy of a huge argv for parent views; the event itself has it whole", () => {
+    const mapper = testMapper();
+    const big = "y".repeat(200_000);
+    const own = mapper.map(exec(16, { executable: "/bin/sh", args: ["sh", "-c", big], startTime: 5 }));
+    expect((get(own, "process.args") as string[])[2]).toHaveLength(200_000);
+    expect(get(own, "process.Ext.command_line_truncated")).toBeUndefined();
+    const child = mapper.map(exec(17, { ppid: 16, executable: "/bin/true", args: ["true"] }));
+    const parentArgs = get(child, "process.parent.args") as string[];
+    expect(parentArgs.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(parentArgs.join(" ").length).toBeLessThanOrEqual(65536);
+    expect(get(child, "process.parent.Ext.command_line_truncated")).toBe(true);
+    const forked = mapper.map(fork(18, 16));
+    expect(get(forked, "process.Ext.command_line_truncated")).toBe(true);
+  });
+
   it("invalid UTF-8: U+FFFD in the field, exact bytes in macsensor.raw_bytes", () => {
     const badArg = new Uint8Array([0x61, 0xff, 0x62]);
     const badPath = new Uint8Array([0x2f, 0x74, 0x6d, 0x70, 0x2f, 0xc3, 0x28]);
