@@ -53,6 +53,17 @@ struct EsHandle {
   }
 };
 
+// Marks our handles so that another External (or the Linux backend's handle) is never taken for one.
+constexpr napi_type_tag kEsHandleTag = {0x6d616373656e736fULL, 0x722d65732d763031ULL};
+
+// The EsHandle behind a JS value, or nullptr when the value is not a handle returned by startEs.
+EsHandle* UnwrapHandle(Napi::Env env, Napi::Value v) {
+  if (!v.IsExternal()) return nullptr;
+  bool tagged = false;
+  if (napi_check_object_type_tag(env, v, &kEsHandleTag, &tagged) != napi_ok || !tagged) return nullptr;
+  return v.As<Napi::External<EsHandle>>().Data();
+}
+
 Napi::Value ThrowError(Napi::Env env, const std::string& message, const char* code = nullptr) {
   Napi::Error err = Napi::Error::New(env, message);
   if (code != nullptr) err.Set("code", Napi::String::New(env, code));
@@ -150,11 +161,11 @@ bool ReadPrefilter(Napi::Env env, Napi::Value v, std::optional<Prefilter>* out) 
 // is then refused as too late, since stop answered everything pending.
 EsHandle* HandleOf(const Napi::CallbackInfo& info, const char* fn, bool allow_stopped = false) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsExternal()) {
+  EsHandle* h = info.Length() >= 1 ? UnwrapHandle(env, info[0]) : nullptr;
+  if (h == nullptr) {
     ThrowType(env, std::string(fn) + ": the first argument must be the handle returned by startEs");
     return nullptr;
   }
-  EsHandle* h = info[0].As<Napi::External<EsHandle>>().Data();
   if (h->stopped && !allow_stopped) {
     ThrowError(env, std::string(fn) + ": the Endpoint Security backend is stopped", "ES_STOPPED");
     return nullptr;
@@ -202,11 +213,13 @@ Napi::Value StartEs(const Napi::CallbackInfo& info) {
   EsHandle* raw = handle.release();
   raw->env = env;
   raw->cleanup_hook_pending = napi_add_env_cleanup_hook(env, &EsHandle::OnEnvTeardown, raw) == napi_ok;
-  return Napi::External<EsHandle>::New(env, raw, [](Napi::Env fenv, EsHandle* h) {
+  Napi::External<EsHandle> external = Napi::External<EsHandle>::New(env, raw, [](Napi::Env fenv, EsHandle* h) {
     if (h->cleanup_hook_pending) napi_remove_env_cleanup_hook(h->env, &EsHandle::OnEnvTeardown, h);
     h->StopAll(fenv, false);  // garbage-collected without stopEs: stop, but never call JS from a finalizer
     delete h;
   });
+  napi_type_tag_object(env, external, &kEsHandleTag);
+  return external;
 }
 
 Napi::Value Respond(const Napi::CallbackInfo& info) {
@@ -248,19 +261,16 @@ Napi::Value SetPrefilter(const Napi::CallbackInfo& info) {
 
 Napi::Value StopEs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsExternal()) {
-    return ThrowType(env, "stopEs: the first argument must be the handle returned by startEs");
-  }
-  info[0].As<Napi::External<EsHandle>>().Data()->StopAll(env, true);
+  EsHandle* h = info.Length() >= 1 ? UnwrapHandle(env, info[0]) : nullptr;
+  if (h == nullptr) return ThrowType(env, "stopEs: the first argument must be the handle returned by startEs");
+  h->StopAll(env, true);
   return env.Undefined();
 }
 
 Napi::Value EsStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsExternal()) {
-    return ThrowType(env, "esStats: the first argument must be the handle returned by startEs");
-  }
-  EsHandle* h = info[0].As<Napi::External<EsHandle>>().Data();
+  EsHandle* h = info.Length() >= 1 ? UnwrapHandle(env, info[0]) : nullptr;
+  if (h == nullptr) return ThrowType(env, "esStats: the first argument must be the handle returned by startEs");
   EsSessionStats s = h->session->Stats();
   DispatcherStats d = h->dispatcher->Stats();
   Napi::Object out = Napi::Object::New(env);

@@ -256,6 +256,13 @@ describe("es_new_client failures", () => {
     });
   }
 
+  it("something that is not an ES handle is refused, never used", () => {
+    const fake = {} as EsHandle;
+    expect(() => addon.respond(fake, 1, true)).toThrow(/handle returned by startEs/);
+    expect(() => addon.esStats(fake)).toThrow(/handle returned by startEs/);
+    expect(() => addon.stopEs(fake)).toThrow(/handle returned by startEs/);
+  });
+
   it("bad options are refused with the option's name", () => {
     expect(() => addon.startEs({ queueCapacity: 0 }, () => {})).toThrow(/queueCapacity/);
     expect(() => addon.startEs({ captureEnv: [1 as unknown as string] }, () => {})).toThrow(/captureEnv\[0\]/);
