@@ -16,6 +16,12 @@ export interface CommandEntry {
 
 export const commands: CommandEntry[] = [
   {
+    name: "run",
+    usage: "run [--backend auto|es|eslogger|linux] [--rules PATH]... [--alerts FILE]",
+    summary: "the agent: live sensor → ECS → rules → alerts/blocks (replays bundled events without root)",
+    load: () => import("./runCommand.js"),
+  },
+  {
     name: "ecs",
     usage: "ecs [--format eslogger|raw|ecs] <file|->",
     summary: "print the ECS event of every input record (what the rules see)",

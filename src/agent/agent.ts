@@ -1,0 +1,186 @@
+/**
+ * The live agent: wires a backend, the ECS mapper, the rules, the response and the logs into one Pipeline, and
+ * owns their lifecycle (start, rule reload, heartbeat, orderly stop). Every part is built by the caller or by
+ * the defaults here, so tests can start a real agent with their own rules, logs and backend.
+ */
+import { createEcsMapper, type EcsMapper } from "../ecs/mapper.js";
+import { defaultAgent } from "../ecs/agent.js";
+import { detectHost, type EcsHost } from "../ecs/host.js";
+import { seedFromProc } from "../ecs/procSeed.js";
+import { createSystemUserNames } from "../ecs/userNames.js";
+import type { Query } from "../eql/ast.js";
+import type { AlertLog } from "../output/alertLog.js";
+import type { OpsLogger } from "../output/opsLogger.js";
+import { startHeartbeat } from "../output/opsLogger.js";
+import { buildAlert } from "../response/alert.js";
+import { loadRules } from "../rules/loader.js";
+import type { RuleAction } from "../rules/ruleMetadata.js";
+import { RuleSet } from "../rules/ruleSet.js";
+import type { SensorBackend } from "../sensor/backend.js";
+import type { EsBackend } from "../sensor/esBackend.js";
+import type { RawEvent } from "../sensor/rawEvent.js";
+import { Pipeline, type AuthAnswerStatus, type PipelineDetector } from "./pipeline.js";
+
+export interface AgentOptions {
+  backend: SensorBackend;
+  rulePaths: readonly string[];
+  actions: ReadonlyMap<string, RuleAction>;
+  alertLog: AlertLog;
+  ops: OpsLogger;
+  /** What block rules do on a backend that cannot block. */
+  blockFallback: "kill" | "report";
+  heartbeatMs: number;
+  host?: EcsHost;
+  mapper?: EcsMapper;
+  /** Seed the process table from /proc (Linux). Default: on Linux. */
+  seedFromProc?: boolean;
+  /** Sends SIGKILL; default process.kill. */
+  kill?: (pid: number) => string | null;
+}
+
+export interface RulesSummary {
+  loaded: number;
+  skipped: number;
+  errors: number;
+  block: number;
+}
+
+export interface RunningAgent {
+  readonly backend: SensorBackend;
+  readonly pipeline: Pipeline;
+  /** Loads the rules again; events keep flowing through the old rules until the new ones are ready. */
+  reload(): RulesSummary;
+  counts(): Record<string, number>;
+  /** Stops the backend, runs what it still had queued through the rules, flushes the alert log. */
+  stop(): Promise<void>;
+  readonly rules: RulesSummary;
+}
+
+function defaultKill(pid: number): string | null {
+  try {
+    process.kill(pid, "SIGKILL");
+    return null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH" ? "the process had already exited" : String(err);
+  }
+}
+
+function isEsBackend(backend: SensorBackend): backend is EsBackend {
+  return backend.name === "es" && typeof (backend as Partial<EsBackend>).setBlockRules === "function";
+}
+
+const ANSWER_STATUS: Record<string, AuthAnswerStatus> = {
+  answered: "ok",
+  tooLate: "late",
+  duplicate: "late",
+  unknown: "unknown",
+  error: "error",
+};
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const { backend, ops } = options;
+  const host = options.host ?? detectHost();
+  const mapper =
+    options.mapper ??
+    createEcsMapper({ host, agent: defaultAgent(host), users: createSystemUserNames() });
+  if (options.seedFromProc ?? process.platform === "linux") {
+    try {
+      const seeded = seedFromProc(mapper.table);
+      ops.info("process table seeded", { macsensor: { seeded } });
+    } catch (error) {
+      ops.warn("could not seed the process table from /proc", { error });
+    }
+  }
+
+  let ruleSet: RuleSet;
+  let blockQueries: Query[] = [];
+  const loadRuleSet = (): RulesSummary => {
+    const result = loadRules(options.rulePaths);
+    for (const file of result.files) {
+      if (file.status === "skipped") ops.info("rule skipped", { file: { path: file.file }, macsensor: { reason: file.reason } });
+      if (file.status === "error") ops.error("rule not loaded", { file: { path: file.file }, error: file.error });
+    }
+    const next = new RuleSet(result.rules, { actions: options.actions });
+    for (const id of next.unknownActionIds()) ops.warn("an action is configured for a rule that is not loaded", { rule: { id } });
+    ruleSet = next;
+    blockQueries = result.rules.filter((r) => next.actionFor(r.metadata.ruleId) === "block").map((r) => r.query.ast);
+    const summary: RulesSummary = {
+      loaded: result.rules.length,
+      skipped: result.files.filter((f) => f.status === "skipped").length,
+      errors: result.errors.length,
+      block: blockQueries.length,
+    };
+    ops.info("rules loaded", { macsensor: { rules: summary } });
+    return summary;
+  };
+  let rules = loadRuleSet();
+  if (isEsBackend(backend)) backend.setBlockRules(blockQueries);
+
+  const detector: PipelineDetector = {
+    push: (event) => {
+      const detections = ruleSet.push(event);
+      return detections.length === 0 ? [] : detections.map((d) => ({ rule: d.rule.metadata, hit: d.hit }));
+    },
+  };
+  const agentFields = defaultAgent(host);
+  const respond = backend.respond
+    ? (id: number, allow: boolean): AuthAnswerStatus => {
+        const status = (backend.respond as (id: number, allow: boolean) => unknown)(id, allow);
+        return typeof status === "string" ? (ANSWER_STATUS[status] ?? "error") : "ok";
+      }
+    : undefined;
+  const pipeline = new Pipeline({
+    map: (raw) => mapper.map(raw),
+    detector: () => detector,
+    actionFor: (ruleId) => ruleSet.actionFor(ruleId),
+    ...(respond ? { respond } : {}),
+    blockFallback: options.blockFallback,
+    kill: options.kill ?? defaultKill,
+    alert: ({ rule, event, sequenceEvents, response }) =>
+      options.alertLog.write(
+        buildAlert({ rule, event, response, agent: { id: agentFields.id, version: agentFields.version, name: agentFields.name ?? "macsensor" }, ...(sequenceEvents ? { sequenceEvents } : {}) }),
+      ),
+    onError: (error, raw: RawEvent) => ops.error("event not processed", { error, macsensor: { source: raw.source, kind: raw.kind, pid: raw.pid } }),
+  });
+
+  await backend.start((events) => {
+    for (const raw of events) pipeline.handle(raw);
+  });
+  ops.info("agent started", { macsensor: { backend: backend.name, rules } });
+
+  const counts = (): Record<string, number> => {
+    const b = backend.stats();
+    return {
+      ...pipeline.counts,
+      backendReceived: b.received,
+      backendDelivered: b.delivered,
+      drops: b.dropped + pipeline.counts.seqGaps,
+      deadlineFallbacks: b.watchdogAnswers ?? 0,
+      rulesLoaded: rules.loaded,
+      rulesSkipped: rules.skipped,
+      rulesErrors: rules.errors,
+      processTable: mapper.table.stats.live,
+    };
+  };
+  const stopHeartbeat = startHeartbeat(ops, counts, options.heartbeatMs);
+
+  return {
+    backend,
+    pipeline,
+    get rules() {
+      return rules;
+    },
+    reload() {
+      rules = loadRuleSet();
+      if (isEsBackend(backend)) backend.setBlockRules(blockQueries);
+      return rules;
+    },
+    counts,
+    async stop() {
+      stopHeartbeat();
+      await backend.stop();
+      ops.info("agent stopped", { macsensor: { counts: counts() } });
+      await options.alertLog.flush();
+    },
+  };
+}

@@ -1,0 +1,210 @@
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import { MacsensorError } from "../errors.js";
+import type { RuleAction } from "../rules/ruleMetadata.js";
+
+const HELP = `Usage: macsensor run [--backend auto|es|eslogger|linux] [--rules <path>]... [--alerts FILE] [--config FILE]
+
+The agent's main: loads the rules, starts the event source, maps every program start to an ECS event, runs the
+rules, answers or kills per rule action, writes alerts to the rotated NDJSON alert log and heartbeats to the
+agent log. SIGHUP reloads the rules without losing events; SIGTERM stops the source, drains its queue, flushes
+the logs and exits 0.
+
+Options:
+  --backend <name>          auto (default: Endpoint Security on macOS, the process connector on Linux as root),
+                            es, eslogger (macOS 13+, no entitlement; cannot block), linux
+  --rules <path>            rule file or folder (repeatable); default: the configured rules, else those shipped
+  --alerts <file>           alert log; default: the configured one (/Library/Logs/macsensor/alerts.ndjson on
+                            macOS, /var/log/macsensor/alerts.ndjson on Linux)
+  --log <file>              the agent's own log; default: the configured one
+  --config <file>           configuration file (TOML); default the platform's path
+  --managed <file>          managed preferences plist (MDM); default /Library/Managed Preferences/com.macsensor.agent.plist
+  --action <RULE_ID=ACTION> report, block or kill for a rule (repeatable); overrides the configuration
+  --heartbeat <seconds>     heartbeat interval
+  --replay <file>           do not start a live source: replay recorded ECS events (NDJSON) through the rules
+  -h, --help                show this help
+
+Without root (or any live source) and with --backend auto, it says what is missing and replays the bundled
+recorded events instead, so that a first run still shows an alert.`;
+
+type LiveBackend = "es" | "eslogger" | "linux";
+
+/** What `auto` means here, or why no live source can run. */
+export function resolveBackend(requested: string, platform = process.platform, euid = process.geteuid?.() ?? 0): { backend?: LiveBackend; unavailable?: string } {
+  if (requested === "es" || requested === "eslogger" || requested === "linux") return { backend: requested };
+  if (requested !== "auto") throw new MacsensorError(`--backend must be auto, es, eslogger or linux, found '${requested}'`);
+  if (platform === "darwin") {
+    if (euid !== 0) return { unavailable: "the live sensor needs root on macOS (Endpoint Security and eslogger both require it)" };
+    return { backend: "es" };
+  }
+  if (platform === "linux") {
+    if (euid !== 0) return { unavailable: "the live sensor needs root on Linux (the kernel's process connector requires CAP_NET_ADMIN)" };
+    return { backend: "linux" };
+  }
+  return { unavailable: `no live event source exists for ${platform}` };
+}
+
+function bundledRecording(): string {
+  return new URL("../../samples/recorded-events.ndjson", import.meta.url).pathname;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        backend: { type: "string" },
+        rules: { type: "string", multiple: true },
+        alerts: { type: "string" },
+        log: { type: "string" },
+        config: { type: "string" },
+        managed: { type: "string" },
+        action: { type: "string", multiple: true },
+        heartbeat: { type: "string" },
+        replay: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`macsensor run: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(HELP + "\n");
+    return 0;
+  }
+
+  const [{ loadConfig, checkTrustedPath, permissionsRelaxed, pidFilePath }, { shippedRulesPath }, { parseActionAssignment }] = await Promise.all([
+    import("../config/index.js"),
+    import("../rules/shippedRules.js"),
+    import("../rules/ruleSet.js"),
+  ]);
+  const loaded = loadConfig({
+    ...(values.config !== undefined ? { configFile: values.config } : {}),
+    ...(values.managed !== undefined ? { managedFile: values.managed } : {}),
+  });
+  const config = loaded.config;
+  for (const warning of loaded.warnings) process.stderr.write(`macsensor: warning: ${warning}\n`);
+  const relax = config.development.relaxPermissions || permissionsRelaxed();
+
+  const actions = new Map<string, RuleAction>(Object.entries(config.actions));
+  for (const assignment of values.action ?? []) {
+    const [id, action] = parseActionAssignment(assignment);
+    actions.set(id, action);
+  }
+  const configuredRules = loaded.settings["rules.paths"]?.source !== "default" || config.rules.paths.every((p) => existsSync(p));
+  const rulePaths = values.rules ?? (configuredRules ? config.rules.paths : [shippedRulesPath()]);
+  for (const path of rulePaths) {
+    for (const warning of checkTrustedPath(path, { relax, recursive: true })) process.stderr.write(`macsensor: warning: ${warning}\n`);
+  }
+
+  const heartbeatSeconds = values.heartbeat !== undefined ? Number(values.heartbeat) : config.heartbeat.intervalSeconds;
+  if (!Number.isFinite(heartbeatSeconds) || heartbeatSeconds <= 0) throw new MacsensorError(`--heartbeat must be a positive number of seconds, found '${values.heartbeat}'`);
+
+  const { backend: live, unavailable } = values.replay !== undefined ? {} : resolveBackend(values.backend ?? config.backend);
+  if (live === undefined) {
+    const input = values.replay ?? bundledRecording();
+    if (unavailable) process.stderr.write(`macsensor: ${unavailable}.\nmacsensor: replaying the bundled recorded events instead: ${input}\n`);
+    return replay(input, rulePaths, actions, values.alerts);
+  }
+
+  const { createOpsLogger } = await import("../output/opsLogger.js");
+  const { createAlertLog } = await import("../output/alertLog.js");
+  const { installSignalFlush } = await import("../output/shutdown.js");
+  const { startAgent } = await import("../agent/agent.js");
+  const ops = createOpsLogger({ file: values.log ?? config.log.path });
+  const alertLog = createAlertLog({ file: values.alerts ?? config.alerts.path, maxBytes: config.alerts.maxBytes, maxFiles: config.alerts.maxFiles });
+  const backend = await createBackend(live, config, ops);
+
+  let agent;
+  try {
+    agent = await startAgent({
+      backend,
+      rulePaths,
+      actions,
+      alertLog,
+      ops,
+      blockFallback: live === "es" ? "report" : config.eslogger.blockFallback,
+      heartbeatMs: heartbeatSeconds * 1000,
+    });
+  } catch (err) {
+    ops.error("agent not started", { error: err });
+    await alertLog.close();
+    throw err;
+  }
+
+  const pidFile = pidFilePath();
+  try {
+    mkdirSync(dirname(pidFile), { recursive: true });
+    writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o644 });
+  } catch (error) {
+    ops.warn("could not write the pid file", { error, file: { path: pidFile } });
+  }
+  process.on("SIGHUP", () => {
+    try {
+      agent.reload();
+    } catch (error) {
+      ops.error("rule reload failed; the previous rules stay in force", { error });
+    }
+  });
+  installSignalFlush({
+    beforeFlush: async () => {
+      await agent.stop();
+      rmSync(pidFile, { force: true });
+    },
+  });
+  process.stderr.write(
+    `macsensor: running with the ${live} backend, ${agent.rules.loaded} rules (${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n`,
+  );
+  // The backend's thread-safe function or child process keeps the event loop alive until a signal stops it.
+  await new Promise<never>(() => undefined);
+  return 0;
+}
+
+async function createBackend(
+  live: LiveBackend,
+  config: import("../config/schema.js").MacsensorConfig,
+  ops: import("../output/opsLogger.js").OpsLogger,
+) {
+  if (live === "linux") {
+    const { createLinuxBackend } = await import("../sensor/linuxBackend.js");
+    return createLinuxBackend({});
+  }
+  if (live === "es") {
+    const { createEsBackend } = await import("../sensor/esBackend.js");
+    return createEsBackend({
+      failClosed: config.auth.failMode === "closed",
+      captureEnv: config.capture.envVars,
+      muteExecutables: config.mute.executables,
+    });
+  }
+  const { createEsloggerBackend } = await import("../sensor/esloggerBackend.js");
+  return createEsloggerBackend({
+    ...(process.env.MACSENSOR_ESLOGGER ? { command: process.env.MACSENSOR_ESLOGGER } : {}),
+    onGap: (gap) => ops.warn("eslogger exited; events until it restarts are lost", { macsensor: { gap } }),
+    onInputError: (error) => ops.warn("eslogger printed a message that could not be read", { error }),
+  });
+}
+
+async function replay(input: string, rulePaths: readonly string[], actions: Map<string, RuleAction>, alertsFile: string | undefined): Promise<number> {
+  const [{ loadRules }, { RuleSet }, { replayEvents }, { createAlertLog, createStdoutAlertSink }] = await Promise.all([
+    import("../rules/loader.js"),
+    import("../rules/ruleSet.js"),
+    import("../rules/replay.js"),
+    import("../output/alertLog.js"),
+  ]);
+  const result = loadRules(rulePaths);
+  for (const error of result.errors) process.stderr.write(`macsensor: ${error.message}\n`);
+  const sink = alertsFile ? createAlertLog({ file: alertsFile }) : createStdoutAlertSink();
+  const stats = await replayEvents({
+    input,
+    rules: new RuleSet(result.rules, { actions }),
+    sink,
+    onBadLine: (line, reason) => process.stderr.write(`macsensor: ${input}:${line}: ${reason}\n`),
+  });
+  await sink.close();
+  process.stderr.write(`macsensor: replayed ${stats.events} events, ${stats.alerts} alerts\n`);
+  return result.errors.length > 0 || stats.badLines > 0 ? 1 : 0;
+}

@@ -1,0 +1,142 @@
+/**
+ * The macOS Endpoint Security backend: the addon's ES client (native/macos, native/common/es_*) behind the
+ * SensorBackend interface. AUTH_EXEC is subscribed only while a block rule is loaded, and the native
+ * pre-filter derived from those rules answers the execs they cannot match without a JavaScript round trip.
+ */
+import type { Query } from "../eql/ast.js";
+import { MacsensorError } from "../errors.js";
+import type { BackendStats, SensorBackend } from "./backend.js";
+import { derivePrefilter, type PrefilterSpec } from "./esPrefilter.js";
+import { loadNative } from "./native.js";
+import type { RawEvent } from "./rawEvent.js";
+
+export interface EsStartOptions {
+  queueCapacity?: number;
+  batchMax?: number;
+  /** The deadline watchdog (and shutdown) answer DENY instead of ALLOW. */
+  failClosed?: boolean;
+  authExec?: boolean;
+  captureEnv?: string[];
+  muteExecutables?: string[];
+  muteSelf?: boolean;
+  prefilter?: PrefilterSpec | null;
+}
+
+export type EsHandle = { readonly __esHandle: unique symbol };
+
+/** What the addon says of an AUTH answer. */
+export type EsRespondStatus = "answered" | "tooLate" | "duplicate" | "unknown" | "error";
+
+/** The ES members of the addon (present when built with MACSENSOR_WITH_ES, and in the stand-in test addon). */
+export interface EsBinding {
+  startEs(options: EsStartOptions, onEvents: (events: RawEvent[]) => void): EsHandle;
+  respond(handle: EsHandle, id: number, allow: boolean): EsRespondStatus;
+  setAuthExec(handle: EsHandle, on: boolean): void;
+  setPrefilter(handle: EsHandle, spec: PrefilterSpec | null): void;
+  stopEs(handle: EsHandle): void;
+  esStats(handle: EsHandle): Record<string, number>;
+}
+
+export interface EsBackendOptions {
+  failClosed?: boolean;
+  captureEnv?: string[];
+  muteExecutables?: string[];
+  queueCapacity?: number;
+  batchMax?: number;
+  /** The queries of the rules whose action is block; AUTH_EXEC is subscribed only when there is one. */
+  blockRules?: readonly Query[];
+  /** The addon; default the installed one. */
+  binding?: EsBinding;
+}
+
+export interface EsBackend extends SensorBackend {
+  readonly name: "es";
+  respond(authId: number, allow: boolean): EsRespondStatus;
+  /** Called after a rule reload: re-derives the pre-filter and (un)subscribes AUTH_EXEC. */
+  setBlockRules(queries: readonly Query[]): void;
+}
+
+function isEsBinding(value: unknown): value is EsBinding {
+  return typeof value === "object" && value !== null && typeof (value as Partial<EsBinding>).startEs === "function";
+}
+
+class EndpointSecurityBackend implements EsBackend {
+  readonly name = "es" as const;
+  private handle: EsHandle | undefined;
+  private binding: EsBinding | undefined;
+  private lastStats: Record<string, number> = {};
+  private blockRules: readonly Query[];
+
+  constructor(private readonly options: EsBackendOptions) {
+    this.blockRules = options.blockRules ?? [];
+  }
+
+  async start(onEvents: (events: RawEvent[]) => void): Promise<void> {
+    if (this.handle !== undefined) throw new MacsensorError("the Endpoint Security backend is already started");
+    const binding = this.options.binding ?? loadNative();
+    if (!isEsBinding(binding)) {
+      throw new MacsensorError(
+        process.platform === "darwin"
+          ? "this build of the macsensor addon has no Endpoint Security backend (rebuild it on macOS)"
+          : `Endpoint Security exists only on macOS (this is ${process.platform}); use --backend linux`,
+      );
+    }
+    const authExec = this.blockRules.length > 0;
+    try {
+      this.handle = binding.startEs(
+        {
+          failClosed: this.options.failClosed ?? false,
+          authExec,
+          captureEnv: this.options.captureEnv ?? [],
+          muteExecutables: this.options.muteExecutables ?? [],
+          muteSelf: true,
+          prefilter: authExec ? derivePrefilter(this.blockRules) : null,
+          ...(this.options.queueCapacity ? { queueCapacity: this.options.queueCapacity } : {}),
+          ...(this.options.batchMax ? { batchMax: this.options.batchMax } : {}),
+        },
+        onEvents,
+      );
+    } catch (err) {
+      // The addon's message is already the actionable one (not root, not entitled, no Full Disk Access, ...).
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new MacsensorError(`cannot start Endpoint Security: ${reason}`, { cause: err });
+    }
+    this.binding = binding;
+  }
+
+  respond(authId: number, allow: boolean): EsRespondStatus {
+    if (!this.binding || this.handle === undefined) return "unknown";
+    return this.binding.respond(this.handle, authId, allow);
+  }
+
+  setBlockRules(queries: readonly Query[]): void {
+    this.blockRules = queries;
+    if (!this.binding || this.handle === undefined) return;
+    const authExec = queries.length > 0;
+    // Narrow the filter before subscribing and widen AUTH off after, so no AUTH exec meets a stale filter.
+    this.binding.setPrefilter(this.handle, authExec ? derivePrefilter(queries) : null);
+    this.binding.setAuthExec(this.handle, authExec);
+  }
+
+  async stop(): Promise<void> {
+    const handle = this.handle;
+    if (handle === undefined || !this.binding) return;
+    this.lastStats = this.binding.esStats(handle);
+    this.handle = undefined;
+    this.binding.stopEs(handle);
+    try {
+      this.lastStats = this.binding.esStats(handle);
+    } catch {
+      // A stopped handle may refuse; the counters read just before stopping stand.
+    }
+  }
+
+  stats(): BackendStats {
+    const s = this.handle !== undefined && this.binding ? this.binding.esStats(this.handle) : this.lastStats;
+    return { received: 0, delivered: 0, dropped: 0, queueHighWater: 0, ...s };
+  }
+}
+
+export function createEsBackend(options: EsBackendOptions = {}): EsBackend {
+  return new EndpointSecurityBackend(options);
+}
