@@ -82,11 +82,21 @@ own() {
 	if [ "$IS_ROOT" -eq 1 ]; then chown "$@"; fi
 }
 
-# make_dir MODE DIR: create DIR (and parents) and set its owner and mode, even if it existed.
+# make_dir MODE DIR: create our folder DIR and set its owner and mode, even if it existed.
 make_dir() {
 	mkdir -p "$2"
 	own 0:0 "$2"
 	chmod "$1" "$2"
+}
+
+# system_dir DIR: a folder that is not ours (/Library/Logs, /usr/local/bin, ...): created 0755 if missing,
+# otherwise left exactly as it is (its owner and mode belong to macOS or to another tool, e.g. Homebrew).
+system_dir() {
+	if [ ! -d "$1" ]; then
+		mkdir -p "$1"
+		own 0:0 "$1"
+		chmod 0755 "$1"
+	fi
 }
 
 copy_tree() {
@@ -97,12 +107,12 @@ copy_tree() {
 	fi
 }
 
-make_dir 0755 "$ROOT/Library"
-make_dir 0755 "$ROOT/Library/Application Support"
+system_dir "$ROOT/Library"
+system_dir "$ROOT/Library/Application Support"
+system_dir "$DAEMONS"
+system_dir "$ROOT/Library/Logs"
 make_dir 0755 "$SUPPORT"
 make_dir 0755 "$RULES"
-make_dir 0755 "$DAEMONS"
-make_dir 0755 "$ROOT/Library/Logs"
 make_dir 0750 "$LOGS"
 
 if [ -n "$BUNDLE" ]; then
@@ -139,7 +149,7 @@ own 0:0 "$PLIST"
 chmod 0644 "$PLIST"
 
 # `sudo macsensor status` for admins: a link to the bundle's executable on the default PATH.
-make_dir 0755 "$ROOT/usr/local/bin"
+system_dir "$ROOT/usr/local/bin"
 ln -sfn "/Library/Application Support/macsensor/macsensor.app/Contents/MacOS/macsensor" "$ROOT/usr/local/bin/macsensor"
 
 # Logs the agent already wrote: not readable by others.

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import plist from "plist";
 import { afterAll, describe, expect, it } from "vitest";
@@ -288,6 +288,24 @@ describe("install.sh and uninstall.sh in a staged root", () => {
       `enable system/${LAUNCHD_LABEL}`,
       `bootstrap system ${root}/Library/LaunchDaemons/com.macsensor.agent.plist`,
     ]);
+  });
+
+  it("leaves system folders it did not create as they are (owner and mode belong to macOS or Homebrew)", () => {
+    const other = trustedTempDir("system-");
+    try {
+      mkdirSync(join(other, "Library", "Logs"), { recursive: true });
+      mkdirSync(join(other, "usr", "local", "bin"), { recursive: true });
+      chmodSync(join(other, "Library", "Logs"), 0o775);
+      chmodSync(join(other, "usr", "local", "bin"), 0o775);
+      if (isRoot) chownSync(join(other, "usr", "local", "bin"), 501, 80);
+      expect(run("install.sh", ["--bundle", bundle, "--root", other]).status).toBe(0);
+      expect((statSync(join(other, "Library", "Logs")).mode & 0o777).toString(8)).toBe("775");
+      expect((statSync(join(other, "usr", "local", "bin")).mode & 0o777).toString(8)).toBe("775");
+      if (isRoot) expect(statSync(join(other, "usr", "local", "bin")).uid).toBe(501);
+      expect((statSync(join(other, "Library", "Logs", "macsensor")).mode & 0o777).toString(8)).toBe("750");
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 
   it("refuses a folder that is not a macsensor bundle", () => {
