@@ -2,6 +2,9 @@
  * Refuses configuration and rules that a non-root user could change, as sshd's StrictModes does: the file and
  * every folder up to `/` must be owned by root (or by the user running macsensor) and not writable by group or
  * others. Symbolic links are followed and both the link's folders and the target's are checked.
+ *
+ * One exception on macOS: writable by the `admin` group (gid 80), as some of /Library is. Its members are the
+ * Mac's administrators, who can already become root with sudo, so it gives no one a way in they lack.
  */
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -35,7 +38,12 @@ export interface TrustOptions {
   recursive?: boolean;
   /** Environment consulted for MACSENSOR_DEV=1; defaults to process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Whose rules apply (the macOS admin-group exception); defaults to process.platform. */
+  platform?: NodeJS.Platform;
 }
+
+/** macOS's `admin` group. */
+const DARWIN_ADMIN_GID = 80;
 
 /** Whether the development relaxation is on: the explicit option, or `MACSENSOR_DEV=1` in the environment. */
 export function permissionsRelaxed(options: { relax?: boolean; env?: NodeJS.ProcessEnv } = {}): boolean {
@@ -49,15 +57,21 @@ function trustedOwners(): Set<number> {
   return owners;
 }
 
+interface Trusted {
+  owners: Set<number>;
+  /** Groups allowed to have write permission. */
+  writerGroups: Set<number>;
+}
+
 /** Why this entry is untrusted, or undefined. Symbolic links' own mode bits mean nothing; their owner does. */
-function problemWith(st: Stats, owners: Set<number>): string | undefined {
+function problemWith(st: Stats, { owners, writerGroups }: Trusted): string | undefined {
   if (!owners.has(st.uid)) {
     return `is owned by uid ${st.uid}, not root${owners.size > 1 ? " or the user running macsensor" : ""}`;
   }
   if (st.isSymbolicLink()) return undefined;
   const mode = `mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")}`;
   if (st.mode & 0o002) return `is writable by others (${mode})`;
-  if (st.mode & 0o020) return `is writable by its group, gid ${st.gid} (${mode})`;
+  if (st.mode & 0o020 && !writerGroups.has(st.gid)) return `is writable by its group, gid ${st.gid} (${mode})`;
   return undefined;
 }
 
@@ -68,31 +82,31 @@ function chain(p: string): string[] {
   return out;
 }
 
-function checkOne(path: string, owners: Set<number>, found: Array<[string, string]>): void {
+function checkOne(path: string, trusted: Trusted, found: Array<[string, string]>): void {
   const lexical = resolve(path);
   const real = realpathSync(lexical);
   for (const entry of chain(lexical)) {
-    const why = problemWith(lstatSync(entry), owners);
+    const why = problemWith(lstatSync(entry), trusted);
     if (why) found.push([entry, why]);
   }
   if (real !== lexical) {
     for (const entry of chain(real)) {
-      const why = problemWith(statSync(entry), owners);
+      const why = problemWith(statSync(entry), trusted);
       if (why && !found.some(([p]) => p === entry)) found.push([entry, `(target of ${lexical}) ${why}`]);
     }
   }
 }
 
-function walk(dir: string, owners: Set<number>, found: Array<[string, string]>): void {
+function walk(dir: string, trusted: Trusted, found: Array<[string, string]>): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     if (entry.isSymbolicLink()) {
-      checkOne(p, owners, found);
-      if (statSync(p).isDirectory()) walk(realpathSync(p), owners, found);
+      checkOne(p, trusted, found);
+      if (statSync(p).isDirectory()) walk(realpathSync(p), trusted, found);
     } else {
-      const why = problemWith(lstatSync(p), owners);
+      const why = problemWith(lstatSync(p), trusted);
       if (why) found.push([p, why]);
-      if (entry.isDirectory()) walk(p, owners, found);
+      if (entry.isDirectory()) walk(p, trusted, found);
     }
   }
 }
@@ -103,10 +117,11 @@ function walk(dir: string, owners: Set<number>, found: Array<[string, string]>):
  * instead. Returns [] for a trusted path. A path that does not exist throws the fs error (ENOENT).
  */
 export function checkTrustedPath(path: string, options: TrustOptions = {}): string[] {
-  const owners = trustedOwners();
+  const platform = options.platform ?? process.platform;
+  const trusted: Trusted = { owners: trustedOwners(), writerGroups: new Set(platform === "darwin" ? [DARWIN_ADMIN_GID] : []) };
   const found: Array<[string, string]> = [];
-  checkOne(path, owners, found);
-  if (options.recursive && statSync(path).isDirectory()) walk(realpathSync(path), owners, found);
+  checkOne(path, trusted, found);
+  if (options.recursive && statSync(path).isDirectory()) walk(realpathSync(path), trusted, found);
   if (found.length === 0) return [];
   if (!permissionsRelaxed(options)) {
     const [offender, why] = found[0];

@@ -115,6 +115,16 @@ describe("checkTrustedPath", () => {
       expect(refusal(() => checkTrustedPath(file, { env: {} })).offender).toBe(dir);
     });
 
+    it("accepts a folder writable by macOS's admin group on darwin only", () => {
+      const { dir, file } = setup();
+      chownSync(dir, 0, 80);
+      chmodSync(dir, 0o775);
+      expect(checkTrustedPath(file, { env: {}, platform: "darwin" })).toEqual([]);
+      expect(refusal(() => checkTrustedPath(file, { env: {}, platform: "linux" })).why).toBe("is writable by its group, gid 80 (mode 0775)");
+      chownSync(dir, 0, 81);
+      expect(refusal(() => checkTrustedPath(file, { env: {}, platform: "darwin" })).offender).toBe(dir);
+    });
+
     it("refuses a symbolic link owned by another user even when its target is fine", () => {
       const { file } = setup();
       const { dir } = setup();
