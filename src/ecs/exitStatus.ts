@@ -5,6 +5,5 @@
 export function decodeWaitStatus(status: number): { exitCode: number; signal?: number } {
   const low = status & 0x7f;
   if (low === 0) return { exitCode: (status >> 8) & 0xff };
-  if (low === 0x7f) return { exitCode: (status >> 8) & 0xff }; // stopped, not an exit; keep the stop signal's number
   return { exitCode: 128 + low, signal: low };
 }
