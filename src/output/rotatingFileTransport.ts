@@ -49,7 +49,8 @@ export class RotatingFileTransport extends TransportStream {
   private fd: number | undefined;
   /** Bytes in the live file. */
   private size = 0;
-  private pending = "";
+  /** Lines gathered for the next write, encoded straight into one reused buffer (no string concatenation). */
+  private readonly batch = Buffer.allocUnsafe(BATCH_BYTES);
   private pendingBytes = 0;
   private pendingRecords = 0;
   private scheduled = false;
@@ -91,18 +92,23 @@ export class RotatingFileTransport extends TransportStream {
       this.onError(new LogFileError(`log ${this.file} is closed; record dropped`, this.file));
       return;
     }
-    const text = line.includes("\n") ? `${line.replace(/\n/g, "\\n")}\n` : `${line}\n`;
-    const bytes = Buffer.byteLength(text, "utf8");
+    const text = line.includes("\n") ? line.replace(/\n/g, "\\n") : line;
+    const bytes = Buffer.byteLength(text, "utf8") + 1;
     const used = this.size + this.pendingBytes;
     if (used > 0 && used + bytes > this.maxBytes) {
       this.writePending();
       this.rotateOrKeepGoing();
     }
-    this.pending += text;
+    if (this.pendingBytes + bytes > BATCH_BYTES) this.writePending();
+    if (bytes > BATCH_BYTES) {
+      this.writeOut(Buffer.from(`${text}\n`, "utf8"), 1);
+      return;
+    }
+    this.batch.write(text, this.pendingBytes, "utf8");
+    this.batch[this.pendingBytes + bytes - 1] = 0x0a;
     this.pendingBytes += bytes;
     this.pendingRecords++;
-    if (this.pendingBytes >= BATCH_BYTES) this.writePending();
-    else if (!this.scheduled) {
+    if (!this.scheduled) {
       this.scheduled = true;
       queueMicrotask(this.writeScheduled);
     }
@@ -111,11 +117,14 @@ export class RotatingFileTransport extends TransportStream {
   /** Writes the gathered records now. */
   writePending(): void {
     if (this.pendingRecords === 0) return;
-    const data = Buffer.from(this.pending, "utf8");
     const records = this.pendingRecords;
-    this.pending = "";
+    const data = this.batch.subarray(0, this.pendingBytes);
     this.pendingBytes = 0;
     this.pendingRecords = 0;
+    this.writeOut(data, records);
+  }
+
+  private writeOut(data: Buffer, records: number): void {
     try {
       // A live file deleted under us (by hand, or to hide alerts) would swallow every later line: start a new one.
       if (this.fd !== undefined && fstatSync(this.fd).nlink === 0) this.reopen();

@@ -16,8 +16,9 @@ const CHUNK_BYTES = 64 * 1024;
  * and `onError` is told once; the process is not brought down.
  */
 export function createStreamAlertSink(stream: Writable, name = "stream", onError?: (error: Error) => void): AlertLog {
-  let pending: string[] = [];
-  let pendingLength = 0;
+  // Lines are encoded straight into the chunk buffer: joining strings is slow once one holds non-Latin-1 text.
+  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  let used = 0;
   let scheduled = false;
   let written = 0;
   let failed = false;
@@ -31,11 +32,18 @@ export function createStreamAlertSink(stream: Writable, name = "stream", onError
 
   const push = (): void => {
     scheduled = false;
-    if (pending.length === 0) return;
-    const chunk = pending.join("");
-    pending = [];
-    pendingLength = 0;
-    if (!failed) stream.write(chunk);
+    if (used === 0) return;
+    // The stream may keep what it is given until written out: hand over a copy of a small chunk, or the whole
+    // buffer (and start a new one) when it is mostly full.
+    let full: Buffer;
+    if (used < CHUNK_BYTES / 4) {
+      full = Buffer.from(chunk.subarray(0, used));
+    } else {
+      full = chunk.subarray(0, used);
+      chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    }
+    used = 0;
+    if (!failed) stream.write(full);
   };
 
   const flush = async (): Promise<void> => {
@@ -48,12 +56,18 @@ export function createStreamAlertSink(stream: Writable, name = "stream", onError
   const sink: AlertLog = {
     write(alert: EcsEvent): void {
       if (closing !== undefined) throw new LogFileError(`alert sink ${name} is closed`, name);
-      const line = `${ecsNdjsonLine(alert)}\n`;
-      pending.push(line);
-      pendingLength += line.length;
+      const line = ecsNdjsonLine(alert);
+      const bytes = Buffer.byteLength(line, "utf8") + 1;
       written++;
-      if (pendingLength >= CHUNK_BYTES) push();
-      else if (!scheduled) {
+      if (used + bytes > CHUNK_BYTES) push();
+      if (bytes > CHUNK_BYTES) {
+        if (!failed) stream.write(`${line}\n`);
+        return;
+      }
+      chunk.write(line, used, "utf8");
+      chunk[used + bytes - 1] = 0x0a;
+      used += bytes;
+      if (!scheduled) {
         scheduled = true;
         setImmediate(push);
       }

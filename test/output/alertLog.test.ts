@@ -112,6 +112,20 @@ describe("createAlertLog", () => {
     expect(perFile).toEqual([[0], [1], [2]]);
   });
 
+  it("writes records larger than its 64 KiB write buffer whole and in order, non-ASCII text included", async () => {
+    const file = join(dir, "alerts.ndjson");
+    const log = createAlertLog({ file });
+    const big = "é\u{1F600}\ufffd".repeat(40_000);
+    log.write(alert(0));
+    log.write({ ...alert(1), big });
+    for (let i = 2; i < 200; i++) log.write({ ...alert(i), text: "ü".repeat(i * 50) });
+    await log.close();
+    const lines = readLines(file);
+    expect(lines.map(idOf)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(lines[1].big).toBe(big);
+    expect(lines[150].text).toBe("ü".repeat(7_500));
+  });
+
   it("creates the folder 0750 and the files 0640 whatever the umask, the rotated ones too", async () => {
     for (const mask of [0o077, 0o000]) {
       const old = process.umask(mask);
@@ -242,7 +256,7 @@ describe("createStreamAlertSink", () => {
     const file = join(dir, "alerts.ndjson");
     const log = createAlertLog({ file });
     for (let i = 0; i < 3_000; i++) {
-      const doc = { ...alert(i), process: { args: ["a\nb", new Uint8Array([0xff])] } };
+      const doc = { ...alert(i), process: { args: ["a\nb", new Uint8Array([0xff]), i % 1000 === 0 ? "\u{1F600}".repeat(30_000) : "ü"] } };
       sink.write(doc);
       log.write(doc);
     }
