@@ -1,0 +1,198 @@
+/**
+ * The live agent end to end on Linux (as root, as CI runs): `macsensor run --backend linux` as a real process,
+ * real execs, alerts read back from the alert log on disk.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveBackend } from "../../src/cli/runCommand.js";
+
+const cli = new URL("../../dist/cli/main.js", import.meta.url).pathname;
+const isRoot = process.geteuid?.() === 0;
+
+function ruleToml(ruleId: string, name: string, query: string): string {
+  return `[metadata]
+creation_date = "2026/11/26"
+maturity = "production"
+updated_date = "2026/11/26"
+
+[rule]
+author = ["macsensor tests"]
+description = "${name}"
+language = "eql"
+license = "Apache-2.0"
+name = "${name}"
+risk_score = 73
+rule_id = "${ruleId}"
+severity = "high"
+type = "eql"
+query = '''
+${query}
+'''
+`;
+}
+
+const DUMP_RULE_ID = "0c7c1d8e-3b7a-4c55-9a57-3f2d7c1e9a01";
+const LATER_RULE_ID = "5e0b8f3a-6d1c-4a8e-8f4b-2a9c7d6e5f02";
+
+interface Agent {
+  child: ChildProcess;
+  stderr: () => string;
+}
+
+function readAlerts(file: string): Array<Record<string, any>> {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l));
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend linux (live, as root)", () => {
+  let dir: string;
+  let rules: string;
+  let alerts: string;
+  let opsLog: string;
+  let security: string;
+  let agent: Agent;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "macsensor-e2e-"));
+    rules = join(dir, "rules");
+    spawnSync("mkdir", ["-p", rules]);
+    // Elastic's keychain rule without its macOS condition, so that it can fire on this Linux host.
+    writeFileSync(
+      join(rules, "dump.toml"),
+      ruleToml(
+        DUMP_RULE_ID,
+        "Keychain dump via security (test)",
+        'process where event.type == "start" and event.action == "exec" and process.name == "security" and process.args == "dump-keychain" and process.args == "-d"',
+      ),
+    );
+    alerts = join(dir, "alerts.ndjson");
+    opsLog = join(dir, "macsensor.log");
+    security = join(dir, "security");
+    copyFileSync("/bin/true", security);
+    spawnSync("chmod", ["755", security]);
+    const child = spawn(process.execPath, [cli, "run", "--backend", "linux", "--rules", rules, "--alerts", alerts, "--log", opsLog, "--heartbeat", "1"], {
+      env: { ...process.env, MACSENSOR_DEV: "1", MACSENSOR_PID_FILE: join(dir, "macsensor.pid"), MACSENSOR_CONFIG: "" },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    child.stderr!.on("data", (d) => (err += d));
+    agent = { child, stderr: () => err };
+    await waitFor("the agent to start", () => (err.includes("running with the linux backend") ? true : undefined), 20_000).catch((e) => {
+      throw new Error(`${e.message}\nstderr: ${err}`);
+    });
+  });
+
+  afterAll(() => {
+    if (agent?.child.exitCode === null) agent.child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("alerts on a program named security run with dump-keychain -d, within 2 s, with its args and parent", async () => {
+    const before = readAlerts(alerts).length;
+    const started = Date.now();
+    const r = spawnSync("/bin/sh", ["-c", `${security} dump-keychain -d login.keychain-db; echo $$`], { encoding: "utf8" });
+    const shellPid = Number(r.stdout.trim());
+    const alert = await waitFor(
+      "the alert",
+      () => readAlerts(alerts).slice(before).find((a) => a.process?.args?.includes("login.keychain-db")),
+      2_000,
+    );
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(alert.rule.id).toBe(DUMP_RULE_ID);
+    expect(alert.event.kind).toBe("alert");
+    expect(alert.process.executable).toBe(security);
+    expect(alert.process.name).toBe("security");
+    expect(alert.process.args).toEqual([security, "dump-keychain", "-d", "login.keychain-db"]);
+    expect(alert.process.parent.pid).toBe(shellPid);
+    // process.name is the executable's own name: /bin/sh is a link to dash on Debian.
+    expect(alert.process.parent.name).toBe(basename(realpathSync("/bin/sh")));
+    expect(alert.macsensor.response).toMatchObject({ action: "report", result: "success" });
+  });
+
+  it("makes no alert for a harmless exec", async () => {
+    const before = readAlerts(alerts).length;
+    spawnSync(security, ["list-keychains"]);
+    spawnSync("/bin/echo", ["dump-keychain", "-d"]);
+    // A matching exec after the harmless ones: once its alert is on disk, the harmless ones were processed too.
+    spawnSync(security, ["dump-keychain", "-d", "marker-after-harmless"]);
+    await waitFor("the marker alert", () => readAlerts(alerts).slice(before).find((a) => a.process.args.includes("marker-after-harmless")), 10_000);
+    const added = readAlerts(alerts).slice(before);
+    expect(added.map((a) => a.process.args.join(" "))).toEqual([`${security} dump-keychain -d marker-after-harmless`]);
+  });
+
+  it("reloads rules on SIGHUP without a restart", async () => {
+    writeFileSync(join(rules, "later.toml"), ruleToml(LATER_RULE_ID, "Added later (test)", 'process where process.args == "added-by-reload"'));
+    agent.child.kill("SIGHUP");
+    const ops = () => readFileSync(opsLog, "utf8");
+    await waitFor("the reload", () => (ops().match(/"rules loaded"/g)?.length === 2 ? true : undefined), 10_000);
+    spawnSync("/bin/echo", ["added-by-reload"]);
+    const alert = await waitFor("the new rule's alert", () => readAlerts(alerts).find((a) => a.rule.id === LATER_RULE_ID), 10_000);
+    expect(alert.process.args).toEqual(["/bin/echo", "added-by-reload"]);
+  });
+
+  it("survives a burst of 2,000 execs: every match alerted or counted as dropped; SIGTERM drains and exits 0", async () => {
+    const before = readAlerts(alerts).filter((a) => a.rule.id === DUMP_RULE_ID).length;
+    const burst = spawnSync("/bin/sh", ["-c", `i=0; while [ $i -lt 2000 ]; do ${security} dump-keychain -d burst; i=$((i+1)); done`]);
+    expect(burst.status).toBe(0);
+    const exited = new Promise<number | null>((resolve) => agent.child.once("exit", (code) => resolve(code)));
+    agent.child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const burstAlerts = readAlerts(alerts)
+      .slice(0)
+      .filter((a) => a.rule.id === DUMP_RULE_ID && a.process.args.includes("burst"));
+    const stopped = readFileSync(opsLog, "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"agent stopped"'))
+      .map((l) => JSON.parse(l))[0];
+    expect(stopped, agent.stderr()).toBeDefined();
+    const drops = stopped.macsensor.counts.drops as number;
+    expect(burstAlerts.length + drops).toBeGreaterThanOrEqual(2000);
+    expect(burstAlerts.length).toBeLessThanOrEqual(2000);
+    expect(new Set(burstAlerts.map((a) => a.process.pid)).size).toBe(burstAlerts.length);
+    expect(before).toBeGreaterThan(0);
+    expect(existsSync(join(dir, "macsensor.pid"))).toBe(false);
+  }, 300_000);
+});
+
+describe("backend selection", () => {
+  it("auto picks the process connector on Linux as root and Endpoint Security on macOS as root", () => {
+    expect(resolveBackend("auto", "linux", 0)).toEqual({ backend: "linux" });
+    expect(resolveBackend("auto", "darwin", 0)).toEqual({ backend: "es" });
+    expect(resolveBackend("eslogger", "darwin", 501)).toEqual({ backend: "eslogger" });
+  });
+
+  it("says what is missing without root", () => {
+    expect(resolveBackend("auto", "linux", 1000).unavailable).toMatch(/needs root on Linux/);
+    expect(resolveBackend("auto", "darwin", 501).unavailable).toMatch(/needs root on macOS/);
+    expect(() => resolveBackend("kernel", "linux", 0)).toThrow(/--backend must be/);
+  });
+});
+
+describe("macsensor run --replay (the quick start without root)", () => {
+  it("replays the bundled recording through the shipped rules and prints the keychain alert", () => {
+    const r = spawnSync(process.execPath, [cli, "run", "--replay", new URL("../../samples/recorded-events.ndjson", import.meta.url).pathname], {
+      encoding: "utf8",
+      env: { ...process.env, MACSENSOR_CONFIG: "" },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const alerts = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(alerts.some((a) => a.rule.name.includes("Keychain") && a.process.args.includes("dump-keychain"))).toBe(true);
+    expect(r.stderr).toMatch(/replayed \d+ events, \d+ alerts/);
+  });
+});
