@@ -19,6 +19,19 @@ const UNSAFE = new Set(Object.getOwnPropertyNames(Object.prototype));
 class Emitter {
   readonly constants: unknown[] = [];
   readonly functions: string[] = [];
+  /** Leaf index by semantic key: the same leaf in several conditions (of a query set) is one function. */
+  private readonly leaves = new Map<string, number>();
+
+  /** In a query set, a leaf's result is cached per event in `k` (0 unknown, 1 false, 2 true). */
+  constructor(readonly shared: boolean) {}
+
+  call(index: number): string {
+    return this.shared ? `(k[${index}] === 0 ? (k[${index}] = L${index}(e) ? 2 : 1) === 2 : k[${index}] === 2)` : `L${index}(e)`;
+  }
+
+  get leafCount(): number {
+    return this.functions.length;
+  }
 
   constant(value: unknown): string {
     this.constants.push(value);
@@ -44,8 +57,12 @@ class Emitter {
    * Declares a leaf function: `scalarTest` is an expression over a non-null scalar `x`; `reference` is the
    * same test as a closure, used for the rare nested arrays.
    */
-  leaf(path: readonly string[], scalarTest: string, reference: (x: unknown) => boolean): string {
-    const name = `L${this.functions.length}`;
+  leaf(key: string, path: readonly string[], scalarTest: string, reference: (x: unknown) => boolean): string {
+    const known = this.leaves.get(key);
+    if (known !== undefined) return this.call(known);
+    const index = this.functions.length;
+    this.leaves.set(key, index);
+    const name = `L${index}`;
     const nested = (xs: unknown[]): boolean =>
       xs.some((x) => (Array.isArray(x) ? nested(x) : x !== null && x !== undefined && typeof x !== "object" && reference(x)));
     const nestedRef = this.constant(nested);
@@ -63,7 +80,7 @@ class Emitter {
   }
   return false;
 }`);
-    return `${name}(e)`;
+    return this.call(index);
   }
 }
 
@@ -80,7 +97,7 @@ function emitPredicate(em: Emitter, e: Expr): string {
     case "literal":
       return e.value === true ? "true" : "false";
     case "field":
-      return leafWith(em, e.path, "x === true", (x) => x === true);
+      return leafWith(em, ["true"], e.path, "x === true", (x) => x === true);
     case "and":
       return `(${e.operands.map((o) => emitPredicate(em, o)).join(" && ")})`;
     case "or":
@@ -107,8 +124,8 @@ function emitPredicate(em: Emitter, e: Expr): string {
   return `${em.constant(p)}(e)`;
 }
 
-function leafWith(em: Emitter, path: readonly string[], code: string, reference: (x: unknown) => boolean): string {
-  return em.leaf(path, code, reference);
+function leafWith(em: Emitter, key: unknown[], path: readonly string[], code: string, reference: (x: unknown) => boolean): string {
+  return em.leaf(JSON.stringify([path, ...key]), path, code, reference);
 }
 
 function emitComparison(em: Emitter, e: Comparison): string {
@@ -130,7 +147,7 @@ function emitComparison(em: Emitter, e: Comparison): string {
   } else {
     code = `${ref}(x)`;
   }
-  return leafWith(em, field.path, code, reference);
+  return leafWith(em, ["cmp", op, value], field.path, code, reference);
 }
 
 function stringPatternCode(em: Emitter, op: ":" | "like" | "regex", ci: boolean, pattern: string): string {
@@ -170,7 +187,7 @@ function emitPattern(em: Emitter, e: PatternMatch, field: FieldRef): string {
   let stringCode: string;
   if (patterns.length > 8) stringCode = `${em.constant(listTest)}(x)`;
   else stringCode = patterns.map((p) => stringPatternCode(em, e.op, e.caseInsensitive, p)).join(" || ");
-  return leafWith(em, field.path, `(typeof x === "string" ? (${stringCode}) : ${ref}(x))`, reference);
+  return leafWith(em, [e.op, e.caseInsensitive, patterns], field.path, `(typeof x === "string" ? (${stringCode}) : ${ref}(x))`, reference);
 }
 
 function emitIn(em: Emitter, e: InSet, field: FieldRef): string {
@@ -183,26 +200,61 @@ function emitIn(em: Emitter, e: InSet, field: FieldRef): string {
       strings.length <= 6
         ? strings.map((s) => `x === ${JSON.stringify(s)}`).join(" || ") || "false"
         : `${em.constant(new Set(strings))}.has(x)`;
-    return leafWith(em, field.path, `(typeof x === "string" ? (${stringCode}) : ${ref}(x))`, reference);
+    return leafWith(em, ["in", false, strings], field.path, `(typeof x === "string" ? (${stringCode}) : ${ref}(x))`, reference);
   }
-  return leafWith(em, field.path, `${ref}(x)`, reference);
+  return leafWith(em, ["in", e.caseInsensitive, values], field.path, `${ref}(x)`, reference);
 }
 
-/** Generates the predicate for a checked condition, `and`-ed with the category test when given. */
-export function generatePredicate(condition: Expr, category?: { field: string; value: string }): Predicate {
-  const em = new Emitter();
+export interface CategoryTest {
+  field: string;
+  value: string;
+}
+
+function conditionCode(em: Emitter, condition: Expr, category?: CategoryTest): string {
   const parts: string[] = [];
   if (category) {
     const L = JSON.stringify(category.value);
-    parts.push(leafWith(em, category.field.split("."), `x === ${L}`, (x) => x === category.value));
+    const value = category.value;
+    parts.push(leafWith(em, ["category", value], category.field.split("."), `x === ${L}`, (x) => x === value));
   }
   const cond = emitPredicate(em, condition);
   if (cond !== "true" || parts.length === 0) parts.push(cond);
-  const body = `"use strict";\n${em.functions.join("\n")}\nreturn function test(e) { return ${parts.join(" && ")}; };`;
-  const factory = new Function("c", "equalsFolded", "regionEqualsFolded", body) as (
+  return parts.join(" && ");
+}
+
+function instantiate<T>(em: Emitter, body: string): T {
+  const factory = new Function("c", "equalsFolded", "regionEqualsFolded", `"use strict";\n${em.functions.join("\n")}\n${body}`) as (
     c: unknown[],
     ef: typeof equalsFolded,
     ref: typeof regionEqualsFolded,
-  ) => Predicate;
+  ) => T;
   return factory(em.constants, equalsFolded, regionEqualsFolded);
+}
+
+/** Generates the predicate for a checked (normalized) condition, `and`-ed with the category test when given. */
+export function generatePredicate(condition: Expr, category?: CategoryTest): Predicate {
+  const em = new Emitter(false);
+  const code = conditionCode(em, condition, category);
+  return instantiate<Predicate>(em, `return function test(e) { return ${code}; };`);
+}
+
+/**
+ * Generates the predicates of many conditions that run on every event together (a rule set). A leaf shared by
+ * several conditions (`host.os.type == "macos"`, the category test) is evaluated once per event.
+ * evaluate(event, results) writes 1 or 0 into results[i] for condition i.
+ */
+export function generatePredicateSet(
+  conditions: readonly { condition: Expr; category?: CategoryTest }[],
+): { evaluate: (event: Record<string, unknown>, results: Uint8Array) => void } {
+  const em = new Emitter(true);
+  const codes = conditions.map((c) => conditionCode(em, c.condition, c.category));
+  const rules = codes.map((code, i) => `function R${i}(e, k) { return ${code}; }`).join("\n");
+  const body = `${rules}
+var rules = [${codes.map((_, i) => `R${i}`).join(", ")}];
+var k = new Uint8Array(${Math.max(1, em.leafCount)});
+return { evaluate: function evaluate(e, out) {
+  k.fill(0);
+  for (var i = 0; i < rules.length; i++) out[i] = rules[i](e, k) ? 1 : 0;
+} };`;
+  return instantiate(em, body);
 }

@@ -7,7 +7,7 @@ import type { EventQuery, Expr, Query, SequenceQuery, SequenceStage } from "./as
 import { checkCondition, checkExpression, checkQuery } from "./checker.js";
 import { allOfPredicates, compileCategoryTest, compilePredicate, compileValue, type Predicate } from "./compiler.js";
 import { compileFieldGetter } from "./fieldAccess.js";
-import { generatePredicate } from "./codegen.js";
+import { generatePredicate, generatePredicateSet } from "./codegen.js";
 import { parseExpression, parseQuery } from "./parser.js";
 import type { Value } from "./values.js";
 import { normalizeExpr } from "./normalize.js";
@@ -33,23 +33,25 @@ function keySpec(e: Expr): KeySpec {
   return { value: compileValue(normalizeExpr(e)), optional: e.kind === "field" && e.optional };
 }
 
-function stagePlan(s: SequenceStage, sequenceKeys: readonly Expr[], categoryField: string): StagePlan {
+type FilterFactory = (q: EventQuery) => Predicate;
+
+function stagePlan(s: SequenceStage, sequenceKeys: readonly Expr[], filter: FilterFactory): StagePlan {
   return {
-    filter: eventTest(s.query, categoryField),
+    filter: filter(s.query),
     keys: [...sequenceKeys, ...s.joinKeys].map(keySpec),
     missing: s.missing,
   };
 }
 
-function sequencePlan(q: SequenceQuery, options: Required<Omit<CompileOptions, "tiebreakerField">>): SequencePlan {
+function sequencePlan(q: SequenceQuery, options: Required<Omit<CompileOptions, "tiebreakerField">>, filter: FilterFactory): SequencePlan {
   const stages: StagePlan[] = [];
   for (const s of q.stages) {
-    const plan = stagePlan(s, q.joinKeys, options.categoryField);
+    const plan = stagePlan(s, q.joinKeys, filter);
     for (let i = 0; i < Math.max(1, s.runs); i++) stages.push(plan);
   }
   return {
     stages,
-    until: q.until ? stagePlan(q.until, q.joinKeys, options.categoryField) : null,
+    until: q.until ? stagePlan(q.until, q.joinKeys, filter) : null,
     maxspanMs: q.maxspan ? q.maxspan.millis : null,
     timestamp: compileFieldGetter(options.timestampField.split(".")),
     maxPending: options.maxPendingSequences,
@@ -74,12 +76,16 @@ function piped(query: Query, source: { push(e: EqlEvent): Hit[]; finish(): Hit[]
 const NO_STATS: MatcherStats = Object.freeze({ pendingSequences: 0, evictedSequences: 0, expiredSequences: 0 });
 
 /** Parses, checks and compiles a query. Throws EqlSyntaxError / EqlSemanticError; never at event time. */
-export function compileQuery(source: string, options: CompileOptions = {}): CompiledQuery {
-  const resolved = {
+function resolveOptions(options: CompileOptions): Required<Omit<CompileOptions, "tiebreakerField">> {
+  return {
     categoryField: options.categoryField ?? DEFAULT_CATEGORY_FIELD,
     timestampField: options.timestampField ?? DEFAULT_TIMESTAMP_FIELD,
     maxPendingSequences: Math.max(1, options.maxPendingSequences ?? DEFAULT_MAX_PENDING_SEQUENCES),
   };
+}
+
+export function compileQuery(source: string, options: CompileOptions = {}): CompiledQuery {
+  const resolved = resolveOptions(options);
   const ast = parseQuery(source);
   checkQuery(ast);
   const body = ast.body;
@@ -98,7 +104,7 @@ export function compileQuery(source: string, options: CompileOptions = {}): Comp
         }),
     };
   }
-  const plan = sequencePlan(body, resolved);
+  const plan = sequencePlan(body, resolved, (stage) => eventTest(stage, resolved.categoryField));
   return {
     source,
     ast,
@@ -132,4 +138,113 @@ export function compileCondition(source: string): { generated: Predicate; refere
   checkCondition(expr, source);
   const normalized = normalizeExpr(expr);
   return { generated: generatePredicate(normalized), reference: compilePredicate(normalized) };
+}
+
+export interface QuerySetHit {
+  /** Index of the query in the list given to compileQuerySet. */
+  query: number;
+  hit: Hit;
+}
+
+export interface QuerySetMatcher {
+  push(event: EqlEvent): QuerySetHit[];
+  finish(): QuerySetHit[];
+  /** Per query, in order. */
+  stats(): MatcherStats[];
+}
+
+export interface QuerySet {
+  readonly queries: readonly CompiledQuery[];
+  newMatcher(): QuerySetMatcher;
+}
+
+/**
+ * Compiles queries that run together on every event (a rule set). Same hits as one matcher per query, but the
+ * conditions are generated as one unit: a test shared by many rules (the category, `host.os.type == "macos"`)
+ * runs once per event, and a sequence whose stages all fail and which has nothing pending is skipped.
+ * Throws on the first bad query, as compileQuery does.
+ */
+export function compileQuerySet(sources: readonly string[], options: CompileOptions = {}): QuerySet {
+  const resolved = resolveOptions(options);
+  const queries = sources.map((s) => compileQuery(s, options));
+  const conditions: { condition: Expr; category?: { field: string; value: string } }[] = [];
+  const slot = (q: EventQuery): number => {
+    conditions.push({
+      condition: normalizeExpr(q.condition),
+      category: q.category === null ? undefined : { field: resolved.categoryField, value: q.category },
+    });
+    return conditions.length - 1;
+  };
+  type Entry =
+    | { kind: "event"; slot: number }
+    | { kind: "sequence"; slots: number[]; plan: (flags: Uint8Array) => SequencePlan };
+  const entries: Entry[] = queries.map((q) => {
+    const body = q.ast.body;
+    if (body.kind === "event") return { kind: "event", slot: slot(body) };
+    const stageSlots = new Map<EventQuery, number>();
+    const all = body.until ? [...body.stages, body.until] : body.stages;
+    for (const st of all) stageSlots.set(st.query, slot(st.query));
+    return {
+      kind: "sequence",
+      slots: [...stageSlots.values()],
+      plan: (flags) =>
+        sequencePlan(body, resolved, (stage) => {
+          const i = stageSlots.get(stage) as number;
+          return () => flags[i] === 1;
+        }),
+    };
+  });
+  const generated = generatePredicateSet(conditions);
+  return {
+    queries,
+    newMatcher: () => {
+      const flags = new Uint8Array(Math.max(1, conditions.length));
+      const parts = entries.map((entry, i) => {
+        if (entry.kind === "event") {
+          const s = entry.slot;
+          return {
+            idle: (): boolean => flags[s] === 0,
+            matcher: piped(queries[i].ast, {
+              push: (event) => (flags[s] === 1 ? [{ kind: "event", event }] : NO_HITS),
+              finish: () => [],
+              stats: () => NO_STATS,
+            }),
+          };
+        }
+        const sm = new SequenceMatcher(entry.plan(flags));
+        const slots = entry.slots;
+        return {
+          idle: (): boolean => {
+            if (!sm.isIdle()) return false;
+            for (const s of slots) if (flags[s] === 1) return false;
+            return true;
+          },
+          matcher: piped(queries[i].ast, sm),
+        };
+      });
+      return {
+        push(event) {
+          generated.evaluate(event, flags);
+          let out: QuerySetHit[] | undefined;
+          for (let i = 0; i < parts.length; i++) {
+            const p = parts[i];
+            if (p.idle()) continue;
+            const hits = p.matcher.push(event);
+            if (hits.length === 0) continue;
+            out ??= [];
+            for (const hit of hits) out.push({ query: i, hit });
+          }
+          return out ?? (NO_HITS as unknown as QuerySetHit[]);
+        },
+        finish() {
+          const out: QuerySetHit[] = [];
+          parts.forEach((p, i) => {
+            for (const hit of p.matcher.finish()) out.push({ query: i, hit });
+          });
+          return out;
+        },
+        stats: () => parts.map((p) => p.matcher.stats()),
+      };
+    },
+  };
 }

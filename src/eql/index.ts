@@ -3,5 +3,6 @@ export type * from "./ast.js";
 export type * from "./api.js";
 export { parseQuery } from "./parser.js";
 export { EqlError, EqlSyntaxError, EqlSemanticError } from "./errors.js";
-export { compileQuery, runQuery } from "./engine.js";
+export { compileQuery, compileQuerySet, runQuery } from "./engine.js";
+export type { QuerySet, QuerySetHit, QuerySetMatcher } from "./engine.js";
 export { sortEvents, timestampMillis } from "./eventOrder.js";

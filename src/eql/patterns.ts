@@ -48,8 +48,34 @@ export function wildcardTest(pattern: string, caseInsensitive: boolean): StringT
       }
     }
   }
+  if (!hasQuestion) return starSegmentsTest(stars, caseInsensitive);
   const re = new RegExp(wildcardToRegExpSource(pattern), caseInsensitive ? "iu" : "u");
   return (s) => re.test(s);
+}
+
+/**
+ * `a*b*c` without `?`: prefix, suffix, and the middle pieces found left to right (greedy leftmost is exact
+ * for star-only patterns), linear time where a backtracking RegExp is not.
+ */
+function starSegmentsTest(stars: readonly string[], caseInsensitive: boolean): StringTest {
+  const pieces = caseInsensitive ? stars.map(foldCase) : [...stars];
+  const head = pieces[0];
+  const tail = pieces[pieces.length - 1];
+  const middle = pieces.slice(1, -1).filter((p) => p !== "");
+  const min = pieces.reduce((n, p) => n + p.length, 0);
+  return (input) => {
+    if (input.length < min) return false;
+    const s = caseInsensitive ? foldCase(input) : input;
+    if (!s.startsWith(head) || !s.endsWith(tail)) return false;
+    let from = head.length;
+    const end = s.length - tail.length;
+    for (const piece of middle) {
+      const at = s.indexOf(piece, from);
+      if (at < 0 || at + piece.length > end) return false;
+      from = at + piece.length;
+    }
+    return true;
+  };
 }
 
 function escapeRegExp(s: string): string {

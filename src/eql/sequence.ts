@@ -138,6 +138,11 @@ export class SequenceMatcher {
     this.lastMissing = this.stages.map(() => new Map());
   }
 
+  /** Nothing pending: an event that matches none of the stages cannot change anything. */
+  isIdle(): boolean {
+    return this.pending === 0;
+  }
+
   stats(): MatcherStats {
     return { pendingSequences: this.pending, evictedSequences: this.evicted, expiredSequences: this.expired };
   }
