@@ -8,7 +8,7 @@
  * Sound by construction, as long as the line's serializer writes these characters as themselves: only letters,
  * digits, space and `-_.,:;=+@#%!~` are used in needles — characters no JSON serializer escapes (JSON.stringify,
  * Python's json, Go's encoding/json alike). Anything else (regexes, functions, `not`, numbers) gives no
- * requirement; a rule with no requirement at all (or any sequence rule) turns the pre-filter off.
+ * requirement; a rule with no requirement at all turns the pre-filter off.
  */
 import type { Expr, Literal } from "../eql/index.js";
 import type { LoadedRule } from "./ruleFile.js";
@@ -129,10 +129,16 @@ export function buildPrefilter(rules: readonly LoadedRule[]): LinePrefilter | un
   const all: string[] = [];
   for (const rule of rules) {
     const body = rule.query.ast.body;
-    if (rule.query.isSequence || body.kind !== "event") return undefined;
-    const req = requirementOf(body.condition);
-    if (!req) return undefined;
-    all.push(...req);
+    // A sequence only looks at events matching one of its stages (missing-event and `until` stages included), so
+    // it needs the union of its stages' texts; skipping other events at worst delays a trailing missing-event
+    // stage's hit to a later event or to the end of the input.
+    const conditions =
+      body.kind === "event" ? [body.condition] : [...body.stages, ...(body.until ? [body.until] : [])].map((s) => s.query.condition);
+    for (const condition of conditions) {
+      const req = requirementOf(condition);
+      if (!req) return undefined;
+      all.push(...req);
+    }
   }
   const needles = minimal(all);
   const source = needles.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|");

@@ -77,9 +77,14 @@ describe("buildPrefilter", () => {
     expect(buildPrefilter([rule(`process where host.os.type == "macos" and event.action == "exec"`)])).toBeUndefined();
   });
 
-  it("is off when any rule is a sequence", () => {
-    const seq = rule(`sequence by process.entity_id [process where process.name == "a"] [process where process.name == "b"]`, "s");
-    expect(buildPrefilter([rule(`process where process.name == "curl"`), seq])).toBeUndefined();
+  it("sequences need the union of their stages, missing-event and until stages included", () => {
+    const seq = rule(
+      `sequence by process.entity_id with maxspan=1m [process where process.name == "aaa"] ![process where process.name == "bbb"] [process where process.name == "ccc"] until [process where process.name == "ddd"]`,
+      "s",
+    );
+    expect([...buildPrefilter([rule(`process where process.name == "curl"`), seq])!.needles].sort()).toEqual(['"aaa"', '"bbb"', '"ccc"', '"curl"', '"ddd"']);
+    const open = rule(`sequence [process where process.name == "aaa"] [process where true]`, "o");
+    expect(buildPrefilter([open])).toBeUndefined();
   });
 });
 
@@ -95,6 +100,23 @@ describe("replay with and without the pre-filter", () => {
     expect(on.stats.alerts).toBeGreaterThan(30);
     const strip = (a: EcsEvent) => ({ ...a, event: { ...(a.event as object), id: undefined } });
     expect(on.alerts.map(strip)).toEqual(off.alerts.map(strip));
+  });
+
+  it("sequences: same hits with and without it, unrelated events in between", async () => {
+    const seq = rule(`sequence by process.parent.entity_id with maxspan=1m [process where process.name == "curl"] [process where process.name == "sh"]`, "s");
+    const ev = (name: string, parent: string, t: string) =>
+      JSON.stringify({ "@timestamp": t, event: { category: ["process"], type: ["start"] }, process: { name, parent: { entity_id: parent } } });
+    const text = [
+      ev("curl", "p1", "2026-11-26T10:00:00Z"),
+      ev("ls", "p1", "2026-11-26T10:00:10Z"),
+      ev("sh", "p1", "2026-11-26T10:00:20Z"),
+      ev("curl", "p2", "2026-11-26T10:01:00Z"),
+      ev("ls", "p2", "2026-11-26T10:03:00Z"),
+      ev("sh", "p2", "2026-11-26T10:03:30Z"),
+    ].join("\n");
+    const { on, off } = await replayBoth([seq], text);
+    expect(on.stats).toEqual({ events: 6, alerts: 1, badLines: 0 });
+    expect(on.stats).toEqual(off.stats);
   });
 
   it("parses non-ASCII lines: the engine folds the Kelvin sign onto k, the pre-filter must not hide it", async () => {
