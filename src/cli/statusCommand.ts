@@ -16,7 +16,13 @@ Options:
 
 Exit status: 0 running, 3 not running, 2 usage error.`;
 
-const HEADLINE_COUNTS = ["events", "alerts", "drops", "deadline_fallbacks"];
+/** Shown first, in this order; the agent may name them in camelCase or snake_case. */
+const HEADLINE_COUNTS = ["events", "alerts", "drops", "deadline fallbacks"];
+
+/** "deadlineFallbacks" / "deadline_fallbacks" → "deadline fallbacks". */
+function words(key: string): string {
+  return key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/_/g, " ").toLowerCase();
+}
 const SEVERITIES = ["critical", "high", "medium", "low"];
 
 function ago(iso: string | undefined, now: Date): string {
@@ -117,9 +123,9 @@ export async function run(argv: string[]): Promise<number> {
   const rules = ops.rules;
   out.push(`rules:           ${rules ? `${rules.loaded ?? "?"} loaded, ${rules.skipped ?? "?"} skipped` : "unknown (not in the agent log)"}`);
   if (ops.heartbeat) {
-    const counts = ops.heartbeat.counts;
-    const names = [...HEADLINE_COUNTS, ...Object.keys(counts).filter((k) => !HEADLINE_COUNTS.includes(k))];
-    const parts = names.map((k) => `${k.replace(/_/g, " ")} ${counts[k] ?? "?"}`);
+    const counts = new Map(Object.entries(ops.heartbeat.counts).map(([k, v]) => [words(k), v]));
+    const names = [...HEADLINE_COUNTS, ...[...counts.keys()].filter((k) => !HEADLINE_COUNTS.includes(k))];
+    const parts = names.map((k) => `${k} ${counts.get(k) ?? "?"}`);
     out.push(`last heartbeat:  ${ops.heartbeat.time ?? "?"}${ago(ops.heartbeat.time, now)}: ${parts.join(", ")}`);
   } else {
     out.push(`last heartbeat:  none${ops.error ? "" : " in the agent log"}`);

@@ -1,9 +1,10 @@
 /**
  * Is the agent running? On macOS launchd knows (`launchctl print system/<label>`); elsewhere the pid file the
- * agent writes, checked against the live process (a stale file after a crash or a reused pid says "not running").
+ * agent writes, checked against the live process: a stale file after a crash (pid gone) or a pid reused by a
+ * process that started after the file was written says "not running".
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { LAUNCHD_LABEL } from "../config/paths.js";
 
 export interface RunningState {
@@ -49,10 +50,15 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The command line of a process where /proc exists; undefined elsewhere. */
-function commandLine(pid: number): string | undefined {
+/** When a process started (ms since the epoch), from /proc where it exists; undefined elsewhere. */
+function startTimeMs(pid: number): number | undefined {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, "latin1").split("\0").join(" ");
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    // Fields after "(comm) ": state is field 3, starttime (clock ticks after boot) field 22.
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "latin1"))?.[1]);
+    const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ, 100 on every Linux architecture we run on
+    return Number.isFinite(ticks) && Number.isFinite(boot) ? (boot + ticks / CLOCK_TICKS_PER_SECOND) * 1000 : undefined;
   } catch {
     return undefined;
   }
@@ -71,9 +77,21 @@ export function pidFileState(pidFile: string): RunningState {
   if (!m || Number(m[1]) < 1) return { running: false, via: "pid file", detail: `not running: ${pidFile} holds no pid` };
   const pid = Number(m[1]);
   if (!alive(pid)) return { running: false, via: "pid file", pid, detail: `not running: ${pidFile} names pid ${pid}, which is gone (stale pid file)` };
-  const cmd = commandLine(pid);
-  if (cmd !== undefined && !cmd.includes("macsensor")) {
-    return { running: false, via: "pid file", pid, detail: `not running: ${pidFile} names pid ${pid}, which is another program (stale pid file)` };
+  // The agent writes its pid file after it starts; a process that started later reuses a dead agent's pid.
+  const started = startTimeMs(pid);
+  let written: number | undefined;
+  try {
+    written = statSync(pidFile).mtimeMs;
+  } catch {
+    written = undefined;
+  }
+  if (started !== undefined && written !== undefined && started > written + 2000) {
+    return {
+      running: false,
+      via: "pid file",
+      pid,
+      detail: `not running: ${pidFile} names pid ${pid}, now another program started after the file was written (stale pid file)`,
+    };
   }
   return { running: true, via: "pid file", pid, detail: `running (pid ${pid})` };
 }

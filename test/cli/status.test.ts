@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,7 +38,7 @@ writeFileSync(
     record({ "@timestamp": iso(3 * HOUR), message: "rules loaded", macsensor: { rules: { loaded: 14, skipped: 2 } } }),
     record({ "@timestamp": iso(2 * HOUR), message: "heartbeat", event: { action: "heartbeat" }, macsensor: { counts: { events: 5, alerts: 0, drops: 0, deadline_fallbacks: 0 } } }),
     ...filler(1500),
-    record({ "@timestamp": iso(60_000), message: "heartbeat", event: { action: "heartbeat" }, macsensor: { counts: { events: 120345, alerts: 3, drops: 7, deadline_fallbacks: 1, late_verdicts: 2 } } }),
+    record({ "@timestamp": iso(60_000), message: "heartbeat", event: { action: "heartbeat" }, macsensor: { counts: { events: 120345, alerts: 3, drops: 7, deadlineFallbacks: 1, authLate: 2 } } }),
     "not json at all",
     record({ "@timestamp": iso(30_000), message: "cannot read rule file", log: { level: "error" } }),
   ].join("\n") + "\n",
@@ -64,7 +64,7 @@ describe("reading the agent's log backwards", () => {
 
   it("finds the last heartbeat, the latest backend and rule counts", () => {
     const s = readOpsSummary(opsLog);
-    expect(s.heartbeat).toEqual({ time: iso(60_000), counts: { events: 120345, alerts: 3, drops: 7, deadline_fallbacks: 1, late_verdicts: 2 } });
+    expect(s.heartbeat).toEqual({ time: iso(60_000), counts: { events: 120345, alerts: 3, drops: 7, deadlineFallbacks: 1, authLate: 2 } });
     expect(s.backend).toBe("linux");
     expect(s.rules).toEqual({ loaded: 14, skipped: 2 });
     expect(s.lastRecordTime).toBe(iso(30_000));
@@ -90,14 +90,19 @@ describe("is it running", () => {
     expect(pidFileState(pidFile)).toEqual({ running: true, via: "pid file", pid: agent.pid, detail: `running (pid ${agent.pid})` });
   });
 
-  it("calls a pid file stale when its process is gone or is another program", () => {
+  it("calls a pid file stale when its process is gone or the pid now belongs to a later process", () => {
     const gone = spawnSync(process.execPath, ["-e", ""]).pid;
     writeFileSync(pidFile, `${gone}\n`);
     expect(pidFileState(pidFile).detail).toBe(`not running: ${pidFile} names pid ${gone}, which is gone (stale pid file)`);
     const other = spawn("sleep", ["30"], { stdio: "ignore" });
     try {
       writeFileSync(pidFile, `${other.pid}`);
-      expect(pidFileState(pidFile)).toMatchObject({ running: false, detail: expect.stringContaining("which is another program") });
+      // written an hour ago, by an agent that has since died: the pid now names a process started later
+      utimesSync(pidFile, new Date(now - HOUR), new Date(now - HOUR));
+      expect(pidFileState(pidFile)).toMatchObject({ running: false, detail: expect.stringContaining("now another program started after the file was written") });
+      // written after the process started: it is the writer
+      writeFileSync(pidFile, `${other.pid}`);
+      expect(pidFileState(pidFile)).toMatchObject({ running: true, pid: other.pid });
     } finally {
       other.kill();
     }
@@ -153,7 +158,7 @@ describe("macsensor status", () => {
     expect(lines[1]).toBe("backend:         linux");
     expect(lines[2]).toBe("rules:           14 loaded, 2 skipped");
     expect(lines[3]).toMatch(
-      /^last heartbeat:  \S+ \(\d+ s ago\): events 120345, alerts 3, drops 7, deadline fallbacks 1, late verdicts 2$/,
+      /^last heartbeat:  \S+ \(\d+ s ago\): events 120345, alerts 3, drops 7, deadline fallbacks 1, auth late 2$/,
     );
     expect(lines[4]).toBe("alerts (24 h):   4 (critical 1, high 2, medium 1)");
     expect(lines[5]).toBe("       3  Keychain Dump");
@@ -172,7 +177,7 @@ describe("macsensor status", () => {
       via: "pid file",
       backend: "linux",
       rules: { loaded: 14, skipped: 2 },
-      heartbeat: { counts: { events: 120345, alerts: 3, drops: 7, deadline_fallbacks: 1 } },
+      heartbeat: { counts: { events: 120345, alerts: 3, drops: 7, deadlineFallbacks: 1 } },
       alerts_24h: { total: 4, by_severity: { critical: 1, high: 2, medium: 1 }, by_rule: { "Keychain Dump": 3, "Curl Pipe": 1 } },
       files: { pid_file: pidFile, log: opsLog, alerts: [`${alertsLog}.1`, alertsLog] },
     });
