@@ -89,7 +89,7 @@ export class RotatingFileTransport extends TransportStream {
   add(line: string): void {
     if (this.shut) {
       this.lost++;
-      this.onError(new LogFileError(`log ${this.file} is closed; record dropped`, this.file));
+      this.report(new LogFileError(`log ${this.file} is closed; record dropped`, this.file));
       return;
     }
     const text = line.includes("\n") ? line.replace(/\n/g, "\\n") : line;
@@ -137,7 +137,7 @@ export class RotatingFileTransport extends TransportStream {
       } catch (second) {
         this.lost += records;
         const cause = second instanceof LogFileError ? second.cause ?? second : second;
-        this.onError(new LogFileError(`cannot write to ${this.file}: ${messageOf(cause)} (${records} records lost)`, this.file, { cause: first }));
+        this.report(new LogFileError(`cannot write to ${this.file}: ${messageOf(cause)} (${records} records lost)`, this.file, { cause: first }));
         return;
       }
     }
@@ -150,6 +150,15 @@ export class RotatingFileTransport extends TransportStream {
     this.shut = true;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+  }
+
+  /** Tells onError; a throwing handler must not take the writer (and the agent) down. */
+  private report(error: LogFileError): void {
+    try {
+      this.onError(error);
+    } catch {
+      // Nothing better to do: the record count in `lost` still says it.
+    }
   }
 
   private append(bytes: Buffer): void {
@@ -182,7 +191,7 @@ export class RotatingFileTransport extends TransportStream {
     try {
       this.rotate();
     } catch (error) {
-      this.onError(new LogFileError(`cannot rotate ${this.file}: ${messageOf(error)}`, this.file, { cause: error }));
+      this.report(new LogFileError(`cannot rotate ${this.file}: ${messageOf(error)}`, this.file, { cause: error }));
       try {
         if (this.fd === undefined) this.reopen();
       } catch {

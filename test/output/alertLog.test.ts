@@ -278,3 +278,22 @@ describe("createStreamAlertSink", () => {
     expect(() => sink.write(alert(2))).toThrow(LogFileError);
   });
 });
+
+describe("a document that cannot be serialized", () => {
+  it("becomes a line saying so instead of disappearing or throwing", async () => {
+    const file = join(dir, "alerts.ndjson");
+    const log = createAlertLog({ file });
+    const hostile = {
+      ...alert(1),
+      get process(): never {
+        throw new Error("getter exploded");
+      },
+    };
+    log.write(hostile);
+    log.write(alert(2));
+    await log.close();
+    const [failed, ok] = readLines(file);
+    expect(failed).toMatchObject({ event: { kind: "pipeline_error" }, error: { type: "Error", message: "getter exploded" }, ecs: { version: "8.17.0" } });
+    expect(idOf(ok)).toBe(2);
+  });
+});
