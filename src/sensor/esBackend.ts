@@ -56,8 +56,15 @@ export interface EsBackend extends SensorBackend {
   setBlockRules(queries: readonly Query[]): void;
 }
 
+const ES_MEMBERS = ["startEs", "respond", "setAuthExec", "setPrefilter", "stopEs", "esStats"] as const;
+
+/** All the ES members, not just startEs: an addon with part of them (an older build) would start a client it cannot stop. */
 function isEsBinding(value: unknown): value is EsBinding {
-  return typeof value === "object" && value !== null && typeof (value as Partial<EsBinding>).startEs === "function";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    ES_MEMBERS.every((name) => typeof (value as Partial<Record<string, unknown>>)[name] === "function")
+  );
 }
 
 class EndpointSecurityBackend implements EsBackend {

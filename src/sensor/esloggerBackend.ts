@@ -47,7 +47,13 @@ class EsloggerBackend implements SensorBackend {
     if (this.started) throw new MacsensorError("the eslogger backend is already started");
     this.started = true;
     this.stopping = false;
-    await this.launch(onEvents);
+    try {
+      await this.launch(onEvents);
+    } catch (err) {
+      // Nothing runs: a later start (e.g. once eslogger is installed) must not be refused as a second one.
+      this.started = false;
+      throw err;
+    }
   }
 
   private launch(onEvents: (events: RawEvent[]) => void): Promise<void> {
