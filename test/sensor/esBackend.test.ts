@@ -1,0 +1,234 @@
+// The ES backend (src/sensor/esBackend.ts) over the ES stand-in test addon: lifecycle, start errors, AUTH answer
+// statuses, counters after stop, and rule reloads switching AUTH_EXEC and the native pre-filter.
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+
+import { MacsensorError } from "../../src/errors.js";
+import { parseQuery } from "../../src/eql/index.js";
+import type { Query } from "../../src/eql/ast.js";
+import { createEsBackend, type EsBackend, type EsBinding, type EsRespondStatus } from "../../src/sensor/esBackend.js";
+import type { RawEvent } from "../../src/sensor/rawEvent.js";
+import { ES_EVENT, type EsTestAddon, type MessageSpec, loadEsTestAddon, until } from "../native/es-standin/loadAddon.js";
+
+let addon: EsTestAddon;
+/** The stand-in addon as the backend sees it (loadAddon.ts declares its own, structurally equal, handle brand). */
+let binding: EsBinding;
+let backend: EsBackend | undefined;
+
+beforeAll(() => {
+  addon = loadEsTestAddon();
+  binding = addon as unknown as EsBinding;
+}, 300_000);
+
+afterEach(async () => {
+  await backend?.stop();
+  backend = undefined;
+  expect(addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+  addon.standin.setNewClientResult(0);
+  addon.standin.reset();
+});
+
+const q = (eql: string): Query => parseQuery(eql);
+const argIs = (word: string): Query => q(`process where process.args == "${word}"`);
+
+function exec(tag: string, args: string[], extra: Partial<MessageSpec> = {}): MessageSpec {
+  const executable = args[0].startsWith("/") ? args[0] : `/usr/bin/${args[0]}`;
+  return { type: "auth_exec", version: 7, tag, args, process: { pid: 90, executable: "/bin/zsh" }, target: { pid: 91, pidversion: 3, executable }, ...extra };
+}
+
+const subscriptions = (): number[] => [...addon.standin.state().subscriptions].sort((a, b) => a - b);
+const REPORT_SUBS = [ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT];
+const AUTH_SUBS = [ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT];
+
+/** Starts a backend whose onEvents records events and lets `decide` answer AUTH requests. */
+async function start(
+  options: Parameters<typeof createEsBackend>[0],
+  decide?: (ev: RawEvent, b: EsBackend) => void,
+): Promise<{ b: EsBackend; events: RawEvent[] }> {
+  const events: RawEvent[] = [];
+  const b = createEsBackend({ binding, ...options });
+  backend = b;
+  await b.start((batch) => {
+    for (const ev of batch) {
+      events.push(ev);
+      if (ev.auth && decide) decide(ev, b);
+    }
+  });
+  return { b, events };
+}
+
+/** Records, by tag, of every AUTH message answered so far. */
+const results = (): Record<string, string | null> =>
+  Object.fromEntries(addon.standin.authRecords().map((r) => [r.tag, r.result]));
+
+describe("lifecycle", () => {
+  it("report mode: NOTIFY events arrive as RawEvents; stop ends the client; a second start is refused", async () => {
+    const { b, events } = await start({ muteExecutables: ["/usr/libexec/noisy"], captureEnv: ["DYLD_INSERT_LIBRARIES"] });
+    expect(b.name).toBe("es");
+    expect(subscriptions()).toEqual(REPORT_SUBS);
+    const state = addon.standin.state();
+    expect(state.clientAlive).toBe(true);
+    expect(state.mutedPaths.map((m) => m.path)).toContain("/usr/libexec/noisy");
+    expect(state.mutedPids).toContain(process.pid);
+    await expect(b.start(() => {})).rejects.toThrow(/already started/);
+
+    addon.standin.enqueue([
+      { ...exec("n1", ["/bin/ls", "-l"], { env: ["DYLD_INSERT_LIBRARIES=/tmp/x.dylib", "HOME=/Users/bob"] }), type: "notify_exec" },
+      { type: "fork", process: { pid: 91, executable: "/bin/ls" }, target: { pid: 92, executable: "/bin/ls" } },
+    ]);
+    await until(() => events.length === 2, "two events");
+    expect(events.map((e) => [e.source, e.kind, e.pid, e.auth])).toEqual([["es", "exec", 91, undefined], ["es", "fork", 92, undefined]]);
+    expect(events[0].args).toEqual(["/bin/ls", "-l"]);
+    expect(events[0].env).toEqual(["DYLD_INSERT_LIBRARIES=/tmp/x.dylib"]);
+
+    await b.stop();
+    expect(addon.standin.state().clientAlive).toBe(false);
+    await b.stop(); // a second stop is a no-op
+    // Stopped, it can be started again (a new ES client).
+    await b.start(() => {});
+    expect(addon.standin.state()).toMatchObject({ clientAlive: true, clientsCreated: 2 });
+  });
+
+  it("block rules given at creation subscribe AUTH_EXEC from the start", async () => {
+    await start({ blockRules: [argIs("dump-keychain")] });
+    expect(subscriptions()).toEqual(AUTH_SUBS);
+  });
+  it("setBlockRules before start is what start subscribes with", async () => {
+    const b = createEsBackend({ binding });
+    backend = b;
+    b.setBlockRules([argIs("dump-keychain")]);
+    await b.start(() => {});
+    expect(subscriptions()).toEqual(AUTH_SUBS);
+    addon.standin.enqueue([exec("ls", ["/bin/ls"]), exec("d", ["security", "dump-keychain"], { deadlineMs: 300 })]);
+    await until(() => addon.standin.authRecords().filter((r) => r.answers === 1).length === 2, "both answered");
+    expect(b.stats()).toMatchObject({ prefiltered: 1, authToJs: 1 });
+  });
+});
+
+describe("start errors", () => {
+  it("a binding without the ES members is refused with what to do instead", async () => {
+    const clientsBefore = addon.standin.state().clientsCreated;
+    const linuxOnly = { abiVersion: 3, start: () => undefined } as unknown as EsBinding;
+    const b = createEsBackend({ binding: linuxOnly });
+    const error = await b.start(() => {}).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(MacsensorError);
+    expect((error as Error).message).toBe("Endpoint Security exists only on macOS (this is linux); use --backend linux");
+    // Only part of the ES members (an older addon) is refused the same way, before anything starts.
+    const { stopEs: _stop, setPrefilter: _set, ...partial } = addon;
+    await expect(createEsBackend({ binding: partial as unknown as EsBinding }).start(() => {})).rejects.toThrow(/only on macOS/);
+    expect(addon.standin.state()).toMatchObject({ clientsCreated: clientsBefore, clientAlive: false });
+  });
+
+  it("es_new_client failing gives the addon's actionable message; the backend can be started again", async () => {
+    addon.standin.setNewClientResult(5); // ES_NEW_CLIENT_RESULT_ERR_NOT_PRIVILEGED
+    const b = createEsBackend({ binding });
+    backend = b;
+    const error = await b.start(() => {}).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(MacsensorError);
+    expect((error as Error).message).toMatch(/^cannot start Endpoint Security: Endpoint Security needs root/);
+    expect(((error as Error).cause as { code?: string }).code).toBe("ES_NOT_PRIVILEGED");
+    expect(b.respond(1, true)).toBe("unknown");
+    addon.standin.setNewClientResult(0);
+    await b.start(() => {});
+    expect(addon.standin.state().clientAlive).toBe(true);
+  });
+});
+
+describe("respond", () => {
+  it("answered, duplicate, unknown; before start and after stop: unknown", async () => {
+    const statuses: EsRespondStatus[] = [];
+    const b0 = createEsBackend({ binding, blockRules: [argIs("x")] });
+    expect(b0.respond(1, true)).toBe("unknown");
+    const { b, events } = await start({ blockRules: [argIs("dump-keychain")] }, (ev, bb) => {
+      statuses.push(bb.respond(ev.auth!.id, false), bb.respond(ev.auth!.id, true));
+    });
+    addon.standin.enqueue(exec("d", ["security", "dump-keychain"]));
+    await until(() => statuses.length === 2, "both answers");
+    expect(statuses).toEqual(["answered", "duplicate"]);
+    expect(results()).toEqual({ d: "deny" });
+    expect(b.respond(123_456, true)).toBe("unknown");
+    await b.stop();
+    expect(b.respond(events[0].auth!.id, true)).toBe("unknown");
+    expect(addon.standin.authRecords()[0].answers).toBe(1);
+  });
+
+  it("tooLate: JavaScript answering after the watchdog did (ALLOW by default)", async () => {
+    const late: Promise<EsRespondStatus>[] = [];
+    const { b } = await start({ blockRules: [argIs("dump-keychain")] }, (ev, bb) => {
+      // The watchdog answers 200 ms after delivery for a 1.2 s deadline (1 s kept in hand); answer once it has.
+      late.push(
+        until(() => addon.standin.authRecords()[0]?.answers === 1, "the watchdog answer").then(() => bb.respond(ev.auth!.id, false)),
+      );
+    });
+    addon.standin.enqueue(exec("slow", ["security", "dump-keychain"], { deadlineMs: 1200 }));
+    await until(() => late.length === 1, "the AUTH event");
+    expect(await late[0]).toBe("tooLate");
+    const [r] = addon.standin.authRecords();
+    expect(r).toMatchObject({ answers: 1, result: "allow" });
+    expect(r.answerUs!).toBeLessThan(r.deadlineUs);
+    expect(b.stats()).toMatchObject({ watchdogAnswers: 1, lateJsAnswers: 1, denied: 0, allowed: 1 });
+  });
+
+  it("failClosed: the watchdog answers DENY", async () => {
+    const { b } = await start({ failClosed: true, blockRules: [argIs("ls")] });
+    addon.standin.enqueue(exec("short", ["/bin/ls"], { args: ["ls"], deadlineMs: 400 }));
+    await until(() => addon.standin.authRecords()[0]?.answers === 1, "the watchdog answer");
+    expect(results()).toEqual({ short: "deny" });
+    expect(b.stats()).toMatchObject({ watchdogAnswers: 1, denied: 1 });
+  });
+});
+
+describe("stats", () => {
+  it("the counters read at stop stay readable after it (stop answered the pending AUTH)", async () => {
+    const { b, events } = await start({ blockRules: [argIs("dump-keychain")] }); // JavaScript never answers
+    addon.standin.enqueue([exec("p", ["security", "dump-keychain"]), exec("ls", ["/bin/ls"])]);
+    expect(addon.standin.waitIdle()).toBe(true);
+    expect(b.stats()).toMatchObject({ received: 2, prefiltered: 1, authToJs: 1, pendingAuth: 1 });
+    await b.stop();
+    expect(events).toHaveLength(2);
+    expect(results()).toEqual({ p: "allow", ls: "allow" });
+    const after = b.stats();
+    expect(after).toMatchObject({ received: 2, prefiltered: 1, authToJs: 1, pendingAuth: 0, retainedNow: 0, dropped: 0 });
+    expect(after.delivered).toBe(2);
+    expect(b.stats()).toEqual(after);
+  });
+});
+
+describe("setBlockRules", () => {
+  it("re-derives the pre-filter and (un)subscribes AUTH_EXEC", async () => {
+    const toJs: string[] = [];
+    const { b, events } = await start({}, (ev, bb) => {
+      toJs.push(String(ev.args?.[1]));
+      bb.respond(ev.auth!.id, true);
+    });
+    expect(subscriptions()).toEqual(REPORT_SUBS);
+    const round = async (tag: string): Promise<void> => {
+      const before = events.length;
+      const specs = ["alpha", "beta", "gamma"].map((w) => exec(`${tag}-${w}`, ["tool", w]));
+      addon.standin.enqueue(specs);
+      await until(() => events.length === before + specs.length, `round ${tag}`);
+    };
+
+    b.setBlockRules([argIs("alpha")]);
+    expect(subscriptions()).toEqual(AUTH_SUBS);
+    await round("1");
+    expect(toJs).toEqual(["alpha"]);
+
+    b.setBlockRules([argIs("beta"), q(`process where process.args : "gam*"`)]);
+    await round("2");
+    expect(toJs).toEqual(["alpha", "beta", "gamma"]);
+
+    // A rule without a safe pre-filter (a regex): every AUTH exec goes to JavaScript.
+    b.setBlockRules([q(`process where process.args regex "al.*"`)]);
+    await round("3");
+    expect(toJs).toEqual(["alpha", "beta", "gamma", "alpha", "beta", "gamma"]);
+    expect(b.stats()).toMatchObject({ authToJs: 6, prefiltered: 3 });
+    expect(Object.values(results()).every((r) => r === "allow")).toBe(true);
+
+    b.setBlockRules([]);
+    expect(subscriptions()).toEqual(REPORT_SUBS);
+    addon.standin.enqueue(exec("4", ["tool", "alpha"]));
+    expect(addon.standin.waitIdle()).toBe(true);
+    expect(addon.standin.authRecords().find((r) => r.tag === "4")).toBeUndefined();
+    expect(toJs).toHaveLength(6);
+  });
+});
