@@ -13,7 +13,7 @@ import { createStreamAlertSink } from "./streamSink.js";
 
 export interface AlertLogOptions {
   file: string;
-  /** Rotate before the live file would exceed this many bytes; default 20 MiB. */
+  /** Rotate before the live file would exceed this many bytes; default 50 MiB (as the config file's alerts.max_bytes). */
   maxBytes?: number;
   /** Files kept, the live one included; default 10. */
   maxFiles?: number;

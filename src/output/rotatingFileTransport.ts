@@ -24,7 +24,7 @@ const BATCH_BYTES = 64 * 1024;
 
 export interface RotatingFileOptions {
   file: string;
-  /** Rotate before a record would make the live file larger than this; default 20 MiB. */
+  /** Rotate before a record would make the live file larger than this; default 50 MiB. */
   maxBytes?: number;
   /** Files kept, the live one included; default 10. */
   maxFiles?: number;
@@ -34,7 +34,7 @@ export interface RotatingFileOptions {
   onError?: (error: LogFileError) => void;
 }
 
-export const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
+export const DEFAULT_MAX_BYTES = 50 * 1024 * 1024;
 export const DEFAULT_MAX_FILES = 10;
 
 export class RotatingFileTransport extends TransportStream {
