@@ -83,8 +83,13 @@ codesign -d --entitlements - "$APP" | grep -q endpoint-security.client
 
 echo "== 5. Installer package"
 chmod 755 "$LAUNCHD/scripts/preinstall" "$LAUNCHD/scripts/postinstall"
-pkgbuild --root "$OUT/root" --scripts "$LAUNCHD/scripts" --identifier "$PKG_ID" --version "$VERSION" \
-	--install-location / --ownership recommended "$OUT/macsensor-component.pkg"
+# Not relocatable: otherwise Installer would "upgrade" any other copy of com.macsensor.agent it finds (a build
+# folder, a download) instead of installing to /Library/Application Support/macsensor.
+pkgbuild --analyze --root "$OUT/root" "$OUT/components.plist"
+plutil -replace 0.BundleIsRelocatable -bool NO "$OUT/components.plist"
+pkgbuild --root "$OUT/root" --component-plist "$OUT/components.plist" --scripts "$LAUNCHD/scripts" \
+	--identifier "$PKG_ID" --version "$VERSION" --install-location / --ownership recommended \
+	"$OUT/macsensor-component.pkg"
 productbuild --package "$OUT/macsensor-component.pkg" --identifier "$PKG_ID" --version "$VERSION" \
 	--sign "$INSTALLER_IDENTITY" --timestamp "$OUT/macsensor-$VERSION.pkg"
 pkgutil --check-signature "$OUT/macsensor-$VERSION.pkg"

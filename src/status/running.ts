@@ -29,7 +29,10 @@ export function parseLaunchctlPrint(text: string): { state?: string; pid?: numbe
 export function launchdState(launchctl = "/bin/launchctl"): RunningState {
   const r = spawnSync(launchctl, ["print", `system/${LAUNCHD_LABEL}`], { encoding: "utf8", timeout: 10_000 });
   if (r.error) return { running: false, via: "launchd", detail: `cannot run ${launchctl}: ${r.error.message}` };
-  if (r.status !== 0) return { running: false, via: "launchd", detail: `not loaded (launchctl print system/${LAUNCHD_LABEL} found no job)` };
+  if (r.status !== 0) {
+    const hint = process.geteuid?.() === 0 ? "" : "; run with sudo to be sure";
+    return { running: false, via: "launchd", detail: `not loaded (launchctl print system/${LAUNCHD_LABEL} found no job${hint})` };
+  }
   const { state, pid, lastExit } = parseLaunchctlPrint(r.stdout);
   const running = state === "running" && pid !== undefined;
   return {

@@ -94,6 +94,7 @@ describe("the app bundle files", () => {
     expect(build).toContain('--entitlements "$LAUNCHD/bundle/entitlements.plist"');
     expect(build).toContain("embedded.provisionprofile");
     expect(build).toMatch(/pkgbuild .*--scripts "\$LAUNCHD\/scripts"/);
+    expect(build).toContain("BundleIsRelocatable -bool NO");
     expect(build).toContain("xcrun notarytool submit");
     expect(build).toContain("xcrun stapler staple");
   });
