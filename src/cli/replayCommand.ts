@@ -15,6 +15,8 @@ Options:
   --action <RULE_ID=ACTION> report (default), block or kill for a rule (repeatable). Over recorded events nothing
                             can be blocked or killed: the alert records the action with result "not_applicable"
   --stats                   print {"events","alerts","seconds","events_per_second"} as one JSON line on stderr
+  --parse-all               parse every line; by default a line that contains none of the texts the rules need
+                            is only checked to look like a JSON object ({...}), not parsed
   -h, --help                show this help
 
 Lines that are not JSON objects are reported on stderr with their line number and skipped.
@@ -46,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
         "alerts-max-files": { type: "string" },
         action: { type: "string", multiple: true },
         stats: { type: "boolean" },
+        "parse-all": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -97,6 +100,7 @@ export async function run(argv: string[]): Promise<number> {
       rules,
       sink,
       onBadLine: (line, reason) => process.stderr.write(`${inputName}:${line}: ${reason}\n`),
+      prefilter: !values["parse-all"],
     });
   } catch (err) {
     await sink.close();

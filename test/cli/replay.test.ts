@@ -45,6 +45,15 @@ describe("macsensor replay", () => {
     expect(r.stderr).toMatch(/^<stdin>:4: expected a JSON object \(one ECS event\), found "x"$/m);
   });
 
+  it("--parse-all reports a {…} line that is not JSON even where no rule could match it", () => {
+    const good = readFileSync(join(root, positives), "utf8").split("\n")[0];
+    const input = `${good}\n{"a": }\n`;
+    expect(macsensor(["replay", "-"], input)).toMatchObject({ status: 0 });
+    const strict = macsensor(["replay", "--parse-all", "-"], input);
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toMatch(/^<stdin>:2: not JSON: /m);
+  });
+
   it("--alerts FILE with rotation; --action block is recorded as not applicable", () => {
     const file = join(tmp, "logs", "alerts.ndjson");
     const input = join(tmp, "many.ndjson");
