@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -237,6 +237,14 @@ describe("createAlertLog", () => {
     chmodSync(blocker, 0o644);
     expect(() => createAlertLog({ file: join(blocker, "alerts.ndjson") })).toThrow(/cannot create log folder .*file/);
     expect(() => createAlertLog({ file: join(dir, "a.ndjson"), maxBytes: 0 })).toThrow(/maxBytes must be a positive integer/);
+  });
+
+  it("refuses to follow a symbolic link planted where the log file goes", () => {
+    const target = join(dir, "elsewhere");
+    writeFileSync(target, "");
+    symlinkSync(target, join(dir, "alerts.ndjson"));
+    expect(() => createAlertLog({ file: join(dir, "alerts.ndjson") })).toThrow(/cannot open log file .*alerts\.ndjson/);
+    expect(readFileSync(target, "utf8")).toBe("");
   });
 
   it("has the documented default paths", () => {
