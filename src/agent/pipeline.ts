@@ -58,6 +58,8 @@ export interface PipelineCounts {
   authLate: number;
   seqGaps: number;
   duplicateNotifySkipped: number;
+  /** Execs that could not be read whole (Linux: the process was gone before /proc was read), so rules saw less. */
+  partialExecs: number;
   errors: number;
 }
 
@@ -74,6 +76,7 @@ export class Pipeline {
     authLate: 0,
     seqGaps: 0,
     duplicateNotifySkipped: 0,
+    partialExecs: 0,
     errors: 0,
   };
   private readonly lastSeq = new Map<string, number>();
@@ -88,6 +91,7 @@ export class Pipeline {
       return;
     }
     this.counts.events++;
+    if (raw.partial && raw.kind === "exec") this.counts.partialExecs++;
     let event: EcsEvent;
     let detections: PipelineDetection[];
     try {
