@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { MacsensorError } from "../errors.js";
 import type { BackendStats, SensorBackend } from "./backend.js";
-import { readEsloggerEvents, type EsloggerInputError } from "./esloggerReader.js";
+import { newEsloggerReadStats, readEsloggerEvents, type EsloggerInputError } from "./esloggerReader.js";
 import type { RawEvent } from "./rawEvent.js";
 
 export interface EsloggerBackendOptions {
@@ -39,6 +39,8 @@ class EsloggerBackend implements SensorBackend {
   private stopping = false;
   private started = false;
   private failures = 0;
+  /** The last RawEvent.seq given out: ours, +1 per event and per drop, continuous across eslogger restarts. */
+  private seq = 0;
   private readonly counts = { received: 0, delivered: 0, dropped: 0, queueHighWater: 0, restarts: 0, inputErrors: 0 };
 
   constructor(private readonly options: EsloggerBackendOptions) {}
@@ -89,15 +91,28 @@ class EsloggerBackend implements SensorBackend {
         return;
       }
       let batch: RawEvent[] = [];
+      const read = newEsloggerReadStats();
       const events = readEsloggerEvents(child.stdout!, {
         file: "eslogger",
+        stats: read,
         onError: (error) => {
           this.counts.inputErrors++;
           this.options.onInputError?.(error);
         },
         ...(this.options.onInstigator ? { onInstigator: this.options.onInstigator } : {}),
       });
+      // eslogger's global_seq_num counts this ES client's messages: it starts over with each eslogger process,
+      // and messages read but not yielded (other event types, bad objects) also took a number.
+      let lastGlobal: number | undefined;
+      let consumedAtLast = 0;
       for await (const event of events) {
+        const consumed = read.events + read.errors + Object.values(read.skipped).reduce((a, b) => a + b, 0);
+        const missed = lastGlobal === undefined ? 0 : Math.max(0, event.seq - lastGlobal - 1 - (consumed - consumedAtLast - 1));
+        lastGlobal = event.seq;
+        consumedAtLast = consumed;
+        this.counts.dropped += missed;
+        this.seq += missed + 1;
+        event.seq = this.seq;
         this.counts.received++;
         batch.push(event);
         // The reader yields per chunk; hand events over as soon as the chunk is used up.

@@ -106,16 +106,17 @@ describe("eslogger backend", () => {
     expect(b.name).toBe("eslogger");
     expect(runs()).toEqual([expect.objectContaining({ args: "exec fork exit", printed: true })]);
     expect(events.map((e) => [e.source, e.kind, e.pid, e.seq])).toEqual([
-      ["eslogger", "fork", 4101, 4411],
-      ["eslogger", "exec", 4101, 4412],
-      ["eslogger", "exit", 4101, 4414],
-      ["eslogger", "fork", 4102, 4415],
-      ["eslogger", "exec", 4102, 4416],
-      ["eslogger", "exit", 4102, 4417],
+      ["eslogger", "fork", 4101, 1],
+      ["eslogger", "exec", 4101, 2],
+      ["eslogger", "exit", 4101, 3],
+      ["eslogger", "fork", 4102, 4],
+      ["eslogger", "exec", 4102, 5],
+      ["eslogger", "exit", 4102, 6],
     ]);
     expect(events[1]).toMatchObject({ executable: "/usr/bin/security", args: ["security", "dump-keychain", "-d"], auditToken: { pid: 4101, pidversion: 12002 } });
     expect(events.every((e) => e.auth === undefined)).toBe(true);
-    expect(b.stats()).toMatchObject({ received: 6, delivered: 6, restarts: 0, inputErrors: 0 });
+    // The open message eslogger numbered 4413 was read and skipped: not a drop.
+    expect(b.stats()).toMatchObject({ received: 6, delivered: 6, dropped: 0, restarts: 0, inputErrors: 0 });
     expect(gaps).toEqual([]);
     await expect(b.start(() => {})).rejects.toThrow(/already started/);
   });
@@ -133,7 +134,7 @@ describe("eslogger backend", () => {
     const [first, second] = runs();
     expect(second.pid).not.toBe(first.pid);
     expect(isAlive(first.pid)).toBe(false);
-    expect(s.events.map((e) => [e.kind, e.seq])).toEqual([["exec", 8], ["fork", 90211], ["exec", 90212], ["exit", 90214]]);
+    expect(s.events.map((e) => [e.kind, e.pid, e.seq])).toEqual([["exec", 300, 1], ["fork", 7010, 2], ["exec", 7010, 3], ["exit", 7010, 4]]);
     expect(s.b.stats()).toMatchObject({ received: 4, delivered: 4, restarts: 1 });
   });
 
@@ -167,7 +168,7 @@ describe("eslogger backend", () => {
     await until(() => runs()[0]?.printed === true, "the fake to have written its output");
     await s.b.stop();
     expect(s.events).toHaveLength(6 + 3 + 1);
-    expect(s.events.at(-1)).toMatchObject({ kind: "exec", seq: 8, pid: 300 });
+    expect(s.events.at(-1)).toMatchObject({ kind: "exec", pid: 300, args: ["security", "dump-keychain", "-d"] });
     expect(isAlive(runs()[0].pid)).toBe(false);
     expect(s.gaps).toEqual([]);
     expect(s.b.stats()).toMatchObject({ received: 10, delivered: 10, restarts: 0 });
@@ -228,10 +229,35 @@ describe("eslogger backend", () => {
     expect(runs()).toHaveLength(2);
   });
 
+  it("seq is the backend's own: +1 per event across restarts; a hole in eslogger's global_seq_num is a drop", async () => {
+    const missing = join(here, "..", "fixtures", "fake-eslogger", "exec-missing.jsonl");
+    // Run 1: v10 (global 90211, 90212, [90213 a lookup, skipped], 90214). Run 2: a new ES client whose numbers
+    // start over (8). Run 3: v6 with its exec (4412) missing; 4413 is an open message, read and skipped.
+    const s = await startFake(`cat:v10-session.jsonl,exit:1;cat:v2-exec.jsonl,exit:1;cat:${missing},wait`, { initialBackoffMs: 20 });
+    await until(() => s.events.length === 3 + 1 + 5, "the events of the three runs");
+    expect(s.events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 7, 8, 9, 10]);
+    expect(s.events.map((e) => e.kind)).toEqual(["fork", "exec", "exit", "exec", "fork", "exit", "fork", "exec", "exit"]);
+    expect(s.b.stats()).toMatchObject({ received: 9, delivered: 9, dropped: 1, restarts: 2 });
+    // The Pipeline's gap count over these events agrees with the backend.
+    const pipeline = new Pipeline({
+      map: () => ({}) as EcsEvent,
+      detector: () => ({ push: () => [] }),
+      actionFor: () => "report",
+      blockFallback: "report",
+      kill: () => null,
+      alert: () => undefined,
+      onError: (error) => {
+        throw error;
+      },
+    });
+    for (const raw of s.events) pipeline.handle(raw);
+    expect(pipeline.counts.seqGaps).toBe(1);
+  });
+
   it("a malformed message is reported with its line and the rest is read", async () => {
     const s = await startFake("cat:malformed.jsonl,line:{\"not\": json,cat:v2-exec.jsonl,wait");
     await until(() => s.events.length === 4 && s.inputErrors.length === 4, "the good events and the errors");
-    expect(s.events.map((e) => [e.kind, e.seq])).toEqual([["fork", 4411], ["exec", 4412], ["exit", 4414], ["exec", 8]]);
+    expect(s.events.map((e) => [e.kind, e.pid, e.seq])).toEqual([["fork", 4101, 1], ["exec", 4101, 2], ["exit", 4101, 3], ["exec", 300, 4]]);
     expect(s.inputErrors.map((e) => [e.file, e.line, e.field])).toEqual([
       ["eslogger", 2, undefined],
       ["eslogger", 3, undefined],
@@ -240,7 +266,8 @@ describe("eslogger backend", () => {
     ]);
     expect(s.inputErrors[0]).toBeInstanceOf(MacsensorError);
     expect(s.inputErrors[2].message).toBe('eslogger:4:1: expected an integer, got the string "4101" (field event.exec.target.audit_token.pid)');
-    expect(s.b.stats()).toMatchObject({ received: 4, inputErrors: 4, restarts: 0 });
+    // The three bad objects between the fork (4411) and the exec (4412) are reported, not counted as drops.
+    expect(s.b.stats()).toMatchObject({ received: 4, inputErrors: 4, restarts: 0, dropped: 0 });
   });
 });
 
