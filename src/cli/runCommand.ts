@@ -116,7 +116,9 @@ export async function run(argv: string[]): Promise<number> {
   const { startAgent } = await import("../agent/agent.js");
   const ops = createOpsLogger({ file: values.log ?? config.log.path });
   const alertLog = createAlertLog({ file: values.alerts ?? config.alerts.path, maxBytes: config.alerts.maxBytes, maxFiles: config.alerts.maxFiles });
-  const backend = await createBackend(live, config, ops);
+  const { createHostMapper } = await import("../ecs/hostMapper.js");
+  const mapper = createHostMapper({ seed: await processesRunningNow() });
+  const backend = await createBackend(live, config, ops, (record) => mapper.table.learn(record));
 
   let agent;
   try {
@@ -126,6 +128,8 @@ export async function run(argv: string[]): Promise<number> {
       actions,
       alertLog,
       ops,
+      mapper,
+      seedFromProc: false,
       blockFallback: live === "es" ? "report" : config.eslogger.blockFallback,
       heartbeatMs: heartbeatSeconds * 1000,
     });
@@ -163,10 +167,23 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** What the process table starts from: /proc on Linux, the addon's process list on macOS when it has one. */
+async function processesRunningNow(): Promise<import("../sensor/rawEvent.js").RawEvent[] | "proc" | false> {
+  if (process.platform === "linux") return "proc";
+  try {
+    const { loadNative } = await import("../sensor/native.js");
+    const binding = loadNative() as { listProcesses?: () => import("../sensor/rawEvent.js").RawEvent[] };
+    return binding.listProcesses?.() ?? false;
+  } catch {
+    return false;
+  }
+}
+
 async function createBackend(
   live: LiveBackend,
   config: import("../config/schema.js").MacsensorConfig,
   ops: import("../output/opsLogger.js").OpsLogger,
+  learnInstigator: (record: import("../sensor/rawEvent.js").RawEvent) => void,
 ) {
   if (live === "linux") {
     const { createLinuxBackend } = await import("../sensor/linuxBackend.js");
@@ -185,6 +202,7 @@ async function createBackend(
     ...(process.env.MACSENSOR_ESLOGGER ? { command: process.env.MACSENSOR_ESLOGGER } : {}),
     onGap: (gap) => ops.warn("eslogger exited; events until it restarts are lost", { macsensor: { gap } }),
     onInputError: (error) => ops.warn("eslogger printed a message that could not be read", { error }),
+    onInstigator: learnInstigator,
   });
 }
 

@@ -63,12 +63,17 @@ interface Trusted {
   writerGroups: Set<number>;
 }
 
-/** Why this entry is untrusted, or undefined. Symbolic links' own mode bits mean nothing; their owner does. */
-function problemWith(st: Stats, { owners, writerGroups }: Trusted): string | undefined {
+/**
+ * Why this entry is untrusted, or undefined. Symbolic links' own mode bits mean nothing; their owner does.
+ * A root-owned sticky folder (/tmp, /private/tmp) is fine as an ancestor: others may add entries there but
+ * cannot rename or remove the ones below it that lead to our file, which the check of those entries covers.
+ */
+function problemWith(st: Stats, { owners, writerGroups }: Trusted, isAncestor = false): string | undefined {
   if (!owners.has(st.uid)) {
     return `is owned by uid ${st.uid}, not root${owners.size > 1 ? " or the user running macsensor" : ""}`;
   }
   if (st.isSymbolicLink()) return undefined;
+  if (isAncestor && st.isDirectory() && st.mode & 0o1000 && st.uid === 0) return undefined;
   const mode = `mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")}`;
   if (st.mode & 0o002) return `is writable by others (${mode})`;
   if (st.mode & 0o020 && !writerGroups.has(st.gid)) return `is writable by its group, gid ${st.gid} (${mode})`;
@@ -86,12 +91,12 @@ function checkOne(path: string, trusted: Trusted, found: Array<[string, string]>
   const lexical = resolve(path);
   const real = realpathSync(lexical);
   for (const entry of chain(lexical)) {
-    const why = problemWith(lstatSync(entry), trusted);
+    const why = problemWith(lstatSync(entry), trusted, entry !== lexical);
     if (why) found.push([entry, why]);
   }
   if (real !== lexical) {
     for (const entry of chain(real)) {
-      const why = problemWith(statSync(entry), trusted);
+      const why = problemWith(statSync(entry), trusted, entry !== real);
       if (why && !found.some(([p]) => p === entry)) found.push([entry, `(target of ${lexical}) ${why}`]);
     }
   }

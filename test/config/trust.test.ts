@@ -59,8 +59,22 @@ describe("checkTrustedPath", () => {
     expect(e.message).toContain(`refusing to load ${file}: ${dir} is writable by its group`);
   });
 
-  it("refuses anything under /tmp (world-writable, even with the sticky bit)", () => {
+  it("refuses /tmp itself (world-writable, even with the sticky bit)", () => {
     expect(refusal(() => checkTrustedPath("/tmp", { env: {} })).why).toMatch(/^is writable by others \(mode 1777\)/);
+  });
+
+  it.runIf(process.geteuid?.() === 0)("accepts a root-owned sticky folder as an ancestor, but not a plain world-writable one", () => {
+    const { dir } = setup();
+    const sticky = join(dir, "sticky");
+    mkdirSync(sticky);
+    chmodSync(sticky, 0o1777);
+    const own = join(sticky, "mine");
+    mkdirSync(own, { mode: 0o700 });
+    const file = join(own, "rules.toml");
+    writeFileSync(file, "", { mode: 0o644 });
+    expect(checkTrustedPath(file, { env: {} })).toEqual([]);
+    chmodSync(sticky, 0o777);
+    expect(refusal(() => checkTrustedPath(file, { env: {} })).offender).toBe(sticky);
   });
 
   it("checks what a symbolic link points to", () => {
