@@ -57,14 +57,14 @@ interface Harness {
 }
 
 /** The agent's wiring (src/agent), built from the real parts with the stand-in addon as the ES binding. */
-async function startBlocking(actions: Record<string, RuleAction>): Promise<Harness> {
+async function startBlocking(actions: Record<string, RuleAction>, options: { queueCapacity?: number } = {}): Promise<Harness> {
   const host = recordedMacHost({ id: "mac-1", name: "Bobs-MacBook" });
   const agent = defaultAgent(host);
   const mapper = createEcsMapper({ host, agent, now: () => 1_700_000_000_000 });
   const ruleSet = new RuleSet(rules, { actions: new Map(Object.entries(actions)) });
   expect(ruleSet.unknownActionIds()).toEqual([]);
   const blockRules = rules.filter((r) => ruleSet.actionFor(r.metadata.ruleId) === "block").map((r) => r.query.ast);
-  const backend = createEsBackend({ binding: addon as unknown as EsBinding, blockRules });
+  const backend = createEsBackend({ binding: addon as unknown as EsBinding, blockRules, ...options });
   const h: Harness = { backend, ruleSet, alerts: [], raws: [], errors: [], pipeline: undefined as unknown as Pipeline };
   h.pipeline = new Pipeline({
     map: (raw) => mapper.map(raw),
@@ -247,6 +247,23 @@ describe("ES blocking through the stand-in with the shipped rules", () => {
     expect(at(h.alerts[0], "event.outcome")).toBe("failure");
     expect(h.pipeline.counts).toMatchObject({ denied: 0, alerts: 1 });
     expect(h.backend.stats()).toMatchObject({ pendingAuth: 0, retainedNow: 0, denied: 0 });
+  });
+
+  it("AUTH execs the queue cannot take are allowed natively and counted; the Pipeline sees them as the same seq gap", async () => {
+    const h = await startBlocking({ [DUMP_RULE]: "block" }, { queueCapacity: 1 });
+    addon.standin.enqueue([
+      execMessage({ tag: "q1", args: dumpArgs, pid: 660, signingId: "com.apple.security" }),
+      execMessage({ tag: "q2", args: dumpArgs, pid: 661, signingId: "com.apple.security" }),
+      execMessage({ tag: "q3", args: dumpArgs, pid: 662, signingId: "com.apple.security" }),
+    ]);
+    expect(addon.standin.waitIdle()).toBe(true); // JavaScript is blocked here: the queue holds one event
+    expect([record("q2"), record("q3")].map((r) => [r.answers, r.result])).toEqual([[1, "allow"], [1, "allow"]]);
+    await until(() => record("q1").answers === 1, "the queued dump answered by the rules");
+    await deliver(h, [execMessage({ tag: "q4", args: dumpArgs, pid: 663, signingId: "com.apple.security" })]);
+    expect([record("q1").result, record("q4").result]).toEqual(["deny", "deny"]);
+    expect(h.raws.map((r) => [r.pid, r.seq])).toEqual([[660, 1], [663, 4]]);
+    expect(h.backend.stats()).toMatchObject({ dropped: 2, queueDrops: 2, denied: 2 });
+    expect(h.pipeline.counts).toMatchObject({ seqGaps: 2, denied: 2, alerts: 2 });
   });
 
   it("setBlockRules([]) unsubscribes AUTH_EXEC and drops the pre-filter; block rules again subscribe it", async () => {
