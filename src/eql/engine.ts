@@ -199,51 +199,58 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
     queries,
     newMatcher: () => {
       const flags = new Uint8Array(Math.max(1, conditions.length));
-      const parts = entries.map((entry, i) => {
+      // Event queries without pipes only need their flag read; the others go through a matcher.
+      const plainEvents: { query: number; slot: number }[] = [];
+      const parts: { query: number; slots: number[]; alwaysPush: () => boolean; matcher: Matcher }[] = [];
+      entries.forEach((entry, i) => {
         if (entry.kind === "event") {
           const s = entry.slot;
-          return {
-            idle: (): boolean => flags[s] === 0,
+          if (queries[i].ast.pipes.length === 0) {
+            plainEvents.push({ query: i, slot: s });
+            return;
+          }
+          parts.push({
+            query: i,
+            slots: [s],
+            alwaysPush: () => false,
             matcher: piped(queries[i].ast, {
               push: (event) => (flags[s] === 1 ? [{ kind: "event", event }] : NO_HITS),
               finish: () => [],
               stats: () => NO_STATS,
             }),
-          };
+          });
+          return;
         }
         const sm = new SequenceMatcher(entry.plan(flags));
-        const slots = entry.slots;
-        return {
-          idle: (): boolean => {
-            if (!sm.isIdle()) return false;
-            for (const s of slots) if (flags[s] === 1) return false;
-            return true;
-          },
-          matcher: piped(queries[i].ast, sm),
-        };
+        parts.push({ query: i, slots: entry.slots, alwaysPush: () => !sm.canSkipUnmatched(), matcher: piped(queries[i].ast, sm) });
       });
+      const eventSlots = Int32Array.from(plainEvents.map((p) => p.slot));
+      const eventQueries = Int32Array.from(plainEvents.map((p) => p.query));
+      const stats: (() => MatcherStats)[] = queries.map(() => () => NO_STATS);
+      for (const p of parts) stats[p.query] = () => p.matcher.stats();
       return {
         push(event) {
           generated.evaluate(event, flags);
           let out: QuerySetHit[] | undefined;
+          for (let i = 0; i < eventSlots.length; i++) {
+            if (flags[eventSlots[i]] === 1) (out ??= []).push({ query: eventQueries[i], hit: { kind: "event", event } });
+          }
           for (let i = 0; i < parts.length; i++) {
             const p = parts[i];
-            if (p.idle()) continue;
+            let relevant = false;
+            for (let j = 0; j < p.slots.length; j++) if (flags[p.slots[j]] === 1) relevant = true;
+            if (!relevant && !p.alwaysPush()) continue;
             const hits = p.matcher.push(event);
-            if (hits.length === 0) continue;
-            out ??= [];
-            for (const hit of hits) out.push({ query: i, hit });
+            for (let j = 0; j < hits.length; j++) (out ??= []).push({ query: p.query, hit: hits[j] });
           }
           return out ?? (NO_HITS as unknown as QuerySetHit[]);
         },
         finish() {
           const out: QuerySetHit[] = [];
-          parts.forEach((p, i) => {
-            for (const hit of p.matcher.finish()) out.push({ query: i, hit });
-          });
+          for (const p of parts) for (const hit of p.matcher.finish()) out.push({ query: p.query, hit });
           return out;
         },
-        stats: () => parts.map((p) => p.matcher.stats()),
+        stats: () => stats.map((f) => f()),
       };
     },
   };

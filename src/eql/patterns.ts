@@ -53,6 +53,18 @@ export function wildcardTest(pattern: string, caseInsensitive: boolean): StringT
   return (s) => re.test(s);
 }
 
+let memoIn = "";
+let memoOut = "";
+
+/** foldCase with a one-entry memo: several patterns in a row test the same field value of the same event. */
+function foldCaseMemo(s: string): string {
+  if (s !== memoIn) {
+    memoIn = s;
+    memoOut = foldCase(s);
+  }
+  return memoOut;
+}
+
 /**
  * `a*b*c` without `?`: prefix, suffix, and the middle pieces found left to right (greedy leftmost is exact
  * for star-only patterns), linear time where a backtracking RegExp is not.
@@ -65,7 +77,7 @@ function starSegmentsTest(stars: readonly string[], caseInsensitive: boolean): S
   const min = pieces.reduce((n, p) => n + p.length, 0);
   return (input) => {
     if (input.length < min) return false;
-    const s = caseInsensitive ? foldCase(input) : input;
+    const s = caseInsensitive ? foldCaseMemo(input) : input;
     if (!s.startsWith(head) || !s.endsWith(tail)) return false;
     let from = head.length;
     const end = s.length - tail.length;

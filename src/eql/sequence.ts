@@ -138,9 +138,13 @@ export class SequenceMatcher {
     this.lastMissing = this.stages.map(() => new Map());
   }
 
-  /** Nothing pending: an event that matches none of the stages cannot change anything. */
-  isIdle(): boolean {
-    return this.pending === 0;
+  /**
+   * Whether an event that matches none of the stages (nor until, nor a missing stage) may be skipped: it can
+   * change nothing but the passing of time, and expiry can wait for the next relevant event (the cap still
+   * bounds memory). Not so while sequences wait for a trailing missing-event window to close.
+   */
+  canSkipUnmatched(): boolean {
+    return this.waiting.size === 0;
   }
 
   stats(): MatcherStats {

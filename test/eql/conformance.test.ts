@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
-import { compileQuery, runQuery, sortEvents, type EqlEvent, type Hit } from "../../src/eql/index.js";
+import { compileQuery, compileQuerySet, runQuery, sortEvents, type EqlEvent, type Hit } from "../../src/eql/index.js";
 
 const dir = new URL("../../../shared/eql-conformance/", import.meta.url);
 
@@ -38,4 +38,14 @@ describe("Elasticsearch EQL conformance suite", () => {
       expect(ids(runQuery(compiled, ordered))).toEqual(q.expected_event_ids);
     });
   }
+
+  it("all queries at once as a query set (shared tests, skipped idle sequences) give the same hits", () => {
+    const set = compileQuerySet(suite.queries.map((q) => q.query), { tiebreakerField: "serial_event_id" });
+    const matcher = set.newMatcher();
+    const hits: Hit[][] = suite.queries.map(() => []);
+    for (const event of ordered) for (const h of matcher.push(event)) hits[h.query].push(h.hit);
+    for (const h of matcher.finish()) hits[h.query].push(h.hit);
+    suite.queries.forEach((q, i) => expect(ids(hits[i]), q.name).toEqual(q.expected_event_ids));
+    expect(matcher.stats()).toHaveLength(suite.queries.length);
+  });
 });

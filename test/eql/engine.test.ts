@@ -1,6 +1,6 @@
 // compileQuery's contract: what it returns for event and sequence queries, options, pipes, streaming.
 import { describe, expect, it } from "vitest";
-import { compileQuery, EqlSemanticError, EqlSyntaxError, runQuery, type EqlEvent } from "../../src/eql/index.js";
+import { compileQuery, compileQuerySet, EqlSemanticError, EqlSyntaxError, runQuery, type EqlEvent, type Hit } from "../../src/eql/index.js";
 
 const proc = (name: string, extra: Record<string, unknown> = {}): EqlEvent => ({
   "@timestamp": "2026-01-01T00:00:00Z",
@@ -98,5 +98,38 @@ describe("errors", () => {
       { event: { category: [null, "process"] }, process: { name: ["a", "bb"], args: "x" }, ip: ["10.1.1.1", null] },
     ];
     for (const ev of odd) expect(() => m.push(ev)).not.toThrow();
+  });
+});
+
+describe("query sets", () => {
+  it("give each query the hits its own matcher gives, tagged with the query's index", () => {
+    const sources = [
+      'process where process.name == "a"',
+      'process where process.name == "a" and host == "h1"',
+      "process where true | head 2",
+      'sequence by host [process where process.name == "a"] [process where process.name == "b"]',
+      'sequence by host with maxspan=10s [process where process.name == "a"] ![process where process.name == "x"]',
+    ];
+    const events: EqlEvent[] = [
+      { "@timestamp": 0, event: { category: "process" }, process: { name: "a" }, host: "h1" },
+      { "@timestamp": 1000, event: { category: "process" }, process: { name: "c" }, host: "h1" },
+      { "@timestamp": 2000, event: { category: "process" }, process: { name: "b" }, host: "h1" },
+      { "@timestamp": 3000, event: { category: "process" }, process: { name: "a" }, host: "h2" },
+      { "@timestamp": 4000, event: { category: "process" }, process: { name: "x" }, host: "h2" },
+      { "@timestamp": 30000, event: { category: "file" } },
+    ];
+    const set = compileQuerySet(sources, { timestampField: "@timestamp" });
+    expect(set.queries.map((q) => q.source)).toEqual(sources);
+    const m = set.newMatcher();
+    const got: Hit[][] = sources.map(() => []);
+    for (const ev of events) for (const h of m.push(ev)) got[h.query].push(h.hit);
+    for (const h of m.finish()) got[h.query].push(h.hit);
+    const alone = sources.map((src) => runQuery(compileQuery(src), events));
+    expect(got).toEqual(alone);
+    expect(got.map((h) => h.length)).toEqual([2, 1, 2, 1, 1]);
+  });
+
+  it("reports the first bad query as compileQuery does", () => {
+    expect(() => compileQuerySet(["process where true", "process where nope()"])).toThrow(EqlSemanticError);
   });
 });
