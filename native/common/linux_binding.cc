@@ -4,7 +4,7 @@
 //   handle.stats() / binding.linuxStats(handle): counters (see StatsToJs).
 //   handle.lastError(): the reader thread's fatal socket error, or undefined.
 // binding.readLinuxProcess(pid): what /proc/<pid> says now, as an exec event (seq 0), `partial` if incomplete.
-// A handle that is garbage-collected while running stops without delivering what is queued, so keep it.
+// A running session keeps its handle alive (like a server with no variable pointing at it); stop releases it.
 #include "linux_binding.h"
 
 #include <time.h>
@@ -29,23 +29,31 @@ struct LinuxSession {
   std::unique_ptr<ProcConnector> connector;
   bool stopped = false;
   bool cleanup_hook = false;
+  napi_ref handle_ref = nullptr;  // strong while running, so a dropped handle does not stop the sensor
 
   void Stop(Napi::Env e, bool drain) {
     if (stopped) return;
     stopped = true;
     if (connector) connector->Stop();
     if (dispatcher) dispatcher->Stop(e, drain);
+    if (handle_ref != nullptr) {
+      napi_delete_reference(env, handle_ref);
+      handle_ref = nullptr;
+    }
   }
 
-  // Environment teardown: stop the thread, call no JavaScript.
+  // Environment teardown: stop the thread, call no JavaScript (the environment frees the handle reference).
   static void OnEnvCleanup(void* arg) {
     auto* self = static_cast<LinuxSession*>(arg);
     self->cleanup_hook = false;
+    self->handle_ref = nullptr;
     self->Stop(Napi::Env(self->env), false);
   }
 
+  // Runs once the handle is unreachable (after stop) or when the environment goes away.
   static void OnFinalize(napi_env, void* data, void*) {
     auto* self = static_cast<LinuxSession*>(data);
+    self->handle_ref = nullptr;  // being finalized: the reference is no longer ours to delete
     self->Stop(Napi::Env(self->env), false);
     if (self->cleanup_hook) napi_remove_env_cleanup_hook(self->env, &LinuxSession::OnEnvCleanup, self);
     delete self;
@@ -188,6 +196,7 @@ Napi::Value StartLinux(const Napi::CallbackInfo& info) {
     return Fail(env, "startLinux: could not attach the session to its handle");
   }
   napi_type_tag_object(env, handle, &kLinuxHandleTag);
+  napi_create_reference(env, handle, 1, &raw->handle_ref);
   if (napi_add_env_cleanup_hook(env, &LinuxSession::OnEnvCleanup, raw) == napi_ok) raw->cleanup_hook = true;
   return handle;
 }

@@ -4,10 +4,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { SensorBackend } from "../../src/sensor/backend.js";
 import { createLinuxBackend } from "../../src/sensor/linuxBackend.js";
-import { loadNative } from "../../src/sensor/native.js";
+import { defaultAddonPaths, loadNative } from "../../src/sensor/native.js";
 import type { RawEvent, RawText } from "../../src/sensor/rawEvent.js";
 
 const SLEEP = realpathSync("/bin/sleep");
@@ -308,6 +309,39 @@ describe("Linux backend: load, drops, stop", () => {
       expect(events.filter((e) => e.pid === pid).map((e) => e.kind)).toEqual(["fork", "exec", "exit"]);
       expect(events[0].seq).toBe(1); // each session numbers from 1
     }
+  });
+});
+
+describe("Linux backend in a worker thread", () => {
+  it("a session whose handle was dropped keeps running; a worker terminated mid-delivery ends cleanly", async () => {
+    const addon = defaultAddonPaths()[0];
+    for (let round = 0; round < 3; round++) {
+      // The handle is not kept and garbage is collected: the session must go on delivering.
+      const code = `
+        const { parentPort } = require("node:worker_threads");
+        require("node:v8").setFlagsFromString("--expose-gc");
+        const collect = require("node:vm").runInNewContext("gc");
+        const b = require(${JSON.stringify(addon)});
+        let n = 0;
+        b.startLinux({ batchMax: 1 }, (events) => { n += events.length; parentPort.postMessage(n); });
+        collect();
+        setInterval(() => { collect(); require("node:child_process").spawn("/bin/true"); }, 5);`;
+      const worker = new Worker(code, { eval: true });
+      let seen = 0;
+      let failure: unknown;
+      worker.on("message", (n: number) => (seen = n));
+      worker.on("error", (err) => (failure = err));
+      const deadline = Date.now() + 10_000;
+      while (seen < 20 && failure === undefined && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      expect(failure).toBeUndefined();
+      expect(seen).toBeGreaterThanOrEqual(20);
+      await worker.terminate(); // mid-delivery: calls into the dying worker must fail quietly, not abort
+    }
+    const r = await Recorder.start();
+    const pid = await run(SH, ["-c", "exit 0"]);
+    expect((await r.lifeOf(pid)).map((e) => e.kind)).toEqual(["fork", "exec", "exit"]);
   });
 });
 
