@@ -132,7 +132,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const pipeline = new Pipeline({
     map: (raw) => mapper.map(raw),
     detector: () => detector,
-    actionFor: (ruleId) => ruleSet.actionFor(ruleId),
+    actions: () => options.actions,
     ...(respond ? { respond } : {}),
     blockFallback: options.blockFallback,
     kill: options.kill ?? defaultKill,

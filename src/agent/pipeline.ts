@@ -4,6 +4,7 @@
  */
 import type { EcsEvent } from "../ecs/ecsEvent.js";
 import type { Hit } from "../eql/api.js";
+import { actionOf, decideVerdict, type RuleActions } from "../response/verdict.js";
 import type { RuleAction, RuleMetadata } from "../rules/ruleMetadata.js";
 import type { RawEvent } from "../sensor/rawEvent.js";
 
@@ -38,7 +39,8 @@ export interface PipelineDeps {
   map(raw: RawEvent): EcsEvent;
   /** Read per event, so a rule reload swaps the detector between two events. */
   detector(): PipelineDetector;
-  actionFor(ruleId: string): RuleAction;
+  /** Per-rule actions by rule_id (agent configuration); rules not listed report. Read per event (reloads). */
+  actions(): RuleActions;
   /** The backend's AUTH answer; absent for backends that cannot block. */
   respond?(authId: number, allow: boolean): AuthAnswerStatus;
   /** What a block rule does when the backend cannot block (Linux, eslogger): kill the new process, or report. */
@@ -103,28 +105,28 @@ export class Pipeline {
       if (raw.auth) this.answer(raw.auth.id, true);
       return;
     }
-    const blocking = detections.filter((d) => this.deps.actionFor(d.rule.ruleId) === "block");
+    const actions = this.deps.actions();
     let authOutcome: PipelineResponse | undefined;
     if (raw.auth) {
-      const allow = blocking.length === 0;
+      const allow = decideVerdict(detections.map((d) => d.rule), actions).verdict === "allow";
       const status = this.answer(raw.auth.id, allow);
       if (!allow) authOutcome = blockOutcome(status);
       if (allow || status === "ok") this.rememberAuthorized(raw);
     }
     let killOutcome: PipelineResponse | undefined;
     for (const detection of detections) {
-      const response = this.respondTo(detection, raw, authOutcome, () => (killOutcome ??= this.killOnce(raw.pid)));
+      const action = actionOf(actions, detection.rule.ruleId);
+      const response = this.respondTo(action, raw, authOutcome, () => (killOutcome ??= this.killOnce(raw.pid)));
       this.emitAlert(detection, event, response);
     }
   }
 
   private respondTo(
-    detection: PipelineDetection,
+    action: RuleAction,
     raw: RawEvent,
     authOutcome: PipelineResponse | undefined,
     kill: () => PipelineResponse,
   ): PipelineResponse {
-    const action = this.deps.actionFor(detection.rule.ruleId);
     if (action === "report") return { action: "report", result: "success" };
     if (action === "kill") return kill();
     if (authOutcome) return authOutcome;

@@ -20,7 +20,8 @@ export interface VerdictDecision {
   reportedBy: string[];
 }
 
-function actionOf(actions: RuleActions, ruleId: string, fallback: RuleAction): RuleAction {
+/** The action configured for a rule, or `fallback`. */
+export function actionOf(actions: RuleActions, ruleId: string, fallback: RuleAction = "report"): RuleAction {
   const action = actions instanceof Map ? actions.get(ruleId) : Object.hasOwn(actions, ruleId) ? (actions as Readonly<Record<string, RuleAction>>)[ruleId] : undefined;
   return action ?? fallback;
 }

@@ -71,7 +71,7 @@ async function startBlocking(actions: Record<string, RuleAction>, options: { que
     detector: () => ({
       push: (event) => ruleSet.push(event).map((d) => ({ rule: d.rule.metadata, hit: d.hit })),
     }),
-    actionFor: (id) => ruleSet.actionFor(id),
+    actions: () => actions,
     respond: (id, allow) => STATUS[backend.respond(id, allow)],
     blockFallback: "report",
     kill: (pid) => {

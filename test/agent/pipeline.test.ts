@@ -41,7 +41,7 @@ function harness(options: { actions?: Record<string, RuleAction>; answerStatus?:
         return args.includes("dump-keychain") ? [{ rule: dumpRule, hit: { kind: "event", event } }] : [];
       },
     }),
-    actionFor: (id) => options.actions?.[id] ?? "report",
+    actions: () => options.actions ?? {},
     ...(options.canBlock === false
       ? {}
       : {
