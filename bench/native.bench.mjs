@@ -1,7 +1,7 @@
 // Native addon + Linux process connector: events/s into JavaScript, read-to-JS latency, RSS, CPU.
-// Linux as root only (prints {"skipped": ...} otherwise). Latency is in two legs: kernel → reader thread (the
-// kernel's event timestamp to the read, mean and max from the backend's stats) and reader → JS callback
-// (RawEvent.time, taken on the reader thread, to the callback, both on the realtime clock; p50/p99).
+// Linux as root only (prints {"skipped": ...} otherwise). Latency: kernel → JS callback (RawEvent.kernelTime, the
+// kernel's own timestamp mapped to the wall clock, to the callback; p50/p99), and its two legs: kernel → reader
+// thread (mean/max from the backend's stats) and reader → JS callback (RawEvent.time to the callback; p50/p99).
 // The load average is printed because on a shared machine both legs are dominated by waiting for a CPU.
 import { spawn } from "node:child_process";
 import os from "node:os";
@@ -34,11 +34,13 @@ function flood(loops) {
 let latencies = [];
 let execs = 0;
 let events = 0;
+let kernelLatencies = [];
 function onEvents(batch) {
   const t = nowMs();
   events += batch.length;
   for (const e of batch) {
     latencies.push(t - e.time);
+    if (e.kernelTime !== undefined) kernelLatencies.push(t - e.kernelTime);
     if (e.kind === "exec") execs++;
   }
 }
@@ -56,6 +58,7 @@ execs = 0;
 let p = pacer(100);
 await sleep(500); // the pacer's node start-up
 latencies = [];
+kernelLatencies = [];
 execs = 0;
 events = 0;
 let cpu0 = process.cpuUsage();
@@ -69,6 +72,7 @@ const eventRate100 = (events / wall) * 1000; // every process on the machine, no
 const stats100 = backend.stats();
 const cpuPct100 = ((cpu.user + cpu.system) / 1000 / wall) * 100;
 const lat100 = [...latencies].sort((a, b) => a - b);
+const klat100 = [...kernelLatencies].sort((a, b) => a - b);
 
 // Flood: as many execs/s as this machine gives, RSS and latency under load.
 await sleep(200);
@@ -76,6 +80,7 @@ await backend.stop();
 const floodBackend = createLinuxBackend();
 await floodBackend.start(onEvents);
 latencies = [];
+kernelLatencies = [];
 execs = 0;
 events = 0;
 const loops = flood(4);
@@ -93,6 +98,7 @@ const floodExecRate = (execs / wall) * 1000;
 const floodEventRate = (events / wall) * 1000;
 const floodCpuPct = ((cpu.user + cpu.system) / 1000 / wall) * 100;
 const latFlood = [...latencies].sort((a, b) => a - b);
+const klatFlood = [...kernelLatencies].sort((a, b) => a - b);
 await sleep(300);
 const statsAfterFlood = floodBackend.stats();
 await floodBackend.stop();
@@ -124,6 +130,8 @@ const out = {
   events_per_s_at_pacer_100: round(eventRate100, 1),
   cpu_pct_at_100_execs_per_s: round(cpuPct100, 2),
   cpu_us_per_event: round((cpuPct100 / 100) * 1e6 / Math.max(1, eventRate100), 1),
+  latency_kernel_to_js_ms_p50_at_100: round(pct(klat100, 50)),
+  latency_kernel_to_js_ms_p99_at_100: round(pct(klat100, 99)),
   kernel_to_read_ms_mean_at_100: round(stats100.kernelToReadUsMean / 1000),
   kernel_to_read_ms_max_at_100: round(stats100.kernelToReadUsMax / 1000),
   latency_read_to_js_ms_p50_at_100: round(pct(lat100, 50)),
@@ -131,6 +139,8 @@ const out = {
   flood_execs_per_s: round(floodExecRate, 1),
   flood_events_per_s_into_js: round(floodEventRate, 1),
   flood_cpu_pct: round(floodCpuPct, 2),
+  latency_kernel_to_js_ms_p50_flood: round(pct(klatFlood, 50)),
+  latency_kernel_to_js_ms_p99_flood: round(pct(klatFlood, 99)),
   kernel_to_read_ms_mean_flood: round(statsAfterFlood.kernelToReadUsMean / 1000),
   kernel_to_read_ms_max_flood: round(statsAfterFlood.kernelToReadUsMax / 1000),
   latency_read_to_js_ms_p50_flood: round(pct(latFlood, 50)),
@@ -146,8 +156,8 @@ const out = {
   target_cpu_pct_at_100: 5,
 };
 out.meets_targets =
-  out.latency_read_to_js_ms_p99_at_100 < 5 &&
-  out.latency_read_to_js_ms_p99_flood < 5 &&
+  out.latency_kernel_to_js_ms_p99_at_100 < 5 &&
+  out.latency_kernel_to_js_ms_p99_flood < 5 &&
   out.rss_peak_under_load_mb < 80 &&
   out.cpu_pct_at_100_execs_per_s < 5;
 console.log(JSON.stringify(out));

@@ -41,6 +41,7 @@ struct RawEvent {
   RawEventKind kind = RawEventKind::Exec;
   uint64_t seq = 0;
   double time_ms = 0;
+  std::optional<double> kernel_time_ms;  // when the kernel stamped the event (epoch ms), if the source says
 
   int32_t pid = 0;
   std::optional<int32_t> ppid, original_ppid, pgid, sid;

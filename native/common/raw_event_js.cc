@@ -96,6 +96,7 @@ Napi::Object RawEventToJs(Napi::Env env, const RawEvent& ev) {
   o.Set("kind", Napi::String::New(env, KindName(ev.kind)));
   o.Set("seq", Napi::Number::New(env, static_cast<double>(ev.seq)));
   o.Set("time", Napi::Number::New(env, ev.time_ms));
+  SetNumber(env, o, "kernelTime", ev.kernel_time_ms);
   o.Set("pid", Napi::Number::New(env, ev.pid));
   SetNumber(env, o, "ppid", ev.ppid);
   SetNumber(env, o, "originalPpid", ev.original_ppid);

@@ -225,6 +225,10 @@ void ProcConnector::Handle(const void* data, size_t len, double now_ms, uint64_t
     RawEvent ev;
     ev.source = "linux";
     ev.time_ms = now_ms;
+    // proc_event.timestamp_ns is ktime_get_ns(), i.e. CLOCK_MONOTONIC; map it to the wall clock.
+    if (pe.timestamp_ns <= now_mono_ns) {
+      ev.kernel_time_ms = now_ms - static_cast<double>(now_mono_ns - pe.timestamp_ns) / 1e6;
+    }
     switch (pe.what) {
       case proc_event::PROC_EVENT_FORK:
         if (pe.event_data.fork.child_pid != pe.event_data.fork.child_tgid) continue;  // a new thread

@@ -47,6 +47,11 @@ export interface RawEvent {
   seq: number;
   /** When the event happened, epoch milliseconds. */
   time: number;
+  /**
+   * When the kernel stamped the event, epoch milliseconds, where the source gives it (Linux: the process
+   * connector's monotonic timestamp mapped to the wall clock); `time` is then when the backend read it.
+   */
+  kernelTime?: number;
 
   pid: number;
   ppid?: number;

@@ -106,6 +106,11 @@ describe("Linux backend: live events", () => {
     }
     const exit = life.find((e) => e.kind === "exit")!;
     expect(exit).toMatchObject({ pid, ppid: process.pid, exitStatus: 0 });
+    // The kernel's timestamp is mapped to the wall clock at the read, so it is never after the read time.
+    for (const e of life) {
+      expect(typeof e.kernelTime).toBe("number");
+      expect(e.kernelTime!).toBeLessThanOrEqual(e.time);
+    }
     // Order and sequence: fork < execs < exit, seq strictly increasing.
     expect(life.map((e) => e.kind)).toEqual(["fork", "exec", "exec", "exit"]);
     for (let i = 1; i < life.length; i++) expect(life[i].seq).toBeGreaterThan(life[i - 1].seq);
