@@ -4,7 +4,7 @@
 //      code-signature checks, a few sequences by entity id), all run on every event.
 import { compileQuery, compileQuerySet } from "../dist/eql/index.js";
 
-const SECONDS = Number(process.env.EQL_BENCH_SECONDS ?? 3);
+const SECONDS = Number(process.env.EQL_BENCH_SECONDS ?? 2);
 
 // ---- realistic exec events -------------------------------------------------------------------------------
 let seed = 42;
@@ -54,10 +54,12 @@ const events = Array.from({ length: N }, (_, i) => makeEvent(i));
  * Events per second of CPU time (user + system of this process): the machine is shared, so wall time would
  * measure the neighbours; CPU time is what one core gives us. Warm-up first, then passes for SECONDS of CPU.
  */
-function measure(fn) {
+const wallRates = {};
+function measure(fn, name) {
   fn();
   let done = 0;
   const c0 = process.cpuUsage();
+  const w0 = process.hrtime.bigint();
   let cpu = 0;
   while (cpu < SECONDS) {
     fn();
@@ -65,6 +67,7 @@ function measure(fn) {
     const c = process.cpuUsage(c0);
     cpu = (c.user + c.system) / 1e6;
   }
+  if (name) wallRates[name] = Math.round(done / (Number(process.hrtime.bigint() - w0) / 1e9));
   return Math.round(done / cpu);
 }
 
@@ -76,7 +79,7 @@ let sink = 0;
 const aTest = measure(() => {
   const test = keychain.test;
   for (let i = 0; i < N; i++) if (test(events[i])) sink++;
-});
+}, "keychain_wall_events_per_s_test");
 const aMatcher = measure(() => {
   const m = keychain.newMatcher();
   for (let i = 0; i < N; i++) sink += m.push(events[i]).length;
@@ -151,7 +154,7 @@ const set = compileQuerySet(rules);
 let setMatcher = set.newMatcher();
 const bRate = measure(() => {
   for (let i = 0; i < N; i++) sink += setMatcher.push(events[i]).length;
-});
+}, "rules100_wall_events_per_s");
 const pending = setMatcher.stats().reduce((n, s) => n + s.pendingSequences, 0);
 // Hits of one pass over the events, for a deterministic check that both ways agree.
 const onePass = (push) => { let n = 0; for (let i = 0; i < N; i++) n += push(events[i]); return n; };
@@ -171,7 +174,8 @@ const result = {
   rules100_hits_per_pass: hitsSet,
   rules100_hits_agree: hitsSet === hitsSeparate,
   events_per_pass: N,
-  measured_as: "events per second of CPU time of this process",
+  measured_as: "events per second of CPU time of this process (the *_wall_* figures: per second of wall time, shared machine)",
+  ...wallRates,
   target_keychain_events_per_s: 5_000_000,
   target_rules100_events_per_s: 200_000,
   meets_targets: aTest >= 5_000_000 && bRate >= 200_000,

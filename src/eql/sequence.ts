@@ -120,6 +120,12 @@ export class SequenceMatcher {
   private pending = 0;
   private evicted = 0;
   private expired = 0;
+  /** Hits of the event being pushed. */
+  private out: Hit[] = EMPTY;
+  private readonly emit = (p: Pending): void => {
+    if (this.out === EMPTY) this.out = [];
+    this.out.push(this.hit(p));
+  };
 
   constructor(private readonly plan: SequencePlan) {
     this.stages = plan.stages;
@@ -155,11 +161,8 @@ export class SequenceMatcher {
     const ordinal = ++this.ordinal;
     const maxspan = this.plan.maxspanMs;
     const ts = timestampMillis(this.plan.timestamp(event));
-    let out: Hit[] = EMPTY;
-    const emit = (p: Pending): void => {
-      if (out === EMPTY) out = [];
-      out.push(this.hit(p));
-    };
+    this.out = EMPTY;
+    const emit = this.emit;
 
     if (maxspan !== null && !Number.isNaN(ts)) this.expire(ts, maxspan, emit);
 
@@ -213,6 +216,8 @@ export class SequenceMatcher {
         }
       }
     }
+    const out = this.out;
+    this.out = EMPTY;
     return out;
   }
 
