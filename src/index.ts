@@ -36,3 +36,24 @@ export type { SensorBackend, BackendStats } from "./sensor/backend.js";
 export { createLinuxBackend, type LinuxBackendOptions } from "./sensor/linuxBackend.js";
 export { createHostMapper, type HostMapperOptions } from "./ecs/hostMapper.js";
 export { defaultAgent, recordedMacHost } from "./ecs/agent.js";
+export {
+  compileQuery,
+  compileQuerySet,
+  runQuery,
+  parseQuery,
+  sortEvents,
+  EqlError,
+  EqlSyntaxError,
+  EqlSemanticError,
+  type CompileOptions,
+  type CompiledQuery,
+  type EqlEvent,
+  type Hit,
+  type EventHit,
+  type SequenceHit,
+  type Matcher,
+  type MatcherStats,
+  type QuerySet,
+  type QuerySetHit,
+  type QuerySetMatcher,
+} from "./eql/index.js";
