@@ -133,3 +133,32 @@ describe("query sets", () => {
     expect(() => compileQuerySet(["process where true", "process where nope()"])).toThrow(EqlSemanticError);
   });
 });
+
+describe("robustness", () => {
+  it("no query of the conformance suite throws on randomly mangled events, alone or as a set", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { parse } = await import("smol-toml");
+    const dir = new URL("../../../shared/eql-conformance/", import.meta.url);
+    const suite = parse(readFileSync(new URL("queries.toml", dir), "utf8")) as unknown as { queries: { query: string }[] };
+    const base = readFileSync(new URL("events.ndjson", dir), "utf8").trim().split("\n").map((l) => JSON.parse(l) as EqlEvent);
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const oddValues: unknown[] = [null, "", "x", -1, 0, 1.5, NaN, true, [], [null], ["a", 2, [3, ["b"]]], { a: 1 }, [{ b: 2 }], "2017-08-30T20:47:31.000Z", "10.0.0.1", "::1"];
+    const mangled = base.flatMap((e) =>
+      Array.from({ length: 3 }, () => {
+        const copy: EqlEvent = structuredClone(e);
+        for (const key of Object.keys(copy)) if (rand() < 0.3) copy[key] = oddValues[Math.floor(rand() * oddValues.length)];
+        return copy;
+      }),
+    );
+    const sources = suite.queries.map((q) => q.query);
+    for (const src of sources) {
+      const m = compileQuery(src, { tiebreakerField: "serial_event_id" }).newMatcher();
+      for (const ev of mangled) expect(() => m.push(ev), src).not.toThrow();
+      expect(() => m.finish()).not.toThrow();
+    }
+    const set = compileQuerySet(sources).newMatcher();
+    for (const ev of mangled) set.push(ev);
+    expect(() => set.finish()).not.toThrow();
+  });
+});
