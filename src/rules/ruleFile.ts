@@ -1,5 +1,5 @@
 import { parse as parseToml, TomlError } from "smol-toml";
-import { SourceError } from "../errors.js";
+import { positionAt, SourceError } from "../errors.js";
 import { compileQuery } from "../eql/index.js";
 import type { CompiledQuery, CompileOptions } from "../eql/index.js";
 import type { RuleMetadata, Severity, ThreatEntry, ThreatReference, ThreatTechnique } from "./ruleMetadata.js";
@@ -29,6 +29,8 @@ export interface RuleFileOptions {
 }
 
 const SEVERITIES: readonly Severity[] = ["low", "medium", "high", "critical"];
+/** How the EQL engine words valid Elasticsearch EQL it does not implement. */
+const UNSUPPORTED = /\bnot supported\b/;
 
 type Table = Record<string, unknown>;
 
@@ -255,6 +257,12 @@ function readRule(doc: Table, r: FieldReader, file: string, options: RuleFileOpt
     if (err instanceof SourceError && key) {
       const toFile = stringOffsetMapper(r.text, key.valueOffset);
       const start = toFile(err.offset);
+      if (UNSUPPORTED.test(err.reason)) {
+        // Valid Elasticsearch EQL the host engine does not run (sample queries, pipes other than head/tail):
+        // like a rule in another language, it is skipped, not an error in the file.
+        const { line, column } = positionAt(r.text, start);
+        return { status: "skipped", file, ruleId, name, reason: `unsupported EQL (line ${line}, column ${column}): ${err.reason}` };
+      }
       const end = toFile(err.offset + Math.max(1, err.width) - 1) + 1;
       throw new RuleError(`bad EQL in rule.query: ${err.reason}`, r.text, {
         file,

@@ -127,6 +127,15 @@ describe("parseRuleFile: skipping", () => {
     });
   }
 
+  it("skips valid EQL the engine does not run (sample queries, pipes other than head/tail), naming where", () => {
+    const sample = parseRuleFile(ruleText({}, `'''\nsample by host.id [process where true] [process where true]\n'''`), "s.toml");
+    expect(sample.status).toBe("skipped");
+    expect(sample.status === "skipped" && sample.reason).toMatch(/^unsupported EQL \(line \d+, column 1\): sample queries are not supported$/);
+    const pipe = parseRuleFile(ruleText({}, `'process where true | unique process.name'`), "u.toml");
+    expect(pipe).toMatchObject({ status: "skipped", ruleId: "0f0e0d0c-0000-4000-8000-00000000abcd" });
+    expect(pipe.status === "skipped" && pipe.reason).toContain("the 'unique' pipe is not supported");
+  });
+
   it("skips deprecated rules even if their query would not compile", () => {
     const text = ruleText({}, `'process where nope('`).replace(`maturity = "production"`, `maturity = "deprecated"`);
     const result = parseRuleFile(text, "d.toml");
