@@ -4,7 +4,9 @@
       "target_name": "macsensor",
       "sources": [
         "native/common/addon.cc",
-        "native/common/raw_event_js.cc"
+        "native/common/raw_event_js.cc",
+        "native/common/procargs.cc",
+        "native/common/procargs_js.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -34,7 +36,8 @@
             "native/common/pending_auth.cc",
             "native/common/deadline_watchdog.cc",
             "native/common/prefilter.cc",
-            "native/macos/self_audit_token.cc"
+            "native/macos/self_audit_token.cc",
+            "native/macos/process_list.cc"
           ],
           "defines": ["MACSENSOR_WITH_ES"],
           "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-fblocks", "-Werror=unguarded-availability-new"] },

@@ -1,6 +1,7 @@
 // N-API entry point of the macsensor addon: registers the backends this platform has.
 #include <napi.h>
 
+#include "procargs_js.h"
 #if defined(__linux__)
 #include "linux_binding.h"
 #endif
@@ -12,6 +13,7 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, 1));
+  macsensor::RegisterProcArgs(env, exports);  // parseProcArgs everywhere, listProcesses on macOS
 #if defined(__linux__)
   macsensor::RegisterLinux(env, exports);
   exports.Set("platform", Napi::String::New(env, "linux"));
