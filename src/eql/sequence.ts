@@ -39,7 +39,8 @@ export interface SequencePlan {
 }
 
 interface JoinKey {
-  id: string;
+  /** Map key: the value itself for one join key (Map tells 10 from "10"), an encoded string for several. */
+  id: unknown;
   values: Scalar[];
 }
 
@@ -85,6 +86,7 @@ export function joinKeys(specs: readonly KeySpec[], event: EqlEvent): JoinKey[] 
   }
   if (!multi) {
     const scalars = values as Scalar[];
+    if (scalars.length === 1) return [{ id: scalars[0], values: scalars }];
     let id = encodeScalar(scalars[0]);
     for (let i = 1; i < scalars.length; i++) id += "\u0000" + encodeScalar(scalars[i]);
     return [{ id, values: scalars }];
@@ -96,7 +98,7 @@ export function joinKeys(specs: readonly KeySpec[], event: EqlEvent): JoinKey[] 
     for (const c of combos) for (const o of options) if (next.length < MAX_KEY_FANOUT) next.push([...c, o]);
     combos = next;
   }
-  return combos.map((c) => ({ id: c.map(encodeScalar).join("\u0000"), values: c }));
+  return combos.map((c) => ({ id: c.length === 1 ? c[0] : c.map(encodeScalar).join("\u0000"), values: c }));
 }
 
 export class SequenceMatcher {
@@ -111,9 +113,9 @@ export class SequenceMatcher {
   /** Missing stages strictly between two positive stages, and leading ones: their last matching event per key. */
   private readonly recordedMissing: number[];
 
-  private slots: Map<string, Pending>[];
-  private waiting = new Map<string, Pending[]>();
-  private lastMissing: Map<string, { ordinal: number; ts: number }>[];
+  private slots: Map<unknown, Pending>[];
+  private waiting = new Map<unknown, Pending[]>();
+  private lastMissing: Map<unknown, { ordinal: number; ts: number }>[];
   private fifo: Pending[] = [];
   private fifoHead = 0;
   private ordinal = 0;
