@@ -69,6 +69,13 @@ function alertFor(detection: Detection, options: ReplayOptions): EcsEvent {
 
 /** A line longer than this is reported and skipped rather than held in memory. */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/**
+ * Lines are scanned in blocks of about this size: strings this small are made in V8's young generation, while a
+ * 1 MB one goes to large-object space and pays fresh page faults every time (measured: 6x slower per byte).
+ */
+const BLOCK_BYTES = 64 * 1024;
+/** File reads are larger than blocks: fewer round trips through libuv's thread pool. */
+const READ_BYTES = 1024 * 1024;
 
 /**
  * Runs recorded ECS events (NDJSON) through the rules and writes an alert per detection. The input is streamed as
@@ -81,7 +88,7 @@ const MAX_LINE_BYTES = 64 * 1024 * 1024;
  */
 export async function replayEvents(options: ReplayOptions): Promise<ReplayStats> {
   const started = process.hrtime.bigint();
-  const stream = typeof options.input === "string" ? createReadStream(options.input, { highWaterMark: 1 << 20 }) : options.input;
+  const stream = typeof options.input === "string" ? createReadStream(options.input, { highWaterMark: READ_BYTES }) : options.input;
   const rules = options.rules;
   const sink = options.sink;
   const filter = options.prefilter === false ? undefined : buildPrefilter(rules.rules);
@@ -113,6 +120,24 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
     for (let i = 0; i < detections.length; i++) {
       sink.write(alertFor(detections[i], options));
       alerts++;
+    }
+  };
+
+  /** Complete lines, cut into blocks of about BLOCK_BYTES at line ends. */
+  const processLines = (lines: Buffer): void => {
+    let from = 0;
+    while (from < lines.length) {
+      let to = Math.min(lines.length, from + BLOCK_BYTES);
+      if (to < lines.length) {
+        const nl = lines.lastIndexOf(10, to - 1);
+        if (nl >= from) to = nl + 1;
+        else {
+          const next = lines.indexOf(10, to);
+          to = next === -1 ? lines.length : next + 1;
+        }
+      }
+      processBlock(lines.subarray(from, to));
+      from = to;
     }
   };
 
@@ -201,10 +226,10 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
       }
       continue;
     }
-    processBlock(chunk.subarray(0, lastNl + 1));
+    processLines(chunk.subarray(0, lastNl + 1));
     if (lastNl + 1 < chunk.length) carry = Buffer.from(chunk.subarray(lastNl + 1));
   }
-  if (carry !== undefined && !discarding) processBlock(carry);
+  if (carry !== undefined && !discarding) processLines(carry);
   for (const detection of rules.finish()) {
     sink.write(alertFor(detection, options));
     alerts++;
