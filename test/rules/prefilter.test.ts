@@ -119,6 +119,19 @@ describe("replay with and without the pre-filter", () => {
     expect(on.stats).toEqual(off.stats);
   });
 
+  it("lines longer than a scan block, and many lines across blocks, are read whole", async () => {
+    const r = rule(`process where process.name == "curl"`);
+    const long = exec({ name: "curl", args: ["curl", "x".repeat(200_000)] });
+    const longQuiet = exec({ name: "ls", args: ["ls", "y".repeat(100_000), "curl"] });
+    const lines: string[] = [];
+    for (let i = 0; i < 500; i++) lines.push(exec({ name: i % 50 === 0 ? "curl" : "ls", args: [String(i)] }));
+    lines.splice(100, 0, long);
+    lines.splice(300, 0, longQuiet);
+    const { on, off } = await replayBoth([r], lines.join("\n") + "\n");
+    expect(on.stats).toEqual({ events: 502, alerts: 11, badLines: 0 });
+    expect(off.stats).toEqual(on.stats);
+  });
+
   it("parses non-ASCII lines: the engine folds the Kelvin sign onto k, the pre-filter must not hide it", async () => {
     const r = rule(`process where process.args : "*/Library/Keychains/*"`);
     const line = exec({ name: "cp", args: ["cp", "/Users/a/Library/\u212Aeychains/login.keychain-db", "/tmp"] });
