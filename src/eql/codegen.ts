@@ -137,7 +137,9 @@ function emitComparison(em: Emitter, e: Comparison): string {
   const reference = op === "==" ? equalsLiteral(value) : orderLiteral(op, value);
   const ref = em.constant(reference);
   let code: string;
-  if (op === "==") {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    code = `${ref}(x)`; // JSON has no spelling for Infinity/NaN; let the reference test decide
+  } else if (op === "==") {
     const L = JSON.stringify(value);
     if (typeof value === "string") code = `(x === ${L} || (typeof x !== "string" && ${ref}(x)))`;
     else if (typeof value === "number") code = `(x === ${L} || (typeof x === "string" && ${ref}(x)))`;
