@@ -4,7 +4,7 @@
 //      code-signature checks, a few sequences by entity id), all run on every event.
 import { compileQuery, compileQuerySet } from "../dist/eql/index.js";
 
-const SECONDS = Number(process.env.EQL_BENCH_SECONDS ?? 2);
+const SECONDS = Number(process.env.EQL_BENCH_SECONDS ?? 1.5);
 
 // ---- realistic exec events -------------------------------------------------------------------------------
 let seed = 42;
