@@ -242,7 +242,7 @@ describe("eslogger backend", () => {
     const pipeline = new Pipeline({
       map: () => ({}) as EcsEvent,
       detector: () => ({ push: () => [] }),
-      actionFor: () => "report",
+      actions: () => ({}),
       blockFallback: "report",
       kill: () => null,
       alert: () => undefined,
@@ -296,13 +296,14 @@ describe("block rules on eslogger: the fallback", () => {
     const host = recordedMacHost({ id: "mac-2" });
     const agent = defaultAgent(host);
     const mapper = createEcsMapper({ host, agent });
-    const ruleSet = new RuleSet(loaded.rules, { actions: new Map([[DUMP_RULE, "block"]]) });
+    const actions = new Map([[DUMP_RULE, "block" as const]]);
+    const ruleSet = new RuleSet(loaded.rules, { actions });
     const alerts: EcsEvent[] = [];
     const errors: unknown[] = [];
     const pipeline = new Pipeline({
       map: (raw) => mapper.map(raw),
       detector: () => ({ push: (event) => ruleSet.push(event).map((d) => ({ rule: d.rule.metadata, hit: d.hit })) }),
-      actionFor: (id) => ruleSet.actionFor(id),
+      actions: () => actions,
       blockFallback,
       kill: killProcess,
       alert: ({ rule, event, response }) => alerts.push(buildAlert({ rule, event, response, agent: { id: agent.id, version: agent.version } })),
