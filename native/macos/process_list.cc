@@ -154,11 +154,13 @@ std::vector<RawEvent> ListRunningProcesses(const ProcessListOptions& options, st
     FillFromKinfo(kp, ev);
 
     // Reading another user's process needs root (XNU compares effective uids).
-    const char* why = geteuid() != 0 && kp.kp_eproc.e_ucred.cr_uid != geteuid() ? "; another user's process needs root" : "";
+    const bool other_user = geteuid() != 0 && kp.kp_eproc.e_ucred.cr_uid != geteuid();
+    const char* why = other_user ? "; another user's process needs root" : "";
     std::string exec_path;
     if (!FillArgs(pid, args_buffer, options, why, ev, &exec_path)) continue;
 
     const int path_len = proc_pidpath(pid, path, sizeof(path));
+    const int path_errno = errno;  // before StillRunning's kill() can change it
     if (path_len > 0) {
       ev.executable = std::string(path, static_cast<size_t>(path_len));
     } else if (!StillRunning(pid)) {
@@ -166,7 +168,7 @@ std::vector<RawEvent> ListRunningProcesses(const ProcessListOptions& options, st
     } else if (!exec_path.empty() && exec_path[0] == '/') {
       ev.executable = exec_path;  // the path given to exec: absolute, but not resolved through symlinks
     } else {
-      Append(ev.partial, ErrnoText("executable unreadable (proc_pidpath", errno) + ")");
+      Append(ev.partial, ErrnoText("executable unreadable (proc_pidpath", path_errno) + ")");
     }
 
     struct proc_vnodepathinfo vpi;
