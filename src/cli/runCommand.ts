@@ -117,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
   const ops = createOpsLogger({ file: values.log ?? config.log.path });
   const alertLog = createAlertLog({ file: values.alerts ?? config.alerts.path, maxBytes: config.alerts.maxBytes, maxFiles: config.alerts.maxFiles });
   const { createHostMapper } = await import("../ecs/hostMapper.js");
-  const mapper = createHostMapper({ seed: await processesRunningNow() });
+  const mapper = createHostMapper({ seed: await processesRunningNow(config.capture.envVars) });
   const backend = await createBackend(live, config, ops, (record) => mapper.table.learn(record));
 
   let agent;
@@ -168,12 +168,11 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 /** What the process table starts from: /proc on Linux, the addon's process list on macOS when it has one. */
-async function processesRunningNow(): Promise<import("../sensor/rawEvent.js").RawEvent[] | "proc" | false> {
+async function processesRunningNow(captureEnv: string[]): Promise<import("../sensor/rawEvent.js").RawEvent[] | "proc" | false> {
   if (process.platform === "linux") return "proc";
   try {
     const { loadNative } = await import("../sensor/native.js");
-    const binding = loadNative() as { listProcesses?: () => import("../sensor/rawEvent.js").RawEvent[] };
-    return binding.listProcesses?.() ?? false;
+    return loadNative().listProcesses?.({ captureEnv }) ?? false;
   } catch {
     return false;
   }

@@ -2,7 +2,7 @@
  * The addon's JavaScript surface (native/common/addon.cc), as the TypeScript side sees it. Members a platform
  * does not build are absent: check before calling (e.g. `binding.startLinux` only exists on Linux).
  */
-import type { RawEvent } from "./rawEvent.js";
+import type { RawEvent, RawText } from "./rawEvent.js";
 
 export interface LinuxStartOptions {
   /** Events held between the reader thread and JavaScript; when full, new events are dropped and counted. Default 16384. */
@@ -64,5 +64,9 @@ export interface NativeBinding {
    * `partial` naming what could not be read. For seeding a process table at start-up.
    */
   readLinuxProcess?(pid: number): RawEvent;
-  // The macOS Endpoint Security members (registered under MACSENSOR_WITH_ES) are typed here by their backend.
+  /** Parses a KERN_PROCARGS2 buffer (exec path, argv, optionally the environment); every platform. */
+  parseProcArgs?(bytes: Uint8Array, options?: { env?: boolean }): { argc: number; execPath?: RawText; args: RawText[]; argsTruncated?: true; env?: RawText[]; problem?: string };
+  /** macOS: every running process as an exec-like record (sysctl KERN_PROC_ALL + KERN_PROCARGS2), oldest first. */
+  listProcesses?(options?: { captureEnv?: string[] }): RawEvent[];
+  // The macOS Endpoint Security members (registered under MACSENSOR_WITH_ES) are typed by src/sensor/esBackend.ts.
 }
