@@ -32,6 +32,9 @@ function eventsFile(n) {
   return file;
 }
 
+/** RSS when the memory run had streamed 1 million events: growth after that point would be a leak. */
+let rssAtOneMillion = 0;
+
 /** Streams `n` events from the pool in ~1 MB chunks, never holding more than one chunk. */
 function eventStream(n) {
   const block = pool.join("\n") + "\n";
@@ -48,6 +51,7 @@ function eventStream(n) {
       }
       this.push(block.repeat(blocks));
       sent += blocks * pool.length;
+      if (rssAtOneMillion === 0 && sent >= 1_000_000) rssAtOneMillion = process.memoryUsage().rss;
     },
   });
 }
@@ -137,6 +141,8 @@ const result = {
   rss_before_mb: mb(rssBefore),
   rss_after_mb: mb(rssAfter),
   rss_growth_mb: mb(rssAfter - rssBefore),
+  rss_at_1m_events_mb: mb(rssAtOneMillion),
+  rss_growth_1m_to_end_mb: mb(rssAfter - rssAtOneMillion),
   target_events_per_second_shipped_rules: 300_000,
   target_events_per_second_100_rules: 150_000,
   target_rss_growth_mb: 50,
