@@ -9,6 +9,7 @@ import type { Comparison, ComparisonOperator, Expr, FieldRef, InSet, Literal, Pa
 import { compilePredicate, compileValue, equalsLiteral, inSetTest, isScript, orderLiteral, truth, type Predicate } from "./compiler.js";
 import { compileFieldGetter } from "./fieldAccess.js";
 import { patternListTest } from "./patterns.js";
+import { buildRuleIndex, forCandidates } from "./ruleIndex.js";
 import { equalsFolded, foldCase, regionEqualsFolded, type Scalar } from "./values.js";
 
 const FLIP: Record<ComparisonOperator, ComparisonOperator> = { "==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
@@ -252,11 +253,30 @@ export function generatePredicateSet(
   const codes = conditions.map((c) => conditionCode(em, c.condition, c.category));
   const rules = codes.map((code, i) => `function R${i}(e, k) { return ${code}; }`).join("\n");
   const body = `${rules}
-var rules = [${codes.map((_, i) => `R${i}`).join(", ")}];
-var k = new Uint8Array(${Math.max(1, em.leafCount)});
-return { evaluate: function evaluate(e, out) {
-  k.fill(0);
-  for (var i = 0; i < rules.length; i++) out[i] = rules[i](e, k) ? 1 : 0;
-} };`;
-  return instantiate(em, body);
+return { rules: [${codes.map((_, i) => `R${i}`).join(", ")}], leaves: ${Math.max(1, em.leafCount)} };`;
+  const { rules: tests, leaves } = instantiate<{ rules: ((e: Record<string, unknown>, k: Uint8Array) => boolean)[]; leaves: number }>(em, body);
+  const k = new Uint8Array(leaves);
+  const index = buildRuleIndex(conditions.map((c) => c.condition));
+  if (!index) {
+    return {
+      evaluate(e, out) {
+        k.fill(0);
+        for (let i = 0; i < tests.length; i++) out[i] = tests[i](e, k) ? 1 : 0;
+      },
+    };
+  }
+  let event: Record<string, unknown> = {};
+  let results: Uint8Array = new Uint8Array(0);
+  const run = (i: number): void => {
+    results[i] = tests[i](event, k) ? 1 : 0;
+  };
+  return {
+    evaluate(e, out) {
+      k.fill(0);
+      out.fill(0);
+      event = e;
+      results = out;
+      forCandidates(index, e, run);
+    },
+  };
 }

@@ -129,6 +129,32 @@ describe("query sets", () => {
     expect(got.map((h) => h.length)).toEqual([2, 1, 2, 1, 1]);
   });
 
+  it("the value index (rules requiring exact values of one field) loses no hit", () => {
+    const sources = [
+      'process where process.name == "curl"',
+      'process where process.name in ("curl", "wget") and process.pid > 1',
+      'process where process.name : "OSASCRIPT"',
+      'process where process.name like~ ("bash", "ZSH") and not process.args : "-c"',
+      'process where process.name in~ ("Security")',
+      'process where process.name == "5"',
+      "process where process.pid == 7",
+      'sequence by process.pid [process where process.name == "curl"] [process where process.name == "chmod"]',
+    ];
+    const names: unknown[] = ["curl", "CURL", "wget", "osascript", "Bash", "zsh", "security", "chmod", 5, "5", null, ["x", "curl"], ["chmod", null], [1, "wget"], [["curl"]], { a: 1 }];
+    const events: EqlEvent[] = [];
+    names.forEach((name, i) => {
+      events.push({ "@timestamp": i * 1000, event: { category: "process" }, process: { name, pid: 7, args: i % 2 ? ["-c"] : ["x"] } });
+      events.push({ "@timestamp": i * 1000 + 1, event: { category: "process" }, process: { pid: 7 } });
+    });
+    const m = compileQuerySet(sources).newMatcher();
+    const got: Hit[][] = sources.map(() => []);
+    for (const ev of events) for (const h of m.push(ev)) got[h.query].push(h.hit);
+    for (const h of m.finish()) got[h.query].push(h.hit);
+    const alone = sources.map((src) => runQuery(compileQuery(src), events));
+    expect(got).toEqual(alone);
+    expect(got.map((h) => h.length)).toEqual([3, 5, 1, 1, 1, 2, 32, 2]);
+  });
+
   it("reports the first bad query as compileQuery does", () => {
     expect(() => compileQuerySet(["process where true", "process where nope()"])).toThrow(EqlSemanticError);
   });
