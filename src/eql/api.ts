@@ -42,7 +42,10 @@ export interface MatcherStats {
 }
 
 export interface Matcher {
-  /** Feeds one event (events must come in timestamp order); returns the hits it completes. */
+  /**
+   * Feeds one event (events must come in timestamp order); returns the hits it completes. The returned array
+   * is read-only (the common "no hit" answer is one shared frozen array).
+   */
   push(event: EqlEvent): Hit[];
   /** Ends the stream: returns what only the end can decide (`tail N`, trailing missing-event stages). */
   finish(): Hit[];
