@@ -34,6 +34,8 @@ export interface AgentOptions {
   mapper?: EcsMapper;
   /** Seed the process table from /proc (Linux). Default: on Linux. */
   seedFromProc?: boolean;
+  /** The ES watchdog answers DENY when JavaScript is late. */
+  failClosed?: boolean;
   /** Sends SIGKILL; default process.kill. */
   kill?: (pid: number) => string | null;
 }
@@ -135,6 +137,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     actions: () => options.actions,
     ...(respond ? { respond } : {}),
     blockFallback: options.blockFallback,
+    failClosed: options.failClosed ?? false,
     kill: options.kill ?? defaultKill,
     alert: ({ rule, event, sequenceEvents, response }) =>
       options.alertLog.write(
@@ -144,7 +147,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   });
 
   await backend.start((events) => {
-    for (const raw of events) pipeline.handle(raw);
+    for (const raw of events) {
+      try {
+        pipeline.handle(raw);
+      } catch (error) {
+        // Pipeline.handle contains its own failures; this guards the backend's reader against a bug here.
+        ops.error("event not processed", { error });
+      }
+    }
   });
   ops.info("agent started", { macsensor: { backend: backend.name, rules } });
 
@@ -154,7 +164,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       ...pipeline.counts,
       backendReceived: b.received,
       backendDelivered: b.delivered,
-      drops: b.dropped + pipeline.counts.seqGaps,
+      // Backends number every event they lose, so their own count and the gaps the pipeline saw agree;
+      // the larger covers a backend that reports neither way.
+      drops: Math.max(b.dropped, pipeline.counts.seqGaps),
       deadlineFallbacks: b.watchdogAnswers ?? 0,
       rulesLoaded: rules.loaded,
       rulesSkipped: rules.skipped,

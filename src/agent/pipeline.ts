@@ -45,6 +45,8 @@ export interface PipelineDeps {
   respond?(authId: number, allow: boolean): AuthAnswerStatus;
   /** What a block rule does when the backend cannot block (Linux, eslogger): kill the new process, or report. */
   blockFallback: "kill" | "report";
+  /** The backend's deadline watchdog answers DENY (fail-closed), so a late deny still took effect. */
+  failClosed?: boolean;
   /** Sends SIGKILL; returns null on success, else the reason. */
   kill(pid: number): string | null;
   alert(request: AlertRequest): void;
@@ -110,7 +112,7 @@ export class Pipeline {
     if (raw.auth) {
       const allow = decideVerdict(detections.map((d) => d.rule), actions).verdict === "allow";
       const status = this.answer(raw.auth.id, allow);
-      if (!allow) authOutcome = blockOutcome(status);
+      if (!allow) authOutcome = blockOutcome(status, this.deps.failClosed === true);
       if (allow || status === "ok") this.rememberAuthorized(raw);
     }
     let killOutcome: PipelineResponse | undefined;
@@ -132,6 +134,10 @@ export class Pipeline {
     if (authOutcome) return authOutcome;
     if (raw.kind !== "exec") {
       return { action: "block", result: "not_applicable", reason: `a ${raw.kind} event cannot be blocked` };
+    }
+    if (this.deps.respond) {
+      // An AUTH backend reporting an exec without an AUTH request: AUTH_EXEC was being switched on or off.
+      return { action: "block", result: "failure", reason: "the exec arrived without an AUTH request (AUTH_EXEC was not subscribed at that moment), so it ran" };
     }
     if (this.deps.blockFallback === "kill") {
       const outcome = kill();
@@ -200,12 +206,14 @@ function execKey(raw: RawEvent): string | undefined {
   return token ? `${token.pid}:${token.pidversion}` : undefined;
 }
 
-function blockOutcome(status: AuthAnswerStatus): PipelineResponse {
+function blockOutcome(status: AuthAnswerStatus, failClosed: boolean): PipelineResponse {
   switch (status) {
     case "ok":
       return { action: "block", result: "success" };
     case "late":
-      return { action: "block", result: "failure", reason: "answered after the deadline watchdog had already answered" };
+      return failClosed
+        ? { action: "block", result: "success", reason: "the deadline watchdog had already denied it (fail-closed)" }
+        : { action: "block", result: "failure", reason: "answered after the deadline watchdog had already allowed it" };
     case "unknown":
       return { action: "block", result: "failure", reason: "the AUTH request was no longer pending" };
     case "error":

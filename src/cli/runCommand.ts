@@ -131,6 +131,7 @@ export async function run(argv: string[]): Promise<number> {
       mapper,
       seedFromProc: false,
       blockFallback: live === "es" ? "report" : config.eslogger.blockFallback,
+      failClosed: live === "es" && config.auth.failMode === "closed",
       heartbeatMs: heartbeatSeconds * 1000,
     });
   } catch (err) {

@@ -279,8 +279,12 @@ describe("ES blocking through the stand-in with the shipped rules", () => {
     expect(addon.standin.authRecords()).toEqual([]);
     expect(addon.standin.state().suppressed).toBe(1);
     expect(h.alerts).toHaveLength(1);
-    // The rule set still says block, but a NOTIFY cannot be denied: the configured fallback (report) applies.
-    expect(at(h.alerts[0], "macsensor.response")).toEqual({ action: "report", result: "success", reason: "the es backend cannot block; reported only" });
+    // The rule set still says block, but a NOTIFY cannot be denied: the alert says the block did not happen.
+    expect(at(h.alerts[0], "macsensor.response")).toEqual({
+      action: "block",
+      result: "failure",
+      reason: "the exec arrived without an AUTH request (AUTH_EXEC was not subscribed at that moment), so it ran",
+    });
 
     const dump = rules.find((r) => r.metadata.ruleId === DUMP_RULE)!;
     h.backend.setBlockRules([dump.query.ast]);

@@ -96,6 +96,22 @@ describe("Pipeline", () => {
     expect(p.counts.authLate).toBe(1);
   });
 
+  it("records a late deny as done when the watchdog is fail-closed", () => {
+    const h = harness({ actions: { dump: "block" }, answerStatus: "late" });
+    h.deps.failClosed = true;
+    new Pipeline(h.deps).handle(exec({ auth: { id: 1, deadlineMs: 0 } }));
+    expect(h.alerts[0].response).toMatchObject({ action: "block", result: "success" });
+    expect(h.alerts[0].response.reason).toMatch(/fail-closed/);
+  });
+
+  it("says a block failed when an AUTH backend reports an exec without an AUTH request", () => {
+    const h = harness({ actions: { dump: "block" } });
+    new Pipeline(h.deps).handle(exec());
+    expect(h.answers).toEqual([]);
+    expect(h.alerts[0].response).toMatchObject({ action: "block", result: "failure" });
+    expect(h.alerts[0].response.reason).toMatch(/without an AUTH request/);
+  });
+
   it("falls back to kill when the backend cannot block", () => {
     const h = harness({ actions: { dump: "block" }, canBlock: false });
     new Pipeline(h.deps).handle(exec({ source: "linux" }));
