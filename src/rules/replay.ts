@@ -75,7 +75,7 @@ const MAX_LINE_BYTES = 64 * 1024 * 1024;
  */
 const BLOCK_BYTES = 64 * 1024;
 /** File reads are larger than blocks: fewer round trips through libuv's thread pool. */
-const READ_BYTES = 1024 * 1024;
+const READ_BYTES = 256 * 1024;
 
 /**
  * Runs recorded ECS events (NDJSON) through the rules and writes an alert per detection. The input is streamed as
