@@ -45,7 +45,8 @@ interface JoinKey {
 }
 
 interface Pending {
-  key: JoinKey;
+  keyId: unknown;
+  keyValues: Scalar[];
   events: (EqlEvent | null)[];
   /** Stage index this sequence waits after (its last filled stage), or -1 once complete and waiting. */
   stage: number;
@@ -57,6 +58,9 @@ interface Pending {
 }
 
 const NO_KEYS: JoinKey[] = [{ id: "", values: [] }];
+const SCRATCH_VALUES: Scalar[] = [null];
+const SCRATCH_KEY: JoinKey = { id: null, values: SCRATCH_VALUES };
+const SCRATCH: JoinKey[] = [SCRATCH_KEY];
 const MAX_KEY_FANOUT = 64;
 const EMPTY: Hit[] = [];
 
@@ -73,9 +77,21 @@ function encodeScalar(v: Scalar): string {
   }
 }
 
-/** The join keys of an event for a stage: none when a required key is null; fan-out over multi-valued keys. */
+/**
+ * The join keys of an event for a stage: none when a required key is null; fan-out over multi-valued keys.
+ * The result may be a shared scratch array: use it before the next call, copy what you keep.
+ */
 export function joinKeys(specs: readonly KeySpec[], event: EqlEvent): JoinKey[] {
   if (specs.length === 0) return NO_KEYS;
+  if (specs.length === 1) {
+    const v = specs[0].value(event);
+    if (v === null && !specs[0].optional) return EMPTY as unknown as JoinKey[];
+    if (!Array.isArray(v)) {
+      SCRATCH_KEY.id = v;
+      SCRATCH_VALUES[0] = v as Scalar;
+      return SCRATCH;
+    }
+  }
   const values: Value[] = new Array<Value>(specs.length);
   let multi = false;
   for (let i = 0; i < specs.length; i++) {
@@ -86,7 +102,12 @@ export function joinKeys(specs: readonly KeySpec[], event: EqlEvent): JoinKey[] 
   }
   if (!multi) {
     const scalars = values as Scalar[];
-    if (scalars.length === 1) return [{ id: scalars[0], values: scalars }];
+    if (scalars.length === 1) {
+      // One key, one value: the common case, answered without allocating (callers copy what they keep).
+      SCRATCH_KEY.id = scalars[0];
+      SCRATCH_VALUES[0] = scalars[0];
+      return SCRATCH;
+    }
     let id = encodeScalar(scalars[0]);
     for (let i = 1; i < scalars.length; i++) id += "\u0000" + encodeScalar(scalars[i]);
     return [{ id, values: scalars }];
@@ -241,7 +262,7 @@ export class SequenceMatcher {
   }
 
   private hit(p: Pending): SequenceHit {
-    return { kind: "sequence", joinKeys: p.key.values, events: p.events };
+    return { kind: "sequence", joinKeys: p.keyValues, events: p.events };
   }
 
   private start(key: JoinKey, event: EqlEvent, ordinal: number, ts: number, emit: (p: Pending) => void): void {
@@ -252,7 +273,7 @@ export class SequenceMatcher {
     }
     const events: (EqlEvent | null)[] = new Array<EqlEvent | null>(this.stages.length).fill(null);
     events[this.firstPositive] = event;
-    const p: Pending = { key, events, stage: this.firstPositive, startTs: ts, lastOrdinal: ordinal, leadingMissingTs, alive: true };
+    const p: Pending = { keyId: key.id, keyValues: key.values.slice(), events, stage: this.firstPositive, startTs: ts, lastOrdinal: ordinal, leadingMissingTs, alive: true };
     this.pending++;
     this.fifo.push(p);
     if (this.firstPositive === this.lastPositive) this.complete(p, ts, emit);
@@ -288,9 +309,9 @@ export class SequenceMatcher {
 
   private place(p: Pending): void {
     const slot = this.slots[p.stage];
-    const old = slot.get(p.key.id);
+    const old = slot.get(p.keyId);
     if (old && old !== p) this.kill(old);
-    slot.set(p.key.id, p);
+    slot.set(p.keyId, p);
   }
 
   private complete(p: Pending, ts: number, emit: (p: Pending) => void): void {
@@ -303,9 +324,9 @@ export class SequenceMatcher {
     }
     if (this.trailingMissing.length > 0) {
       p.stage = -1;
-      const list = this.waiting.get(p.key.id);
+      const list = this.waiting.get(p.keyId);
       if (list) list.push(p);
-      else this.waiting.set(p.key.id, [p]);
+      else this.waiting.set(p.keyId, [p]);
       return;
     }
     this.kill(p);
@@ -346,13 +367,13 @@ export class SequenceMatcher {
   private remove(p: Pending): void {
     if (p.stage >= 0) {
       const slot = this.slots[p.stage];
-      if (slot.get(p.key.id) === p) slot.delete(p.key.id);
+      if (slot.get(p.keyId) === p) slot.delete(p.keyId);
     } else {
-      const list = this.waiting.get(p.key.id);
+      const list = this.waiting.get(p.keyId);
       if (list) {
         const rest = list.filter((x) => x !== p);
-        if (rest.length === 0) this.waiting.delete(p.key.id);
-        else this.waiting.set(p.key.id, rest);
+        if (rest.length === 0) this.waiting.delete(p.keyId);
+        else this.waiting.set(p.keyId, rest);
       }
     }
     this.kill(p);
