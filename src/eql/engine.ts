@@ -201,7 +201,7 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
       const flags = new Uint8Array(Math.max(1, conditions.length));
       // Event queries without pipes only need their flag read; the others go through a matcher.
       const plainEvents: { query: number; slot: number }[] = [];
-      const parts: { query: number; slots: number[]; alwaysPush: () => boolean; matcher: Matcher }[] = [];
+      const parts: { query: number; slots: Int32Array; sequence: SequenceMatcher | null; matcher: Matcher }[] = [];
       entries.forEach((entry, i) => {
         if (entry.kind === "event") {
           const s = entry.slot;
@@ -211,8 +211,8 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
           }
           parts.push({
             query: i,
-            slots: [s],
-            alwaysPush: () => false,
+            slots: Int32Array.of(s),
+            sequence: null,
             matcher: piped(queries[i].ast, {
               push: (event) => (flags[s] === 1 ? [{ kind: "event", event }] : NO_HITS),
               finish: () => [],
@@ -222,7 +222,7 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
           return;
         }
         const sm = new SequenceMatcher(entry.plan(flags));
-        parts.push({ query: i, slots: entry.slots, alwaysPush: () => !sm.canSkipUnmatched(), matcher: piped(queries[i].ast, sm) });
+        parts.push({ query: i, slots: Int32Array.from(entry.slots), sequence: sm, matcher: piped(queries[i].ast, sm) });
       });
       const eventSlots = Int32Array.from(plainEvents.map((p) => p.slot));
       const eventQueries = Int32Array.from(plainEvents.map((p) => p.query));
@@ -237,9 +237,9 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
           }
           for (let i = 0; i < parts.length; i++) {
             const p = parts[i];
-            let relevant = false;
-            for (let j = 0; j < p.slots.length; j++) if (flags[p.slots[j]] === 1) relevant = true;
-            if (!relevant && !p.alwaysPush()) continue;
+            let relevant = p.sequence !== null && !p.sequence.canSkipUnmatched();
+            for (let j = 0; !relevant && j < p.slots.length; j++) if (flags[p.slots[j]] === 1) relevant = true;
+            if (!relevant) continue;
             const hits = p.matcher.push(event);
             for (let j = 0; j < hits.length; j++) (out ??= []).push({ query: p.query, hit: hits[j] });
           }
