@@ -237,8 +237,10 @@ class Parser {
       if (!this.isSymbol("[")) this.unexpected("'[' to open the 'until' stage");
       until = this.stage(true);
     }
-    if (stages.length < 2) {
-      this.fail(`a sequence needs at least 2 stages, found ${stages.length}`, this.tokenAt(stages[0].start));
+    // Elasticsearch counts events, not brackets: `sequence [a] with runs=3` is a valid three-event sequence.
+    const events = stages.reduce((n, s) => n + s.runs, 0);
+    if (events < 2) {
+      this.fail(`a sequence needs at least 2 stages (counting 'with runs'), found ${events}`, this.tokenAt(stages[0].start));
     }
     if (stages.every((s) => s.missing)) {
       this.fail("a sequence needs at least one stage that is not a missing-event stage '![...]'", this.tokenAt(stages[0].start));
