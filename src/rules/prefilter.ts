@@ -5,7 +5,8 @@
  * contains none of the texts of any rule, in any ASCII case, cannot match and need not be parsed. Lines with
  * non-ASCII bytes are always parsed (case folding beyond ASCII, e.g. the Kelvin sign, is the engine's business).
  *
- * Sound by construction, as long as the line's serializer writes these characters as themselves: only letters,
+ * Sound by construction, as long as the line's serializer writes these characters as themselves (lines holding a
+ * backslash, which may be a `\u` escape, are always parsed by replay): only letters,
  * digits, space and `-_.,:;=+@#%!~` are used in needles — characters no JSON serializer escapes (JSON.stringify,
  * Python's json, Go's encoding/json alike). Anything else (regexes, functions, `not`, numbers) gives no
  * requirement; a rule with no requirement at all turns the pre-filter off.

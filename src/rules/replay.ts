@@ -161,6 +161,7 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
     }
     let mi = 0;
     let start = 0;
+    let nextBackslash = -2; // not looked for yet; -1: none left in this block
     while (start < block.length) {
       let nl = block.indexOf(10, start);
       if (nl === -1) nl = block.length;
@@ -170,7 +171,10 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
       if (matches !== undefined) {
         while (mi < matches.length && matches[mi] < start) mi++;
         const candidate = mi < matches.length && matches[mi] < nl;
-        if (!candidate && (blockAscii || isAscii(block.subarray(start, end)))) {
+        // A backslash may be an escape (`\u0064ump-keychain`) hiding a needle from the byte scan: parse such lines.
+        if (nextBackslash !== -1 && nextBackslash < start) nextBackslash = block.indexOf(92, start);
+        const escaped = nextBackslash !== -1 && nextBackslash < end;
+        if (!candidate && !escaped && (blockAscii || isAscii(block.subarray(start, end)))) {
           const shape = objectShape(block, start, end);
           if (shape === "blank") {
             start = nl + 1;

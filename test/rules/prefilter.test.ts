@@ -139,6 +139,15 @@ describe("replay with and without the pre-filter", () => {
     expect(on.stats).toEqual(off.stats);
   });
 
+  it("parses lines with a backslash: a JSON \\u escape can spell a needle the byte scan cannot see", async () => {
+    const r = rule(`process where process.name == "curl"`);
+    const escaped = exec({ name: "curl" }).replace('"curl"', '"\\u0063url"');
+    expect(escaped).toContain("\\u0063url");
+    const { on, off } = await replayBoth([r], escaped + "\n");
+    expect(on.stats).toEqual({ events: 1, alerts: 1, badLines: 0 });
+    expect(off.stats).toEqual(on.stats);
+  });
+
   it("still reports lines that do not look like an object; a skipped {…} line is not fully checked", async () => {
     const r = rule(`process where process.name == "curl"`);
     const text = [exec({ name: "ls" }), "not json", '{"broken": }', "{truncated", exec({ name: "curl" }), ""].join("\n");
