@@ -1,5 +1,6 @@
 import { MacsensorError } from "../errors.js";
-import type { EqlEvent, Hit, Matcher } from "../eql/index.js";
+import { compileQuerySet } from "../eql/index.js";
+import type { CompileOptions, EqlEvent, Hit, QuerySetHit, QuerySetMatcher } from "../eql/index.js";
 import type { RuleAction } from "./ruleMetadata.js";
 import type { LoadedRule } from "./ruleFile.js";
 
@@ -13,6 +14,8 @@ export interface Detection {
 export interface RuleSetOptions {
   /** Per-rule action by rule_id; rules not in the map report. */
   actions?: ReadonlyMap<string, RuleAction>;
+  /** The options the rules were compiled with (loadRules' `compile`); default none. */
+  compile?: CompileOptions;
 }
 
 export interface RuleSetStats {
@@ -24,45 +27,31 @@ export interface RuleSetStats {
 
 const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
 
-/** Event queries without pipes are tested directly; anything with state (sequences, head/tail) gets a matcher. */
-interface TestedRule {
-  rule: LoadedRule;
-  action: RuleAction;
-  test: (event: EqlEvent) => boolean;
-  matches: number;
-}
-
-interface MatchedRule {
-  rule: LoadedRule;
-  action: RuleAction;
-  matcher: Matcher;
-  matches: number;
-}
-
 /**
- * The detector: every loaded rule with its own matcher; `push` runs one event through all of them. This is the
- * per-event hot path, so it allocates nothing for events that match nothing.
+ * The detector: every loaded rule, compiled together as one query set (a test many rules share, such as the
+ * category or `host.os.type == "macos"`, runs once per event; rules are indexed by the values they require), with
+ * one streaming matcher. `push` runs one event through all of them. This is the per-event hot path, so it
+ * allocates nothing for events that match nothing.
  */
 export class RuleSet {
   readonly rules: readonly LoadedRule[];
-  private readonly tested: TestedRule[] = [];
-  private readonly matched: MatchedRule[] = [];
   private readonly actions: ReadonlyMap<string, RuleAction>;
+  private readonly ruleActions: RuleAction[];
+  private readonly matcher: QuerySetMatcher;
+  private readonly matchCounts: number[];
   private events = 0;
   private detections = 0;
 
   constructor(rules: readonly LoadedRule[], options: RuleSetOptions = {}) {
     this.rules = rules;
     this.actions = options.actions ?? new Map();
-    for (const rule of rules) {
-      const action = this.actionFor(rule.metadata.ruleId);
-      const q = rule.query;
-      if (!q.isSequence && q.test && q.ast.pipes.length === 0) {
-        this.tested.push({ rule, action, test: q.test, matches: 0 });
-      } else {
-        this.matched.push({ rule, action, matcher: q.newMatcher(), matches: 0 });
-      }
-    }
+    this.ruleActions = rules.map((rule) => this.actionFor(rule.metadata.ruleId));
+    this.matchCounts = rules.map(() => 0);
+    // The rules compiled one by one already, with the same options, so this cannot fail on a query.
+    this.matcher = compileQuerySet(
+      rules.map((rule) => rule.query.source),
+      options.compile ?? {},
+    ).newMatcher();
   }
 
   actionFor(ruleId: string): RuleAction {
@@ -77,37 +66,20 @@ export class RuleSet {
 
   push(event: EqlEvent): readonly Detection[] {
     this.events++;
-    let out: Detection[] | undefined;
-    const tested = this.tested;
-    for (let i = 0; i < tested.length; i++) {
-      const t = tested[i];
-      if (t.test(event)) {
-        t.matches++;
-        (out ??= []).push({ rule: t.rule, hit: { kind: "event", event }, action: t.action });
-      }
-    }
-    const matched = this.matched;
-    for (let i = 0; i < matched.length; i++) {
-      const m = matched[i];
-      const hits = m.matcher.push(event);
-      if (hits.length > 0) {
-        m.matches += hits.length;
-        out ??= [];
-        for (const hit of hits) out.push({ rule: m.rule, hit, action: m.action });
-      }
-    }
-    if (out === undefined) return NO_DETECTIONS;
-    this.detections += out.length;
-    return out;
+    return this.detected(this.matcher.push(event));
   }
 
   /** End of the stream: what only the end decides (`tail`, trailing missing-event stages). */
   finish(): readonly Detection[] {
+    return this.detected(this.matcher.finish());
+  }
+
+  private detected(hits: readonly QuerySetHit[]): readonly Detection[] {
+    if (hits.length === 0) return NO_DETECTIONS;
     const out: Detection[] = [];
-    for (const m of this.matched) {
-      const hits = m.matcher.finish();
-      m.matches += hits.length;
-      for (const hit of hits) out.push({ rule: m.rule, hit, action: m.action });
+    for (const { query, hit } of hits) {
+      this.matchCounts[query]++;
+      out.push({ rule: this.rules[query], hit, action: this.ruleActions[query] });
     }
     this.detections += out.length;
     return out;
@@ -115,8 +87,7 @@ export class RuleSet {
 
   stats(): RuleSetStats {
     const matches: Record<string, number> = {};
-    for (const t of this.tested) matches[t.rule.metadata.ruleId] = t.matches;
-    for (const m of this.matched) matches[m.rule.metadata.ruleId] = m.matches;
+    this.rules.forEach((rule, i) => (matches[rule.metadata.ruleId] = this.matchCounts[i]));
     return { events: this.events, detections: this.detections, matches };
   }
 }
