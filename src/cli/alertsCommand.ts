@@ -1,6 +1,6 @@
 /** `macsensor alerts`: review of the local alert log, rotated files included, as a table or as NDJSON. */
-import { parseArgs } from "node:util";
 import { MacsensorError } from "../errors.js";
+import { parseCommandLine } from "./args.js";
 
 const HELP = `Usage: macsensor alerts [--since 24h|DATE|all] [--rule ID] [--json] [--wide] [--file PATH]
 
@@ -77,28 +77,20 @@ function clip(text: string, width: number | undefined): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        since: { type: "string" },
-        rule: { type: "string" },
-        json: { type: "boolean" },
-        wide: { type: "boolean" },
-        file: { type: "string" },
-        config: { type: "string" },
-        managed: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    process.stderr.write(`macsensor alerts: ${(e as Error).message}\n\n${HELP}\n`);
+  const parsed = parseCommandLine("alerts", HELP, argv, {
+    since: { type: "string" },
+    rule: { type: "string" },
+    json: { type: "boolean" },
+    wide: { type: "boolean" },
+    file: { type: "string" },
+    config: { type: "string" },
+    managed: { type: "string" },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
+  if (parsed.positionals.length > 0) {
+    process.stderr.write(`macsensor alerts: unexpected argument '${parsed.positionals[0]}'\n\n${HELP}\n`);
     return 2;
-  }
-  if (values.help) {
-    process.stdout.write(HELP + "\n");
-    return 0;
   }
 
   const status = await import("../status/index.js");

@@ -1,5 +1,5 @@
 /** `macsensor config show`: the effective configuration and where each value came from. */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./args.js";
 import type { SettingValue } from "../config/index.js";
 import { MacsensorError } from "../errors.js";
 
@@ -23,27 +23,13 @@ function render(value: unknown): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: "boolean" },
-        config: { type: "string" },
-        managed: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    process.stderr.write(`macsensor config: ${(e as Error).message}\n\n${HELP}\n`);
-    return 2;
-  }
+  const parsed = parseCommandLine("config", HELP, argv, {
+    json: { type: "boolean" },
+    config: { type: "string" },
+    managed: { type: "string" },
+  });
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(HELP + "\n");
-    return 0;
-  }
   if (positionals.length !== 1 || positionals[0] !== "show") {
     process.stderr.write(`macsensor config: expected the subcommand 'show'\n\n${HELP}\n`);
     return 2;

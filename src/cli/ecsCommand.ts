@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./args.js";
 import type { EcsMapper } from "../ecs/mapper.js";
 
 const HELP = `Usage: macsensor ecs [--format eslogger|raw|ecs] [options] <file|->
@@ -25,28 +25,14 @@ column; the rest are still printed), 2 on usage errors.`;
 type Format = "eslogger" | "raw" | "ecs";
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        format: { type: "string" },
-        env: { type: "string", multiple: true },
-        "host-id": { type: "string" },
-        "host-name": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`macsensor ecs: ${(err as Error).message}\n\n${HELP}\n`);
-    return 2;
-  }
+  const parsed = parseCommandLine("ecs", HELP, argv, {
+    format: { type: "string" },
+    env: { type: "string", multiple: true },
+    "host-id": { type: "string" },
+    "host-name": { type: "string" },
+  });
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(HELP + "\n");
-    return 0;
-  }
   if (positionals.length !== 1) {
     process.stderr.write(`macsensor ecs: expected one input file (or - for stdin)\n\n${HELP}\n`);
     return 2;

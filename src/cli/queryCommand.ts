@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./args.js";
 
 const HELP = `Usage: macsensor query '<EQL>' <events|-> [options]
 
@@ -64,27 +64,14 @@ export function parseEvents(text: string, name: string): Record<string, unknown>
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        tiebreaker: { type: "string" },
-        size: { type: "string" },
-        "category-field": { type: "string" },
-        "timestamp-field": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (err) {
-    return fail(`${(err as Error).message}\n\n${HELP}`, 2);
-  }
+  const parsed = parseCommandLine("query", HELP, argv, {
+    tiebreaker: { type: "string" },
+    size: { type: "string" },
+    "category-field": { type: "string" },
+    "timestamp-field": { type: "string" },
+  });
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(HELP + "\n");
-    return 0;
-  }
   if (positionals.length !== 2) return fail(`expected a query and an events file (or -)\n\n${HELP}`, 2);
   let size = Infinity;
   if (values.size !== undefined) {

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./args.js";
 import type { RuleAction } from "../rules/ruleMetadata.js";
 
 const HELP = `Usage: macsensor replay [--rules <path>]... <events.ndjson|->  [options]
@@ -31,33 +31,22 @@ function positiveInteger(name: string, text: string | undefined): number | undef
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  let positionals: string[];
+  const parsed = parseCommandLine("replay", HELP, argv, {
+    rules: { type: "string", multiple: true },
+    alerts: { type: "string" },
+    "alerts-max-bytes": { type: "string" },
+    "alerts-max-files": { type: "string" },
+    action: { type: "string", multiple: true },
+    stats: { type: "boolean" },
+    "parse-all": { type: "boolean" },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   let actions: Map<string, RuleAction>;
   let maxBytes: number | undefined;
   let maxFiles: number | undefined;
   const { parseActionAssignment } = await import("../rules/ruleSet.js");
   try {
-    const parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        rules: { type: "string", multiple: true },
-        alerts: { type: "string" },
-        "alerts-max-bytes": { type: "string" },
-        "alerts-max-files": { type: "string" },
-        action: { type: "string", multiple: true },
-        stats: { type: "boolean" },
-        "parse-all": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    values = parsed.values;
-    positionals = parsed.positionals;
-    if (values.help) {
-      process.stdout.write(HELP + "\n");
-      return 0;
-    }
     if (positionals.length !== 1) throw new Error(positionals.length === 0 ? "missing <events> (a file, or - for stdin)" : `expected one events file, found ${positionals.length}`);
     actions = new Map((values.action ?? []).map(parseActionAssignment));
     maxBytes = positiveInteger("alerts-max-bytes", values["alerts-max-bytes"]);

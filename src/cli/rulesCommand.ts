@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./args.js";
 import type { RuleFileResult } from "../rules/ruleFile.js";
 
 const HELP = `Usage: macsensor rules validate <path>... [--json]
@@ -47,21 +47,8 @@ function table(rows: Row[]): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-    });
-  } catch (err) {
-    process.stderr.write(`macsensor rules: ${(err as Error).message}\n\n${HELP}\n`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    process.stdout.write(HELP + "\n");
-    return 0;
-  }
+  const parsed = parseCommandLine("rules", HELP, argv, { json: { type: "boolean" } });
+  if (typeof parsed === "number") return parsed;
   const [sub, ...paths] = parsed.positionals;
   if (sub !== "validate" || paths.length === 0) {
     process.stderr.write(`macsensor rules: ${sub === undefined ? "missing subcommand" : sub !== "validate" ? `unknown subcommand '${sub}'` : "missing <path>"}\n\n${HELP}\n`);

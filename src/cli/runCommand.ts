@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { parseArgs } from "node:util";
 import { MacsensorError } from "../errors.js";
 import type { RuleAction } from "../rules/ruleMetadata.js";
+import { parseCommandLine } from "./args.js";
 
 const HELP = `Usage: macsensor run [--backend auto|es|eslogger|linux] [--rules <path>]... [--alerts FILE] [--config FILE]
 
@@ -50,30 +50,22 @@ function bundledRecording(): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv,
-      options: {
-        backend: { type: "string" },
-        rules: { type: "string", multiple: true },
-        alerts: { type: "string" },
-        log: { type: "string" },
-        config: { type: "string" },
-        managed: { type: "string" },
-        action: { type: "string", multiple: true },
-        heartbeat: { type: "string" },
-        replay: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (err) {
-    process.stderr.write(`macsensor run: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}\n`);
+  const parsed = parseCommandLine("run", HELP, argv, {
+    backend: { type: "string" },
+    rules: { type: "string", multiple: true },
+    alerts: { type: "string" },
+    log: { type: "string" },
+    config: { type: "string" },
+    managed: { type: "string" },
+    action: { type: "string", multiple: true },
+    heartbeat: { type: "string" },
+    replay: { type: "string" },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
+  if (parsed.positionals.length > 0) {
+    process.stderr.write(`macsensor run: unexpected argument '${parsed.positionals[0]}'\n\n${HELP}\n`);
     return 2;
-  }
-  if (values.help) {
-    process.stdout.write(HELP + "\n");
-    return 0;
   }
 
   const [{ loadConfig, checkTrustedPath, permissionsRelaxed, pidFilePath }, { shippedRulesPath }, { parseActionAssignment }] = await Promise.all([

@@ -1,5 +1,5 @@
 /** `macsensor status`: is the agent running, what it runs with, its last heartbeat, and the last day's alerts. */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./args.js";
 
 const HELP = `Usage: macsensor status [--json] [--pid-file FILE] [--log FILE] [--alerts FILE] [--config FILE] [--managed FILE]
 
@@ -35,27 +35,19 @@ function ago(iso: string | undefined, now: Date): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        json: { type: "boolean" },
-        "pid-file": { type: "string" },
-        log: { type: "string" },
-        alerts: { type: "string" },
-        config: { type: "string" },
-        managed: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    process.stderr.write(`macsensor status: ${(e as Error).message}\n\n${HELP}\n`);
+  const parsed = parseCommandLine("status", HELP, argv, {
+    json: { type: "boolean" },
+    "pid-file": { type: "string" },
+    log: { type: "string" },
+    alerts: { type: "string" },
+    config: { type: "string" },
+    managed: { type: "string" },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
+  if (parsed.positionals.length > 0) {
+    process.stderr.write(`macsensor status: unexpected argument '${parsed.positionals[0]}'\n\n${HELP}\n`);
     return 2;
-  }
-  if (values.help) {
-    process.stdout.write(HELP + "\n");
-    return 0;
   }
 
   const { pidFilePath } = await import("../config/paths.js");
