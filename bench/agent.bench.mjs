@@ -2,8 +2,8 @@
 // in this process (so RSS and CPU are the agent's), against real execs made by a separate driver process.
 // Linux as root only (prints {"skipped": ...} otherwise); needs `cc` for the two tiny C programs it builds.
 //
-// Latency. The kernel's per-event timestamp is not in RawEvent (the backend only keeps its mean and max delay
-// to the read, kernelToReadUs*), so kernel-to-alert is bracketed:
+// Latency. kernel_to_alert: RawEvent.kernelTime (the process connector's own timestamp of the exec, mapped from
+// the monotonic clock to the wall clock by the addon) → the alert handed to AlertLog.write(). It is also bracketed:
 //   spawn_to_alert: the driver's CLOCK_REALTIME just before posix_spawn() (passed to the child as its last
 //     argument, so the alert carries it) → the alert handed to AlertLog.write(). An upper bound: it also holds
 //     clone + execve, which on a loaded machine is most of it.
@@ -221,7 +221,7 @@ function threadCpuMs() {
 let phase = "none";
 const marks = new Map();
 const samples = {};
-const sampleSet = (name) => (samples[name] ??= { spawnToAlert: [], readToAlert: [], readToJs: [], jsToAlert: [], unmatched: 0 });
+const sampleSet = (name) => (samples[name] ??= { kernelToAlert: [], spawnToAlert: [], readToAlert: [], readToJs: [], jsToAlert: [], unmatched: 0 });
 
 const linux = createLinuxBackend();
 const backend = {
@@ -229,7 +229,7 @@ const backend = {
   start: (onEvents) =>
     linux.start((batch) => {
       const t = nowMs();
-      for (const e of batch) if (e.kind === "exec" && e.args?.[1] === "dump-keychain") marks.set(e.pid, { read: e.time, js: t });
+      for (const e of batch) if (e.kind === "exec" && e.args?.[1] === "dump-keychain") marks.set(e.pid, { kernel: e.kernelTime, read: e.time, js: t });
       onEvents(batch);
     }),
   stop: () => linux.stop(),
@@ -248,6 +248,7 @@ const alertLog = {
     if (Number.isFinite(spawnedAt) && mark) {
       marks.delete(alert.process.pid);
       s.spawnToAlert.push(t - spawnedAt);
+      if (typeof mark.kernel === "number") s.kernelToAlert.push(t - mark.kernel);
       s.readToAlert.push(t - mark.read);
       s.readToJs.push(mark.js - mark.read);
       s.jsToAlert.push(t - mark.js);
@@ -373,6 +374,7 @@ try {
     latency_alerts: lat.spawnToAlert.length,
     other_alerts: Object.values(samples).reduce((n, x) => n + x.unmatched, 0),
     latency_partial_execs: latency.partialExecs,
+    ...f("kernel_to_alert_ms", lat.kernelToAlert),
     ...f("spawn_to_alert_ms", lat.spawnToAlert),
     ...f("read_to_alert_ms", lat.readToAlert),
     ...f("read_to_js_ms", lat.readToJs),
@@ -402,6 +404,7 @@ try {
     partial_execs_at_1000: at1000.partialExecs,
     loaded_security_execs: at1000.security.spawned,
     loaded_security_alerts: loaded.spawnToAlert.length,
+    ...f("loaded_kernel_to_alert_ms", loaded.kernelToAlert),
     ...f("loaded_spawn_to_alert_ms", loaded.spawnToAlert),
     ...f("loaded_read_to_alert_ms", loaded.readToAlert),
     ...f("loaded_read_to_js_ms", loaded.readToJs),
@@ -416,10 +419,11 @@ try {
     target_rss_mb: 80,
     target_cpu_pct_at_100: 5,
   };
-  // Kernel-to-alert p99 is judged by its upper bound (spawn_to_alert), the only per-event figure that starts before the kernel's event.
+  // Kernel-to-alert p99 from the kernel's own timestamp (spawn_to_alert, which also holds clone + execve, is
+  // reported beside it as the upper bound).
   out.meets_targets =
-    out.spawn_to_alert_ms_p99 !== null &&
-    out.spawn_to_alert_ms_p99 < out.target_latency_p99_ms &&
+    out.kernel_to_alert_ms_p99 !== null &&
+    out.kernel_to_alert_ms_p99 < out.target_latency_p99_ms &&
     Math.max(out.rss_idle_mb, out.rss_peak_at_100_mb, out.rss_peak_at_1000_mb) < out.target_rss_mb &&
     out.cpu_pct_at_100 < out.target_cpu_pct_at_100;
 } finally {
