@@ -19,7 +19,8 @@ export interface EsStartOptions {
   captureEnv?: string[];
   muteExecutables?: string[];
   muteSelf?: boolean;
-  prefilter?: PrefilterSpec | null;
+  /** The native pre-filter (native/common/prefilter.h); absent keys are empty lists. */
+  prefilter?: Partial<PrefilterSpec> | null;
 }
 
 export type EsHandle = { readonly __esHandle: unique symbol };
@@ -32,7 +33,7 @@ export interface EsBinding {
   startEs(options: EsStartOptions, onEvents: (events: RawEvent[]) => void): EsHandle;
   respond(handle: EsHandle, id: number, allow: boolean): EsRespondStatus;
   setAuthExec(handle: EsHandle, on: boolean): void;
-  setPrefilter(handle: EsHandle, spec: PrefilterSpec | null): void;
+  setPrefilter(handle: EsHandle, spec: Partial<PrefilterSpec> | null): void;
   stopEs(handle: EsHandle): void;
   esStats(handle: EsHandle): Record<string, number>;
 }

@@ -7,7 +7,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import type { RawEvent, RawText } from "../../../src/sensor/rawEvent.js";
+import type { EsBinding } from "../../../src/sensor/esBackend.js";
+import type { RawText } from "../../../src/sensor/rawEvent.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..", "..");
@@ -84,33 +85,11 @@ export interface StandinState {
   mutedPids: number[];
 }
 
-export interface PrefilterSpec {
-  argEquals?: string[];
-  argContains?: string[];
-  executableBasename?: string[];
-}
+export type PrefilterSpec = Partial<import("../../../src/sensor/esPrefilter.js").PrefilterSpec>;
+export type { EsHandle, EsStartOptions, EsRespondStatus as RespondStatus } from "../../../src/sensor/esBackend.js";
 
-export interface EsStartOptions {
-  queueCapacity?: number;
-  batchMax?: number;
-  failClosed?: boolean;
-  authExec?: boolean;
-  captureEnv?: string[];
-  muteExecutables?: string[];
-  muteSelf?: boolean;
-  prefilter?: PrefilterSpec | null;
-}
-
-export type EsHandle = { readonly __esHandle: unique symbol };
-export type RespondStatus = "answered" | "tooLate" | "duplicate" | "unknown" | "error";
-
-export interface EsTestAddon {
-  startEs(options: EsStartOptions, onEvents: (events: RawEvent[]) => void): EsHandle;
-  respond(handle: EsHandle, id: number, allow: boolean): RespondStatus;
-  setAuthExec(handle: EsHandle, on: boolean): void;
-  setPrefilter(handle: EsHandle, spec: PrefilterSpec | null): void;
-  stopEs(handle: EsHandle): void;
-  esStats(handle: EsHandle): Record<string, number>;
+/** The production ES surface (src/sensor/esBackend.ts), plus the stand-in's controls. */
+export interface EsTestAddon extends EsBinding {
   standin: {
     enqueue(spec: MessageSpec | MessageSpec[]): void;
     waitIdle(timeoutMs?: number): boolean;
