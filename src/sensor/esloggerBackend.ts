@@ -25,6 +25,8 @@ export interface EsloggerBackendOptions {
   onGap?: (info: { exitCode: number | null; signal: NodeJS.Signals | null; stderr: string; delayMs: number; restarts: number }) => void;
   /** A message eslogger printed that could not be read (the rest goes on). */
   onInputError?: (error: EsloggerInputError) => void;
+  /** onEvents (or another callback) threw: reported here, and reading goes on. Default: a line on stderr. */
+  onConsumerError?: (error: unknown) => void;
   /** The instigating process of an event (parent facts for the process table). */
   onInstigator?: (record: RawEvent) => void;
 }
@@ -41,7 +43,7 @@ class EsloggerBackend implements SensorBackend {
   private failures = 0;
   /** The last RawEvent.seq given out: ours, +1 per event and per drop, continuous across eslogger restarts. */
   private seq = 0;
-  private readonly counts = { received: 0, delivered: 0, dropped: 0, queueHighWater: 0, restarts: 0, inputErrors: 0 };
+  private readonly counts = { received: 0, delivered: 0, dropped: 0, queueHighWater: 0, restarts: 0, inputErrors: 0, consumerErrors: 0 };
 
   constructor(private readonly options: EsloggerBackendOptions) {}
 
@@ -152,7 +154,14 @@ class EsloggerBackend implements SensorBackend {
   private deliver(onEvents: (events: RawEvent[]) => void, batch: RawEvent[]): void {
     if (batch.length === 0) return;
     this.counts.delivered += batch.length;
-    onEvents(batch);
+    try {
+      onEvents(batch);
+    } catch (error) {
+      // A consumer's bug must not end the reader: eslogger would be left running with nobody reading it.
+      this.counts.consumerErrors++;
+      if (this.options.onConsumerError) this.options.onConsumerError(error);
+      else process.stderr.write(`macsensor: eslogger events not processed: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
   }
 
   async stop(): Promise<void> {

@@ -121,6 +121,17 @@ describe("eslogger backend", () => {
     await expect(b.start(() => {})).rejects.toThrow(/already started/);
   });
 
+  it("keeps reading when the consumer throws: the error is reported and later events still arrive", async () => {
+    const consumerErrors: unknown[] = [];
+    let calls = 0;
+    const s = await startFake("cat:v2-exec.jsonl,sleep:0.3,cat:v6-session.jsonl,wait", { onConsumerError: (e) => consumerErrors.push(e) }, () => {
+      if (calls++ === 0) throw new Error("bug in the first batch");
+    });
+    await until(() => s.events.length === 7, "the events after the failing batch");
+    expect(consumerErrors.map((e) => (e as Error).message)).toEqual(["bug in the first batch"]);
+    expect(s.b.stats()).toMatchObject({ received: 7, delivered: 7, consumerErrors: 1, restarts: 0 });
+  });
+
   it("restarts eslogger after the back-off when it dies, reporting the gap with its exit code and last stderr line", async () => {
     let runsAtGap = -1;
     const s = await startFake(
