@@ -67,8 +67,11 @@ export interface PipelineCounts {
   errors: number;
 }
 
-/** AUTH and NOTIFY for the same exec carry the same (pid, pidversion) of the new image; rules run once. */
-const AUTH_MEMORY = 4096;
+/**
+ * Every exec of one image carries the same (pid, pidversion); ES may report it twice (AUTH then NOTIFY, or, while
+ * AUTH_EXEC is being switched on or off, a pre-filtered AUTH and a NOTIFY). Rules run on the first only.
+ */
+const EXEC_MEMORY = 4096;
 
 export class Pipeline {
   readonly counts: PipelineCounts = {
@@ -84,13 +87,13 @@ export class Pipeline {
     errors: 0,
   };
   private readonly lastSeq = new Map<string, number>();
-  private readonly authorizedExecs = new Set<string>();
+  private readonly seenExecs = new Set<string>();
 
   constructor(private readonly deps: PipelineDeps) {}
 
   handle(raw: RawEvent): void {
     this.trackSequence(raw);
-    if (this.isNotifyOfAuthorizedExec(raw)) {
+    if (this.isRepeatedExec(raw)) {
       this.counts.duplicateNotifySkipped++;
       return;
     }
@@ -113,7 +116,6 @@ export class Pipeline {
       const allow = decideVerdict(detections.map((d) => d.rule), actions).verdict === "allow";
       const status = this.answer(raw.auth.id, allow);
       if (!allow) authOutcome = blockOutcome(status, this.deps.failClosed === true);
-      if (allow || status === "ok") this.rememberAuthorized(raw);
     }
     let killOutcome: PipelineResponse | undefined;
     for (const detection of detections) {
@@ -184,20 +186,18 @@ export class Pipeline {
     if (previous === undefined || raw.seq > previous) this.lastSeq.set(raw.source, raw.seq);
   }
 
-  private rememberAuthorized(raw: RawEvent): void {
+  /** True for a second report of an exec already seen; remembers the first. */
+  private isRepeatedExec(raw: RawEvent): boolean {
+    if (raw.kind !== "exec") return false;
     const key = execKey(raw);
-    if (key === undefined) return;
-    if (this.authorizedExecs.size >= AUTH_MEMORY) {
-      const oldest = this.authorizedExecs.values().next().value;
-      if (oldest !== undefined) this.authorizedExecs.delete(oldest);
+    if (key === undefined) return false;
+    if (this.seenExecs.delete(key)) return true;
+    if (this.seenExecs.size >= EXEC_MEMORY) {
+      const oldest = this.seenExecs.values().next().value;
+      if (oldest !== undefined) this.seenExecs.delete(oldest);
     }
-    this.authorizedExecs.add(key);
-  }
-
-  private isNotifyOfAuthorizedExec(raw: RawEvent): boolean {
-    if (raw.kind !== "exec" || raw.auth || this.authorizedExecs.size === 0) return false;
-    const key = execKey(raw);
-    return key !== undefined && this.authorizedExecs.delete(key);
+    this.seenExecs.add(key);
+    return false;
   }
 }
 

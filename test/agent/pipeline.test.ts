@@ -145,6 +145,16 @@ describe("Pipeline", () => {
     expect(h.alerts).toHaveLength(2);
   });
 
+  it("runs rules once when an exec is reported twice without AUTH (AUTH_EXEC being switched)", () => {
+    const h = harness();
+    const p = new Pipeline(h.deps);
+    const token = { pid: 900, pidversion: 2, euid: 0, ruid: 0, egid: 0, rgid: 0 };
+    p.handle(exec({ seq: 1, auditToken: token }));
+    p.handle(exec({ seq: 2, auditToken: token }));
+    expect(h.alerts).toHaveLength(1);
+    expect(p.counts.duplicateNotifySkipped).toBe(1);
+  });
+
   it("counts sequence gaps per source as drops", () => {
     const h = harness();
     const p = new Pipeline(h.deps);
