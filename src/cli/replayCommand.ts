@@ -1,10 +1,13 @@
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
 import { parseCommandLine } from "./args.js";
 import type { RuleAction } from "../rules/ruleMetadata.js";
 
 const HELP = `Usage: macsensor replay [--rules <path>]... <events.ndjson|->  [options]
 
 Runs the whole detection path — rules, alert building, the alert log — over recorded ECS events (NDJSON, one
-event per line; - reads standard input). Alerts go to standard output as NDJSON unless --alerts names a log file.
+event per line; - reads standard input), or over Apple eslogger output with --format eslogger. Alerts go to
+standard output as NDJSON unless --alerts names a log file.
 
 Options:
   --rules <path>            rule file or folder (repeatable; folders are searched recursively for *.toml);
@@ -14,6 +17,8 @@ Options:
   --alerts-max-files <n>    keep this many alert log files
   --action <RULE_ID=ACTION> report (default), block or kill for a rule (repeatable). Over recorded events nothing
                             can be blocked or killed: the alert records the action with result "not_applicable"
+  --format <ecs|eslogger>   the input: ECS events as NDJSON (default), or eslogger JSON (exec, fork and exit
+                            messages; one per line, pretty-printed or concatenated), mapped as \`macsensor ecs\` does
   --stats                   print {"events","alerts","seconds","events_per_second"} as one JSON line on stderr
   --parse-all               parse every line; by default a line that contains none of the texts the rules need
                             is only checked to look like a JSON object ({...}), not parsed
@@ -39,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     action: { type: "string", multiple: true },
     stats: { type: "boolean" },
     "parse-all": { type: "boolean" },
+    format: { type: "string" },
   });
   if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
@@ -51,6 +57,9 @@ export async function run(argv: string[]): Promise<number> {
     actions = new Map((values.action ?? []).map(parseActionAssignment));
     maxBytes = positiveInteger("alerts-max-bytes", values["alerts-max-bytes"]);
     maxFiles = positiveInteger("alerts-max-files", values["alerts-max-files"]);
+    if (values.format !== undefined && values.format !== "ecs" && values.format !== "eslogger") {
+      throw new Error(`--format must be ecs or eslogger, found '${values.format}'`);
+    }
     if ((maxBytes !== undefined || maxFiles !== undefined) && values.alerts === undefined) {
       throw new Error("--alerts-max-bytes and --alerts-max-files need --alerts <file>");
     }
@@ -80,8 +89,14 @@ export async function run(argv: string[]): Promise<number> {
     values.alerts !== undefined
       ? output.createAlertLog({ file: values.alerts, maxBytes, maxFiles })
       : output.createStdoutAlertSink();
-  const input = positionals[0] === "-" ? process.stdin : positionals[0];
   const inputName = positionals[0] === "-" ? "<stdin>" : positionals[0];
+  let inputErrors = 0;
+  const input =
+    values.format === "eslogger"
+      ? await esloggerAsNdjson(positionals[0], inputName, () => inputErrors++)
+      : positionals[0] === "-"
+        ? process.stdin
+        : positionals[0];
   let stats;
   try {
     stats = await replayEvents({
@@ -110,5 +125,23 @@ export async function run(argv: string[]): Promise<number> {
     };
     process.stderr.write(JSON.stringify(line) + "\n");
   }
-  return stats.badLines > 0 || loaded.errors.length > 0 ? 1 : 0;
+  return stats.badLines > 0 || inputErrors > 0 || loaded.errors.length > 0 ? 1 : 0;
+}
+
+/** eslogger JSON → ECS events (the mapping `macsensor ecs` uses) → NDJSON lines for replay. */
+async function esloggerAsNdjson(path: string, name: string, onError: () => void): Promise<Readable> {
+  const [{ esloggerToEcs }, { toNdjsonLine }] = await Promise.all([import("../ecs/esloggerToEcs.js"), import("../output/ndjson.js")]);
+  const source = path === "-" ? process.stdin : createReadStream(path);
+  const docs = esloggerToEcs(source, {
+    file: name,
+    onError: (error) => {
+      onError();
+      process.stderr.write(`${error.message}\n`);
+    },
+  });
+  return Readable.from(
+    (async function* () {
+      for await (const doc of docs) yield toNdjsonLine(doc) + "\n";
+    })(),
+  );
 }

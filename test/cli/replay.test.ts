@@ -73,6 +73,28 @@ describe("macsensor replay", () => {
     expect(text).toContain('"reason":"replay"');
   });
 
+  it("--format eslogger: Apple eslogger JSON through the same mapping as `macsensor ecs`", () => {
+    const r = macsensor(["replay", "--format", "eslogger", "--stats", "test/fixtures/eslogger/v6-session.jsonl"]);
+    expect(r.status, r.stderr).toBe(0);
+    const alerts = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(alerts.map((a) => [a.rule.id, a.process.executable, a.process.args])).toEqual([
+      [DUMP_ID, "/usr/bin/security", ["security", "dump-keychain", "-d"]],
+    ]);
+    expect(alerts[0].host.os.type).toBe("macos");
+    expect(JSON.parse(r.stderr.trim())).toMatchObject({ events: 6, alerts: 1 });
+  });
+
+  it("--format eslogger reports a malformed message with its place and reads on (exit 1); pretty input from stdin", () => {
+    const bad = macsensor(["replay", "--format", "eslogger", "test/fixtures/eslogger/malformed.jsonl"]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/malformed\.jsonl:\d+:\d+: /);
+    const pretty = readFileSync(join(root, "test/fixtures/eslogger/v11-pretty.json"), "utf8");
+    const r = macsensor(["replay", "--format", "eslogger", "--stats", "-"], pretty);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stderr.trim()).events).toBeGreaterThan(0);
+    expect(macsensor(["replay", "--format", "kql", positives]).stderr).toMatch(/--format must be ecs or eslogger/);
+  });
+
   it("rule files in error are reported and the others still run (exit 1)", () => {
     const r = macsensor(["replay", "--rules", "test/fixtures/rules/bad", "--rules", "rules", positives]);
     expect(r.status).toBe(1);
