@@ -110,22 +110,33 @@ export async function run(argv: string[]): Promise<number> {
   const alertLog = createAlertLog({ file: values.alerts ?? config.alerts.path, maxBytes: config.alerts.maxBytes, maxFiles: config.alerts.maxFiles });
   const { createHostMapper } = await import("../ecs/hostMapper.js");
   const mapper = createHostMapper({ seed: await processesRunningNow(config.capture.envVars) });
-  const backend = await createBackend(live, config, ops, (record) => mapper.table.learn(record));
-
-  let agent;
-  try {
-    agent = await startAgent({
-      backend,
+  const start = async (which: LiveBackend) =>
+    startAgent({
+      backend: await createBackend(which, config, ops, (record) => mapper.table.learn(record)),
       rulePaths,
       actions,
       alertLog,
       ops,
       mapper,
       seedFromProc: false,
-      blockFallback: live === "es" ? "report" : config.eslogger.blockFallback,
-      failClosed: live === "es" && config.auth.failMode === "closed",
+      blockFallback: which === "es" ? "report" : config.eslogger.blockFallback,
+      failClosed: which === "es" && config.auth.failMode === "closed",
       heartbeatMs: heartbeatSeconds * 1000,
     });
+
+  let running: LiveBackend = live;
+  let agent;
+  try {
+    try {
+      agent = await start(live);
+    } catch (err) {
+      // auto on a Mac whose binary lacks the ES entitlement: eslogger still sees every exec (it cannot block).
+      if ((values.backend ?? config.backend) !== "auto" || live !== "es" || esErrorCode(err) !== "ES_NOT_ENTITLED") throw err;
+      ops.warn("Endpoint Security refused the client (not entitled); falling back to eslogger, which cannot block", { error: err });
+      process.stderr.write(`macsensor: ${err instanceof Error ? err.message : String(err)}\nmacsensor: falling back to the eslogger backend (block rules: ${config.eslogger.blockFallback})\n`);
+      running = "eslogger";
+      agent = await start(running);
+    }
   } catch (err) {
     ops.error("agent not started", { error: err });
     await alertLog.close();
@@ -153,11 +164,18 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   process.stderr.write(
-    `macsensor: running with the ${live} backend, ${agent.rules.loaded} rules (${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n`,
+    `macsensor: running with the ${running} backend, ${agent.rules.loaded} rules (${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n`,
   );
   // The backend's thread-safe function or child process keeps the event loop alive until a signal stops it.
   await new Promise<never>(() => undefined);
   return 0;
+}
+
+/** The ES result name an Endpoint Security start failure carries (the addon sets `code`). */
+export function esErrorCode(err: unknown): string | undefined {
+  const cause = err instanceof Error ? (err.cause ?? err) : err;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
 }
 
 /** What the process table starts from: /proc on Linux, the addon's process list on macOS when it has one. */
