@@ -309,6 +309,9 @@ describe("Linux backend: load, drops, stop", () => {
       const other = await Recorder.start();
       const pid = await run(SH, ["-c", "exit 0"]);
       await other.lifeOf(pid);
+      // Each backend has its own socket and reader thread: this one may read the exit a moment after the other.
+      const deadline = Date.now() + 10_000;
+      while (!events.some((e) => e.pid === pid && e.kind === "exit") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       await backend.stop();
       await backend.stop(); // idempotent
       expect(events.filter((e) => e.pid === pid).map((e) => e.kind)).toEqual(["fork", "exec", "exit"]);
