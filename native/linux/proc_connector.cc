@@ -162,6 +162,7 @@ std::string ProcConnector::LastError() const {
 void ProcConnector::Run() {
   constexpr unsigned kBatch = 64;
   constexpr size_t kMessageBytes = 1024;  // one proc_event datagram is under 100 bytes
+  constexpr unsigned kStopDrainRounds = 64;  // at most 64 × kBatch messages read after stop was asked
   static thread_local char buffers[kBatch][kMessageBytes];
   mmsghdr messages[kBatch];
   iovec iovs[kBatch];
@@ -176,10 +177,11 @@ void ProcConnector::Run() {
       last_error_ = SysError("poll", errno);
       return;
     }
-    if (fds[1].revents != 0) return;
-    if ((fds[0].revents & POLLIN) == 0) continue;
+    // On stop, what the kernel has already queued for us is still read (bounded, so a flood cannot hold stop).
+    const bool stopping = fds[1].revents != 0;
+    if (!stopping && (fds[0].revents & POLLIN) == 0) continue;
 
-    for (;;) {  // drain what is readable
+    for (unsigned rounds = 0; !stopping || rounds < kStopDrainRounds; rounds++) {  // drain what is readable
       for (unsigned i = 0; i < kBatch; i++) {
         iovs[i] = {buffers[i], kMessageBytes};
         std::memset(&messages[i], 0, sizeof messages[i]);
@@ -209,6 +211,7 @@ void ProcConnector::Run() {
       }
       if (static_cast<unsigned>(n) < kBatch) break;
     }
+    if (stopping) return;
   }
 }
 
