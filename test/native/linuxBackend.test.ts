@@ -360,7 +360,12 @@ describe("readLinuxProcess", () => {
     const child = spawn(SLEEP, ["5", "x\ny"], { cwd: dir, stdio: "ignore" });
     await new Promise((res) => child.on("spawn", res));
     try {
-      const ev = binding.readLinuxProcess!(child.pid!);
+      // "spawn" can come while the child is still inside execve, when /proc shows no arguments yet.
+      let ev = binding.readLinuxProcess!(child.pid!);
+      for (const end = Date.now() + 5_000; ev.args?.length !== 3 && Date.now() < end; ) {
+        await new Promise((r) => setTimeout(r, 10));
+        ev = binding.readLinuxProcess!(child.pid!);
+      }
       expect(ev).toMatchObject({ kind: "exec", source: "linux", seq: 0, pid: child.pid, ppid: process.pid });
       expect(ev.args).toEqual([SLEEP, "5", "x\ny"]);
       expect(ev).toMatchObject({ executable: SLEEP, cwd: dir, uid: process.getuid!() });
