@@ -357,18 +357,19 @@ describe("readLinuxProcess", () => {
   const binding = loadNative();
 
   it("reads a live process as the backend does", async () => {
-    const child = spawn(SLEEP, ["5", "x\ny"], { cwd: dir, stdio: "ignore" });
+    // sh stays alive (the ';' makes it fork sleep rather than exec it) and keeps an argument with a newline.
+    const child = spawn(SH, ["-c", "sleep 5; :", "x\ny"], { cwd: dir, stdio: "ignore" });
     await new Promise((res) => child.on("spawn", res));
     try {
       // "spawn" can come while the child is still inside execve, when /proc shows no arguments yet.
       let ev = binding.readLinuxProcess!(child.pid!);
-      for (const end = Date.now() + 5_000; ev.args?.length !== 3 && Date.now() < end; ) {
+      for (const end = Date.now() + 5_000; ev.args?.length !== 4 && Date.now() < end; ) {
         await new Promise((r) => setTimeout(r, 10));
         ev = binding.readLinuxProcess!(child.pid!);
       }
       expect(ev).toMatchObject({ kind: "exec", source: "linux", seq: 0, pid: child.pid, ppid: process.pid });
-      expect(ev.args).toEqual([SLEEP, "5", "x\ny"]);
-      expect(ev).toMatchObject({ executable: SLEEP, cwd: dir, uid: process.getuid!() });
+      expect(ev.args).toEqual([SH, "-c", "sleep 5; :", "x\ny"]);
+      expect(ev).toMatchObject({ executable: realpathSync(SH), cwd: dir, uid: process.getuid!() });
       expect(ev.partial).toBeUndefined();
     } finally {
       child.kill();
