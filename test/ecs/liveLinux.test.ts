@@ -26,7 +26,10 @@ describe("live Linux events through the mapping", () => {
       await sleep(400);
       const seeded = createHostMapper().table.get(child.pid!);
       await exited;
-      await sleep(300);
+      // The reader thread may still be a little behind on a loaded machine: wait for the end event itself.
+      for (const end = Date.now() + 10_000; Date.now() < end; await sleep(20)) {
+        if (docs.some((d) => get(d, "process.pid") === child.pid && get(d, "event.action") === "end")) break;
+      }
       const mine = docs.filter((d) => get(d, "process.pid") === child.pid);
       expect(mine.map((d) => get(d, "event.action"))).toEqual(["fork", "exec", "end"]);
       const ids = new Set(mine.map((d) => get(d, "process.entity_id")));
