@@ -19,7 +19,10 @@ import { RuleSet } from "../rules/ruleSet.js";
 import type { SensorBackend } from "../sensor/backend.js";
 import type { EsBackend } from "../sensor/esBackend.js";
 import type { RawEvent } from "../sensor/rawEvent.js";
-import { Pipeline, type AuthAnswerStatus, type PipelineDetector } from "./pipeline.js";
+import { Pipeline, type AuthAnswerStatus, type PipelineDetection, type PipelineDetector } from "./pipeline.js";
+
+/** Shared by every event that matches nothing (almost all of them), so the hot path allocates nothing. */
+const NO_DETECTIONS: readonly PipelineDetection[] = Object.freeze([]);
 
 export interface AgentOptions {
   backend: SensorBackend;
@@ -121,7 +124,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const detector: PipelineDetector = {
     push: (event) => {
       const detections = ruleSet.push(event);
-      return detections.length === 0 ? [] : detections.map((d) => ({ rule: d.rule.metadata, hit: d.hit }));
+      return detections.length === 0 ? NO_DETECTIONS : detections.map((d) => ({ rule: d.rule.metadata, hit: d.hit }));
     },
   };
   const agentFields = defaultAgent(host);

@@ -14,7 +14,7 @@ export interface PipelineDetection {
 }
 
 export interface PipelineDetector {
-  push(event: EcsEvent): PipelineDetection[];
+  push(event: EcsEvent): readonly PipelineDetection[];
 }
 
 export type ResponseResult = "success" | "failure" | "not_applicable";
@@ -100,7 +100,7 @@ export class Pipeline {
     this.counts.events++;
     if (raw.partial && raw.kind === "exec") this.counts.partialExecs++;
     let event: EcsEvent;
-    let detections: PipelineDetection[];
+    let detections: readonly PipelineDetection[];
     try {
       event = this.deps.map(raw);
       detections = this.deps.detector().push(event);
