@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -57,12 +57,18 @@ describe("createLinuxBackend errors", () => {
   });
 
   it.runIf(process.platform === "linux")("without root, says the process connector needs root", () => {
-    // A child running as nobody (no CAP_NET_ADMIN) tries to start the backend.
-    const addon = defaultAddonPaths()[0];
+    // A child running as nobody (no CAP_NET_ADMIN) tries to start the backend. It loads a copy of the addon from
+    // a folder it can read: the checkout itself may sit in a private (0700) folder, as CI's clone does.
+    const shared = mkdtempSync(join(tmpdir(), "macsensor-addon-"));
+    chmodSync(shared, 0o755);
+    const addon = join(shared, "macsensor.node");
+    copyFileSync(defaultAddonPaths()[0], addon);
+    chmodSync(addon, 0o644);
     const script = `
       const b = require(${JSON.stringify(addon)});
       try { b.startLinux({}, () => {}); console.log("started"); } catch (e) { console.log(e.message); }`;
     const r = spawnSync(process.execPath, ["-e", script], { uid: 65534, gid: 65534, encoding: "utf8", cwd: "/" });
+    rmSync(shared, { recursive: true, force: true });
     expect(r.stderr).toBe("");
     expect(r.stdout.trim()).toBe("the Linux process connector needs root (CAP_NET_ADMIN)");
   });
