@@ -298,8 +298,8 @@ async function measure(name, work) {
   const b1 = linux.stats();
   const cpuMs = (cpu.user + cpu.system) / 1000;
   const events = c1.events - c0.events;
-  const received = b1.received - b0.received;
-  const kernelToReadUs = received > 0 ? (b1.kernelToReadUsMean * b1.received - b0.kernelToReadUsMean * b0.received) / received : null;
+  const execs = b1.execsReceived - b0.execsReceived;
+  const kernelToReadUs = execs > 0 ? (b1.kernelToReadUsMean * b1.execsReceived - b0.kernelToReadUsMean * b0.execsReceived) / execs : null;
   return {
     driver: result ?? null,
     security: result?.security,

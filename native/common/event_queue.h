@@ -6,6 +6,7 @@
 //   auto d = macsensor::EventDispatcher::Create(env, jsCallback, /*capacity=*/16384, /*batchMax=*/512);
 //   // producer thread, as often as it likes; never blocks beyond a short mutex hold:
 //   if (!d->TryPush(std::move(ev))) { /* queue full (dropped and counted) or stopped */ }
+//   d->TryPush(std::move(ev), /*wake=*/false); ... d->Wake();  // hold events back, then wake JS for them
 //   // JS side: jsCallback(events: RawEvent[]) is called with batches of up to batchMax events.
 //   d->Stop(env, /*drain=*/true);  // after the producer has stopped: delivers what is left, releases the TSFN
 //   macsensor::DispatcherStats s = d->Stats();  // any thread
@@ -85,7 +86,9 @@ class EventDispatcher {
   EventDispatcher& operator=(const EventDispatcher&) = delete;
 
   // Any thread. Returns false when the event was dropped (queue full, or stopped); the drop is counted.
-  bool TryPush(RawEvent&& ev) {
+  // wake=false queues the event without waking JavaScript: the producer promises a later TryPush with wake or a
+  // Wake() (the Linux reader holds forks and exits back a few ms so that they ride along with the next exec).
+  bool TryPush(RawEvent&& ev, bool wake = true) {
     std::lock_guard<std::mutex> lock(state_->mu);
     State& s = *state_;
     if (s.closed || s.queue.size() >= s.capacity) {
@@ -95,11 +98,18 @@ class EventDispatcher {
     s.queue.push_back(std::move(ev));
     s.stats.pushed++;
     if (s.queue.size() > s.stats.high_water) s.stats.high_water = s.queue.size();
-    if (!s.wake_pending) {
+    if (wake && !s.wake_pending) {
       // Under the lock so that Stop() cannot release the TSFN between the check and the call.
       s.wake_pending = s.tsfn.NonBlockingCall() == napi_ok;
     }
     return true;
+  }
+
+  // Any thread. Wakes JavaScript for events queued without a wake, unless a wake-up is already on its way.
+  void Wake() {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    State& s = *state_;
+    if (!s.closed && !s.queue.empty() && !s.wake_pending) s.wake_pending = s.tsfn.NonBlockingCall() == napi_ok;
   }
 
   // JS thread, after the producer has stopped pushing. With drain, the events still queued are delivered to

@@ -1,4 +1,6 @@
-// binding.startLinux({ queueCapacity, batchMax, ignorePids, rcvbufBytes }, (events) => ...) → handle
+// binding.startLinux({ queueCapacity, batchMax, ignorePids, rcvbufBytes, holdMs }, (events) => ...) → handle
+//   holdMs (default 20, 0..1000): how long fork and exit events may wait for the next exec before JavaScript is
+//     woken for them; execs wake it at once.
 //   handle.stop() / binding.stopLinux(handle): stops the reader, delivers what is queued (synchronously, to the
 //     same callback), releases the thread-safe function; returns the final stats. Idempotent.
 //   handle.stats() / binding.linuxStats(handle): counters (see StatsToJs).
@@ -103,7 +105,8 @@ Napi::Object StatsToJs(Napi::Env env, const LinuxSession& s) {
   set("batches", d.batches);
   set("discarded", d.discarded);
   set("lastSeq", c.last_seq);
-  set("kernelToReadUsMean", c.received == 0 ? 0 : c.read_delay_us_total / c.received);
+  set("execsReceived", c.execs_received);
+  set("kernelToReadUsMean", c.execs_received == 0 ? 0 : c.read_delay_us_total / c.execs_received);
   set("kernelToReadUsMax", c.read_delay_us_max);
   return o;
 }
@@ -146,11 +149,12 @@ Napi::Value StartLinux(const Napi::CallbackInfo& info) {
     return TypeFail(env, "startLinux(options, onEvents): expected an options object and a function");
   }
   Napi::Object opts = info[0].As<Napi::Object>();
-  double capacity = 16384, batch_max = 512, rcvbuf = 8 * 1024 * 1024;
+  double capacity = 16384, batch_max = 512, rcvbuf = 8 * 1024 * 1024, hold_ms = 20;
   std::string error;
   if (!ReadCount(opts, "queueCapacity", 1, 1 << 24, &capacity, &error) ||
       !ReadCount(opts, "batchMax", 1, 1 << 20, &batch_max, &error) ||
-      !ReadCount(opts, "rcvbufBytes", 4096, 1 << 30, &rcvbuf, &error)) {
+      !ReadCount(opts, "rcvbufBytes", 4096, 1 << 30, &rcvbuf, &error) ||
+      !ReadCount(opts, "holdMs", 0, 1000, &hold_ms, &error)) {
     return TypeFail(env, error);
   }
   std::unordered_set<int32_t> ignore;
@@ -173,7 +177,8 @@ Napi::Value StartLinux(const Napi::CallbackInfo& info) {
                                                 static_cast<size_t>(batch_max), "macsensor.linux");
   EventDispatcher* dispatcher = session->dispatcher.get();
   session->connector = std::make_unique<ProcConnector>(
-      [dispatcher](RawEvent&& ev) { return dispatcher->TryPush(std::move(ev)); }, std::move(ignore));
+      [dispatcher](RawEvent&& ev, bool urgent) { return dispatcher->TryPush(std::move(ev), urgent); },
+      [dispatcher] { dispatcher->Wake(); }, std::move(ignore), static_cast<int>(hold_ms));
   std::string start_error = session->connector->Start(static_cast<int>(rcvbuf));
   if (!start_error.empty()) {
     session->Stop(env, false);

@@ -9,8 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 #include <cstdlib>
 #include <fstream>
 
@@ -74,34 +79,74 @@ std::string SysError(const char* what, int err) {
   return std::string(what) + ": " + std::strerror(err);
 }
 
-}  // namespace
+// A classic BPF program run by the kernel on every message before it is queued to one of our sockets.
+// BPF_ABS loads read the packet in network byte order, so the host-order fields compare against htonl(value);
+// two loaded fields compare with each other as they are.
+constexpr uint32_t kEventAt = NLMSG_LENGTH(0) + offsetof(cn_msg, data);
+constexpr uint32_t FieldAt(size_t offset) { return kEventAt + static_cast<uint32_t>(offset); }
 
-ProcConnector::ProcConnector(Sink sink, std::unordered_set<int32_t> ignore_pids)
-    : sink_(std::move(sink)), ignore_pids_(std::move(ignore_pids)), clock_(ProcClock::Read()) {}
+sock_filter Load(uint32_t at) { return BPF_STMT(BPF_LD | BPF_W | BPF_ABS, at); }
+sock_filter Jump(uint32_t k, uint8_t if_true, uint8_t if_false) {
+  return BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, if_true, if_false);
+}
+constexpr sock_filter kAccept = BPF_STMT(BPF_RET | BPF_K, 0xffffffff);
+constexpr sock_filter kReject = BPF_STMT(BPF_RET | BPF_K, 0);
 
-ProcConnector::~ProcConnector() { Stop(); }
+// Execs only: the socket whose every message wakes the reader at once.
+std::vector<sock_filter> ExecFilter() {
+  return {Load(FieldAt(offsetof(proc_event, what))), Jump(htonl(proc_event::PROC_EVENT_EXEC), 0, 1), kAccept,
+          kReject};
+}
 
-std::string ProcConnector::Start(int rcvbuf_bytes) {
-  if (thread_.joinable()) return "the process connector is already started";
-  if (!HasNetAdmin()) return kNeedsRoot;
-  if (std::string problem = NamespaceProblem(); !problem.empty()) return problem;
+// Forks and exits of processes (a thread's pid differs from its tgid): the socket read along with the next exec.
+// Thread starts and ends never reach us, which on a busy desktop is most of what the connector sends.
+std::vector<sock_filter> ForkExitFilter() {
+  return {
+      Load(FieldAt(offsetof(proc_event, what))),
+      Jump(htonl(proc_event::PROC_EVENT_FORK), 2, 0),
+      Jump(htonl(proc_event::PROC_EVENT_EXIT), 5, 0),
+      kReject,
+      // fork: child_pid == child_tgid
+      Load(FieldAt(offsetof(proc_event, event_data.fork.child_pid))),
+      BPF_STMT(BPF_MISC | BPF_TAX, 0),
+      Load(FieldAt(offsetof(proc_event, event_data.fork.child_tgid))),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 4, 5),
+      // exit: process_pid == process_tgid
+      Load(FieldAt(offsetof(proc_event, event_data.exit.process_pid))),
+      BPF_STMT(BPF_MISC | BPF_TAX, 0),
+      Load(FieldAt(offsetof(proc_event, event_data.exit.process_tgid))),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 0, 1),
+      kAccept,
+      kReject,
+  };
+}
 
-  sock_ = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
-  if (sock_ < 0) return SysError("socket(NETLINK_CONNECTOR)", errno);
+// A netlink socket subscribed to the process connector with `filter` attached. Returns the fd, or -1 and the
+// reason in *error.
+int OpenConnectorSocket(int rcvbuf_bytes, std::vector<sock_filter> filter, std::string* error) {
+  int sock = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
+  if (sock < 0) {
+    *error = SysError("socket(NETLINK_CONNECTOR)", errno);
+    return -1;
+  }
+  auto fail = [&](const char* what) {
+    *error = SysError(what, errno);
+    close(sock);
+    return -1;
+  };
   // A large receive buffer absorbs bursts while JavaScript is busy; FORCE lifts rmem_max for root.
-  if (setsockopt(sock_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf_bytes, sizeof rcvbuf_bytes) != 0) {
-    setsockopt(sock_, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof rcvbuf_bytes);
+  if (setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf_bytes, sizeof rcvbuf_bytes) != 0) {
+    setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof rcvbuf_bytes);
+  }
+  sock_fprog program{static_cast<unsigned short>(filter.size()), filter.data()};
+  if (setsockopt(sock, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) != 0) {
+    return fail("attaching the socket filter");
   }
   sockaddr_nl addr{};
   addr.nl_family = AF_NETLINK;
   addr.nl_groups = CN_IDX_PROC;
   addr.nl_pid = 0;  // the kernel picks a unique port id, so several sockets can coexist in one process
-  if (bind(sock_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    int err = errno;
-    close(sock_);
-    sock_ = -1;
-    return SysError("bind(CN_IDX_PROC)", err);
-  }
+  if (bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return fail("bind(CN_IDX_PROC)");
 
   // nlmsghdr + cn_msg + proc_cn_mcast_op, back to back (cn_msg ends in a flexible array, so no struct).
   alignas(nlmsghdr) char request[NLMSG_SPACE(sizeof(cn_msg) + sizeof(proc_cn_mcast_op))] = {};
@@ -114,22 +159,49 @@ std::string ProcConnector::Start(int rcvbuf_bytes) {
   message->len = sizeof(proc_cn_mcast_op);
   proc_cn_mcast_op op = PROC_CN_MCAST_LISTEN;
   std::memcpy(message->data, &op, sizeof op);
-  if (send(sock_, request, header->nlmsg_len, 0) < 0) {
-    int err = errno;
-    close(sock_);
-    sock_ = -1;
-    return SysError("subscribing to the process connector", err);
-  }
+  if (send(sock, request, header->nlmsg_len, 0) < 0) return fail("subscribing to the process connector");
+  return sock;
+}
 
+}  // namespace
+
+ProcConnector::ProcConnector(Sink sink, Flush flush, std::unordered_set<int32_t> ignore_pids, int hold_ms)
+    : sink_(std::move(sink)),
+      flush_(std::move(flush)),
+      ignore_pids_(std::move(ignore_pids)),
+      hold_ms_(hold_ms < 0 ? 0 : hold_ms),
+      clock_(ProcClock::Read()) {}
+
+ProcConnector::~ProcConnector() { Stop(); }
+
+std::string ProcConnector::Start(int rcvbuf_bytes) {
+  if (thread_.joinable()) return "the process connector is already started";
+  if (!HasNetAdmin()) return kNeedsRoot;
+  if (std::string problem = NamespaceProblem(); !problem.empty()) return problem;
+
+  std::string error;
+  exec_sock_ = OpenConnectorSocket(rcvbuf_bytes, ExecFilter(), &error);
+  if (exec_sock_ < 0) return error;
+  other_sock_ = OpenConnectorSocket(rcvbuf_bytes, ForkExitFilter(), &error);
+  if (other_sock_ < 0) {
+    CloseFds();
+    return error;
+  }
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_fd_ < 0) {
-    int err = errno;
-    close(sock_);
-    sock_ = -1;
-    return SysError("eventfd", err);
+    error = SysError("eventfd", errno);
+    CloseFds();
+    return error;
   }
   thread_ = std::thread([this] { Run(); });
   return "";
+}
+
+void ProcConnector::CloseFds() {
+  for (int* fd : {&exec_sock_, &other_sock_, &stop_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
 }
 
 void ProcConnector::Stop() {
@@ -139,14 +211,7 @@ void ProcConnector::Stop() {
     (void)w;
     thread_.join();
   }
-  if (sock_ >= 0) {
-    close(sock_);
-    sock_ = -1;
-  }
-  if (stop_fd_ >= 0) {
-    close(stop_fd_);
-    stop_fd_ = -1;
-  }
+  CloseFds();
 }
 
 ConnectorStats ProcConnector::Stats() const {
@@ -159,18 +224,79 @@ std::string ProcConnector::LastError() const {
   return last_error_;
 }
 
-void ProcConnector::Run() {
-  constexpr unsigned kBatch = 64;
-  constexpr size_t kMessageBytes = 1024;  // one proc_event datagram is under 100 bytes
-  constexpr unsigned kStopDrainRounds = 64;  // at most 64 × kBatch messages read after stop was asked
-  static thread_local char buffers[kBatch][kMessageBytes];
-  mmsghdr messages[kBatch];
-  iovec iovs[kBatch];
-  sockaddr_nl senders[kBatch];
+namespace {
 
-  pollfd fds[2] = {{sock_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+// The kernel's timestamp of a process-connector datagram, 0 when it is not one (Handle skips those).
+uint64_t TimestampOf(const char* data, size_t len) {
+  const auto* nlh = reinterpret_cast<const nlmsghdr*>(data);
+  if (!NLMSG_OK(nlh, len) || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(cn_msg))) return 0;
+  const auto* msg = static_cast<const cn_msg*>(NLMSG_DATA(nlh));
+  if (msg->len < offsetof(proc_event, event_data)) return 0;
+  uint64_t ts = 0;
+  std::memcpy(&ts, msg->data + offsetof(proc_event, timestamp_ns), sizeof ts);
+  return ts;
+}
+
+}  // namespace
+
+void ProcConnector::Run() {
+  constexpr unsigned kBatch = 64;            // datagrams per recvmmsg, per socket
+  constexpr size_t kMessageBytes = 1024;     // one proc_event datagram is under 100 bytes
+  constexpr unsigned kStopDrainRounds = 64;  // at most 64 × kBatch messages per socket read after stop was asked
+  // Slots [0, kBatch) receive from the exec socket, [kBatch, 2 × kBatch) from the fork/exit socket.
+  static thread_local char buffers[2 * kBatch][kMessageBytes];
+  mmsghdr messages[2 * kBatch];
+  iovec iovs[2 * kBatch];
+  sockaddr_nl senders[2 * kBatch];
+  struct Received {
+    uint64_t ts;
+    unsigned slot;
+  };
+  std::vector<Received> order;
+  order.reserve(2 * kBatch);
+  const uint64_t hold_ns = static_cast<uint64_t>(hold_ms_) * 1000000ULL;
+
+  // Reads what `sock` has (up to kBatch) into slots from `base`. Returns the count, or -1 on a fatal error.
+  auto receive = [&](int sock, unsigned base) -> int {
+    for (;;) {
+      for (unsigned i = base; i < base + kBatch; i++) {
+        iovs[i] = {buffers[i], kMessageBytes};
+        std::memset(&messages[i], 0, sizeof messages[i]);
+        messages[i].msg_hdr.msg_iov = &iovs[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+        messages[i].msg_hdr.msg_name = &senders[i];
+        messages[i].msg_hdr.msg_namelen = sizeof senders[i];
+      }
+      int n = recvmmsg(sock, &messages[base], kBatch, MSG_DONTWAIT, nullptr);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (errno == ENOBUFS) {  // the kernel overflowed our receive buffer: events were lost
+        CountOverrun();
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+      std::lock_guard<std::mutex> lock(mu_);
+      last_error_ = SysError("recvmmsg", errno);
+      return -1;
+    }
+  };
+
+  // Forks and exits wake nobody for hold_ms after they were last read: the next exec's wake-up reads them, in
+  // kernel-timestamp order with it. The exec socket is read first, so a fork queued before its exec is in the
+  // fork/exit socket by the time that one is read.
+  uint64_t other_due_ns = 0;
   for (;;) {
-    int ready = poll(fds, 2, -1);
+    uint64_t now = MonotonicNs();
+    if (flush_due_ns_ != 0 && now >= flush_due_ns_) FlushHeld();
+    const bool poll_other = other_due_ns <= now;
+    int timeout_ms = -1;
+    for (uint64_t due : {flush_due_ns_, poll_other ? 0 : other_due_ns}) {
+      if (due == 0) continue;
+      int ms = static_cast<int>((due - now + 999999) / 1000000);
+      timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+    }
+    pollfd fds[3] = {{exec_sock_, POLLIN, 0}, {stop_fd_, POLLIN, 0}, {poll_other ? other_sock_ : -1, POLLIN, 0}};
+    int ready = poll(fds, 3, timeout_ms);
     if (ready < 0) {
       if (errno == EINTR) continue;
       std::lock_guard<std::mutex> lock(mu_);
@@ -179,37 +305,25 @@ void ProcConnector::Run() {
     }
     // On stop, what the kernel has already queued for us is still read (bounded, so a flood cannot hold stop).
     const bool stopping = fds[1].revents != 0;
-    if (!stopping && (fds[0].revents & POLLIN) == 0) continue;
+    if (!stopping && (fds[0].revents & POLLIN) == 0 && (fds[2].revents & POLLIN) == 0) continue;
 
     for (unsigned rounds = 0; !stopping || rounds < kStopDrainRounds; rounds++) {  // drain what is readable
-      for (unsigned i = 0; i < kBatch; i++) {
-        iovs[i] = {buffers[i], kMessageBytes};
-        std::memset(&messages[i], 0, sizeof messages[i]);
-        messages[i].msg_hdr.msg_iov = &iovs[i];
-        messages[i].msg_hdr.msg_iovlen = 1;
-        messages[i].msg_hdr.msg_name = &senders[i];
-        messages[i].msg_hdr.msg_namelen = sizeof senders[i];
-      }
-      int n = recvmmsg(sock_, messages, kBatch, MSG_DONTWAIT, nullptr);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == ENOBUFS) {  // the kernel overflowed our receive buffer: events were lost
-          CountOverrun();
-          continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        std::lock_guard<std::mutex> lock(mu_);
-        last_error_ = SysError("recvmmsg", errno);
-        return;
-      }
-      const double now = RealtimeMs();
-      const uint64_t now_mono = MonotonicNs();
-      for (int i = 0; i < n; i++) {
+      int from_exec = receive(exec_sock_, 0);
+      int from_other = from_exec < 0 ? -1 : receive(other_sock_, kBatch);
+      if (from_exec < 0 || from_other < 0) return;
+      if (from_other > 0 && hold_ns != 0) other_due_ns = MonotonicNs() + hold_ns;
+      order.clear();
+      for (int i = 0; i < from_exec + from_other; i++) {
+        unsigned slot = i < from_exec ? static_cast<unsigned>(i) : kBatch + static_cast<unsigned>(i - from_exec);
         // Only the kernel (port id 0) speaks for the process connector; anything else could be forged.
-        if (senders[i].nl_pid != 0) continue;
-        Handle(buffers[i], messages[i].msg_len, now, now_mono);
+        if (senders[slot].nl_pid != 0) continue;
+        order.push_back({TimestampOf(buffers[slot], messages[slot].msg_len), slot});
       }
-      if (static_cast<unsigned>(n) < kBatch) break;
+      std::stable_sort(order.begin(), order.end(), [](const Received& a, const Received& b) { return a.ts < b.ts; });
+      const double now_ms = RealtimeMs();
+      const uint64_t now_mono = MonotonicNs();
+      for (const Received& r : order) Handle(buffers[r.slot], messages[r.slot].msg_len, now_ms, now_mono);
+      if (static_cast<unsigned>(from_exec) < kBatch && static_cast<unsigned>(from_other) < kBatch) break;
     }
     if (stopping) return;
   }
@@ -260,10 +374,13 @@ void ProcConnector::Handle(const void* data, size_t len, double now_ms, uint64_t
     {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.received++;
-      // proc_event.timestamp_ns is ktime_get_ns(), i.e. CLOCK_MONOTONIC.
-      uint64_t delay_us = now_mono_ns > pe.timestamp_ns ? (now_mono_ns - pe.timestamp_ns) / 1000 : 0;
-      stats_.read_delay_us_total += delay_us;
-      if (delay_us > stats_.read_delay_us_max) stats_.read_delay_us_max = delay_us;
+      if (ev.kind == RawEventKind::Exec) {  // forks and exits wait for an exec on purpose (hold_ms)
+        // proc_event.timestamp_ns is ktime_get_ns(), i.e. CLOCK_MONOTONIC.
+        uint64_t delay_us = now_mono_ns > pe.timestamp_ns ? (now_mono_ns - pe.timestamp_ns) / 1000 : 0;
+        stats_.execs_received++;
+        stats_.read_delay_us_total += delay_us;
+        if (delay_us > stats_.read_delay_us_max) stats_.read_delay_us_max = delay_us;
+      }
       if (ignore_pids_.count(ev.pid) != 0) {
         stats_.ignored++;
         continue;
@@ -278,11 +395,22 @@ void ProcConnector::Handle(const void* data, size_t len, double now_ms, uint64_t
 void ProcConnector::Emit(RawEvent&& ev) {
   ev.seq = ++seq_;
   bool partial = !ev.partial.empty();
-  bool accepted = sink_(std::move(ev));
+  bool urgent = hold_ms_ == 0 || ev.kind == RawEventKind::Exec;
+  bool accepted = sink_(std::move(ev), urgent);
+  if (urgent) {
+    flush_due_ns_ = 0;  // the wake-up it asked for takes everything queued before it
+  } else if (flush_due_ns_ == 0) {
+    flush_due_ns_ = MonotonicNs() + static_cast<uint64_t>(hold_ms_) * 1000000ULL;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   stats_.last_seq = seq_;
   if (partial) stats_.partial++;
   if (!accepted) stats_.queue_dropped++;
+}
+
+void ProcConnector::FlushHeld() {
+  flush_due_ns_ = 0;
+  flush_();
 }
 
 void ProcConnector::CountOverrun() {

@@ -25,6 +25,7 @@ const ZERO_STATS: NativeLinuxStats = {
   batches: 0,
   discarded: 0,
   lastSeq: 0,
+  execsReceived: 0,
   kernelToReadUsMean: 0,
   kernelToReadUsMax: 0,
 };

@@ -13,6 +13,11 @@ export interface LinuxStartOptions {
   ignorePids?: number[];
   /** Netlink socket receive buffer in bytes (absorbs bursts). Default 8 MiB. */
   rcvbufBytes?: number;
+  /**
+   * How long (ms, 0..1000) fork and exit events may wait for the next exec before JavaScript is woken for them;
+   * an exec wakes it at once. Default 20; 0 wakes JavaScript for every event.
+   */
+  holdMs?: number;
 }
 
 /** Counters of a Linux session; `dropped` = queueDropped + socketOverruns, and equals the gaps in `seq`. */
@@ -38,7 +43,12 @@ export interface NativeLinuxStats {
   discarded: number;
   /** The last sequence number used (delivered, queued or dropped). */
   lastSeq: number;
-  /** Mean and largest delay from the kernel's event timestamp to the reader thread's read, in µs. */
+  /** Of `received`, execs. */
+  execsReceived: number;
+  /**
+   * Mean and largest delay from the kernel's exec timestamp to the reader thread's read, in µs (execs only:
+   * forks and exits wait for the next exec on purpose, see LinuxStartOptions.holdMs).
+   */
   kernelToReadUsMean: number;
   kernelToReadUsMax: number;
 }

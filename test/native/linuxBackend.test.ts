@@ -23,12 +23,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** A running backend that keeps every event it is handed. */
 class Recorder {
   readonly events: RawEvent[] = [];
+  /** The number of the batch (from 1) each event came in. */
+  readonly batchOf = new Map<RawEvent, number>();
   batches = 0;
   constructor(readonly backend: SensorBackend) {}
   static async start(options: Parameters<typeof createLinuxBackend>[0] = {}): Promise<Recorder> {
     const r = new Recorder(createLinuxBackend(options));
     await r.backend.start((events) => {
       r.batches++;
+      for (const e of events) r.batchOf.set(e, r.batches);
       r.events.push(...events);
     });
     running.push(r);
@@ -210,6 +213,34 @@ describe("Linux backend: live events", () => {
       }
       expect(life.find((e) => e.kind === "exit")!.exitStatus).toBe(0);
     }
+  });
+
+  it("reports processes, not their threads", async () => {
+    const r = await Recorder.start();
+    // A Node.js with a worker thread: a dozen threads start and end inside one process.
+    const code = `const { Worker } = require("node:worker_threads");
+      const w = new Worker("setTimeout(() => {}, 100)", { eval: true });
+      w.on("online", () => { console.log(require("node:fs").readdirSync("/proc/self/task").join(" ")); });`;
+    const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    await new Promise((res) => child.on("exit", res));
+    const tids = out.trim().split(" ").map(Number).filter((tid) => tid !== child.pid);
+    expect(tids.length).toBeGreaterThan(3);
+    expect((await r.lifeOf(child.pid!)).map((e) => e.kind)).toEqual(["fork", "exec", "exit"]);
+    for (const tid of tids) expect(r.of(tid)).toEqual([]);
+  });
+
+  it("holds a fork back until the next exec and delivers the two together", async () => {
+    const r = await Recorder.start({ holdMs: 1000 });
+    // A subshell that execs nothing and counts for a while, then the shell execs /bin/true.
+    const pid = await run(SH, ["-c", "(i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done); exec /bin/true"]);
+    await r.lifeOf(pid);
+    const subshell = r.events.find((e) => e.kind === "fork" && e.ppid === pid)!;
+    expect(subshell).toBeDefined();
+    const execs = r.events.filter((e) => e.kind === "exec" && r.batchOf.get(e) === r.batchOf.get(subshell));
+    // JavaScript was woken by an exec (the shell's, or another process's that came first), not by the fork.
+    expect(execs.length).toBeGreaterThan(0);
   });
 
   it("does not report the pids it is told to ignore", async () => {
