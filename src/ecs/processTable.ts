@@ -9,7 +9,7 @@ export interface ProcessEntry {
   ppid?: number;
   /** Fork time, epoch ms (or when we first saw it, if the source gave no start time). */
   startMs: number;
-  entityId: string;
+  readonly entityId: string;
   executable?: string;
   name?: string;
   args?: string[];
@@ -66,6 +66,39 @@ export interface ProcessTableStats {
   exited: number;
   /** Live entries dropped because of maxLive. */
   evicted: number;
+}
+
+/**
+ * A table entry whose entity id is hashed on first use: most processes (every fork that execs, everything no
+ * rule looks at) never need one, and the hash was the largest cost of a fork.
+ */
+class TableEntry implements ProcessEntry {
+  private id: string | undefined;
+  ppid?: number;
+  executable?: string;
+  name?: string;
+  args?: string[];
+  commandLine?: string;
+  argsTruncated?: boolean;
+  codeSignature?: EcsCodeSignature;
+  cdhash?: string;
+  exitedAt?: number;
+  ancestry?: string[];
+  startIso?: string;
+  parentView?: Record<string, unknown>;
+
+  constructor(
+    private readonly hostId: string,
+    readonly pid: number,
+    ppid: number | undefined,
+    readonly startMs: number,
+  ) {
+    this.ppid = ppid;
+  }
+
+  get entityId(): string {
+    return (this.id ??= processEntityId(this.hostId, this.pid, this.startMs));
+  }
 }
 
 /** A start time further than this from the known one means the pid was reused (we missed an exit). */
@@ -221,7 +254,7 @@ export class ProcessTable {
 
   /** A fresh live entry for pid; a live entry it replaces (pid reuse after a missed exit) is forgotten. */
   private replaceLive(pid: number, startMs: number, ppid: number | undefined): ProcessEntry {
-    const entry: ProcessEntry = { pid, ppid, startMs, entityId: processEntityId(this.hostId, pid, startMs) };
+    const entry = new TableEntry(this.hostId, pid, ppid, startMs);
     this.live.delete(pid);
     this.live.set(pid, entry);
     if (this.live.size > this.maxLive) {
