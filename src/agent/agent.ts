@@ -19,6 +19,7 @@ import { RuleSet } from "../rules/ruleSet.js";
 import type { SensorBackend } from "../sensor/backend.js";
 import type { EsBackend } from "../sensor/esBackend.js";
 import type { RawEvent } from "../sensor/rawEvent.js";
+import { deriveEventRelevance, type EventRelevance } from "./eventRelevance.js";
 import { Pipeline, type AuthAnswerStatus, type PipelineDetection, type PipelineDetector } from "./pipeline.js";
 
 /** Shared by every event that matches nothing (almost all of them), so the hot path allocates nothing. */
@@ -98,6 +99,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
 
   let ruleSet: RuleSet;
+  let relevance: EventRelevance;
   let blockQueries: Query[] = [];
   const loadRuleSet = (): RulesSummary => {
     const result = loadRules(options.rulePaths);
@@ -107,7 +109,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
     const next = new RuleSet(result.rules, { actions: options.actions });
     for (const id of next.unknownActionIds()) ops.warn("an action is configured for a rule that is not loaded", { rule: { id } });
+    const nextRelevance = deriveEventRelevance(result.rules.map((r) => r.query.ast));
     ruleSet = next;
+    relevance = nextRelevance;
     blockQueries = result.rules.filter((r) => next.actionFor(r.metadata.ruleId) === "block").map((r) => r.query.ast);
     const summary: RulesSummary = {
       loaded: result.rules.length,
@@ -126,6 +130,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       const detections = ruleSet.push(event);
       return detections.length === 0 ? NO_DETECTIONS : detections.map((d) => ({ rule: d.rule.metadata, hit: d.hit }));
     },
+    relevant: (raw) => relevance(raw),
   };
   const agentFields = defaultAgent(host);
   const respond = backend.respond
@@ -136,6 +141,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     : undefined;
   const pipeline = new Pipeline({
     map: (raw) => mapper.map(raw),
+    track: (raw) => mapper.track(raw),
     detector: () => detector,
     actions: () => options.actions,
     ...(respond ? { respond } : {}),

@@ -15,6 +15,8 @@ export interface PipelineDetection {
 
 export interface PipelineDetector {
   push(event: EcsEvent): readonly PipelineDetection[];
+  /** False when no rule of this detector could match the event (a necessary condition; see eventRelevance.ts). */
+  relevant?(raw: RawEvent): boolean;
 }
 
 export type ResponseResult = "success" | "failure" | "not_applicable";
@@ -37,6 +39,11 @@ export type AuthAnswerStatus = "ok" | "late" | "unknown" | "error";
 
 export interface PipelineDeps {
   map(raw: RawEvent): EcsEvent;
+  /**
+   * Feeds the process table only. With `relevant`, an event no loaded rule could match goes here instead of
+   * `map` and the detector (AUTH requests always take the full path).
+   */
+  track?(raw: RawEvent): void;
   /** Read per event, so a rule reload swaps the detector between two events. */
   detector(): PipelineDetector;
   /** Per-rule actions by rule_id (agent configuration); rules not listed report. Read per event (reloads). */
@@ -64,6 +71,8 @@ export interface PipelineCounts {
   duplicateNotifySkipped: number;
   /** Execs that could not be read whole (Linux: the process was gone before /proc was read), so rules saw less. */
   partialExecs: number;
+  /** Events no loaded rule could match: they fed the process table, with no ECS document or rule run. */
+  notMatchable: number;
   errors: number;
 }
 
@@ -84,6 +93,7 @@ export class Pipeline {
     seqGaps: 0,
     duplicateNotifySkipped: 0,
     partialExecs: 0,
+    notMatchable: 0,
     errors: 0,
   };
   private readonly lastSeq = new Map<string, number>();
@@ -102,8 +112,14 @@ export class Pipeline {
     let event: EcsEvent;
     let detections: readonly PipelineDetection[];
     try {
+      const detector = this.deps.detector();
+      if (this.deps.track && detector.relevant && !raw.auth && !detector.relevant(raw)) {
+        this.deps.track(raw);
+        this.counts.notMatchable++;
+        return;
+      }
       event = this.deps.map(raw);
-      detections = this.deps.detector().push(event);
+      detections = detector.push(event);
     } catch (error) {
       this.counts.errors++;
       this.deps.onError(error, raw);

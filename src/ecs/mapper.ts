@@ -1,4 +1,4 @@
-import type { RawEvent } from "../sensor/rawEvent.js";
+import type { RawEvent, RawEventKind } from "../sensor/rawEvent.js";
 import type { EcsEvent, RawBytesEntry } from "./ecsEvent.js";
 import { ECS_VERSION } from "./ecsVersion.js";
 import { shortHash } from "./entityId.js";
@@ -34,9 +34,15 @@ export interface EcsMapper {
   readonly table: ProcessTable;
   /** Feeds the process table and returns the event's ECS document. */
   map(raw: RawEvent): EcsEvent;
+  /** Feeds the process table only: for events no rule needs to see, which then cost no document. */
+  track(raw: RawEvent): void;
 }
 
-const ACTION = { exec: "exec", fork: "fork", exit: "end" } as const;
+/** event.action of each raw event kind. */
+export const ECS_ACTION: Readonly<Record<RawEventKind, string>> = { exec: "exec", fork: "fork", exit: "end" };
+/** event.type of each raw event kind. */
+export const ECS_TYPE: Readonly<Record<RawEventKind, readonly string[]>> = { exec: ["start"], fork: ["start"], exit: ["end"] };
+const ACTION = ECS_ACTION;
 const START_TYPE = ["start"];
 const END_TYPE = ["end"];
 const CATEGORY = ["process"];
@@ -123,8 +129,7 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
   // Reused between events: most events have no invalid UTF-8, so no array is allocated for them.
   const rawBytes: RawBytesEntry[] = [];
 
-  function map(raw: RawEvent): EcsEvent {
-    rawBytes.length = 0;
+  function decodeImage(raw: RawEvent): DecodedImage {
     const decoded: DecodedImage = {};
     if (raw.executable !== undefined) decoded.executable = decodeRawText(raw.executable, "process.executable", rawBytes);
     if (raw.args !== undefined) {
@@ -132,6 +137,17 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
       for (let i = 0; i < args.length; i++) args[i] = decodeRawText(raw.args[i], "process.args", rawBytes, i);
       decoded.args = args;
     }
+    return decoded;
+  }
+
+  function track(raw: RawEvent): void {
+    rawBytes.length = 0;
+    table.apply(raw, decodeImage(raw));
+  }
+
+  function map(raw: RawEvent): EcsEvent {
+    rawBytes.length = 0;
+    const decoded = decodeImage(raw);
     const applied: ApplyResult = table.apply(raw, decoded);
     const entry = applied.entry;
 
@@ -248,5 +264,5 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
     return doc;
   }
 
-  return { table, map };
+  return { table, map, track };
 }

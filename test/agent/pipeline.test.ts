@@ -175,4 +175,29 @@ describe("Pipeline", () => {
     expect(h.errors).toHaveLength(1);
     expect(p.counts.errors).toBe(1);
   });
+
+  it("feeds an event no rule could match to the process table only, but never an AUTH request", () => {
+    const h = harness();
+    const mapped: number[] = [];
+    const tracked: number[] = [];
+    const detector = h.deps.detector();
+    const p = new Pipeline({
+      ...h.deps,
+      map: (raw) => {
+        mapped.push(raw.seq);
+        return h.deps.map(raw);
+      },
+      track: (raw) => tracked.push(raw.seq),
+      detector: () => ({ ...detector, relevant: (raw) => raw.args?.includes("dump-keychain") === true }),
+    });
+    p.handle(exec({ seq: 1, args: ["ls"] }));
+    p.handle(exec({ seq: 2 }));
+    p.handle(exec({ seq: 3, args: ["ls"], auth: { id: 4, deadlineMs: 0 } }));
+    p.handle(exec({ seq: 4, kind: "exit" as const, args: undefined }));
+    expect(tracked).toEqual([1, 4]);
+    expect(mapped).toEqual([2, 3]);
+    expect(h.answers).toEqual([[4, true]]);
+    expect(h.alerts).toHaveLength(1);
+    expect(p.counts).toMatchObject({ events: 4, notMatchable: 2, alerts: 1 });
+  });
 });

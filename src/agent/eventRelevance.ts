@@ -1,0 +1,113 @@
+/**
+ * Which raw events the loaded rules could match. The pipeline maps an event to ECS and runs the rules only when
+ * some rule could match it; any other event just keeps the process table current. Most of what a machine runs
+ * matches no rule, and building its ECS document was most of the agent's cost per event.
+ *
+ * The answer is a NECESSARY condition, derived conservatively from the rules' EQL like the ES pre-filter
+ * (src/sensor/esPrefilter.ts): an event it turns away must be one no rule can match, so anything not understood
+ * means "relevant".
+ * - Kind: `event.action` / `event.type` compared with string literals (==, in, `:` without wildcards) under
+ *   and/or tell which of exec, fork and exit a rule can see (src/ecs/mapper.ts ECS_ACTION / ECS_TYPE); a query of
+ *   another category sees none, a sequence every kind.
+ * - Execs also pass the pre-filter over the executable's name and the arguments, when every rule that can see an
+ *   exec allows one. A fork or exit carries its image from the process table, so only its kind is checked.
+ */
+import type { Expr, Query } from "../eql/ast.js";
+import { ECS_ACTION, ECS_TYPE } from "../ecs/mapper.js";
+import { derivePrefilter, type PrefilterSpec } from "../sensor/esPrefilter.js";
+import type { RawEvent, RawEventKind } from "../sensor/rawEvent.js";
+
+export type EventRelevance = (raw: RawEvent) => boolean;
+
+type Kinds = ReadonlySet<RawEventKind>;
+
+const KINDS: readonly RawEventKind[] = ["exec", "fork", "exit"];
+const ALL: Kinds = new Set(KINDS);
+const NONE: Kinds = new Set();
+
+export function deriveEventRelevance(queries: readonly Query[]): EventRelevance {
+  const kinds = new Set<RawEventKind>();
+  const execQueries: Query[] = [];
+  for (const query of queries) {
+    const k = queryKinds(query);
+    for (const kind of k) kinds.add(kind);
+    if (k.has("exec")) execQueries.push(query);
+  }
+  const spec = execQueries.length === 0 ? null : derivePrefilter(execQueries);
+  const execCandidate = spec === null ? () => true : (raw: RawEvent) => isExecCandidate(spec, raw);
+  return (raw) => kinds.has(raw.kind) && (raw.kind !== "exec" || execCandidate(raw));
+}
+
+/** The kinds of raw event one query could match. */
+export function queryKinds(query: Query): Kinds {
+  if (query.body.kind !== "event") return ALL;
+  const category = query.body.category;
+  if (category !== null && category !== "process") return NONE;
+  return exprKinds(query.body.condition);
+}
+
+function exprKinds(expr: Expr): Kinds {
+  switch (expr.kind) {
+    case "and":
+      return expr.operands.map(exprKinds).reduce((a, b) => new Set([...a].filter((k) => b.has(k))));
+    case "or":
+      return new Set(expr.operands.flatMap((operand) => [...exprKinds(operand)]));
+    case "literal":
+      return expr.value === false || expr.value === null ? NONE : ALL;
+    case "comparison":
+      if (expr.op !== "==") return ALL;
+      return kindsWhere(expr.left, [expr.right], false) ?? kindsWhere(expr.right, [expr.left], false) ?? ALL;
+    case "in":
+      return kindsWhere(expr.subject, expr.values, expr.caseInsensitive) ?? ALL;
+    case "pattern":
+      if (expr.op !== ":") return ALL;
+      return kindsWhere(expr.subject, expr.patterns, true, true) ?? ALL;
+    default:
+      return ALL;
+  }
+}
+
+/** `event.action` / `event.type` equal to one of `values` (string literals): the kinds that have such a value. */
+function kindsWhere(subject: Expr, values: Expr[], caseInsensitive: boolean, wildcards = false): Kinds | undefined {
+  if (subject.kind !== "field") return undefined;
+  const field = subject.path.join(".");
+  if (field !== "event.action" && field !== "event.type") return undefined;
+  const wanted: string[] = [];
+  for (const v of values) {
+    if (v.kind !== "literal") return undefined;
+    if (v.type === "null") continue; // both fields are always present, so `== null` never holds
+    if (typeof v.value !== "string") return undefined;
+    if (wildcards && /[*?]/.test(v.value)) return undefined;
+    wanted.push(caseInsensitive ? v.value.toLowerCase() : v.value);
+  }
+  const fold = (text: string) => (caseInsensitive ? text.toLowerCase() : text);
+  return new Set(
+    KINDS.filter((kind) => {
+      const present = field === "event.action" ? [ECS_ACTION[kind]] : ECS_TYPE[kind];
+      return present.some((value) => wanted.includes(fold(value)));
+    }),
+  );
+}
+
+const NON_ASCII = /[^\x01-\x7f]/;
+const lower = (text: string) => text.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+
+/**
+ * The ES pre-filter's test (native/common/prefilter.h) on a raw exec: ASCII case folded; an executable that is
+ * unknown (process.name then comes from args[0]), not UTF-8 or not ASCII passes, as does any such argument.
+ */
+function isExecCandidate(spec: PrefilterSpec, raw: RawEvent): boolean {
+  if (spec.executableBasename.length > 0) {
+    if (typeof raw.executable !== "string") return true;
+    const base = raw.executable.slice(raw.executable.lastIndexOf("/") + 1);
+    if (NON_ASCII.test(base) || spec.executableBasename.includes(lower(base))) return true;
+  }
+  if (spec.argEquals.length === 0 && spec.argContains.length === 0) return false;
+  for (const arg of raw.args ?? []) {
+    if (typeof arg !== "string" || NON_ASCII.test(arg)) return true;
+    const folded = lower(arg);
+    if (spec.argEquals.includes(folded)) return true;
+    for (const part of spec.argContains) if (folded.includes(part)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,154 @@
+import { describe, expect, it } from "vitest";
+import { deriveEventRelevance, queryKinds } from "../../src/agent/eventRelevance.js";
+import { compileQuery, parseQuery } from "../../src/eql/index.js";
+import type { RawEvent } from "../../src/sensor/rawEvent.js";
+import { testMapper } from "../ecs/helpers.js";
+
+const kinds = (query: string) => [...queryKinds(parseQuery(query))].sort();
+const relevance = (...queries: string[]) => deriveEventRelevance(queries.map((q) => parseQuery(q)));
+
+let seq = 0;
+const raw = (kind: RawEvent["kind"], pid: number, extra: Partial<RawEvent> = {}): RawEvent => ({
+  source: "linux",
+  kind,
+  seq: ++seq,
+  time: Date.UTC(2026, 10, 27) + seq,
+  pid,
+  ...extra,
+});
+
+describe("queryKinds", () => {
+  it("reads event.action and event.type comparisons", () => {
+    expect(kinds('process where event.type == "start" and event.action == "exec"')).toEqual(["exec"]);
+    expect(kinds('process where event.type == "start"')).toEqual(["exec", "fork"]);
+    expect(kinds('process where event.action in ("fork", "end")')).toEqual(["exit", "fork"]);
+    expect(kinds('process where event.type : "END"')).toEqual(["exit"]);
+    expect(kinds('process where event.action in~ ("EXEC")')).toEqual(["exec"]);
+    expect(kinds('process where "exec" == event.action')).toEqual(["exec"]);
+  });
+
+  it("follows Elasticsearch's case rules: == and in are case-sensitive", () => {
+    expect(kinds('process where event.action == "EXEC"')).toEqual([]);
+    expect(kinds('process where event.action in ("Exec")')).toEqual([]);
+  });
+
+  it("takes and as an intersection and or as a union", () => {
+    expect(kinds('process where event.type == "start" and event.action == "end"')).toEqual([]);
+    expect(kinds('process where event.action == "exec" or event.action == "end"')).toEqual(["exec", "exit"]);
+    expect(kinds('process where event.action == "exec" or process.name == "x"')).toEqual(["exec", "exit", "fork"]);
+  });
+
+  it("says every kind for what it does not understand", () => {
+    expect(kinds('process where event.action : "ex*"')).toEqual(["exec", "exit", "fork"]);
+    expect(kinds('process where not event.action == "exec"')).toEqual(["exec", "exit", "fork"]);
+    expect(kinds('process where event.action != "exec"')).toEqual(["exec", "exit", "fork"]);
+    expect(kinds('process where event.action regex "exec"')).toEqual(["exec", "exit", "fork"]);
+    expect(kinds("sequence [process where event.action == \"exec\"] [process where event.action == \"exec\"]")).toEqual(["exec", "exit", "fork"]);
+  });
+
+  it("knows that a query of another category sees no process event, and any sees them all", () => {
+    expect(kinds('file where event.action == "exec"')).toEqual([]);
+    expect(kinds('any where event.action == "exec"')).toEqual(["exec"]);
+  });
+});
+
+describe("deriveEventRelevance", () => {
+  const rule = 'process where event.type == "start" and event.action == "exec" and process.name == "security" and process.args == "dump-keychain"';
+
+  it("lets through only the execs the pre-filter allows, and no fork or exit", () => {
+    const relevant = relevance(rule);
+    expect(relevant(raw("exec", 10, { executable: "/usr/bin/true", args: ["/bin/true"] }))).toBe(false);
+    expect(relevant(raw("exec", 11, { executable: "/usr/bin/security", args: ["security", "list-keychains"] }))).toBe(false);
+    expect(relevant(raw("exec", 12, { executable: "/tmp/x", args: ["x", "DUMP-KEYCHAIN"] }))).toBe(true);
+    expect(relevant(raw("fork", 13, { ppid: 1 }))).toBe(false);
+    expect(relevant(raw("exit", 13, { exitStatus: 0 }))).toBe(false);
+  });
+
+  it("lets through what it cannot check: non-UTF-8 or non-ASCII arguments, an unknown executable", () => {
+    const byName = relevance('process where event.action == "exec" and process.name == "security"');
+    expect(byName(raw("exec", 20, { args: ["security"] }))).toBe(true); // name from args[0], unknown to the filter
+    expect(byName(raw("exec", 21, { executable: "/bin/sécurité", args: ["x"] }))).toBe(true);
+    expect(byName(raw("exec", 22, { executable: "/bin/ls", args: ["ls"] }))).toBe(false);
+    const byArg = relevance(rule);
+    expect(byArg(raw("exec", 23, { executable: "/bin/ls", args: ["ls", new Uint8Array([0xff])] }))).toBe(true);
+    expect(byArg(raw("exec", 24, { executable: "/bin/ls", args: ["ls", "é"] }))).toBe(true);
+  });
+
+  it("lets everything through when one rule allows no pre-filter, and nothing when there are no rules", () => {
+    const any = relevance(rule, 'process where event.type == "start" and process.parent.name == "bash"');
+    expect(any(raw("exec", 30, { executable: "/bin/ls", args: ["ls"] }))).toBe(true);
+    expect(any(raw("fork", 31, { ppid: 1 }))).toBe(true);
+    expect(any(raw("exit", 31))).toBe(false);
+    const none = relevance();
+    expect(none(raw("exec", 32, { executable: "/usr/bin/security", args: ["security", "dump-keychain"] }))).toBe(false);
+  });
+
+  it("is sound: whatever a rule matches after mapping, it lets through (random rules and process lives)", () => {
+    let state = 424242;
+    const rand = (n: number) => {
+      // mulberry32: a small generator whose low bits are as random as its high ones
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)];
+    const words = ["security", "dump-keychain", "-d", "ls", "Security", "x y", "*", "du*", "*key*", "ké", "exec", "end"];
+    const paths = ["/usr/bin/security", "/bin/ls", "/tmp/SECURITY", "/opt/é", "/bin/sh"];
+    const atom = (): string => {
+      const w = JSON.stringify(pick(words));
+      switch (rand(12)) {
+        case 0: return `process.args == ${w}`;
+        case 1: return `process.args : ${w}`;
+        case 2: return `process.name : ${w}`;
+        case 3: return `process.executable == ${JSON.stringify(pick(paths))}`;
+        case 4: return `process.command_line : ${w}`;
+        case 5: return `event.action == ${JSON.stringify(pick(["exec", "fork", "end", "EXEC"]))}`;
+        case 6: return `event.type ${pick(["==", ":"])} ${JSON.stringify(pick(["start", "end", "Start"]))}`;
+        case 7: return `event.action in~ (${JSON.stringify(pick(["Exec", "FORK", "end"]))}, ${w})`;
+        case 8: return `process.parent.name == ${JSON.stringify(pick(["sh", "ls", "security"]))}`;
+        case 9: return `not event.action == "exec"`;
+        case 10: return `process.exit_code == 0`;
+        default: return `not process.args == ${w}`;
+      }
+    };
+    const expr = (depth: number): string => {
+      if (depth === 0 || rand(3) === 0) return atom();
+      return `(${expr(depth - 1)} ${rand(2) ? "and" : "or"} ${expr(depth - 1)})`;
+    };
+    let checkedMatches = 0;
+    const matchedKinds = new Set<string>();
+    for (let round = 0; round < 400; round++) {
+      const queries = [`process where ${expr(3)}`];
+      if (rand(3) === 0) queries.push(`${pick(["process", "any"])} where ${expr(2)}`);
+      const relevant = relevance(...queries);
+      const tests = queries.map((q) => compileQuery(q).test!);
+      const mapper = testMapper();
+      let pid = 100;
+      for (let life = 0; life < 12; life++) {
+        const parent = pid++;
+        const child = pid++;
+        const image = () => {
+          const path = pick(paths);
+          return { executable: path, args: [path.slice(path.lastIndexOf("/") + 1), ...Array.from({ length: rand(4) }, () => pick(words))] };
+        };
+        const events = [
+          raw("exec", parent, { ppid: 1, ...image() }),
+          raw("fork", child, { ppid: parent }),
+          raw("exec", child, { ppid: parent, ...image() }),
+          raw("exit", child, { ppid: parent, exitStatus: rand(2) << 8 }),
+        ];
+        for (const event of events) {
+          const doc = mapper.map(event);
+          if (tests.some((t) => t(doc))) {
+            checkedMatches++;
+            matchedKinds.add(event.kind);
+            expect(relevant(event), `${queries.join(" | ")} on ${JSON.stringify(event)}`).toBe(true);
+          }
+        }
+      }
+    }
+    expect(checkedMatches).toBeGreaterThan(1000);
+    expect([...matchedKinds].sort()).toEqual(["exec", "exit", "fork"]);
+  });
+});
