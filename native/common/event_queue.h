@@ -65,6 +65,7 @@ class EventDispatcher {
     bool closed = false;
     DispatcherStats stats;
     Tsfn tsfn;
+    Napi::ObjectReference names;  // JS thread only: RawEventNames::MakeHolder, made on the first delivery
   };
 
  public:
@@ -98,7 +99,8 @@ class EventDispatcher {
     s.queue.push_back(std::move(ev));
     s.stats.pushed++;
     if (s.queue.size() > s.stats.high_water) s.stats.high_water = s.queue.size();
-    if (wake && !s.wake_pending) {
+    // A held-back batch that has grown to batchMax goes now: bigger ones only cost latency and memory.
+    if ((wake || s.queue.size() >= s.batch_max) && !s.wake_pending) {
       // Under the lock so that Stop() cannot release the TSFN between the check and the call.
       s.wake_pending = s.tsfn.NonBlockingCall() == napi_ok;
     }
@@ -134,6 +136,7 @@ class EventDispatcher {
       s.stats.discarded += s.queue.size();
       s.queue.clear();
     }
+    if (env != nullptr) s.names.Reset();
     s.tsfn.Release();
   }
 
@@ -170,8 +173,13 @@ class EventDispatcher {
   static void Deliver(Napi::Env env, Napi::Function callback, State& s, std::vector<RawEvent>& batch) {
     if (batch.empty()) return;
     Napi::HandleScope scope(env);
+    if (s.names.IsEmpty()) {
+      s.names = RawEventNames::MakeHolder(env);
+      s.names.SuppressDestruct();  // released in Stop(), on the JS thread; never from a destructor elsewhere
+    }
+    RawEventNames names(env, s.names);
     Napi::Array arr = Napi::Array::New(env, batch.size());
-    for (size_t i = 0; i < batch.size(); i++) arr.Set(static_cast<uint32_t>(i), RawEventToJs(env, batch[i]));
+    for (size_t i = 0; i < batch.size(); i++) arr.Set(static_cast<uint32_t>(i), RawEventToJs(env, batch[i], names));
     {
       std::lock_guard<std::mutex> lock(s.mu);
       s.stats.delivered += batch.size();

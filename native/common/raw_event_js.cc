@@ -48,99 +48,151 @@ Napi::Value RawTextToJs(Napi::Env env, const std::string& bytes) {
 
 namespace {
 
-const char* KindName(RawEventKind kind) {
-  switch (kind) {
-    case RawEventKind::Exec:
-      return "exec";
-    case RawEventKind::Fork:
-      return "fork";
-    case RawEventKind::Exit:
-      return "exit";
-  }
-  return "exec";
+constexpr const char* kNames[] = {
+#define MACSENSOR_NAME_TEXT(n) #n,
+    MACSENSOR_RAW_EVENT_NAMES(MACSENSOR_NAME_TEXT)
+#undef MACSENSOR_NAME_TEXT
+};
+static_assert(sizeof kNames / sizeof kNames[0] == RawEventNames::kCount);
+
+using N = RawEventNames;
+
+// Sets obj[name] = value through the C API (no exceptions, no C-string name lookups).
+inline void Put(napi_env env, napi_value obj, napi_value name, napi_value value) {
+  napi_set_property(env, obj, name, value);
 }
 
-Napi::Object AuditTokenToJs(Napi::Env env, const RawAuditToken& t) {
+inline napi_value Num(napi_env env, double v) {
+  napi_value out = nullptr;
+  napi_create_double(env, v, &out);
+  return out;
+}
+
+inline napi_value Bool(napi_env env, bool v) {
+  napi_value out = nullptr;
+  napi_get_boolean(env, v, &out);
+  return out;
+}
+
+napi_value KindValue(const RawEventNames& names, RawEventKind kind) {
+  switch (kind) {
+    case RawEventKind::Exec:
+      return names[N::exec];
+    case RawEventKind::Fork:
+      return names[N::fork];
+    case RawEventKind::Exit:
+      return names[N::exit];
+  }
+  return names[N::exec];
+}
+
+napi_value SourceValue(Napi::Env env, const RawEventNames& names, const char* source) {
+  if (std::strcmp(source, "linux") == 0) return names[N::linux];
+  if (std::strcmp(source, "es") == 0) return names[N::es];
+  if (std::strcmp(source, "eslogger") == 0) return names[N::eslogger];
+  return Napi::String::New(env, source);
+}
+
+napi_value AuditTokenToJs(Napi::Env env, const RawEventNames& names, const RawAuditToken& t) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("pid", Napi::Number::New(env, t.pid));
-  o.Set("pidversion", Napi::Number::New(env, t.pidversion));
-  o.Set("euid", Napi::Number::New(env, t.euid));
-  o.Set("ruid", Napi::Number::New(env, t.ruid));
-  o.Set("egid", Napi::Number::New(env, t.egid));
-  o.Set("rgid", Napi::Number::New(env, t.rgid));
-  o.Set("auid", Napi::Number::New(env, t.auid));
-  o.Set("asid", Napi::Number::New(env, t.asid));
+  Put(env, o, names[N::pid], Num(env, t.pid));
+  Put(env, o, names[N::pidversion], Num(env, t.pidversion));
+  Put(env, o, names[N::euid], Num(env, t.euid));
+  Put(env, o, names[N::ruid], Num(env, t.ruid));
+  Put(env, o, names[N::egid], Num(env, t.egid));
+  Put(env, o, names[N::rgid], Num(env, t.rgid));
+  Put(env, o, names[N::auid], Num(env, t.auid));
+  Put(env, o, names[N::asid], Num(env, t.asid));
   return o;
 }
 
-Napi::Array TextListToJs(Napi::Env env, const std::vector<std::string>& list) {
+napi_value TextListToJs(Napi::Env env, const std::vector<std::string>& list) {
   Napi::Array arr = Napi::Array::New(env, list.size());
-  for (size_t i = 0; i < list.size(); i++) arr.Set(static_cast<uint32_t>(i), RawTextToJs(env, list[i]));
+  for (size_t i = 0; i < list.size(); i++) napi_set_element(env, arr, static_cast<uint32_t>(i), RawTextToJs(env, list[i]));
   return arr;
 }
 
 template <typename T>
-void SetNumber(Napi::Env env, Napi::Object& o, const char* key, const std::optional<T>& v) {
-  if (v.has_value()) o.Set(key, Napi::Number::New(env, static_cast<double>(*v)));
+void SetNumber(Napi::Env env, napi_value o, napi_value name, const std::optional<T>& v) {
+  if (v.has_value()) Put(env, o, name, Num(env, static_cast<double>(*v)));
 }
 
-void SetText(Napi::Env env, Napi::Object& o, const char* key, const std::optional<std::string>& v) {
-  if (v.has_value()) o.Set(key, RawTextToJs(env, *v));
+void SetText(Napi::Env env, napi_value o, napi_value name, const std::optional<std::string>& v) {
+  if (v.has_value()) Put(env, o, name, RawTextToJs(env, *v));
 }
 
 }  // namespace
 
-Napi::Object RawEventToJs(Napi::Env env, const RawEvent& ev) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("source", Napi::String::New(env, ev.source));
-  o.Set("kind", Napi::String::New(env, KindName(ev.kind)));
-  o.Set("seq", Napi::Number::New(env, static_cast<double>(ev.seq)));
-  o.Set("time", Napi::Number::New(env, ev.time_ms));
-  SetNumber(env, o, "kernelTime", ev.kernel_time_ms);
-  o.Set("pid", Napi::Number::New(env, ev.pid));
-  SetNumber(env, o, "ppid", ev.ppid);
-  SetNumber(env, o, "originalPpid", ev.original_ppid);
-  SetNumber(env, o, "pgid", ev.pgid);
-  SetNumber(env, o, "sid", ev.sid);
-  SetNumber(env, o, "uid", ev.uid);
-  SetNumber(env, o, "euid", ev.euid);
-  SetNumber(env, o, "gid", ev.gid);
-  SetNumber(env, o, "egid", ev.egid);
+Napi::ObjectReference RawEventNames::MakeHolder(Napi::Env env) {
+  Napi::Array arr = Napi::Array::New(env, kCount);
+  for (size_t i = 0; i < kCount; i++) arr.Set(static_cast<uint32_t>(i), Napi::String::New(env, kNames[i]));
+  return Napi::Persistent(static_cast<Napi::Object>(arr));
+}
 
-  SetText(env, o, "executable", ev.executable);
-  if (ev.executable_truncated) o.Set("executableTruncated", Napi::Boolean::New(env, true));
-  if (ev.args.has_value()) o.Set("args", TextListToJs(env, *ev.args));
-  if (ev.args_truncated) o.Set("argsTruncated", Napi::Boolean::New(env, true));
-  if (!ev.env.empty()) o.Set("env", TextListToJs(env, ev.env));
-  SetText(env, o, "cwd", ev.cwd);
-  SetText(env, o, "tty", ev.tty);
-  SetText(env, o, "script", ev.script);
-  SetNumber(env, o, "startTime", ev.start_time_ms);
-  SetNumber(env, o, "exitStatus", ev.exit_status);
+RawEventNames::RawEventNames(Napi::Env env, const Napi::ObjectReference& holder) {
+  napi_value arr = holder.Value();
+  for (size_t i = 0; i < kCount; i++) napi_get_element(env, arr, static_cast<uint32_t>(i), &values_[i]);
+}
+
+RawEventNames::RawEventNames(Napi::Env env) {
+  for (size_t i = 0; i < kCount; i++) values_[i] = Napi::String::New(env, kNames[i]);
+}
+
+Napi::Object RawEventToJs(Napi::Env env, const RawEvent& ev) { return RawEventToJs(env, ev, RawEventNames(env)); }
+
+Napi::Object RawEventToJs(Napi::Env env, const RawEvent& ev, const RawEventNames& names) {
+  Napi::Object o = Napi::Object::New(env);
+  Put(env, o, names[N::source], SourceValue(env, names, ev.source));
+  Put(env, o, names[N::kind], KindValue(names, ev.kind));
+  Put(env, o, names[N::seq], Num(env, static_cast<double>(ev.seq)));
+  Put(env, o, names[N::time], Num(env, ev.time_ms));
+  SetNumber(env, o, names[N::kernelTime], ev.kernel_time_ms);
+  Put(env, o, names[N::pid], Num(env, ev.pid));
+  SetNumber(env, o, names[N::ppid], ev.ppid);
+  SetNumber(env, o, names[N::originalPpid], ev.original_ppid);
+  SetNumber(env, o, names[N::pgid], ev.pgid);
+  SetNumber(env, o, names[N::sid], ev.sid);
+  SetNumber(env, o, names[N::uid], ev.uid);
+  SetNumber(env, o, names[N::euid], ev.euid);
+  SetNumber(env, o, names[N::gid], ev.gid);
+  SetNumber(env, o, names[N::egid], ev.egid);
+
+  SetText(env, o, names[N::executable], ev.executable);
+  if (ev.executable_truncated) Put(env, o, names[N::executableTruncated], Bool(env, true));
+  if (ev.args.has_value()) Put(env, o, names[N::args], TextListToJs(env, *ev.args));
+  if (ev.args_truncated) Put(env, o, names[N::argsTruncated], Bool(env, true));
+  if (!ev.env.empty()) Put(env, o, names[N::env], TextListToJs(env, ev.env));
+  SetText(env, o, names[N::cwd], ev.cwd);
+  SetText(env, o, names[N::tty], ev.tty);
+  SetText(env, o, names[N::script], ev.script);
+  SetNumber(env, o, names[N::startTime], ev.start_time_ms);
+  SetNumber(env, o, names[N::exitStatus], ev.exit_status);
 
   if (ev.code_signature.has_value()) {
     const RawCodeSignature& cs = *ev.code_signature;
     Napi::Object c = Napi::Object::New(env);
-    if (!cs.signing_id.empty()) c.Set("signingId", Napi::String::New(env, cs.signing_id));
-    if (!cs.team_id.empty()) c.Set("teamId", Napi::String::New(env, cs.team_id));
-    if (!cs.cdhash_hex.empty()) c.Set("cdhash", Napi::String::New(env, cs.cdhash_hex));
-    c.Set("flags", Napi::Number::New(env, cs.flags));
-    c.Set("platformBinary", Napi::Boolean::New(env, cs.platform_binary));
-    o.Set("codeSignature", c);
+    if (!cs.signing_id.empty()) Put(env, c, names[N::signingId], Napi::String::New(env, cs.signing_id));
+    if (!cs.team_id.empty()) Put(env, c, names[N::teamId], Napi::String::New(env, cs.team_id));
+    if (!cs.cdhash_hex.empty()) Put(env, c, names[N::cdhash], Napi::String::New(env, cs.cdhash_hex));
+    Put(env, c, names[N::flags], Num(env, cs.flags));
+    Put(env, c, names[N::platformBinary], Bool(env, cs.platform_binary));
+    Put(env, o, names[N::codeSignature], c);
   }
-  if (ev.audit_token.has_value()) o.Set("auditToken", AuditTokenToJs(env, *ev.audit_token));
-  if (ev.parent_audit_token.has_value()) o.Set("parentAuditToken", AuditTokenToJs(env, *ev.parent_audit_token));
+  if (ev.audit_token.has_value()) Put(env, o, names[N::auditToken], AuditTokenToJs(env, names, *ev.audit_token));
+  if (ev.parent_audit_token.has_value()) {
+    Put(env, o, names[N::parentAuditToken], AuditTokenToJs(env, names, *ev.parent_audit_token));
+  }
   if (ev.responsible_audit_token.has_value()) {
-    o.Set("responsibleAuditToken", AuditTokenToJs(env, *ev.responsible_audit_token));
+    Put(env, o, names[N::responsibleAuditToken], AuditTokenToJs(env, names, *ev.responsible_audit_token));
   }
-  SetNumber(env, o, "messageVersion", ev.message_version);
+  SetNumber(env, o, names[N::messageVersion], ev.message_version);
 
-  if (!ev.partial.empty()) o.Set("partial", Napi::String::New(env, ev.partial));
+  if (!ev.partial.empty()) Put(env, o, names[N::partial], Napi::String::New(env, ev.partial));
   if (ev.auth.has_value()) {
     Napi::Object a = Napi::Object::New(env);
-    a.Set("id", Napi::Number::New(env, static_cast<double>(ev.auth->id)));
-    a.Set("deadlineMs", Napi::Number::New(env, ev.auth->deadline_ms));
-    o.Set("auth", a);
+    Put(env, a, names[N::id], Num(env, static_cast<double>(ev.auth->id)));
+    Put(env, a, names[N::deadlineMs], Num(env, ev.auth->deadline_ms));
+    Put(env, o, names[N::auth], a);
   }
   return o;
 }
