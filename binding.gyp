@@ -6,7 +6,9 @@
         "native/common/addon.cc",
         "native/common/raw_event_js.cc",
         "native/common/procargs.cc",
-        "native/common/procargs_js.cc"
+        "native/common/procargs_js.cc",
+        "native/common/prefilter.cc",
+        "native/common/prefilter_js.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -35,7 +37,6 @@
             "native/common/es_convert.cc",
             "native/common/pending_auth.cc",
             "native/common/deadline_watchdog.cc",
-            "native/common/prefilter.cc",
             "native/macos/self_audit_token.cc",
             "native/macos/process_list.cc"
           ],

@@ -35,7 +35,7 @@ fi
 sources=("$here"/macos/*.cc
   "$here"/common/es_session.cc "$here"/common/es_convert.cc "$here"/common/es_binding.cc
   "$here"/common/pending_auth.cc "$here"/common/deadline_watchdog.cc "$here"/common/prefilter.cc
-  "$here"/common/raw_event_js.cc "$here"/common/addon.cc
+  "$here"/common/prefilter_js.cc "$here"/common/raw_event_js.cc "$here"/common/addon.cc
   "$here"/common/procargs.cc "$here"/common/procargs_js.cc)
 
 status=0

@@ -1,6 +1,7 @@
 // binding.startLinux({ queueCapacity, batchMax, ignorePids, rcvbufBytes, holdMs }, (events) => ...) → handle
-//   holdMs (default 20, 0..1000): how long fork and exit events may wait for the next exec before JavaScript is
-//     woken for them; execs wake it at once.
+//   holdMs (default 50, 0..1000): how long events that no rule needs at once (forks, exits, and execs that
+//     handle.setRelevance() rules out) may wait before JavaScript is woken for them; the others wake it at once.
+// handle.setRelevance({ kinds, execPrefilter }): which events are needed at once (see SetRelevance).
 //   handle.stop() / binding.stopLinux(handle): stops the reader, delivers what is queued (synchronously, to the
 //     same callback), releases the thread-safe function; returns the final stats. Idempotent.
 //   handle.stats() / binding.linuxStats(handle): counters (see StatsToJs).
@@ -16,6 +17,7 @@
 #include <unordered_set>
 
 #include "event_queue.h"
+#include "prefilter_js.h"
 #include "../linux/proc_connector.h"
 
 namespace macsensor {
@@ -143,13 +145,39 @@ LinuxSession* SessionOf(const Napi::CallbackInfo& info, const char* name) {
   return s;
 }
 
+// handle.setRelevance({ kinds: ("exec" | "fork" | "exit")[], execPrefilter: PrefilterSpec | null }): the events
+// the loaded rules could match, which wake JavaScript at once; the others wait up to holdMs (see ProcConnector).
+Napi::Value SetRelevance(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  LinuxSession* s = Unwrap(env, info.This());
+  if (s == nullptr) return TypeFail(env, "setRelevance: expected a handle returned by startLinux");
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    return TypeFail(env, "setRelevance(relevance): expected { kinds, execPrefilter }");
+  }
+  Napi::Object r = info[0].As<Napi::Object>();
+  std::vector<std::string> kinds;
+  if (!r.Get("kinds").IsArray()) return TypeFail(env, "setRelevance: kinds must be an array of event kinds");
+  if (!ReadStringList(env, r, "kinds", "setRelevance", &kinds)) return env.Undefined();
+  uint8_t mask = 0;
+  for (const std::string& kind : kinds) {
+    if (kind == "exec") mask |= ProcConnector::KindBit(RawEventKind::Exec);
+    else if (kind == "fork") mask |= ProcConnector::KindBit(RawEventKind::Fork);
+    else if (kind == "exit") mask |= ProcConnector::KindBit(RawEventKind::Exit);
+    else return TypeFail(env, "setRelevance: unknown event kind \"" + kind + "\" (known: exec, fork, exit)");
+  }
+  std::optional<Prefilter> prefilter;
+  if (!ReadPrefilter(env, r.Get("execPrefilter"), &prefilter)) return env.Undefined();
+  if (!s->stopped) s->connector->SetUrgent(mask, std::move(prefilter));
+  return env.Undefined();
+}
+
 Napi::Value StartLinux(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
     return TypeFail(env, "startLinux(options, onEvents): expected an options object and a function");
   }
   Napi::Object opts = info[0].As<Napi::Object>();
-  double capacity = 16384, batch_max = 512, rcvbuf = 8 * 1024 * 1024, hold_ms = 20;
+  double capacity = 16384, batch_max = 512, rcvbuf = 8 * 1024 * 1024, hold_ms = 50;
   std::string error;
   if (!ReadCount(opts, "queueCapacity", 1, 1 << 24, &capacity, &error) ||
       !ReadCount(opts, "batchMax", 1, 1 << 20, &batch_max, &error) ||
@@ -188,6 +216,7 @@ Napi::Value StartLinux(const Napi::CallbackInfo& info) {
   Napi::Object handle = Napi::Object::New(env);
   handle.Set("stop", Napi::Function::New(env, StopLinux, "stop"));
   handle.Set("stats", Napi::Function::New(env, LinuxStats, "stats"));
+  handle.Set("setRelevance", Napi::Function::New(env, SetRelevance, "setRelevance"));
   handle.Set("lastError", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
                LinuxSession* s = SessionOf(i, "lastError");
                if (s == nullptr) return i.Env().Undefined();

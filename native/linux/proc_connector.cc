@@ -322,14 +322,22 @@ void ProcConnector::Run() {
       std::stable_sort(order.begin(), order.end(), [](const Received& a, const Received& b) { return a.ts < b.ts; });
       const double now_ms = RealtimeMs();
       const uint64_t now_mono = MonotonicNs();
-      for (const Received& r : order) Handle(buffers[r.slot], messages[r.slot].msg_len, now_ms, now_mono);
+      std::shared_ptr<const Urgency> urgency;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        urgency = urgency_;
+      }
+      for (const Received& r : order) {
+        Handle(buffers[r.slot], messages[r.slot].msg_len, now_ms, now_mono, urgency.get());
+      }
       if (static_cast<unsigned>(from_exec) < kBatch && static_cast<unsigned>(from_other) < kBatch) break;
     }
     if (stopping) return;
   }
 }
 
-void ProcConnector::Handle(const void* data, size_t len, double now_ms, uint64_t now_mono_ns) {
+void ProcConnector::Handle(const void* data, size_t len, double now_ms, uint64_t now_mono_ns,
+                           const Urgency* urgency) {
   for (auto* nlh = static_cast<const nlmsghdr*>(data); NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
     if (nlh->nlmsg_type == NLMSG_NOOP || nlh->nlmsg_type == NLMSG_ERROR) continue;
     if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(cn_msg))) continue;
@@ -388,14 +396,34 @@ void ProcConnector::Handle(const void* data, size_t len, double now_ms, uint64_t
     }
     if (ev.kind == RawEventKind::Exec) FillFromProc(ev, ProcDetail::Exec, clock_);
     if (ev.kind == RawEventKind::Fork) FillFromProc(ev, ProcDetail::Fork, clock_);
-    Emit(std::move(ev));
+    Emit(std::move(ev), urgency);
   }
 }
 
-void ProcConnector::Emit(RawEvent&& ev) {
+void ProcConnector::SetUrgent(uint8_t kinds, std::optional<Prefilter> exec_prefilter) {
+  auto next = std::make_shared<Urgency>();
+  next->kinds = kinds;
+  next->exec_prefilter = std::move(exec_prefilter);
+  std::lock_guard<std::mutex> lock(mu_);
+  urgency_ = std::move(next);
+}
+
+bool ProcConnector::IsUrgent(const RawEvent& ev, const Urgency* urgency) const {
+  if (hold_ms_ == 0) return true;
+  static const Urgency kDefault;
+  const Urgency& u = urgency != nullptr ? *urgency : kDefault;
+  if ((u.kinds & KindBit(ev.kind)) == 0) return false;
+  if (ev.kind != RawEventKind::Exec || !u.exec_prefilter.has_value()) return true;
+  // Without its executable or its arguments (a partial event) the exec cannot be ruled out.
+  if (!ev.executable.has_value() || !ev.args.has_value()) return true;
+  std::vector<std::string_view> args(ev.args->begin(), ev.args->end());
+  return u.exec_prefilter->IsCandidate(*ev.executable, args);
+}
+
+void ProcConnector::Emit(RawEvent&& ev, const Urgency* urgency) {
   ev.seq = ++seq_;
   bool partial = !ev.partial.empty();
-  bool urgent = hold_ms_ == 0 || ev.kind == RawEventKind::Exec;
+  bool urgent = IsUrgent(ev, urgency);
   bool accepted = sink_(std::move(ev), urgent);
   if (urgent) {
     flush_due_ns_ = 0;  // the wake-up it asked for takes everything queued before it

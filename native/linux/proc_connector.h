@@ -11,6 +11,10 @@
 #include <thread>
 #include <unordered_set>
 
+#include <memory>
+#include <optional>
+
+#include "prefilter.h"
 #include "proc_reader.h"
 #include "raw_event.h"
 
@@ -32,15 +36,16 @@ struct ConnectorStats {
 class ProcConnector {
  public:
   // Receives each event on the reader thread; returns false when it had to drop it. Must not block. `urgent`
-  // (an exec) asks for the consumer to be woken now; other events may wait until Flush or the next urgent one.
+  // (see SetUrgent) asks for the consumer to be woken now; other events may wait until Flush or the next urgent
+  // one.
   using Sink = std::function<bool(RawEvent&&, bool urgent)>;
   // Wakes the consumer for events sent without urgency. Called on the reader thread at most hold_ms after the
   // first of them, unless an urgent event came first.
   using Flush = std::function<void()>;
 
-  // hold_ms: how long forks and exits may wait for the next exec before Flush. Nobody waits for them (rules
-  // act on execs), and a fork, its exec and the previous process's exit delivered together cost JavaScript one
-  // wake-up instead of three. 0: every event is urgent.
+  // hold_ms: how long an event that is not urgent (a fork, an exit, an exec no rule could match) may wait
+  // before Flush. Nobody waits for them, and events delivered together cost JavaScript one wake-up instead of
+  // one each. 0: every event is urgent.
   ProcConnector(Sink sink, Flush flush, std::unordered_set<int32_t> ignore_pids, int hold_ms);
   ~ProcConnector();  // stops the thread
   ProcConnector(const ProcConnector&) = delete;
@@ -52,16 +57,30 @@ class ProcConnector {
   // Stops and joins the reader thread; nothing is pushed to the sink after it returns. Idempotent.
   void Stop();
 
+  // Which events the consumer wants at once (the loaded rules could match them): the kinds as a mask of
+  // KindBit(), and for execs a pre-filter (prefilter.h; none: every exec of a wanted kind). The others wait up to
+  // hold_ms like forks and exits, then reach the consumer in order all the same: a wrong answer here delays an
+  // event, it never loses one. Until it is called, execs are wanted and forks and exits are not. Any thread.
+  void SetUrgent(uint8_t kinds, std::optional<Prefilter> exec_prefilter);
+  static constexpr uint8_t KindBit(RawEventKind kind) { return static_cast<uint8_t>(1u << static_cast<unsigned>(kind)); }
+
   ConnectorStats Stats() const;
   // Set when the reader thread ended on a socket error it could not recover from.
   std::string LastError() const;
 
  private:
+  struct Urgency {
+    uint8_t kinds = KindBit(RawEventKind::Exec);
+    std::optional<Prefilter> exec_prefilter;
+  };
+
   void Run();
-  void Handle(const void* data, size_t len, double now_ms, uint64_t now_mono_ns);
-  void Emit(RawEvent&& ev);
+  void Handle(const void* data, size_t len, double now_ms, uint64_t now_mono_ns, const Urgency* urgency);
+  bool IsUrgent(const RawEvent& ev, const Urgency* urgency) const;
+  void Emit(RawEvent&& ev, const Urgency* urgency);
   void FlushHeld();
   void CountOverrun();
+  void CloseFds();
 
   Sink sink_;
   Flush flush_;
@@ -70,7 +89,6 @@ class ProcConnector {
   // Reader thread only: monotonic ns by which events sent without urgency must be flushed; 0 when none wait.
   uint64_t flush_due_ns_ = 0;
   ProcClock clock_;
-  void CloseFds();
 
   int exec_sock_ = -1;   // execs only (a socket filter drops the rest): read as soon as one arrives
   int other_sock_ = -1;  // forks and exits of processes: read along with the next exec, or after hold_ms
@@ -78,6 +96,7 @@ class ProcConnector {
   std::thread thread_;
   uint64_t seq_ = 0;  // reader thread only
   mutable std::mutex mu_;
+  std::shared_ptr<const Urgency> urgency_;  // under mu_; null: the default Urgency
   ConnectorStats stats_;
   std::string last_error_;
 };

@@ -14,6 +14,7 @@
         "../../../native/common/pending_auth.cc",
         "../../../native/common/deadline_watchdog.cc",
         "../../../native/common/prefilter.cc",
+        "../../../native/common/prefilter_js.cc",
         "../../../native/common/raw_event_js.cc"
       ],
       "include_dirs": [

@@ -1,0 +1,22 @@
+// JavaScript → native conversions shared by the backends' bindings: string lists and the exec pre-filter spec
+// (prefilter.h). JS thread only; on bad input they throw a TypeError naming the key and return false.
+#pragma once
+
+#include <napi.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "prefilter.h"
+
+namespace macsensor {
+
+// obj[key] as a list of strings (absent or undefined: left as is). `where` prefixes error messages.
+bool ReadStringList(Napi::Env env, Napi::Object obj, const char* key, const std::string& where,
+                    std::vector<std::string>* out);
+
+// A PrefilterSpec object, or null/undefined for none (*out reset).
+bool ReadPrefilter(Napi::Env env, Napi::Value v, std::optional<Prefilter>* out);
+
+}  // namespace macsensor
