@@ -234,6 +234,7 @@ const backend = {
     }),
   stop: () => linux.stop(),
   stats: () => linux.stats(),
+  setRelevance: (relevance) => linux.setRelevance?.(relevance),
 };
 
 const realAlertLog = createAlertLog({ file: join(dir, "alerts", "alerts.ndjson") });

@@ -19,7 +19,7 @@ import { RuleSet } from "../rules/ruleSet.js";
 import type { SensorBackend } from "../sensor/backend.js";
 import type { EsBackend } from "../sensor/esBackend.js";
 import type { RawEvent } from "../sensor/rawEvent.js";
-import { deriveEventRelevance, type EventRelevance } from "./eventRelevance.js";
+import { deriveRelevanceSpec, relevanceOf, type EventRelevance } from "./eventRelevance.js";
 import { Pipeline, type AuthAnswerStatus, type PipelineDetection, type PipelineDetector } from "./pipeline.js";
 
 /** Shared by every event that matches nothing (almost all of them), so the hot path allocates nothing. */
@@ -109,9 +109,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
     const next = new RuleSet(result.rules, { actions: options.actions });
     for (const id of next.unknownActionIds()) ops.warn("an action is configured for a rule that is not loaded", { rule: { id } });
-    const nextRelevance = deriveEventRelevance(result.rules.map((r) => r.query.ast));
+    const relevanceSpec = deriveRelevanceSpec(result.rules.map((r) => r.query.ast));
     ruleSet = next;
-    relevance = nextRelevance;
+    relevance = relevanceOf(relevanceSpec);
+    backend.setRelevance?.(relevanceSpec);
     blockQueries = result.rules.filter((r) => next.actionFor(r.metadata.ruleId) === "block").map((r) => r.query.ast);
     const summary: RulesSummary = {
       loaded: result.rules.length,

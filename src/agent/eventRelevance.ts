@@ -11,9 +11,12 @@
  *   another category sees none, a sequence every kind.
  * - Execs also pass the pre-filter over the executable's name and the arguments, when every rule that can see an
  *   exec allows one. A fork or exit carries its image from the process table, so only its kind is checked.
+ * The same spec goes to the backend (SensorBackend.setRelevance), which then wakes JavaScript only for events
+ * that pass and lets the others ride along with the next batch.
  */
 import type { Expr, Query } from "../eql/ast.js";
 import { ECS_ACTION, ECS_TYPE } from "../ecs/mapper.js";
+import type { EventRelevanceSpec } from "../sensor/backend.js";
 import { derivePrefilter, type PrefilterSpec } from "../sensor/esPrefilter.js";
 import type { RawEvent, RawEventKind } from "../sensor/rawEvent.js";
 
@@ -25,7 +28,8 @@ const KINDS: readonly RawEventKind[] = ["exec", "fork", "exit"];
 const ALL: Kinds = new Set(KINDS);
 const NONE: Kinds = new Set();
 
-export function deriveEventRelevance(queries: readonly Query[]): EventRelevance {
+/** What the rules could match, as data (also handed to the backend, which wakes JavaScript for these only). */
+export function deriveRelevanceSpec(queries: readonly Query[]): EventRelevanceSpec {
   const kinds = new Set<RawEventKind>();
   const execQueries: Query[] = [];
   for (const query of queries) {
@@ -33,9 +37,19 @@ export function deriveEventRelevance(queries: readonly Query[]): EventRelevance 
     for (const kind of k) kinds.add(kind);
     if (k.has("exec")) execQueries.push(query);
   }
-  const spec = execQueries.length === 0 ? null : derivePrefilter(execQueries);
-  const execCandidate = spec === null ? () => true : (raw: RawEvent) => isExecCandidate(spec, raw);
+  return { kinds: KINDS.filter((k) => kinds.has(k)), execPrefilter: execQueries.length === 0 ? null : derivePrefilter(execQueries) };
+}
+
+/** The test of a spec on one raw event. */
+export function relevanceOf(spec: EventRelevanceSpec): EventRelevance {
+  const kinds = new Set(spec.kinds);
+  const prefilter = spec.execPrefilter;
+  const execCandidate = prefilter === null ? () => true : (raw: RawEvent) => isExecCandidate(prefilter, raw);
   return (raw) => kinds.has(raw.kind) && (raw.kind !== "exec" || execCandidate(raw));
+}
+
+export function deriveEventRelevance(queries: readonly Query[]): EventRelevance {
+  return relevanceOf(deriveRelevanceSpec(queries));
 }
 
 /** The kinds of raw event one query could match. */

@@ -1,5 +1,15 @@
 /** What every event source implements: the Linux process connector, Endpoint Security, eslogger, replay. */
-import type { RawEvent } from "./rawEvent.js";
+import type { PrefilterSpec } from "./esPrefilter.js";
+import type { RawEvent, RawEventKind } from "./rawEvent.js";
+
+/**
+ * The events the loaded rules could match (a necessary condition, src/agent/eventRelevance.ts): the kinds, and
+ * for execs the pre-filter over name and arguments (null: every exec of a listed kind).
+ */
+export interface EventRelevanceSpec {
+  kinds: RawEventKind[];
+  execPrefilter: PrefilterSpec | null;
+}
 
 export interface BackendStats {
   /** Events the source produced (before muting and queueing). */
@@ -22,4 +32,9 @@ export interface SensorBackend {
   stats(): BackendStats;
   /** AUTH backends only: answer an auth request. */
   respond?(authId: number, allow: boolean): void;
+  /**
+   * Which events the rules need at once. A backend may hold the others back briefly to deliver them in fewer
+   * batches (never out of order, never dropping them). Can be called before start and again at any time.
+   */
+  setRelevance?(relevance: EventRelevanceSpec): void;
 }

@@ -1,6 +1,6 @@
 /** The Linux backend: the kernel's process connector through the native addon (root only). */
 import { MacsensorError } from "../errors.js";
-import type { BackendStats, SensorBackend } from "./backend.js";
+import type { BackendStats, EventRelevanceSpec, SensorBackend } from "./backend.js";
 import { loadNative } from "./native.js";
 import type { LinuxStartOptions, NativeBinding, NativeLinuxHandle, NativeLinuxStats } from "./nativeBinding.js";
 import type { RawEvent } from "./rawEvent.js";
@@ -34,6 +34,7 @@ class LinuxBackend implements SensorBackend {
   readonly name = "linux" as const;
   private handle: NativeLinuxHandle | undefined;
   private lastStats: NativeLinuxStats = ZERO_STATS;
+  private relevance: EventRelevanceSpec | undefined;
 
   constructor(private readonly options: LinuxBackendOptions) {}
 
@@ -50,6 +51,7 @@ class LinuxBackend implements SensorBackend {
     const ignorePids = [...(native.ignorePids ?? []), ...(ignoreSelf ? [process.pid] : [])];
     try {
       this.handle = binding.startLinux({ ...native, ignorePids }, onEvents);
+      if (this.relevance) this.handle.setRelevance(this.relevance);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       throw new MacsensorError(`cannot start the Linux backend: ${reason}`, { cause: err });
@@ -67,6 +69,11 @@ class LinuxBackend implements SensorBackend {
       this.lastStats = handle.stats();
       throw err;
     }
+  }
+
+  setRelevance(relevance: EventRelevanceSpec): void {
+    this.relevance = relevance;
+    this.handle?.setRelevance(relevance);
   }
 
   stats(): BackendStats {

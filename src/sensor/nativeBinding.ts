@@ -2,6 +2,7 @@
  * The addon's JavaScript surface (native/common/addon.cc), as the TypeScript side sees it. Members a platform
  * does not build are absent: check before calling (e.g. `binding.startLinux` only exists on Linux).
  */
+import type { EventRelevanceSpec } from "./backend.js";
 import type { RawEvent, RawText } from "./rawEvent.js";
 
 export interface LinuxStartOptions {
@@ -14,8 +15,9 @@ export interface LinuxStartOptions {
   /** Netlink socket receive buffer in bytes (absorbs bursts). Default 8 MiB. */
   rcvbufBytes?: number;
   /**
-   * How long (ms, 0..1000) fork and exit events may wait for the next exec before JavaScript is woken for them;
-   * an exec wakes it at once. Default 20; 0 wakes JavaScript for every event.
+   * How long (ms, 0..1000) events no rule needs at once — forks, exits, and execs that setRelevance rules out —
+   * may wait before JavaScript is woken for them; they then come in order with the next batch. The others wake
+   * it at once. Default 50; 0 wakes JavaScript for every event.
    */
   holdMs?: number;
 }
@@ -59,6 +61,8 @@ export interface NativeLinuxHandle {
   stats(): NativeLinuxStats;
   /** The reader thread's fatal socket error, if it stopped on one. */
   lastError(): string | undefined;
+  /** Which events wake JavaScript at once; the rest wait up to holdMs (LinuxStartOptions). */
+  setRelevance(relevance: EventRelevanceSpec): void;
 }
 
 export interface NativeBinding {

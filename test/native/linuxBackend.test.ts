@@ -243,6 +243,19 @@ describe("Linux backend: live events", () => {
     expect(execs.length).toBeGreaterThan(0);
   });
 
+  it("wakes JavaScript at once only for the execs setRelevance asks for; the others come with them, in order", async () => {
+    const r = await Recorder.start({ holdMs: 1000 });
+    r.backend.setRelevance!({ kinds: ["exec"], execPrefilter: { argEquals: ["macsensor-wanted"], argContains: [], executableBasename: [] } });
+    const unwantedPid = await run(SH, ["-c", "exec /bin/true macsensor-unwanted"]);
+    const wantedPid = await run(SH, ["-c", "exec /bin/echo macsensor-wanted"]);
+    await r.until("the wanted exec", () => r.of(wantedPid, "exec").some((e) => e.args?.includes("macsensor-wanted")));
+    const unwanted = r.of(unwantedPid, "exec").at(-1)!;
+    const wanted = r.of(wantedPid, "exec").find((e) => e.args?.includes("macsensor-wanted"))!;
+    expect(unwanted).toBeDefined();
+    expect(r.batchOf.get(unwanted)).toBe(r.batchOf.get(wanted));
+    expect(r.events.indexOf(unwanted)).toBeLessThan(r.events.indexOf(wanted));
+  });
+
   it("does not report the pids it is told to ignore", async () => {
     const child = spawn(SH, ["-c", "read x; exec /bin/true"], { stdio: ["pipe", "ignore", "ignore"] });
     await new Promise((res) => child.on("spawn", res));

@@ -92,6 +92,19 @@ describe("createLinuxBackend errors", () => {
     expect(() => binding.startLinux!({ queueCapacity: 0 }, () => {})).toThrow(/queueCapacity must be an integer from 1/);
     expect(() => binding.startLinux!({ holdMs: 1001 }, () => {})).toThrow(/holdMs must be an integer from 0 to 1000, got 1001/);
     expect(() => binding.startLinux!({ holdMs: -1 }, () => {})).toThrow(/holdMs must be an integer from 0 to 1000/);
+    const handle = binding.startLinux!({}, () => {});
+    try {
+      const none = { argEquals: [], argContains: [], executableBasename: [] };
+      expect(() => handle.setRelevance({ kinds: ["exec", "spawn"] as never, execPrefilter: null })).toThrow(/unknown event kind "spawn"/);
+      expect(() => handle.setRelevance({ kinds: "exec" as never, execPrefilter: null })).toThrow(/kinds must be an array/);
+      expect(() => handle.setRelevance({ kinds: ["exec"], execPrefilter: { ...none, argEquals: ["é"] } })).toThrow(/not ASCII/);
+      expect(() => handle.setRelevance({ kinds: ["exec"], execPrefilter: { ...none, other: [] } as never })).toThrow(/unknown key "other"/);
+      expect(() => handle.setRelevance({ kinds: ["exec", "fork", "exit"], execPrefilter: none })).not.toThrow();
+      const notAHandle = { setRelevance: handle.setRelevance };
+      expect(() => notAHandle.setRelevance({ kinds: [], execPrefilter: null })).toThrow(/expected a handle returned by startLinux/);
+    } finally {
+      handle.stop();
+    }
     expect(() => binding.startLinux!({ ignorePids: ["x" as unknown as number] }, () => {})).toThrow(/ignorePids\[0\]/);
     const notAHandle = { stop: () => ({}), stats: () => ({}), lastError: () => undefined } as never;
     expect(() => binding.stopLinux!(notAHandle)).toThrow(/expected a handle returned by startLinux/);
