@@ -226,15 +226,18 @@ std::string ProcConnector::LastError() const {
 
 namespace {
 
-// The kernel's timestamp of a process-connector datagram, 0 when it is not one (Handle skips those).
-uint64_t TimestampOf(const char* data, size_t len) {
+// The kernel's timestamp of a process-connector datagram, 0 when it is not one (Handle skips those), and for
+// an exec the process's pid (else 0).
+uint64_t TimestampOf(const char* data, size_t len, int32_t* exec_pid) {
+  *exec_pid = 0;
   const auto* nlh = reinterpret_cast<const nlmsghdr*>(data);
   if (!NLMSG_OK(nlh, len) || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(cn_msg))) return 0;
   const auto* msg = static_cast<const cn_msg*>(NLMSG_DATA(nlh));
   if (msg->len < offsetof(proc_event, event_data)) return 0;
-  uint64_t ts = 0;
-  std::memcpy(&ts, msg->data + offsetof(proc_event, timestamp_ns), sizeof ts);
-  return ts;
+  proc_event pe{};
+  std::memcpy(&pe, msg->data, std::min<size_t>(msg->len, sizeof pe));
+  if (pe.what == proc_event::PROC_EVENT_EXEC) *exec_pid = pe.event_data.exec.process_tgid;
+  return pe.timestamp_ns;
 }
 
 }  // namespace
@@ -313,11 +316,15 @@ void ProcConnector::Run() {
       if (from_exec < 0 || from_other < 0) return;
       if (from_other > 0 && hold_ns != 0) other_due_ns = MonotonicNs() + hold_ns;
       order.clear();
+      execs_in_batch_.clear();
+      forks_read_.clear();
       for (int i = 0; i < from_exec + from_other; i++) {
         unsigned slot = i < from_exec ? static_cast<unsigned>(i) : kBatch + static_cast<unsigned>(i - from_exec);
         // Only the kernel (port id 0) speaks for the process connector; anything else could be forged.
         if (senders[slot].nl_pid != 0) continue;
-        order.push_back({TimestampOf(buffers[slot], messages[slot].msg_len), slot});
+        int32_t exec_pid = 0;
+        order.push_back({TimestampOf(buffers[slot], messages[slot].msg_len, &exec_pid), slot});
+        if (exec_pid > 0) execs_in_batch_.push_back(exec_pid);
       }
       std::stable_sort(order.begin(), order.end(), [](const Received& a, const Received& b) { return a.ts < b.ts; });
       const double now_ms = RealtimeMs();
@@ -394,8 +401,27 @@ void ProcConnector::Handle(const void* data, size_t len, double now_ms, uint64_t
         continue;
       }
     }
-    if (ev.kind == RawEventKind::Exec) FillFromProc(ev, ProcDetail::Exec, clock_);
-    if (ev.kind == RawEventKind::Fork) FillFromProc(ev, ProcDetail::Fork, clock_);
+    if (ev.kind == RawEventKind::Exec) {
+      // A fork of this process in the same batch read /proc/<pid>/stat moments ago, after this exec had
+      // happened: the same file, so it is not read twice (most programs start as fork + exec in one batch).
+      const RawEvent* fork = nullptr;
+      for (const RawEvent& f : forks_read_) {
+        if (f.pid == ev.pid) fork = &f;
+      }
+      FillFromProc(ev, ProcDetail::Exec, clock_, fork);
+    }
+    if (ev.kind == RawEventKind::Fork) {
+      FillFromProc(ev, ProcDetail::Fork, clock_);
+      if (std::find(execs_in_batch_.begin(), execs_in_batch_.end(), ev.pid) != execs_in_batch_.end()) {
+        RawEvent stat;
+        stat.pid = ev.pid;
+        stat.pgid = ev.pgid;
+        stat.sid = ev.sid;
+        stat.tty = ev.tty;
+        stat.start_time_ms = ev.start_time_ms;
+        forks_read_.push_back(std::move(stat));
+      }
+    }
     Emit(std::move(ev), urgency);
   }
 }

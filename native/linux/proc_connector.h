@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include <memory>
 #include <optional>
@@ -95,6 +96,9 @@ class ProcConnector {
   int stop_fd_ = -1;
   std::thread thread_;
   uint64_t seq_ = 0;  // reader thread only
+  // Reader thread only, per batch read: the pids that exec in it, and what their forks read from /proc stat.
+  std::vector<int32_t> execs_in_batch_;
+  std::vector<RawEvent> forks_read_;
   mutable std::mutex mu_;
   std::shared_ptr<const Urgency> urgency_;  // under mu_; null: the default Urgency
   ConnectorStats stats_;

@@ -167,7 +167,7 @@ std::optional<std::string> TtyPath(uint64_t tty_nr) {
   return std::to_string(major) + ":" + std::to_string(minor);
 }
 
-void FillFromProc(RawEvent& ev, ProcDetail detail, const ProcClock& clock) {
+void FillFromProc(RawEvent& ev, ProcDetail detail, const ProcClock& clock, const RawEvent* known_stat) {
   const std::string dir = "/proc/" + std::to_string(ev.pid) + "/";
   std::string missing;
   int first_error = 0;
@@ -206,9 +206,16 @@ void FillFromProc(RawEvent& ev, ProcDetail detail, const ProcClock& clock) {
     note(status_err, "ppid, uid, gid");
   }
 
-  int stat_err = ReadFile(dir + "stat", &text, 1 << 16, nullptr, true);
-  if (stat_err == 0 && !ParseStat(text, ev, clock)) stat_err = EINVAL;
-  note(stat_err, "pgid, sid, tty, startTime");
+  if (known_stat != nullptr && known_stat->start_time_ms.has_value()) {
+    ev.pgid = known_stat->pgid;
+    ev.sid = known_stat->sid;
+    ev.tty = known_stat->tty;
+    ev.start_time_ms = known_stat->start_time_ms;
+  } else {
+    int stat_err = ReadFile(dir + "stat", &text, 1 << 16, nullptr, true);
+    if (stat_err == 0 && !ParseStat(text, ev, clock)) stat_err = EINVAL;
+    note(stat_err, "pgid, sid, tty, startTime");
+  }
 
   if (!missing.empty()) {
     std::string why = (first_error == ENOENT || first_error == ESRCH)

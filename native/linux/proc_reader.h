@@ -26,7 +26,9 @@ enum class ProcDetail { Exec, Fork };
 
 // Exec: args, executable, cwd, ppid, uid/euid/gid/egid, pgid, sid, tty, start time.
 // Fork: pgid, sid, tty, start time only (its ids are the parent's until an exec; ppid comes from the kernel).
-void FillFromProc(RawEvent& ev, ProcDetail detail, const ProcClock& clock);
+// known_stat: an event of the same process read from /proc/<pid>/stat just now (its pgid, sid, tty and start
+// time are taken instead of reading the file again).
+void FillFromProc(RawEvent& ev, ProcDetail detail, const ProcClock& clock, const RawEvent* known_stat = nullptr);
 
 // /proc/<pid>/cmdline bytes → argv. Each argument ends in one NUL, so exactly one trailing NUL is dropped and the
 // rest is split on NUL: "a\0b\0" → [a, b]; "a\0\0" → [a, ""] (a trailing empty argument is kept);

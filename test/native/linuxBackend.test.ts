@@ -114,6 +114,9 @@ describe("Linux backend: live events", () => {
       expect(typeof e.kernelTime).toBe("number");
       expect(e.kernelTime!).toBeLessThanOrEqual(e.time);
     }
+    // One process from fork to exit: one start time, whichever event read it from /proc.
+    const starts = new Set(life.filter((e) => e.startTime !== undefined).map((e) => e.startTime));
+    expect(starts.size).toBeLessThanOrEqual(1);
     // Order and sequence: fork < execs < exit, seq strictly increasing.
     expect(life.map((e) => e.kind)).toEqual(["fork", "exec", "exec", "exit"]);
     for (let i = 1; i < life.length; i++) expect(life[i].seq).toBeGreaterThan(life[i - 1].seq);
