@@ -92,8 +92,11 @@ describe("derivePrefilter", () => {
   it("is sound: whatever a rule matches, the pre-filter lets through (random rules and execs)", () => {
     let seed = 12345;
     const rand = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
+      // mulberry32: the low bits of a plain LCG repeat with a short period, which starved some branches
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) % n;
     };
     const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)];
     const words = ["security", "dump-keychain", "-d", "-D", "-ad", "login.keychain-db", "cp", "Security", "x y", "*", "du*", "*key*", "ké"];
