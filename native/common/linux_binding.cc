@@ -151,23 +151,11 @@ Napi::Value SetRelevance(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   LinuxSession* s = Unwrap(env, info.This());
   if (s == nullptr) return TypeFail(env, "setRelevance: expected a handle returned by startLinux");
-  if (info.Length() < 1 || !info[0].IsObject()) {
-    return TypeFail(env, "setRelevance(relevance): expected { kinds, execPrefilter }");
+  std::optional<EventRelevance> relevance;
+  if (!ReadRelevance(env, info.Length() > 0 ? info[0] : env.Undefined(), "setRelevance", &relevance)) {
+    return env.Undefined();
   }
-  Napi::Object r = info[0].As<Napi::Object>();
-  std::vector<std::string> kinds;
-  if (!r.Get("kinds").IsArray()) return TypeFail(env, "setRelevance: kinds must be an array of event kinds");
-  if (!ReadStringList(env, r, "kinds", "setRelevance", &kinds)) return env.Undefined();
-  uint8_t mask = 0;
-  for (const std::string& kind : kinds) {
-    if (kind == "exec") mask |= ProcConnector::KindBit(RawEventKind::Exec);
-    else if (kind == "fork") mask |= ProcConnector::KindBit(RawEventKind::Fork);
-    else if (kind == "exit") mask |= ProcConnector::KindBit(RawEventKind::Exit);
-    else return TypeFail(env, "setRelevance: unknown event kind \"" + kind + "\" (known: exec, fork, exit)");
-  }
-  std::optional<Prefilter> prefilter;
-  if (!ReadPrefilter(env, r.Get("execPrefilter"), &prefilter)) return env.Undefined();
-  if (!s->stopped) s->connector->SetUrgent(mask, std::move(prefilter));
+  if (!s->stopped) s->connector->SetUrgent(std::move(*relevance));
   return env.Undefined();
 }
 

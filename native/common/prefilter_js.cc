@@ -68,4 +68,35 @@ bool ReadPrefilter(Napi::Env env, Napi::Value v, std::optional<Prefilter>* out) 
   return true;
 }
 
+bool ReadRelevance(Napi::Env env, Napi::Value v, const char* where, std::optional<EventRelevance>* out) {
+  if (!v.IsObject() || v.IsArray()) {
+    ThrowType(env, std::string(where) + "(relevance): expected { kinds, execPrefilter }");
+    return false;
+  }
+  Napi::Object r = v.As<Napi::Object>();
+  if (!r.Get("kinds").IsArray()) {
+    ThrowType(env, std::string(where) + ": kinds must be an array of event kinds");
+    return false;
+  }
+  std::vector<std::string> kinds;
+  if (!ReadStringList(env, r, "kinds", where, &kinds)) return false;
+  uint8_t mask = 0;
+  for (const std::string& kind : kinds) {
+    if (kind == "exec") {
+      mask |= EventRelevance::KindBit(RawEventKind::Exec);
+    } else if (kind == "fork") {
+      mask |= EventRelevance::KindBit(RawEventKind::Fork);
+    } else if (kind == "exit") {
+      mask |= EventRelevance::KindBit(RawEventKind::Exit);
+    } else {
+      ThrowType(env, std::string(where) + ": unknown event kind \"" + kind + "\" (known: exec, fork, exit)");
+      return false;
+    }
+  }
+  std::optional<Prefilter> prefilter;
+  if (!ReadPrefilter(env, r.Get("execPrefilter"), &prefilter)) return false;
+  out->emplace(mask, std::move(prefilter));
+  return true;
+}
+
 }  // namespace macsensor

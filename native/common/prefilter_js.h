@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "event_relevance.h"
 #include "prefilter.h"
 
 namespace macsensor {
@@ -18,5 +19,9 @@ bool ReadStringList(Napi::Env env, Napi::Object obj, const char* key, const std:
 
 // A PrefilterSpec object, or null/undefined for none (*out reset).
 bool ReadPrefilter(Napi::Env env, Napi::Value v, std::optional<Prefilter>* out);
+
+// { kinds: ("exec" | "fork" | "exit")[], execPrefilter: PrefilterSpec | null } (event_relevance.h). `where`
+// names the caller in error messages.
+bool ReadRelevance(Napi::Env env, Napi::Value v, const char* where, std::optional<EventRelevance>* out);
 
 }  // namespace macsensor

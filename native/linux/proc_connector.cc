@@ -426,10 +426,8 @@ void ProcConnector::Handle(const void* data, size_t len, double now_ms, uint64_t
   }
 }
 
-void ProcConnector::SetUrgent(uint8_t kinds, std::optional<Prefilter> exec_prefilter) {
-  auto next = std::make_shared<Urgency>();
-  next->kinds = kinds;
-  next->exec_prefilter = std::move(exec_prefilter);
+void ProcConnector::SetUrgent(EventRelevance relevance) {
+  auto next = std::make_shared<const Urgency>(std::move(relevance));
   std::lock_guard<std::mutex> lock(mu_);
   urgency_ = std::move(next);
 }
@@ -437,13 +435,7 @@ void ProcConnector::SetUrgent(uint8_t kinds, std::optional<Prefilter> exec_prefi
 bool ProcConnector::IsUrgent(const RawEvent& ev, const Urgency* urgency) const {
   if (hold_ms_ == 0) return true;
   static const Urgency kDefault;
-  const Urgency& u = urgency != nullptr ? *urgency : kDefault;
-  if ((u.kinds & KindBit(ev.kind)) == 0) return false;
-  if (ev.kind != RawEventKind::Exec || !u.exec_prefilter.has_value()) return true;
-  // Without its executable or its arguments (a partial event) the exec cannot be ruled out.
-  if (!ev.executable.has_value() || !ev.args.has_value()) return true;
-  std::vector<std::string_view> args(ev.args->begin(), ev.args->end());
-  return u.exec_prefilter->IsCandidate(*ev.executable, args);
+  return (urgency != nullptr ? *urgency : kDefault).Wants(ev);
 }
 
 void ProcConnector::Emit(RawEvent&& ev, const Urgency* urgency) {

@@ -15,7 +15,7 @@
 #include <memory>
 #include <optional>
 
-#include "prefilter.h"
+#include "event_relevance.h"
 #include "proc_reader.h"
 #include "raw_event.h"
 
@@ -58,22 +58,16 @@ class ProcConnector {
   // Stops and joins the reader thread; nothing is pushed to the sink after it returns. Idempotent.
   void Stop();
 
-  // Which events the consumer wants at once (the loaded rules could match them): the kinds as a mask of
-  // KindBit(), and for execs a pre-filter (prefilter.h; none: every exec of a wanted kind). The others wait up to
-  // hold_ms like forks and exits, then reach the consumer in order all the same: a wrong answer here delays an
-  // event, it never loses one. Until it is called, execs are wanted and forks and exits are not. Any thread.
-  void SetUrgent(uint8_t kinds, std::optional<Prefilter> exec_prefilter);
-  static constexpr uint8_t KindBit(RawEventKind kind) { return static_cast<uint8_t>(1u << static_cast<unsigned>(kind)); }
+  // Which events the consumer wants at once (event_relevance.h). The others wait up to hold_ms, then reach the
+  // consumer in order all the same. Until it is called, execs are wanted and forks and exits are not. Any thread.
+  void SetUrgent(EventRelevance relevance);
 
   ConnectorStats Stats() const;
   // Set when the reader thread ended on a socket error it could not recover from.
   std::string LastError() const;
 
  private:
-  struct Urgency {
-    uint8_t kinds = KindBit(RawEventKind::Exec);
-    std::optional<Prefilter> exec_prefilter;
-  };
+  using Urgency = EventRelevance;
 
   void Run();
   void Handle(const void* data, size_t len, double now_ms, uint64_t now_mono_ns, const Urgency* urgency);
