@@ -8,7 +8,11 @@
 //     muteExecutables?: string[],  // executables whose events (and, macOS 13+, execs) are muted
 //     muteSelf?: boolean,          // mute this process (default true)
 //     prefilter?: PrefilterSpec | null,  // see prefilter.h (default none: every AUTH exec goes to JS)
+//     holdMs?: number,             // 0..1000 (default 50): how long a NOTIFY event the rules do not need at once
+//                                  // may wait for the next batch (see setRelevance); 0: every event wakes JS
 //   }, (events: RawEvent[]) => void);
+//   binding.setRelevance(h, { kinds, execPrefilter })  // the NOTIFY events that wake JS at once
+//                                  // (event_relevance.h; until set: execs); AUTH requests always do
 //   binding.respond(h, authId, allow) → "answered" | "tooLate" | "duplicate" | "unknown" | "error"
 //   binding.setAuthExec(h, on)        // subscribe AUTH_EXEC (block rules loaded) or go back to NOTIFY_EXEC
 //   binding.setPrefilter(h, spec | null)
@@ -19,19 +23,32 @@
 #include "es_binding.h"
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "es_session.h"
 #include "event_queue.h"
+#include "event_relevance.h"
 #include "prefilter.h"
 #include "prefilter_js.h"
 
 namespace macsensor {
 namespace {
 
+// The NOTIFY events JavaScript wants at once; read by ES's handler thread, replaced by setRelevance.
+struct RelevanceHolder {
+  std::mutex mu;
+  std::shared_ptr<const EventRelevance> current = std::make_shared<const EventRelevance>();
+  std::shared_ptr<const EventRelevance> Get() {
+    std::lock_guard<std::mutex> lock(mu);
+    return current;
+  }
+};
+
 struct EsHandle {
+  std::shared_ptr<RelevanceHolder> relevance = std::make_shared<RelevanceHolder>();
   std::unique_ptr<EventDispatcher> dispatcher;
   std::unique_ptr<EsSession> session;
   bool stopped = false;
@@ -125,7 +142,16 @@ Napi::Value StartEs(const Napi::CallbackInfo& info) {
   Napi::Object opts = info[0].As<Napi::Object>();
   EsSessionOptions options;
   size_t capacity = 16384, batch_max = 512;
+  int hold_ms = 50;
   std::optional<Prefilter> prefilter;
+  if (opts.Has("holdMs") && !opts.Get("holdMs").IsUndefined()) {
+    Napi::Value v = opts.Get("holdMs");
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && d <= 1000) || d != static_cast<double>(static_cast<int>(d))) {
+      return ThrowType(env, "startEs options.holdMs must be an integer from 0 to 1000");
+    }
+    hold_ms = static_cast<int>(d);
+  }
   if (!ReadCount(env, opts, "queueCapacity", &capacity) || !ReadCount(env, opts, "batchMax", &batch_max) ||
       !ReadBool(env, opts, "failClosed", &options.fail_closed) ||
       !ReadBool(env, opts, "authExec", &options.auth_exec) || !ReadBool(env, opts, "muteSelf", &options.mute_self) ||
@@ -138,13 +164,19 @@ Napi::Value StartEs(const Napi::CallbackInfo& info) {
   auto handle = std::make_unique<EsHandle>();
   handle->dispatcher = EventDispatcher::Create(env, info[1].As<Napi::Function>(), capacity, batch_max, "macsensor.es");
   EventDispatcher* dispatcher = handle->dispatcher.get();
+  dispatcher->StartHoldTimer(hold_ms);
   std::string error, code;
   // The pre-filter is installed before any message can arrive: Start subscribes, so set it through the
   // session right after; AUTH_EXEC (if asked) is subscribed only after that.
   bool auth_exec = options.auth_exec;
   options.auth_exec = false;
   handle->session = EsSession::Start(
-      std::move(options), [dispatcher](RawEvent&& ev) { return dispatcher->TryPush(std::move(ev)); }, &error, &code);
+      std::move(options),
+      [dispatcher, relevance = handle->relevance, hold_ms](RawEvent&& ev) {
+        const bool urgent = hold_ms == 0 || ev.auth.has_value() || relevance->Get()->Wants(ev);
+        return dispatcher->TryPush(std::move(ev), urgent);
+      },
+      &error, &code);
   if (!handle->session) {
     handle->dispatcher->Stop(env, false);
     return ThrowError(env, error, code.c_str());
@@ -203,6 +235,20 @@ Napi::Value SetPrefilter(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value SetRelevance(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EsHandle* h = HandleOf(info, "setRelevance");
+  if (h == nullptr) return env.Undefined();
+  std::optional<EventRelevance> relevance;
+  if (!ReadRelevance(env, info.Length() >= 2 ? info[1] : env.Undefined(), "setRelevance", &relevance)) {
+    return env.Undefined();
+  }
+  auto next = std::make_shared<const EventRelevance>(std::move(*relevance));
+  std::lock_guard<std::mutex> lock(h->relevance->mu);
+  h->relevance->current = std::move(next);
+  return env.Undefined();
+}
+
 Napi::Value StopEs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EsHandle* h = info.Length() >= 1 ? UnwrapHandle(env, info[0]) : nullptr;
@@ -248,6 +294,7 @@ void RegisterEs(Napi::Env env, Napi::Object exports) {
   exports.Set("respond", Napi::Function::New(env, Respond, "respond"));
   exports.Set("setAuthExec", Napi::Function::New(env, SetAuthExec, "setAuthExec"));
   exports.Set("setPrefilter", Napi::Function::New(env, SetPrefilter, "setPrefilter"));
+  exports.Set("setRelevance", Napi::Function::New(env, SetRelevance, "setRelevance"));
   exports.Set("stopEs", Napi::Function::New(env, StopEs, "stopEs"));
   exports.Set("esStats", Napi::Function::New(env, EsStats, "esStats"));
 }

@@ -25,11 +25,14 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -66,6 +69,12 @@ class EventDispatcher {
     DispatcherStats stats;
     Tsfn tsfn;
     Napi::ObjectReference names;  // JS thread only: RawEventNames::MakeHolder, made on the first delivery
+    // StartHoldTimer: events queued without a wake-up since held_since wait at most hold for one.
+    bool held = false;
+    std::chrono::steady_clock::time_point held_since;
+    std::chrono::milliseconds hold{0};
+    bool timer_stop = false;
+    std::condition_variable timer_cv;
   };
 
  public:
@@ -82,7 +91,7 @@ class EventDispatcher {
     return std::unique_ptr<EventDispatcher>(new EventDispatcher(std::move(state), callback));
   }
 
-  ~EventDispatcher() = default;
+  ~EventDispatcher() { StopHoldTimer(); }
   EventDispatcher(const EventDispatcher&) = delete;
   EventDispatcher& operator=(const EventDispatcher&) = delete;
 
@@ -104,7 +113,23 @@ class EventDispatcher {
       // Under the lock so that Stop() cannot release the TSFN between the check and the call.
       s.wake_pending = s.tsfn.NonBlockingCall() == napi_ok;
     }
+    if (s.wake_pending) {
+      s.held = false;
+    } else if (!s.held && s.hold.count() > 0) {
+      s.held = true;
+      s.held_since = std::chrono::steady_clock::now();
+      s.timer_cv.notify_one();
+    }
     return true;
+  }
+
+  // For a producer with no timer of its own (the ES handler runs only when ES has a message): a thread that
+  // wakes JavaScript for events pushed with wake=false at most hold_ms after the first of them. Once, before the
+  // first push; 0 does nothing.
+  void StartHoldTimer(int hold_ms) {
+    if (hold_ms <= 0 || timer_.joinable()) return;
+    state_->hold = std::chrono::milliseconds(hold_ms);
+    timer_ = std::thread([state = state_] { RunHoldTimer(*state); });
   }
 
   // Any thread. Wakes JavaScript for events queued without a wake, unless a wake-up is already on its way.
@@ -112,11 +137,13 @@ class EventDispatcher {
     std::lock_guard<std::mutex> lock(state_->mu);
     State& s = *state_;
     if (!s.closed && !s.queue.empty() && !s.wake_pending) s.wake_pending = s.tsfn.NonBlockingCall() == napi_ok;
+    if (s.wake_pending) s.held = false;
   }
 
   // JS thread, after the producer has stopped pushing. With drain, the events still queued are delivered to
   // the callback now (synchronously, in batches); without (env teardown), they are discarded.
   void Stop(Napi::Env env, bool drain) {
+    StopHoldTimer();
     State& s = *state_;
     {
       std::lock_guard<std::mutex> lock(s.mu);
@@ -189,8 +216,36 @@ class EventDispatcher {
     callback.Call({arr});
   }
 
+  static void RunHoldTimer(State& s) {
+    std::unique_lock<std::mutex> lock(s.mu);
+    while (!s.timer_stop) {
+      if (!s.held) {
+        s.timer_cv.wait(lock);
+        continue;
+      }
+      const auto due = s.held_since + s.hold;
+      if (std::chrono::steady_clock::now() < due) {
+        s.timer_cv.wait_until(lock, due);
+        continue;  // re-check: a wake-up may have taken the held events meanwhile
+      }
+      if (!s.closed && !s.queue.empty() && !s.wake_pending) s.wake_pending = s.tsfn.NonBlockingCall() == napi_ok;
+      s.held = false;
+    }
+  }
+
+  void StopHoldTimer() {
+    if (!timer_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      state_->timer_stop = true;
+    }
+    state_->timer_cv.notify_one();
+    timer_.join();
+  }
+
   std::shared_ptr<State> state_;
   Napi::FunctionReference callback_;  // for the final drain in Stop(), which runs outside any TSFN call
+  std::thread timer_;                 // StartHoldTimer
 };
 
 inline void EventDispatcher::CallJs(Napi::Env env, Napi::Function callback, StateHolder* holder, void*) {
@@ -200,6 +255,7 @@ inline void EventDispatcher::CallJs(Napi::Env env, Napi::Function callback, Stat
   {
     std::lock_guard<std::mutex> lock(s.mu);
     batch = TakeBatchLocked(s);
+    s.held = false;  // whatever was held back is in this batch, or in the next one woken just below
     // Decided under the same lock as the take: events left (or pushed after this) need a further wake-up,
     // which is issued now if any remain, otherwise by the next TryPush.
     if (!s.closed && !s.queue.empty()) {

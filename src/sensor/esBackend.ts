@@ -5,7 +5,7 @@
  */
 import type { Query } from "../eql/ast.js";
 import { MacsensorError } from "../errors.js";
-import type { BackendStats, SensorBackend } from "./backend.js";
+import type { BackendStats, EventRelevanceSpec, SensorBackend } from "./backend.js";
 import { derivePrefilter, type PrefilterSpec } from "./esPrefilter.js";
 import { loadNative } from "./native.js";
 import type { RawEvent } from "./rawEvent.js";
@@ -21,6 +21,11 @@ export interface EsStartOptions {
   muteSelf?: boolean;
   /** The native pre-filter (native/common/prefilter.h); absent keys are empty lists. */
   prefilter?: Partial<PrefilterSpec> | null;
+  /**
+   * How long (ms, 0..1000) a NOTIFY event the rules do not need at once (setRelevance) may wait for the next
+   * batch. Default 50; 0 wakes JavaScript for every event. AUTH requests never wait.
+   */
+  holdMs?: number;
 }
 
 export type EsHandle = { readonly __esHandle: unique symbol };
@@ -34,6 +39,8 @@ export interface EsBinding {
   respond(handle: EsHandle, id: number, allow: boolean): EsRespondStatus;
   setAuthExec(handle: EsHandle, on: boolean): void;
   setPrefilter(handle: EsHandle, spec: Partial<PrefilterSpec> | null): void;
+  /** The NOTIFY events that wake JavaScript at once (until set: execs); the rest wait up to holdMs. */
+  setRelevance(handle: EsHandle, relevance: EventRelevanceSpec): void;
   stopEs(handle: EsHandle): void;
   esStats(handle: EsHandle): Record<string, number>;
 }
@@ -44,6 +51,8 @@ export interface EsBackendOptions {
   muteExecutables?: string[];
   queueCapacity?: number;
   batchMax?: number;
+  /** See EsStartOptions.holdMs. */
+  holdMs?: number;
   /** The queries of the rules whose action is block; AUTH_EXEC is subscribed only when there is one. */
   blockRules?: readonly Query[];
   /** The addon; default the installed one. */
@@ -55,9 +64,10 @@ export interface EsBackend extends SensorBackend {
   respond(authId: number, allow: boolean): EsRespondStatus;
   /** Called after a rule reload: re-derives the pre-filter and (un)subscribes AUTH_EXEC. */
   setBlockRules(queries: readonly Query[]): void;
+  setRelevance(relevance: EventRelevanceSpec): void;
 }
 
-const ES_MEMBERS = ["startEs", "respond", "setAuthExec", "setPrefilter", "stopEs", "esStats"] as const;
+const ES_MEMBERS = ["startEs", "respond", "setAuthExec", "setPrefilter", "setRelevance", "stopEs", "esStats"] as const;
 
 /** All the ES members, not just startEs: an addon with part of them (an older build) would start a client it cannot stop. */
 function isEsBinding(value: unknown): value is EsBinding {
@@ -74,6 +84,7 @@ class EndpointSecurityBackend implements EsBackend {
   private binding: EsBinding | undefined;
   private lastStats: Record<string, number> = {};
   private blockRules: readonly Query[];
+  private relevance: EventRelevanceSpec | undefined;
 
   constructor(private readonly options: EsBackendOptions) {
     this.blockRules = options.blockRules ?? [];
@@ -101,6 +112,7 @@ class EndpointSecurityBackend implements EsBackend {
           prefilter: authExec ? derivePrefilter(this.blockRules) : null,
           ...(this.options.queueCapacity ? { queueCapacity: this.options.queueCapacity } : {}),
           ...(this.options.batchMax ? { batchMax: this.options.batchMax } : {}),
+          ...(this.options.holdMs !== undefined ? { holdMs: this.options.holdMs } : {}),
         },
         onEvents,
       );
@@ -110,11 +122,17 @@ class EndpointSecurityBackend implements EsBackend {
       throw new MacsensorError(`cannot start Endpoint Security: ${reason}`, { cause: err });
     }
     this.binding = binding;
+    if (this.relevance) binding.setRelevance(this.handle, this.relevance);
   }
 
   respond(authId: number, allow: boolean): EsRespondStatus {
     if (!this.binding || this.handle === undefined) return "unknown";
     return this.binding.respond(this.handle, authId, allow);
+  }
+
+  setRelevance(relevance: EventRelevanceSpec): void {
+    this.relevance = relevance;
+    if (this.binding && this.handle !== undefined) this.binding.setRelevance(this.handle, relevance);
   }
 
   setBlockRules(queries: readonly Query[]): void {

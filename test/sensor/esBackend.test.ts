@@ -232,3 +232,44 @@ describe("setBlockRules", () => {
     expect(toJs).toHaveLength(6);
   });
 });
+
+describe("relevance: NOTIFY events the rules do not need wait for the next batch", () => {
+  const wanted = { kinds: ["exec" as const], execPrefilter: { argEquals: ["dump-keychain"], argContains: [], executableBasename: [] } };
+
+  it("an unwanted exec and a fork ride along with the next wanted exec, in order; alone, they come after holdMs", async () => {
+    const batches: RawEvent[][] = [];
+    const b = createEsBackend({ binding, holdMs: 1000 });
+    backend = b;
+    b.setRelevance(wanted); // before start: applied when the client starts
+    await b.start((batch) => batches.push(batch));
+    addon.standin.enqueue([
+      { ...exec("ls", ["/bin/ls", "-l"]), type: "notify_exec" },
+      { type: "fork", process: { pid: 91, executable: "/bin/ls" }, target: { pid: 92, executable: "/bin/ls" } },
+      { ...exec("dump", ["security", "dump-keychain", "-d"]), type: "notify_exec" },
+    ]);
+    await until(() => batches.flat().length === 3, "three events");
+    expect(batches.map((batch) => batch.map((e) => e.kind))).toEqual([["exec", "fork", "exec"]]);
+
+    addon.standin.enqueue({ ...exec("ls2", ["/bin/ls"]), type: "notify_exec" });
+    await until(() => batches.flat().length === 4, "the held exec, flushed by the hold timer");
+    expect(batches).toHaveLength(2);
+  });
+
+  it("an AUTH request never waits, even when the rules want nothing", async () => {
+    const statuses: EsRespondStatus[] = [];
+    const { b } = await start({ blockRules: [argIs("dump-keychain")], holdMs: 1000 }, (ev, bb) => {
+      statuses.push(bb.respond(ev.auth!.id, true));
+    });
+    b.setRelevance({ kinds: [], execPrefilter: null });
+    // The watchdog answers 1 s before the deadline: held for holdMs, JavaScript would be too late.
+    addon.standin.enqueue(exec("d", ["security", "dump-keychain"], { deadlineMs: 1500 }));
+    await until(() => statuses.length === 1, "the answer");
+    expect(statuses).toEqual(["answered"]);
+  });
+
+  it("bad relevance is refused with the key named", async () => {
+    const { b } = await start({});
+    expect(() => b.setRelevance({ kinds: ["spawn" as never], execPrefilter: null })).toThrow(/unknown event kind "spawn"/);
+    expect(() => b.setRelevance({ kinds: ["exec"], execPrefilter: { argEquals: ["é"], argContains: [], executableBasename: [] } })).toThrow(/not ASCII/);
+  });
+});
