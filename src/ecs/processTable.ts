@@ -72,20 +72,10 @@ export interface ProcessTableStats {
  * A table entry whose entity id is hashed on first use: most processes (every fork that execs, everything no
  * rule looks at) never need one, and the hash was the largest cost of a fork.
  */
+// The optional fields come from ProcessEntry (declaration merging); they are set as the process is learned.
+interface TableEntry extends Omit<ProcessEntry, "pid" | "startMs" | "entityId"> {}
 class TableEntry implements ProcessEntry {
   private id: string | undefined;
-  ppid?: number;
-  executable?: string;
-  name?: string;
-  args?: string[];
-  commandLine?: string;
-  argsTruncated?: boolean;
-  codeSignature?: EcsCodeSignature;
-  cdhash?: string;
-  exitedAt?: number;
-  ancestry?: string[];
-  startIso?: string;
-  parentView?: Record<string, unknown>;
 
   constructor(
     private readonly hostId: string,

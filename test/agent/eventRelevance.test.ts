@@ -3,6 +3,7 @@ import { deriveEventRelevance, queryKinds } from "../../src/agent/eventRelevance
 import { compileQuery, parseQuery } from "../../src/eql/index.js";
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
 import { testMapper } from "../ecs/helpers.js";
+import { seededRandom } from "../helpers/seededRandom.js";
 
 const kinds = (query: string) => [...queryKinds(parseQuery(query))].sort();
 const relevance = (...queries: string[]) => deriveEventRelevance(queries.map((q) => parseQuery(q)));
@@ -84,15 +85,9 @@ describe("deriveEventRelevance", () => {
   });
 
   it("is sound: whatever a rule matches after mapping, it lets through (random rules and process lives)", () => {
-    let state = 424242;
-    const rand = (n: number) => {
-      // mulberry32: a small generator whose low bits are as random as its high ones
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) % n;
-    };
-    const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)];
+    const random = seededRandom(424242);
+    const rand = random.int;
+    const pick = random.pick;
     const words = ["security", "dump-keychain", "-d", "ls", "Security", "x y", "*", "du*", "*key*", "ké", "exec", "end"];
     const paths = ["/usr/bin/security", "/bin/ls", "/tmp/SECURITY", "/opt/é", "/bin/sh"];
     const atom = (): string => {

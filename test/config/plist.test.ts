@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import plist from "plist";
 import { describe, expect, it } from "vitest";
 import { parseBinaryPlist, parsePlist, parseXmlPlist, PlistError, type PlistValue } from "../../src/config/plist/index.js";
+import { seededRandom } from "../helpers/seededRandom.js";
 
 // The binary fixtures were written by Python's plistlib (an implementation independent of ours) from the same
 // values as their XML twins; the XML twins are also checked against the npm `plist` package.
@@ -218,11 +219,7 @@ describe("binary plists", () => {
 describe("XML plists, corrupted", () => {
   it("never throws anything but PlistError, whatever is cut or changed", () => {
     const whole = fixture("types.plist").toString("utf8");
-    let seed = 12345;
-    const random = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
+    const random = seededRandom(12345).int;
     const junk = ["<", ">", "&", "/", "\"", "<key>", "</dict>", "<![CDATA[", "-->", "&#x110000;", "\u0000", "é"];
     for (let i = 0; i < 1500; i++) {
       const at = random(whole.length);

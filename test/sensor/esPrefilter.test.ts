@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parse as parseToml } from "smol-toml";
 import { compileQuery, parseQuery } from "../../src/eql/index.js";
 import { derivePrefilter, type PrefilterSpec } from "../../src/sensor/esPrefilter.js";
+import { seededRandom } from "../helpers/seededRandom.js";
 
 /** The native pre-filter's semantics (native/common/prefilter.h), restated to check soundness against. */
 function isCandidate(spec: PrefilterSpec | null, executable: string, args: string[]): boolean {
@@ -90,15 +91,9 @@ describe("derivePrefilter", () => {
   });
 
   it("is sound: whatever a rule matches, the pre-filter lets through (random rules and execs)", () => {
-    let seed = 12345;
-    const rand = (n: number) => {
-      // mulberry32: the low bits of a plain LCG repeat with a short period, which starved some branches
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) % n;
-    };
-    const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)];
+    const random = seededRandom(12345);
+    const rand = random.int;
+    const pick = random.pick;
     const words = ["security", "dump-keychain", "-d", "-D", "-ad", "login.keychain-db", "cp", "Security", "x y", "*", "du*", "*key*", "ké"];
     const names = ["/usr/bin/security", "/bin/cp", "/tmp/SECURITY", "/usr/bin/grep", "/opt/é"];
     const atom = (): string => {
