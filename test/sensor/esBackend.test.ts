@@ -261,8 +261,8 @@ describe("relevance: NOTIFY events the rules do not need wait for the next batch
       statuses.push(bb.respond(ev.auth!.id, true));
     });
     b.setRelevance({ kinds: [], execPrefilter: null });
-    // The watchdog answers 1 s before the deadline: held for holdMs, JavaScript would be too late.
-    addon.standin.enqueue(exec("d", ["security", "dump-keychain"], { deadlineMs: 1500 }));
+    // The watchdog answers 1 s before the deadline (after 0.8 s): held for holdMs, JavaScript would be too late.
+    addon.standin.enqueue(exec("d", ["security", "dump-keychain"], { deadlineMs: 1800 }));
     await until(() => statuses.length === 1, "the answer");
     expect(statuses).toEqual(["answered"]);
   });
