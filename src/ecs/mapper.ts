@@ -42,9 +42,6 @@ export interface EcsMapper {
 export const ECS_ACTION: Readonly<Record<RawEventKind, string>> = { exec: "exec", fork: "fork", exit: "end" };
 /** event.type of each raw event kind. */
 export const ECS_TYPE: Readonly<Record<RawEventKind, readonly string[]>> = { exec: ["start"], fork: ["start"], exit: ["end"] };
-const ACTION = ECS_ACTION;
-const START_TYPE = ["start"];
-const END_TYPE = ["end"];
 const CATEGORY = ["process"];
 
 /**
@@ -237,7 +234,7 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
     if (raw.executableTruncated) macsensor.executable_truncated = true;
     if (rawBytes.length > 0) macsensor.raw_bytes = rawBytes.slice();
 
-    const action = ACTION[raw.kind];
+    const action = ECS_ACTION[raw.kind];
     const doc: EcsEvent = {
       "@timestamp": new Date(raw.time).toISOString(),
       message: "Endpoint process event",
@@ -246,7 +243,7 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
       event: {
         kind: "event",
         category: CATEGORY,
-        type: raw.kind === "exit" ? END_TYPE : START_TYPE,
+        type: ECS_TYPE[raw.kind],
         action,
         id: eventId(raw),
         sequence: raw.seq,
