@@ -155,7 +155,7 @@ Napi::Value SetRelevance(const Napi::CallbackInfo& info) {
   if (!ReadRelevance(env, info.Length() > 0 ? info[0] : env.Undefined(), "setRelevance", &relevance)) {
     return env.Undefined();
   }
-  if (!s->stopped) s->connector->SetUrgent(std::move(*relevance));
+  if (!s->stopped) s->connector->SetRelevance(std::move(*relevance));
   return env.Undefined();
 }
 

@@ -329,14 +329,12 @@ void ProcConnector::Run() {
       std::stable_sort(order.begin(), order.end(), [](const Received& a, const Received& b) { return a.ts < b.ts; });
       const double now_ms = RealtimeMs();
       const uint64_t now_mono = MonotonicNs();
-      std::shared_ptr<const Urgency> urgency;
+      std::shared_ptr<const EventRelevance> relevance;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        urgency = urgency_;
+        relevance = relevance_;
       }
-      for (const Received& r : order) {
-        Handle(buffers[r.slot], messages[r.slot].msg_len, now_ms, now_mono, urgency.get());
-      }
+      for (const Received& r : order) Handle(buffers[r.slot], messages[r.slot].msg_len, now_ms, now_mono, *relevance);
       if (static_cast<unsigned>(from_exec) < kBatch && static_cast<unsigned>(from_other) < kBatch) break;
     }
     if (stopping) return;
@@ -344,7 +342,7 @@ void ProcConnector::Run() {
 }
 
 void ProcConnector::Handle(const void* data, size_t len, double now_ms, uint64_t now_mono_ns,
-                           const Urgency* urgency) {
+                           const EventRelevance& relevance) {
   for (auto* nlh = static_cast<const nlmsghdr*>(data); NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
     if (nlh->nlmsg_type == NLMSG_NOOP || nlh->nlmsg_type == NLMSG_ERROR) continue;
     if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(cn_msg))) continue;
@@ -422,26 +420,20 @@ void ProcConnector::Handle(const void* data, size_t len, double now_ms, uint64_t
         forks_read_.push_back(std::move(stat));
       }
     }
-    Emit(std::move(ev), urgency);
+    Emit(std::move(ev), relevance);
   }
 }
 
-void ProcConnector::SetUrgent(EventRelevance relevance) {
-  auto next = std::make_shared<const Urgency>(std::move(relevance));
+void ProcConnector::SetRelevance(EventRelevance relevance) {
+  auto next = std::make_shared<const EventRelevance>(std::move(relevance));
   std::lock_guard<std::mutex> lock(mu_);
-  urgency_ = std::move(next);
+  relevance_ = std::move(next);
 }
 
-bool ProcConnector::IsUrgent(const RawEvent& ev, const Urgency* urgency) const {
-  if (hold_ms_ == 0) return true;
-  static const Urgency kDefault;
-  return (urgency != nullptr ? *urgency : kDefault).Wants(ev);
-}
-
-void ProcConnector::Emit(RawEvent&& ev, const Urgency* urgency) {
+void ProcConnector::Emit(RawEvent&& ev, const EventRelevance& relevance) {
   ev.seq = ++seq_;
   bool partial = !ev.partial.empty();
-  bool urgent = IsUrgent(ev, urgency);
+  bool urgent = hold_ms_ == 0 || relevance.Wants(ev);
   bool accepted = sink_(std::move(ev), urgent);
   if (urgent) {
     flush_due_ns_ = 0;  // the wake-up it asked for takes everything queued before it

@@ -37,7 +37,7 @@ struct ConnectorStats {
 class ProcConnector {
  public:
   // Receives each event on the reader thread; returns false when it had to drop it. Must not block. `urgent`
-  // (see SetUrgent) asks for the consumer to be woken now; other events may wait until Flush or the next urgent
+  // (see SetRelevance) asks for the consumer to be woken now; other events may wait until Flush or the next urgent
   // one.
   using Sink = std::function<bool(RawEvent&&, bool urgent)>;
   // Wakes the consumer for events sent without urgency. Called on the reader thread at most hold_ms after the
@@ -60,19 +60,16 @@ class ProcConnector {
 
   // Which events the consumer wants at once (event_relevance.h). The others wait up to hold_ms, then reach the
   // consumer in order all the same. Until it is called, execs are wanted and forks and exits are not. Any thread.
-  void SetUrgent(EventRelevance relevance);
+  void SetRelevance(EventRelevance relevance);
 
   ConnectorStats Stats() const;
   // Set when the reader thread ended on a socket error it could not recover from.
   std::string LastError() const;
 
  private:
-  using Urgency = EventRelevance;
-
   void Run();
-  void Handle(const void* data, size_t len, double now_ms, uint64_t now_mono_ns, const Urgency* urgency);
-  bool IsUrgent(const RawEvent& ev, const Urgency* urgency) const;
-  void Emit(RawEvent&& ev, const Urgency* urgency);
+  void Handle(const void* data, size_t len, double now_ms, uint64_t now_mono_ns, const EventRelevance& relevance);
+  void Emit(RawEvent&& ev, const EventRelevance& relevance);
   void FlushHeld();
   void CountOverrun();
   void CloseFds();
@@ -94,7 +91,7 @@ class ProcConnector {
   std::vector<int32_t> execs_in_batch_;
   std::vector<RawEvent> forks_read_;
   mutable std::mutex mu_;
-  std::shared_ptr<const Urgency> urgency_;  // under mu_; null: the default Urgency
+  std::shared_ptr<const EventRelevance> relevance_ = std::make_shared<const EventRelevance>();  // under mu_
   ConnectorStats stats_;
   std::string last_error_;
 };
