@@ -132,9 +132,22 @@ function walk(dir: string, trusted: Trusted, found: Array<[string, string]>): vo
   }
 }
 
-/** The trust check of every rule load (start, SIGHUP, any reload): each rule path and everything below it. */
+/**
+ * The trust check of every rule load (start, SIGHUP, any reload): each rule path and everything below it. A rule
+ * path that cannot be checked (missing, a link loop) refuses the load too, with a MacsensorError naming it: a
+ * reload must not quietly drop a whole folder of rules.
+ */
 export function checkTrustedRulePaths(paths: readonly string[], options: Omit<TrustOptions, "recursive"> = {}): string[] {
-  return paths.flatMap((path) => checkTrustedPath(path, { ...options, recursive: true }));
+  return paths.flatMap((path) => {
+    try {
+      return checkTrustedPath(path, { ...options, recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (err instanceof MacsensorError || code === undefined) throw err;
+      const why = code === "ENOENT" ? "no such file or folder" : code === "ELOOP" ? "symbolic link loop (ELOOP)" : code;
+      throw new MacsensorError(`cannot check the rule path ${path}: ${why}`, { cause: err });
+    }
+  });
 }
 
 /**

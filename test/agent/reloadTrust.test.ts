@@ -144,6 +144,15 @@ describe("reload checks the rules as start does", () => {
     await agent.stop();
   });
 
+  it("keeps the old rules when the rule folder has gone, rather than run with none", async () => {
+    const { agent, exec, opsLog } = await start();
+    rmSync(rules, { recursive: true });
+    expect(() => agent.reload()).toThrow(`cannot check the rule path ${rules}: no such file or folder`);
+    expect(exec("old-rule-marker")).toEqual(["old"]);
+    expect(await opsLog()).toContain("rule reload refused; the previous rules stay in force");
+    await agent.stop();
+  });
+
   it("refuses to start on an untrusted rule, as `run` does", async () => {
     dropUntrustedRule();
     await expect(start()).rejects.toThrow(UntrustedPathError);

@@ -144,6 +144,13 @@ describe("checkTrustedPath", () => {
     ]);
   });
 
+  it("checkTrustedRulePaths names a rule path it cannot check (missing, a link loop) in a plain error", () => {
+    const { dir } = setup();
+    symlinkSync("self", join(dir, "self"));
+    expect(() => checkTrustedRulePaths([join(dir, "missing")], { env: {} })).toThrow(`cannot check the rule path ${join(dir, "missing")}: no such file or folder`);
+    expect(() => checkTrustedRulePaths([join(dir, "self")], { env: {} })).toThrow(`cannot check the rule path ${join(dir, "self")}: symbolic link loop (ELOOP)`);
+  });
+
   it("relaxes to warnings in development (option or MACSENSOR_DEV=1)", () => {
     const { file } = setup();
     chmodSync(file, 0o666);
