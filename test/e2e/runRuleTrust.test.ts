@@ -121,8 +121,10 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("starts with the links as per-file errors in the agent log", () => {
+  it("starts with the links as per-file errors in the agent log", async () => {
     expect(stderr).toContain("running with the linux backend, 1 rules");
+    // The agent log is written asynchronously: wait for the record that follows the per-file errors.
+    await waitFor("the rules loaded record", () => (readLines(opsLog).some((l) => l.message === "rules loaded") ? true : undefined), 10_000);
     const notLoaded = readLines(opsLog).filter((l) => l.message === "rule not loaded");
     expect(notLoaded.map((l) => l.file.path).sort()).toEqual(["a.toml", "b.toml", "self.toml", "up"].map((n) => join(rules, n)));
   });
