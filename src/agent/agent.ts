@@ -8,6 +8,7 @@ import { defaultAgent } from "../ecs/agent.js";
 import { detectHost, type EcsHost } from "../ecs/host.js";
 import { seedFromProc } from "../ecs/procSeed.js";
 import { createSystemUserNames } from "../ecs/userNames.js";
+import { checkTrustedRulePaths, UntrustedPathError } from "../config/trust.js";
 import type { Query } from "../eql/ast.js";
 import type { AlertLog } from "../output/alertLog.js";
 import type { OpsLogger } from "../output/opsLogger.js";
@@ -42,6 +43,8 @@ export interface AgentOptions {
   failClosed?: boolean;
   /** Sends SIGKILL; default process.kill. */
   kill?: (pid: number) => string | null;
+  /** Load rules a non-root user could change, with a warning (development); else such rules refuse the load. */
+  relaxPermissions?: boolean;
 }
 
 export interface RulesSummary {
@@ -54,7 +57,10 @@ export interface RulesSummary {
 export interface RunningAgent {
   readonly backend: SensorBackend;
   readonly pipeline: Pipeline;
-  /** Loads the rules again; events keep flowing through the old rules until the new ones are ready. */
+  /**
+   * Loads the rules again; events keep flowing through the old rules until the new ones are ready. Throws, keeping
+   * the old rules, when the new ones fail the trust check (UntrustedPathError) or cannot be read; it logs why.
+   */
   reload(): RulesSummary;
   counts(): Record<string, number>;
   /** Stops the backend, runs what it still had queued through the rules, flushes the alert log. */
@@ -102,6 +108,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let relevance: EventRelevance;
   let blockQueries: Query[] = [];
   const loadRuleSet = (): RulesSummary => {
+    // The same check as at start on every load, so a rule dropped in later cannot skip it.
+    const relax = options.relaxPermissions ?? false;
+    for (const warning of checkTrustedRulePaths(options.rulePaths, { relax })) ops.warn(warning);
     const result = loadRules(options.rulePaths);
     for (const file of result.files) {
       if (file.status === "skipped") ops.info("rule skipped", { file: { path: file.file }, macsensor: { reason: file.reason } });
@@ -193,7 +202,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       return rules;
     },
     reload() {
-      rules = loadRuleSet();
+      try {
+        rules = loadRuleSet();
+      } catch (error) {
+        const offender = error instanceof UntrustedPathError ? { file: { path: error.offender } } : {};
+        ops.error("rule reload refused; the previous rules stay in force", { error, ...offender });
+        throw error;
+      }
       if (isEsBackend(backend)) backend.setBlockRules(blockQueries);
       return rules;
     },

@@ -68,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const [{ loadConfig, checkTrustedPath, permissionsRelaxed, pidFilePath }, { shippedRulesPath }, { parseActionAssignment }] = await Promise.all([
+  const [{ loadConfig, checkTrustedRulePaths, permissionsRelaxed, pidFilePath }, { shippedRulesPath }, { parseActionAssignment }] = await Promise.all([
     import("../config/index.js"),
     import("../rules/shippedRules.js"),
     import("../rules/ruleSet.js"),
@@ -88,9 +88,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const configuredRules = loaded.settings["rules.paths"]?.source !== "default" || config.rules.paths.every((p) => existsSync(p));
   const rulePaths = values.rules ?? (configuredRules ? config.rules.paths : [shippedRulesPath()]);
-  for (const path of rulePaths) {
-    for (const warning of checkTrustedPath(path, { relax, recursive: true })) process.stderr.write(`macsensor: warning: ${warning}\n`);
-  }
+  for (const warning of checkTrustedRulePaths(rulePaths, { relax })) process.stderr.write(`macsensor: warning: ${warning}\n`);
 
   const heartbeatSeconds = values.heartbeat !== undefined ? Number(values.heartbeat) : config.heartbeat.intervalSeconds;
   if (!Number.isFinite(heartbeatSeconds) || heartbeatSeconds <= 0) throw new MacsensorError(`--heartbeat must be a positive number of seconds, found '${values.heartbeat}'`);
@@ -122,6 +120,7 @@ export async function run(argv: string[]): Promise<number> {
       blockFallback: which === "es" ? "report" : config.eslogger.blockFallback,
       failClosed: which === "es" && config.auth.failMode === "closed",
       heartbeatMs: heartbeatSeconds * 1000,
+      relaxPermissions: relax,
     });
 
   let running: LiveBackend = live;
@@ -154,7 +153,8 @@ export async function run(argv: string[]): Promise<number> {
     try {
       agent.reload();
     } catch (error) {
-      ops.error("rule reload failed; the previous rules stay in force", { error });
+      // The agent has logged why; an operator watching the terminal learns it too.
+      process.stderr.write(`macsensor: rule reload refused, the previous rules stay in force: ${error instanceof Error ? error.message : String(error)}\n`);
     }
   });
   installSignalFlush({

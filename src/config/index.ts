@@ -26,5 +26,5 @@ export {
   type MacsensorConfig,
   type ValueSource,
 } from "./schema.js";
-export { checkTrustedPath, permissionsRelaxed, UntrustedPathError, type TrustOptions } from "./trust.js";
+export { checkTrustedPath, checkTrustedRulePaths, permissionsRelaxed, UntrustedPathError, type TrustOptions } from "./trust.js";
 export { parsePlist, readPlistFile, PlistError, type PlistValue } from "./plist/index.js";

@@ -1,12 +1,14 @@
 /**
  * Refuses configuration and rules that a non-root user could change, as sshd's StrictModes does: the file and
  * every folder up to `/` must be owned by root (or by the user running macsensor) and not writable by group or
- * others. Symbolic links are followed and both the link's folders and the target's are checked.
+ * others. A symbolic link named as the path is followed and both the link's folders and the target's are checked;
+ * below a rule folder, links are checked themselves (their owner) and their targets inside the folder as entries of
+ * it (the loader follows no link out of the folder).
  *
  * One exception on macOS: writable by the `admin` group (gid 80), as some of /Library is. Its members are the
  * Mac's administrators, who can already become root with sudo, so it gives no one a way in they lack.
  */
-import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
+import { lstatSync, readdirSync, realpathSync, statSync, type Dirent, type Stats } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { MacsensorError } from "../errors.js";
 
@@ -102,18 +104,50 @@ function checkOne(path: string, trusted: Trusted, found: Array<[string, string]>
   }
 }
 
+/**
+ * Every entry below the real folder `dir`, links included but never followed: the rule loader follows a link only
+ * to a target inside the folder, which this walk reaches by its real path anyway, so nothing the loader reads is
+ * missed, and the walk cannot loop. An entry removed while we walk is not loaded either, so it is passed over.
+ */
 function walk(dir: string, trusted: Trusted, found: Array<[string, string]>): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    if (entry.isSymbolicLink()) {
-      checkOne(p, trusted, found);
-      if (statSync(p).isDirectory()) walk(realpathSync(p), trusted, found);
-    } else {
-      const why = problemWith(lstatSync(p), trusted);
-      if (why) found.push([p, why]);
-      if (entry.isDirectory()) walk(p, trusted, found);
-    }
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
   }
+  for (const entry of entries) {
+    const p = join(dir, entry.name);
+    let st: Stats;
+    try {
+      st = lstatSync(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw err;
+    }
+    const why = problemWith(st, trusted);
+    if (why) found.push([p, why]);
+    if (st.isDirectory()) walk(p, trusted, found);
+  }
+}
+
+/**
+ * The trust check of every rule load (start, SIGHUP, any reload): each rule path and everything below it. A rule
+ * path that cannot be checked (missing, a link loop) refuses the load too, with a MacsensorError naming it: a
+ * reload must not quietly drop a whole folder of rules.
+ */
+export function checkTrustedRulePaths(paths: readonly string[], options: Omit<TrustOptions, "recursive"> = {}): string[] {
+  return paths.flatMap((path) => {
+    try {
+      return checkTrustedPath(path, { ...options, recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (err instanceof MacsensorError || code === undefined) throw err;
+      const why = code === "ENOENT" ? "no such file or folder" : code === "ELOOP" ? "symbolic link loop (ELOOP)" : code;
+      throw new MacsensorError(`cannot check the rule path ${path}: ${why}`, { cause: err });
+    }
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import { RuleError } from "./ruleError.js";
+import { walkRuleFolder, type RuleFolderEntry } from "./ruleFolder.js";
 import { parseRuleFile, type LoadedRule, type RuleFileOptions, type RuleFileResult } from "./ruleFile.js";
 import { findKey, scanToml } from "./tomlLocate.js";
 
@@ -13,36 +13,13 @@ export interface LoadResult {
   errors: RuleError[];
 }
 
-/** Every `*.toml` under `dir`, sorted, recursively; symlinked folders are followed once. */
-function tomlFilesUnder(dir: string, seen: Set<string>, out: string[]): void {
-  const real = realpathSync(dir);
-  if (seen.has(real)) return;
-  seen.add(real);
-  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    let isDir = entry.isDirectory();
-    let isFile = entry.isFile();
-    if (entry.isSymbolicLink()) {
-      try {
-        const st = statSync(path);
-        isDir = st.isDirectory();
-        isFile = st.isFile();
-      } catch {
-        continue;
-      }
-    }
-    if (isDir) tomlFilesUnder(path, seen, out);
-    else if (isFile && entry.name.endsWith(".toml")) out.push(path);
-  }
-}
-
 function errorResult(file: string, reason: string, cause?: unknown): RuleFileResult {
   return { status: "error", file, error: new RuleError(reason, "", { file, cause }) };
 }
 
 /**
- * Loads rule files and folders (recursively, `*.toml`). A file named directly is read whatever its extension.
+ * Loads rule files and folders (recursively, `*.toml`; see walkRuleFolder for links). A file named directly is read
+ * whatever its extension.
  * Bad files become error entries; they never stop the others. A rule_id already loaded from an earlier file is an
  * error for the later file.
  */
@@ -102,14 +79,17 @@ export function loadRules(paths: readonly string[], options: RuleFileOptions = {
       loadFile(path);
       continue;
     }
-    const found: string[] = [];
+    let found: RuleFolderEntry[];
     try {
-      tomlFilesUnder(path, seenDirs, found);
+      found = walkRuleFolder(path, seenDirs);
     } catch (err) {
-      files.push(errorResult(path, `cannot read folder: ${String(err)}`, err));
+      files.push(errorResult(path, `cannot read folder: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, err));
       continue;
     }
-    for (const file of found) loadFile(file);
+    for (const entry of found) {
+      if (entry.problem === undefined) loadFile(entry.file);
+      else files.push(errorResult(entry.file, entry.problem));
+    }
   }
 
   const rules: LoadedRule[] = [];

@@ -1,6 +1,9 @@
 import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { trustedTempDir } from "../config/trustedTemp.js";
 
 // Runs the built CLI (npm test builds first; alone: npx tsc -p . && npx vitest run test/cli/rules).
 const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
@@ -59,6 +62,52 @@ describe("macsensor rules validate", () => {
     const r = macsensor("rules", "validate", "--json", "test/fixtures/rules/good");
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).status)).toEqual(["skipped", "skipped", "skipped", "loaded", "loaded"]);
+  });
+
+  describe("a folder with links out of it and link loops", () => {
+    const dir = trustedTempDir("rules-links-");
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const rules = join(dir, "rules");
+    mkdirSync(rules);
+    copyFileSync(join(root, "test/fixtures/rules/dup/a_first.toml"), join(rules, "good.toml"));
+    symlinkSync("..", join(rules, "up"));
+    symlinkSync("b.toml", join(rules, "a.toml"));
+    symlinkSync("a.toml", join(rules, "b.toml"));
+    symlinkSync("self.toml", join(rules, "self.toml"));
+    const outside = `symbolic link to ${dir}, outside the rule folder ${rules}; not followed`;
+
+    it("table: each link is an error row with its reason, the good rule loads, exit 1", () => {
+      const r = macsensor("rules", "validate", rules);
+      expect(r.status).toBe(1);
+      const rows = r.stdout.trim().split("\n").slice(1, -2);
+      expect(rows.map((l) => l.split(/\s+/).slice(0, 2))).toEqual([
+        ["error", join(rules, "a.toml")],
+        ["error", join(rules, "b.toml")],
+        ["loaded", join(rules, "good.toml")],
+        ["error", join(rules, "self.toml")],
+        ["error", join(rules, "up")],
+      ]);
+      expect(rows[4].endsWith(`  -${" ".repeat(35)}  ${outside}`)).toBe(true);
+      expect(r.stdout).toMatch(/^1 loaded, 0 skipped, 4 in error$/m);
+      expect(r.stderr).toContain(`${join(rules, "up")}: ${outside}\n`);
+      expect(r.stderr).toContain(`${join(rules, "self.toml")}: symbolic link loop (ELOOP)`);
+      expect(r.stderr).not.toContain("internal error");
+    });
+
+    it("--json: the same rows with file and reason, exit 1", () => {
+      const r = macsensor("rules", "validate", "--json", rules);
+      expect(r.status).toBe(1);
+      const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      expect(rows.map((row) => [row.file, row.status])).toEqual([
+        [join(rules, "a.toml"), "error"],
+        [join(rules, "b.toml"), "error"],
+        [join(rules, "good.toml"), "loaded"],
+        [join(rules, "self.toml"), "error"],
+        [join(rules, "up"), "error"],
+      ]);
+      expect(rows[4]).toEqual({ file: join(rules, "up"), status: "error", rule_id: null, name: null, reason: outside });
+      expect(rows[0].reason).toMatch(/^symbolic link loop \(ELOOP\)/);
+    });
   });
 
   it("usage errors exit 2; --help exits 0", () => {

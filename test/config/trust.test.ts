@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, lchownSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkTrustedPath, loadConfig, UntrustedPathError } from "../../src/config/index.js";
+import { checkTrustedPath, checkTrustedRulePaths, loadConfig, UntrustedPathError } from "../../src/config/index.js";
 import { trustedTempDir } from "./trustedTemp.js";
 
 const root = trustedTempDir("trust-");
@@ -102,6 +102,55 @@ describe("checkTrustedPath", () => {
     expect(refusal(() => checkTrustedPath(dir, { recursive: true, env: {} })).offender).toBe(rule);
   });
 
+  it("walks a rule folder without following links, so links out of it, `..` and loops end the walk", () => {
+    const { dir } = setup();
+    const { dir: loose } = setup();
+    chmodSync(loose, 0o777);
+    symlinkSync("..", join(dir, "up"));
+    symlinkSync(".", join(dir, "here"));
+    symlinkSync("b.toml", join(dir, "a.toml"));
+    symlinkSync("a.toml", join(dir, "b.toml"));
+    symlinkSync("self", join(dir, "self"));
+    symlinkSync("missing.toml", join(dir, "broken.toml"));
+    // Not loaded (the loader follows no link out of the folder), so its target is not the folder's to answer for.
+    symlinkSync(loose, join(dir, "outside"));
+    expect(checkTrustedPath(dir, { recursive: true, env: {} })).toEqual([]);
+  });
+
+  it("checks a file a link inside the rule folder leads to, as an entry of the folder", () => {
+    const { dir } = setup();
+    mkdirSync(join(dir, "data"), { mode: 0o755 });
+    chmodSync(join(dir, "data"), 0o755);
+    const target = join(dir, "data", "rule.txt");
+    writeFileSync(target, "");
+    chmodSync(target, 0o646);
+    symlinkSync(join("data", "rule.txt"), join(dir, "linked.toml"));
+    const e = refusal(() => checkTrustedPath(dir, { recursive: true, env: {} }));
+    expect([e.offender, e.why]).toEqual([target, "is writable by others (mode 0646)"]);
+  });
+
+  it("checkTrustedRulePaths checks every rule path, each recursively", () => {
+    const { dir: first } = setup();
+    const { dir: second } = setup();
+    mkdirSync(join(second, "deep"), { mode: 0o755 });
+    chmodSync(join(second, "deep"), 0o755);
+    const rule = join(second, "deep", "late.toml");
+    writeFileSync(rule, "");
+    chmodSync(rule, 0o666);
+    expect(checkTrustedRulePaths([first], { env: {} })).toEqual([]);
+    expect(refusal(() => checkTrustedRulePaths([first, second], { env: {} })).offender).toBe(rule);
+    expect(checkTrustedRulePaths([first, second], { relax: true, env: {} })).toEqual([
+      `permission check relaxed (development): ${rule} is writable by others (mode 0666)`,
+    ]);
+  });
+
+  it("checkTrustedRulePaths names a rule path it cannot check (missing, a link loop) in a plain error", () => {
+    const { dir } = setup();
+    symlinkSync("self", join(dir, "self"));
+    expect(() => checkTrustedRulePaths([join(dir, "missing")], { env: {} })).toThrow(`cannot check the rule path ${join(dir, "missing")}: no such file or folder`);
+    expect(() => checkTrustedRulePaths([join(dir, "self")], { env: {} })).toThrow(`cannot check the rule path ${join(dir, "self")}: symbolic link loop (ELOOP)`);
+  });
+
   it("relaxes to warnings in development (option or MACSENSOR_DEV=1)", () => {
     const { file } = setup();
     chmodSync(file, 0o666);
@@ -137,6 +186,14 @@ describe("checkTrustedPath", () => {
       expect(refusal(() => checkTrustedPath(file, { env: {}, platform: "linux" })).why).toBe("is writable by its group, gid 80 (mode 0775)");
       chownSync(dir, 0, 81);
       expect(refusal(() => checkTrustedPath(file, { env: {}, platform: "darwin" })).offender).toBe(dir);
+    });
+
+    it("refuses a link in a rule folder owned by another user, wherever it points", () => {
+      const { dir } = setup();
+      const link = join(dir, "up");
+      symlinkSync("..", link);
+      lchownSync(link, 1234, 1234);
+      expect(refusal(() => checkTrustedPath(dir, { recursive: true, env: {} })).offender).toBe(link);
     });
 
     it("refuses a symbolic link owned by another user even when its target is fine", () => {

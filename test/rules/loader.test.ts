@@ -76,6 +76,57 @@ describe("loadRules", () => {
       expect(result.errors).toEqual([]);
       expect(result.rules.map((r) => r.metadata.name)).toEqual(["First", "Download Then Shell"]);
     });
+
+    it("follows no link out of the folder and none that loops: each is an error in its place, the rest loads", () => {
+      const outside = join(dir, "outside");
+      mkdirSync(outside);
+      writeFileSync(join(outside, "stray.toml"), readFileSync(join(fixtures, "good", "osascript_password_prompt.toml")));
+      const root = join(dir, "walled");
+      mkdirSync(join(root, "sub"), { recursive: true });
+      writeFileSync(join(root, "good.toml"), readFileSync(join(fixtures, "dup", "a_first.toml")));
+      writeFileSync(join(root, "sub", "r2.toml"), readFileSync(join(fixtures, "good", "nested", "shell_after_curl.toml")));
+      symlinkSync("..", join(root, "up"));
+      symlinkSync(join(outside, "stray.toml"), join(root, "out.toml"));
+      symlinkSync(outside, join(root, "outdir"));
+      symlinkSync("b.toml", join(root, "a.toml"));
+      symlinkSync("a.toml", join(root, "b.toml"));
+      symlinkSync("self.toml", join(root, "self.toml"));
+      symlinkSync("missing.toml", join(root, "broken.toml"));
+      symlinkSync("good.toml", join(root, "inner.toml"));
+      symlinkSync("sub", join(root, "sub-link"));
+      symlinkSync("/etc/hostname", join(root, "notes.txt"));
+
+      const result = loadRules([root]);
+      const why = (name: string) => result.errors.find((e) => e.file === join(root, name))?.reason;
+      expect(result.files.map((f) => [f.file.slice(root.length + 1), f.status])).toEqual([
+        ["a.toml", "error"],
+        ["b.toml", "error"],
+        ["broken.toml", "error"],
+        ["good.toml", "loaded"],
+        ["out.toml", "error"],
+        ["outdir", "error"],
+        ["self.toml", "error"],
+        ["sub/r2.toml", "loaded"],
+        ["up", "error"],
+      ]);
+      expect(result.rules.map((r) => r.metadata.name)).toEqual(["First", "Download Then Shell"]);
+      expect(why("up")).toBe(`symbolic link to ${dir}, outside the rule folder ${root}; not followed`);
+      expect(why("out.toml")).toBe(`symbolic link to ${join(outside, "stray.toml")}, outside the rule folder ${root}; not followed`);
+      expect(why("outdir")).toBe(`symbolic link to ${outside}, outside the rule folder ${root}; not followed`);
+      for (const loop of ["a.toml", "b.toml", "self.toml"]) expect(why(loop)).toMatch(/^symbolic link loop \(ELOOP\)/);
+      expect(why("broken.toml")).toBe("broken symbolic link: its target does not exist");
+      expect(result.errors.find((e) => e.file === join(root, "up"))?.message).toBe(`${join(root, "up")}: ${why("up")}`);
+    });
+
+    it("follows a link inside the folder to a file inside it, whatever the target's name", () => {
+      const root = join(dir, "inner");
+      mkdirSync(join(root, "data"), { recursive: true });
+      writeFileSync(join(root, "data", "rule.txt"), readFileSync(join(fixtures, "dup", "a_first.toml")));
+      symlinkSync(join("data", "rule.txt"), join(root, "linked.toml"));
+      const result = loadRules([root]);
+      expect(result.errors).toEqual([]);
+      expect(result.files.map((f) => [f.file, f.status])).toEqual([[join(root, "linked.toml"), "loaded"]]);
+    });
   });
 });
 
