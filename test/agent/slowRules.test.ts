@@ -69,6 +69,7 @@ describe("SlowRuleReporter", () => {
           budget_ms: 20,
           rule_ms: 38.25,
           rules_timed: 3,
+          rules_ms_total: 39.76,
           next_slowest: [
             { id: "c3d4", ms: 1.5 },
             { id: "e5f6", ms: 0.01 },
