@@ -3,6 +3,7 @@
  * owns their lifecycle (start, rule reload, heartbeat, orderly stop). Every part is built by the caller or by
  * the defaults here, so tests can start a real agent with their own rules, logs and backend.
  */
+import { DEFAULT_EVENT_BUDGET_MS } from "../config/schema.js";
 import { createEcsMapper, type EcsMapper } from "../ecs/mapper.js";
 import { defaultAgent } from "../ecs/agent.js";
 import { detectHost, type EcsHost } from "../ecs/host.js";
@@ -22,6 +23,7 @@ import type { EsBackend } from "../sensor/esBackend.js";
 import type { RawEvent } from "../sensor/rawEvent.js";
 import { deriveRelevanceSpec, relevanceOf, type EventRelevance } from "./eventRelevance.js";
 import { Pipeline, type AuthAnswerStatus, type PipelineDetection, type PipelineDetector } from "./pipeline.js";
+import { SlowRuleReporter } from "./slowRules.js";
 
 /** Shared by every event that matches nothing (almost all of them), so the hot path allocates nothing. */
 const NO_DETECTIONS: readonly PipelineDetection[] = Object.freeze([]);
@@ -45,6 +47,10 @@ export interface AgentOptions {
   kill?: (pid: number) => string | null;
   /** Load rules a non-root user could change, with a warning (development); else such rules refuse the load. */
   relaxPermissions?: boolean;
+  /** Rule evaluation budget per event (ms); default DEFAULT_EVENT_BUDGET_MS. */
+  eventBudgetMs?: number;
+  /** The clock (ms) rule evaluation is timed with; default performance.now. */
+  clock?: () => number;
 }
 
 export interface RulesSummary {
@@ -141,7 +147,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       return detections.length === 0 ? NO_DETECTIONS : detections.map((d) => ({ rule: d.rule.metadata, hit: d.hit }));
     },
     relevant: (raw) => relevance(raw),
+    profile: (event, now) => ruleSet.profile(event, now).map((c) => ({ rule: c.rule.metadata, ms: c.ms })),
   };
+  const clock = options.clock ?? (() => performance.now());
+  const slowRules = new SlowRuleReporter({ ops, now: clock });
   const agentFields = defaultAgent(host);
   const respond = backend.respond
     ? (id: number, allow: boolean): AuthAnswerStatus => {
@@ -163,6 +172,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         buildAlert({ rule, event, response, agent: { id: agentFields.id, version: agentFields.version, name: agentFields.name ?? "macsensor" }, ...(sequenceEvents ? { sequenceEvents } : {}) }),
       ),
     onError: (error, raw: RawEvent) => ops.error("event not processed", { error, macsensor: { source: raw.source, kind: raw.kind, pid: raw.pid } }),
+    evalBudget: { ms: options.eventBudgetMs ?? DEFAULT_EVENT_BUDGET_MS, now: clock },
+    onOverrun: (overrun) => slowRules.report(overrun),
   });
 
   await backend.start((events) => {
@@ -193,7 +204,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       processTable: mapper.table.stats.live,
     };
   };
-  const stopHeartbeat = startHeartbeat(ops, counts, options.heartbeatMs);
+  const slowRule = (): Record<string, unknown> => {
+    const last = slowRules.lastSlowRule();
+    return last ? { slow_rule: last } : {};
+  };
+  const stopHeartbeat = startHeartbeat(ops, counts, options.heartbeatMs, slowRule);
 
   return {
     backend,

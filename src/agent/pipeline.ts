@@ -13,10 +13,28 @@ export interface PipelineDetection {
   hit: Hit;
 }
 
+/** What one rule's conditions cost on one event, timed alone. */
+export interface PipelineRuleCost {
+  rule: RuleMetadata;
+  ms: number;
+}
+
 export interface PipelineDetector {
   push(event: EcsEvent): readonly PipelineDetection[];
   /** False when no rule of this detector could match the event (a necessary condition; see eventRelevance.ts). */
   relevant?(raw: RawEvent): boolean;
+  /** Times each rule push would test on the event, alone, slowest first; changes no rule state (see RuleSet.profile). */
+  profile?(event: EcsEvent, now: () => number): readonly PipelineRuleCost[];
+}
+
+/** An event whose rule evaluation (the detector's push) took longer than the budget. */
+export interface EvalOverrun {
+  raw: RawEvent;
+  event: EcsEvent;
+  /** The detector that evaluated it (a reload may replace it afterwards). */
+  detector: PipelineDetector;
+  ms: number;
+  budgetMs: number;
 }
 
 export type ResponseResult = "success" | "failure" | "not_applicable";
@@ -58,6 +76,10 @@ export interface PipelineDeps {
   kill(pid: number): string | null;
   alert(request: AlertRequest): void;
   onError(error: unknown, raw: RawEvent): void;
+  /** Rule evaluation budget per event and the clock (ms) it is measured with; absent: not measured. */
+  evalBudget?: { ms: number; now(): number };
+  /** Called once an over-budget event has been fully handled (verdict answered, alerts written). */
+  onOverrun?(overrun: EvalOverrun): void;
 }
 
 export interface PipelineCounts {
@@ -73,6 +95,8 @@ export interface PipelineCounts {
   partialExecs: number;
   /** Events no loaded rule could match: they fed the process table, with no ECS document or rule run. */
   notMatchable: number;
+  /** Events whose rule evaluation took longer than the budget (they were still evaluated in full). */
+  evalOverruns: number;
   errors: number;
 }
 
@@ -94,6 +118,7 @@ export class Pipeline {
     duplicateNotifySkipped: 0,
     partialExecs: 0,
     notMatchable: 0,
+    evalOverruns: 0,
     errors: 0,
   };
   private readonly lastSeq = new Map<string, number>();
@@ -111,15 +136,24 @@ export class Pipeline {
     if (raw.partial && raw.kind === "exec") this.counts.partialExecs++;
     let event: EcsEvent;
     let detections: readonly PipelineDetection[];
+    let detector: PipelineDetector;
+    const budget = this.deps.evalBudget;
+    let evalMs = 0;
     try {
-      const detector = this.deps.detector();
+      detector = this.deps.detector();
       if (this.deps.track && detector.relevant && !raw.auth && !detector.relevant(raw)) {
         this.deps.track(raw);
         this.counts.notMatchable++;
         return;
       }
       event = this.deps.map(raw);
-      detections = detector.push(event);
+      if (budget) {
+        const start = budget.now();
+        detections = detector.push(event);
+        evalMs = budget.now() - start;
+      } else {
+        detections = detector.push(event);
+      }
     } catch (error) {
       this.counts.errors++;
       this.deps.onError(error, raw);
@@ -138,6 +172,17 @@ export class Pipeline {
       const action = actionOf(actions, detection.rule.ruleId);
       const response = this.respondTo(action, raw, authOutcome, () => (killOutcome ??= this.killOnce(raw.pid)));
       this.emitAlert(detection, event, response);
+    }
+    if (budget && evalMs > budget.ms) this.overran({ raw, event, detector, ms: evalMs, budgetMs: budget.ms });
+  }
+
+  private overran(overrun: EvalOverrun): void {
+    this.counts.evalOverruns++;
+    try {
+      this.deps.onOverrun?.(overrun);
+    } catch (error) {
+      this.counts.errors++;
+      this.deps.onError(error, overrun.raw);
     }
   }
 

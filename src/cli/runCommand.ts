@@ -121,6 +121,7 @@ export async function run(argv: string[]): Promise<number> {
       failClosed: which === "es" && config.auth.failMode === "closed",
       heartbeatMs: heartbeatSeconds * 1000,
       relaxPermissions: relax,
+      eventBudgetMs: config.rules.eventBudgetMs,
     });
 
   let running: LiveBackend = live;

@@ -119,6 +119,13 @@ export async function run(argv: string[]): Promise<number> {
     const names = [...HEADLINE_COUNTS, ...[...counts.keys()].filter((k) => !HEADLINE_COUNTS.includes(k))];
     const parts = names.map((k) => `${k} ${counts.get(k) ?? "?"}`);
     out.push(`last heartbeat:  ${ops.heartbeat.time ?? "?"}${ago(ops.heartbeat.time, now)}: ${parts.join(", ")}`);
+    const slow = ops.heartbeat.slow_rule;
+    if (slow) {
+      out.push(
+        `last slow rule:  ${slow.name ?? "?"} [${slow.id}] ${slow.ms ?? "?"} ms alone, event ${slow.event_ms ?? "?"} ms, budget ${slow.budget_ms ?? "?"} ms` +
+          ` at ${slow.time ?? "?"}${ago(slow.time, now)}`,
+      );
+    }
   } else {
     out.push(`last heartbeat:  none${ops.error ? "" : " in the agent log"}`);
   }

@@ -10,11 +10,18 @@ export type FailMode = "open" | "closed";
 export type BackendName = "auto" | "es" | "eslogger" | "linux";
 export type BlockFallback = "kill" | "report";
 
+/**
+ * Rule evaluation normally takes microseconds per event; 20 ms is far above that and above ordinary GC and
+ * scheduling noise, yet events are evaluated one at a time, so a few such events in a row already eat much of
+ * the headroom before an AUTH exec's deadline (the watchdog answers at 80% of it, with as little as 1 s left).
+ */
+export const DEFAULT_EVENT_BUDGET_MS = 20;
+
 export const RULE_ACTIONS: readonly RuleAction[] = ["report", "block", "kill"];
 
 /** The effective configuration the agent runs with. */
 export interface MacsensorConfig {
-  rules: { paths: string[] };
+  rules: { paths: string[]; eventBudgetMs: number };
   /** Action per rule_id; rules not listed report. */
   actions: Record<string, RuleAction>;
   auth: { failMode: FailMode };
@@ -134,6 +141,12 @@ export const SETTINGS: readonly Setting[] = [
     check: listOf(path(false), "paths"),
   },
   {
+    key: "rules.event_budget_ms",
+    doc: "milliseconds the rules may take on one event; an event over it is still evaluated, but counted (evalOverruns) and its slowest rule logged",
+    defaultValue: () => DEFAULT_EVENT_BUDGET_MS,
+    check: integerIn(1, 10_000, " ms"),
+  },
+  {
     key: "auth.fail_mode",
     doc: '"open" allows an exec when no verdict is ready before the Endpoint Security deadline, "closed" denies it',
     defaultValue: () => "open",
@@ -219,7 +232,7 @@ export const SETTING_TABLES: ReadonlySet<string> = new Set(
 export function toConfig(flat: ReadonlyMap<string, unknown>, actions: Record<string, RuleAction>): MacsensorConfig {
   const get = <T>(key: string): T => flat.get(key) as T;
   return {
-    rules: { paths: get("rules.paths") },
+    rules: { paths: get("rules.paths"), eventBudgetMs: get("rules.event_budget_ms") },
     actions,
     auth: { failMode: get("auth.fail_mode") },
     mute: { executables: get("mute.executables") },

@@ -241,14 +241,24 @@ export function generatePredicate(condition: Expr, category?: CategoryTest): Pre
   return instantiate<Predicate>(em, `return function test(e) { return ${code}; };`);
 }
 
+/** The predicates of a rule set's conditions, generated together (see generatePredicateSet). */
+export interface PredicateSet {
+  /** Writes 1 or 0 into results[i] for condition i (0 for conditions the rule index rules out). */
+  evaluate(event: Record<string, unknown>, results: Uint8Array): void;
+  /** The conditions evaluate() would test on this event (the index's candidates, or all). */
+  candidates(event: Record<string, unknown>): number[];
+  /**
+   * Condition i alone, with no leaf shared from another condition already computed: timing it gives that
+   * condition's own cost on the event (for profiling a slow event). Changes nothing evaluate() relies on.
+   */
+  testAlone(i: number, event: Record<string, unknown>): boolean;
+}
+
 /**
  * Generates the predicates of many conditions that run on every event together (a rule set). A leaf shared by
  * several conditions (`host.os.type == "macos"`, the category test) is evaluated once per event.
- * evaluate(event, results) writes 1 or 0 into results[i] for condition i.
  */
-export function generatePredicateSet(
-  conditions: readonly { condition: Expr; category?: CategoryTest }[],
-): { evaluate: (event: Record<string, unknown>, results: Uint8Array) => void } {
+export function generatePredicateSet(conditions: readonly { condition: Expr; category?: CategoryTest }[]): PredicateSet {
   const em = new Emitter(true);
   const codes = conditions.map((c) => conditionCode(em, c.condition, c.category));
   const rules = codes.map((code, i) => `function R${i}(e, k) { return ${code}; }`).join("\n");
@@ -257,12 +267,18 @@ return { rules: [${codes.map((_, i) => `R${i}`).join(", ")}], leaves: ${Math.max
   const { rules: tests, leaves } = instantiate<{ rules: ((e: Record<string, unknown>, k: Uint8Array) => boolean)[]; leaves: number }>(em, body);
   const k = new Uint8Array(leaves);
   const index = buildRuleIndex(conditions.map((c) => c.condition));
+  const testAlone = (i: number, e: Record<string, unknown>): boolean => {
+    k.fill(0);
+    return tests[i](e, k);
+  };
   if (!index) {
     return {
       evaluate(e, out) {
         k.fill(0);
         for (let i = 0; i < tests.length; i++) out[i] = tests[i](e, k) ? 1 : 0;
       },
+      candidates: () => tests.map((_, i) => i),
+      testAlone,
     };
   }
   let event: Record<string, unknown> = {};
@@ -278,5 +294,11 @@ return { rules: [${codes.map((_, i) => `R${i}`).join(", ")}], leaves: ${Math.max
       results = out;
       forCandidates(index, e, run);
     },
+    candidates(e) {
+      const out: number[] = [];
+      forCandidates(index, e, (i) => out.push(i));
+      return out;
+    },
+    testAlone,
   };
 }

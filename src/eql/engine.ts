@@ -153,9 +153,22 @@ export interface QuerySetMatcher {
   stats(): MatcherStats[];
 }
 
+/** What one query's conditions cost on one event (QuerySet.profile). */
+export interface QueryCost {
+  query: number;
+  ms: number;
+}
+
 export interface QuerySet {
   readonly queries: readonly CompiledQuery[];
   newMatcher(): QuerySetMatcher;
+  /**
+   * Times, one query at a time, the conditions a matcher's push would test on the event (an event query's
+   * condition, a sequence's stage filters), each with nothing shared from another query already computed; slowest
+   * first, queries not tested left out. Touches no matcher: no sequence, pipe or count state is read or changed.
+   * Sequence bookkeeping (join keys, pending sequences) is not timed.
+   */
+  profile(event: EqlEvent, now: () => number): QueryCost[];
 }
 
 /**
@@ -168,7 +181,11 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
   const resolved = resolveOptions(options);
   const queries = sources.map((s) => compileQuery(s, options));
   const conditions: { condition: Expr; category?: { field: string; value: string } }[] = [];
+  /** The query each condition belongs to. */
+  const conditionQuery: number[] = [];
+  let current = 0;
   const slot = (q: EventQuery): number => {
+    conditionQuery.push(current);
     conditions.push({
       condition: normalizeExpr(q.condition),
       category: q.category === null ? undefined : { field: resolved.categoryField, value: q.category },
@@ -178,7 +195,8 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
   type Entry =
     | { kind: "event"; slot: number }
     | { kind: "sequence"; slots: number[]; plan: (flags: Uint8Array) => SequencePlan };
-  const entries: Entry[] = queries.map((q) => {
+  const entries: Entry[] = queries.map((q, i) => {
+    current = i;
     const body = q.ast.body;
     if (body.kind === "event") return { kind: "event", slot: slot(body) };
     const stageSlots = new Map<EventQuery, number>();
@@ -197,6 +215,16 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
   const generated = generatePredicateSet(conditions);
   return {
     queries,
+    profile(event, now) {
+      const ms = new Map<number, number>();
+      for (const c of generated.candidates(event)) {
+        const start = now();
+        generated.testAlone(c, event);
+        const query = conditionQuery[c];
+        ms.set(query, (ms.get(query) ?? 0) + (now() - start));
+      }
+      return [...ms].map(([query, t]) => ({ query, ms: t })).sort((a, b) => b.ms - a.ms);
+    },
     newMatcher: () => {
       const flags = new Uint8Array(Math.max(1, conditions.length));
       // Event queries without pipes only need their flag read; the others go through a matcher.

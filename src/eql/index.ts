@@ -4,5 +4,5 @@ export type * from "./api.js";
 export { parseQuery } from "./parser.js";
 export { EqlError, EqlSyntaxError, EqlSemanticError } from "./errors.js";
 export { compileQuery, compileQuerySet, runQuery } from "./engine.js";
-export type { QuerySet, QuerySetHit, QuerySetMatcher } from "./engine.js";
+export type { QueryCost, QuerySet, QuerySetHit, QuerySetMatcher } from "./engine.js";
 export { sortEvents, timestampMillis } from "./eventOrder.js";

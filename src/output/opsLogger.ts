@@ -64,12 +64,17 @@ export function flushOpsLogger(logger: OpsLogger): Promise<void> {
 }
 
 /**
- * Logs `heartbeat` with the current counts (under macsensor.counts) every `intervalMs`; the timer does not keep
- * the process alive. Returns the function that stops it.
+ * Logs `heartbeat` with the current counts (under macsensor.counts), and what `details` adds beside them under
+ * macsensor, every `intervalMs`; the timer does not keep the process alive. Returns the function that stops it.
  */
-export function startHeartbeat(logger: OpsLogger, counts: () => Record<string, number>, intervalMs = 60_000): () => void {
+export function startHeartbeat(
+  logger: OpsLogger,
+  counts: () => Record<string, number>,
+  intervalMs = 60_000,
+  details: () => Record<string, unknown> = () => ({}),
+): () => void {
   const timer = setInterval(() => {
-    logger.info("heartbeat", { event: { action: "heartbeat" }, macsensor: { counts: counts() } });
+    logger.info("heartbeat", { event: { action: "heartbeat" }, macsensor: { counts: counts(), ...details() } });
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);

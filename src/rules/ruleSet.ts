@@ -1,6 +1,6 @@
 import { MacsensorError } from "../errors.js";
 import { compileQuerySet } from "../eql/index.js";
-import type { CompileOptions, EqlEvent, Hit, QuerySetHit, QuerySetMatcher } from "../eql/index.js";
+import type { CompileOptions, EqlEvent, Hit, QuerySet, QuerySetHit, QuerySetMatcher } from "../eql/index.js";
 import type { RuleAction } from "./ruleMetadata.js";
 import type { LoadedRule } from "./ruleFile.js";
 
@@ -16,6 +16,12 @@ export interface RuleSetOptions {
   actions?: ReadonlyMap<string, RuleAction>;
   /** The options the rules were compiled with (loadRules' `compile`); default none. */
   compile?: CompileOptions;
+}
+
+/** What one rule's conditions cost on one event (RuleSet.profile). */
+export interface RuleCost {
+  rule: LoadedRule;
+  ms: number;
 }
 
 export interface RuleSetStats {
@@ -37,6 +43,7 @@ export class RuleSet {
   readonly rules: readonly LoadedRule[];
   private readonly actions: ReadonlyMap<string, RuleAction>;
   private readonly ruleActions: RuleAction[];
+  private readonly querySet: QuerySet;
   private readonly matcher: QuerySetMatcher;
   private readonly matchCounts: number[];
   private events = 0;
@@ -48,10 +55,11 @@ export class RuleSet {
     this.ruleActions = rules.map((rule) => this.actionFor(rule.metadata.ruleId));
     this.matchCounts = rules.map(() => 0);
     // The rules compiled one by one already, with the same options, so this cannot fail on a query.
-    this.matcher = compileQuerySet(
+    this.querySet = compileQuerySet(
       rules.map((rule) => rule.query.source),
       options.compile ?? {},
-    ).newMatcher();
+    );
+    this.matcher = this.querySet.newMatcher();
   }
 
   actionFor(ruleId: string): RuleAction {
@@ -67,6 +75,14 @@ export class RuleSet {
   push(event: EqlEvent): readonly Detection[] {
     this.events++;
     return this.detected(this.matcher.push(event));
+  }
+
+  /**
+   * Times each rule push would test on the event, alone (slowest first), to name the rule behind a slow event.
+   * Side-effect free: sequence state, pipes and the match counts are untouched, so later pushes match the same.
+   */
+  profile(event: EqlEvent, now: () => number): RuleCost[] {
+    return this.querySet.profile(event, now).map(({ query, ms }) => ({ rule: this.rules[query], ms }));
   }
 
   /** End of the stream: what only the end decides (`tail`, trailing missing-event stages). */

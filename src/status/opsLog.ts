@@ -1,14 +1,26 @@
 /**
  * What `status` learns from the agent's own NDJSON log (src/output/opsLogger.ts), read backwards from the end:
- * the last heartbeat's counts (`macsensor.counts`), and the latest `macsensor.backend` and
+ * the last heartbeat's counts (`macsensor.counts`) and slowest rule of its last over-budget event
+ * (`macsensor.slow_rule`, see src/agent/slowRules.ts), and the latest `macsensor.backend` and
  * `macsensor.rules.{loaded,skipped}` any record carried (the start and "rules loaded" records, or the heartbeat).
  */
 import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { field } from "./alertFiles.js";
 
+/** The rule named after the last over-budget event the agent profiled (the heartbeat's `macsensor.slow_rule`). */
+export interface SlowRuleSummary {
+  id: string;
+  name?: string;
+  /** The rule alone on the event; the whole event's evaluation; the budget. */
+  ms?: number;
+  event_ms?: number;
+  budget_ms?: number;
+  time?: string;
+}
+
 export interface OpsSummary {
   file: string;
-  heartbeat?: { time?: string; counts: Record<string, number> };
+  heartbeat?: { time?: string; counts: Record<string, number>; slow_rule?: SlowRuleSummary };
   backend?: string;
   rules?: { loaded?: number; skipped?: number };
   /** The newest record's time: when the agent last wrote anything. */
@@ -53,6 +65,21 @@ function countsOf(value: unknown): Record<string, number> {
   return out;
 }
 
+function slowRuleOf(value: unknown): SlowRuleSummary | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.id !== "string") return undefined;
+  const num = (k: string) => (typeof v[k] === "number" ? { [k]: v[k] as number } : {});
+  return {
+    id: v.id,
+    ...(typeof v.name === "string" ? { name: v.name } : {}),
+    ...num("ms"),
+    ...num("event_ms"),
+    ...num("budget_ms"),
+    ...(typeof v["@timestamp"] === "string" ? { time: v["@timestamp"] } : {}),
+  };
+}
+
 /** Scans one file backwards into `summary`; true once everything is found. */
 function scan(f: string, summary: OpsSummary): boolean {
   for (const line of linesBackwards(f)) {
@@ -67,7 +94,12 @@ function scan(f: string, summary: OpsSummary): boolean {
     const time = field(doc, "@timestamp");
     if (summary.lastRecordTime === undefined && typeof time === "string") summary.lastRecordTime = time;
     if (summary.heartbeat === undefined && field(doc, "message") === "heartbeat") {
-      summary.heartbeat = { counts: countsOf(field(doc, "macsensor.counts")), ...(typeof time === "string" ? { time } : {}) };
+      const slowRule = slowRuleOf(field(doc, "macsensor.slow_rule"));
+      summary.heartbeat = {
+        counts: countsOf(field(doc, "macsensor.counts")),
+        ...(typeof time === "string" ? { time } : {}),
+        ...(slowRule ? { slow_rule: slowRule } : {}),
+      };
     }
     const backend = field(doc, "macsensor.backend");
     if (summary.backend === undefined && typeof backend === "string") summary.backend = backend;

@@ -1,11 +1,14 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startAgent } from "../../src/agent/agent.js";
 import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
 import type { AlertLog } from "../../src/output/alertLog.js";
-import { createOpsLogger } from "../../src/output/opsLogger.js";
+import { createEcsMapper } from "../../src/ecs/mapper.js";
+import { defaultAgent } from "../../src/ecs/agent.js";
+import { createOpsLogger, flushOpsLogger } from "../../src/output/opsLogger.js";
+import { readOpsSummary } from "../../src/status/opsLog.js";
 import type { BackendStats, EventRelevanceSpec, SensorBackend } from "../../src/sensor/backend.js";
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
 import { testHost } from "../ecs/helpers.js";
@@ -103,6 +106,95 @@ describe("startAgent and event relevance", () => {
     expect(backend.relevance.at(-1)).toEqual({ kinds: ["exec", "exit"], execPrefilter: { argEquals: ["dump-keychain"], argContains: [], executableBasename: [] } });
     backend.deliver([ev("exit", 51, { exitStatus: 3 << 8 })]);
     expect(alerts).toHaveLength(2);
+    await agent.stop();
+  });
+});
+
+describe("startAgent and the evaluation budget", () => {
+  it("alerts on an event over budget, counts it, names the slow rule in its log and heartbeat, and sequences still match", async () => {
+    const rules = join(dir, "rules");
+    mkdirSync(rules);
+    writeFileSync(join(rules, "scp.toml"), rule("slow-scp", 'process where event.type == "start" and process.command_line : "*scp *127.0.0.?:/*"'));
+    writeFileSync(join(rules, "dump.toml"), rule("dump", 'process where event.type == "start" and process.args == "dump-keychain"'));
+    writeFileSync(
+      join(rules, "seq.toml"),
+      rule("scp-then-dump", 'sequence by host.id [process where process.name == "scp"] [process where process.args == "dump-keychain"]'),
+    );
+    // Reading an event's command line "takes" 30 ms of the agent's clock: the scp pattern is the slow rule.
+    const clock = { t: 0 };
+    const real = createEcsMapper({ host: testHost, agent: defaultAgent(testHost) });
+    const mapper = {
+      table: real.table,
+      track: (raw: RawEvent) => real.track(raw),
+      map: (raw: RawEvent) => {
+        const event = real.map(raw);
+        const proc = event.process as Record<string, unknown>;
+        const line = proc.command_line;
+        Object.defineProperty(proc, "command_line", {
+          enumerable: true,
+          get() {
+            clock.t += 30;
+            return line;
+          },
+        });
+        return event;
+      },
+    };
+    const backend = new FakeBackend();
+    const alerts: EcsEvent[] = [];
+    const alertLog: AlertLog = { write: (a) => alerts.push(a), flush: async () => {}, close: async () => {}, get written() { return alerts.length; } };
+    const opsFile = join(dir, "ops.log");
+    const ops = createOpsLogger({ file: opsFile, console: false });
+    const agent = await startAgent({
+      backend,
+      rulePaths: [rules],
+      actions: new Map(),
+      alertLog,
+      ops,
+      blockFallback: "report",
+      heartbeatMs: 25,
+      host: testHost,
+      mapper,
+      seedFromProc: false,
+      eventBudgetMs: 20,
+      clock: () => clock.t,
+    });
+    let seq = 0;
+    const exec = (pid: number, args: string[]): RawEvent => ({
+      source: "linux", kind: "exec", seq: ++seq, time: 1_800_000_000_000 + seq, pid, ppid: 1, executable: `/usr/bin/${args[0]}`, args,
+    });
+    backend.deliver([exec(60, ["scp", "notes.txt", "127.0.0.1:/tmp/x"])]);
+    expect(alerts.map((a) => (a.rule as { id: string }).id)).toEqual(["slow-scp"]);
+    expect(agent.counts()).toMatchObject({ events: 1, evalOverruns: 1, alerts: 1 });
+
+    backend.deliver([exec(61, ["security", "dump-keychain", "-d"])]);
+    expect(alerts.map((a) => (a.rule as { id: string }).id).sort()).toEqual(["dump", "scp-then-dump", "slow-scp"]);
+    expect(agent.counts()).toMatchObject({ events: 2, evalOverruns: 2, alerts: 3 });
+
+    await flushOpsLogger(ops);
+    const warnings = readFileSync(opsFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r.message === "event over the rule evaluation budget");
+    // The second overrun came within the profiling interval: counted, not profiled.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({
+      log: { level: "warn" },
+      rule: { id: "slow-scp", name: "Rule slow-scp" },
+      process: { pid: 60, executable: "/usr/bin/scp", args_count: 3 },
+      macsensor: { eval: { budget_ms: 20, event_ms: 30, rule_ms: 30 }, command_line_bytes: 30 },
+    });
+
+    // The heartbeat carries the count and the rule, and `status` reads both back.
+    let summary = readOpsSummary(opsFile);
+    for (let i = 0; i < 200 && summary.heartbeat?.counts.evalOverruns !== 2; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      await flushOpsLogger(ops);
+      summary = readOpsSummary(opsFile);
+    }
+    expect(summary.heartbeat?.counts.evalOverruns).toBe(2);
+    expect(summary.heartbeat?.slow_rule).toMatchObject({ id: "slow-scp", name: "Rule slow-scp", ms: 30, event_ms: 30, budget_ms: 20 });
     await agent.stop();
   });
 });

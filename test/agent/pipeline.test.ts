@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Pipeline, type AlertRequest, type AuthAnswerStatus, type PipelineDeps } from "../../src/agent/pipeline.js";
+import { Pipeline, type AlertRequest, type AuthAnswerStatus, type EvalOverrun, type PipelineDeps } from "../../src/agent/pipeline.js";
 import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
 import type { RuleAction, RuleMetadata } from "../../src/rules/ruleMetadata.js";
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
@@ -199,5 +199,77 @@ describe("Pipeline", () => {
     expect(h.answers).toEqual([[4, true]]);
     expect(h.alerts).toHaveLength(1);
     expect(p.counts).toMatchObject({ events: 4, notMatchable: 2, alerts: 1 });
+  });
+});
+
+describe("Pipeline evaluation budget", () => {
+  /** A pipeline whose rules "take" `costMs` of a fake clock per event, recording what happened in order. */
+  function timed(costMs: number, budgetMs = 20, options: { actions?: Record<string, RuleAction>; overrunThrows?: boolean } = {}) {
+    const h = harness(options.actions ? { actions: options.actions } : {});
+    const clock = { t: 1000 };
+    const steps: string[] = [];
+    const overruns: EvalOverrun[] = [];
+    const inner = h.deps.detector();
+    const p = new Pipeline({
+      ...h.deps,
+      detector: () => ({
+        push: (event) => {
+          clock.t += costMs;
+          return inner.push(event);
+        },
+      }),
+      respond: (id, allow) => {
+        steps.push(`answer ${allow ? "allow" : "deny"}`);
+        return h.deps.respond!(id, allow);
+      },
+      alert: (request) => {
+        steps.push("alert");
+        h.deps.alert(request);
+      },
+      evalBudget: { ms: budgetMs, now: () => clock.t },
+      onOverrun: (overrun) => {
+        steps.push("overrun");
+        overruns.push(overrun);
+        if (options.overrunThrows) throw new Error("reporter broke");
+      },
+    });
+    return { h, p, steps, overruns };
+  }
+
+  it("evaluates an event over budget in full, then counts it and reports it after the verdict and alerts", () => {
+    const { h, p, steps, overruns } = timed(35, 20, { actions: { dump: "block" } });
+    p.handle(exec({ auth: { id: 3, deadlineMs: 0 } }));
+    expect(h.answers).toEqual([[3, false]]);
+    expect(h.alerts).toHaveLength(1);
+    expect(h.alerts[0].response).toEqual({ action: "block", result: "success" });
+    expect(steps).toEqual(["answer deny", "alert", "overrun"]);
+    expect(p.counts.evalOverruns).toBe(1);
+    expect(overruns).toHaveLength(1);
+    expect(overruns[0]).toMatchObject({ ms: 35, budgetMs: 20, raw: { pid: 812 }, event: { process: { pid: 812 } } });
+    expect(typeof overruns[0].detector.push).toBe("function");
+    p.handle(exec({ seq: 2, args: ["ls"] }));
+    expect(p.counts).toMatchObject({ events: 2, evalOverruns: 2, alerts: 1 });
+  });
+
+  it("counts nothing within the budget, the budget itself included", () => {
+    const { p, overruns } = timed(20, 20);
+    p.handle(exec());
+    expect(p.counts.evalOverruns).toBe(0);
+    expect(overruns).toEqual([]);
+  });
+
+  it("keeps the alert when the overrun reporter fails, and counts the failure", () => {
+    const { h, p } = timed(50, 20, { overrunThrows: true });
+    p.handle(exec());
+    expect(h.alerts).toHaveLength(1);
+    expect(p.counts).toMatchObject({ evalOverruns: 1, errors: 1 });
+    expect(String(h.errors[0])).toContain("reporter broke");
+  });
+
+  it("times nothing without a budget", () => {
+    const h = harness();
+    const p = new Pipeline(h.deps);
+    p.handle(exec());
+    expect(p.counts.evalOverruns).toBe(0);
   });
 });

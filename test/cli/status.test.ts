@@ -202,3 +202,34 @@ describe("macsensor status", () => {
     expect(spawnSync(process.execPath, [cli, "status", "--bogus"], { encoding: "utf8" }).status).toBe(2);
   });
 });
+
+describe("macsensor status and the evaluation budget", () => {
+  const slowLog = join(dir, "slow.log");
+  const slowRule = { id: "a1b2", name: "Privacy pref change via scp", ms: 38.25, event_ms: 42.1, budget_ms: 20, "@timestamp": iso(90_000) };
+  writeFileSync(
+    slowLog,
+    [
+      record({ "@timestamp": iso(HOUR), message: "agent started", macsensor: { backend: "linux", rules: { loaded: 3, skipped: 0 } } }),
+      record({ "@timestamp": iso(90_000), message: "event over the rule evaluation budget", log: { level: "warn" }, rule: { id: "a1b2", name: slowRule.name } }),
+      record({ "@timestamp": iso(60_000), message: "heartbeat", event: { action: "heartbeat" }, macsensor: { counts: { events: 10, alerts: 1, drops: 0, deadlineFallbacks: 0, evalOverruns: 2 }, slow_rule: slowRule } }),
+    ].join("\n") + "\n",
+  );
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [cli, "status", "--log", slowLog, "--alerts", alertsLog, "--pid-file", join(dir, "none.pid"), ...args], { encoding: "utf8" });
+
+  it("shows the overrun count and the last slow rule", () => {
+    const lines = run().stdout.split("\n");
+    expect(lines.find((l) => l.startsWith("last heartbeat:"))).toMatch(/: events 10, alerts 1, drops 0, deadline fallbacks 0, eval overruns 2$/);
+    expect(lines.find((l) => l.startsWith("last slow rule:"))).toMatch(
+      new RegExp(`^last slow rule:  Privacy pref change via scp \\[a1b2\\] 38\\.25 ms alone, event 42\\.1 ms, budget 20 ms at ${iso(90_000).replace(/\./g, "\\.")} \\(\\d+ s ago\\)$`),
+    );
+    expect(readOpsSummary(slowLog).heartbeat?.slow_rule).toEqual({
+      id: "a1b2", name: "Privacy pref change via scp", ms: 38.25, event_ms: 42.1, budget_ms: 20, time: iso(90_000),
+    });
+  });
+
+  it("gives them in JSON, and no slow-rule line when no event overran", () => {
+    expect(JSON.parse(run("--json").stdout).heartbeat).toMatchObject({ counts: { evalOverruns: 2 }, slow_rule: { id: "a1b2", ms: 38.25 } });
+    expect(status().stdout).not.toContain("last slow rule:");
+  });
+});

@@ -32,7 +32,7 @@ describe("loadConfig", () => {
     const r = loadConfig({ ...linux, configFile: undefined, env: { MACSENSOR_CONFIG: "" } });
     expect(r.sources).toEqual([{ kind: "file", path: "/etc/macsensor/config.toml", found: false }]);
     expect(r.config).toEqual({
-      rules: { paths: ["/etc/macsensor/rules"] },
+      rules: { paths: ["/etc/macsensor/rules"], eventBudgetMs: 20 },
       actions: {},
       auth: { failMode: "open" },
       mute: { executables: [] },
@@ -163,6 +163,7 @@ describe("loadConfig", () => {
     expect(bad(`alerts.max_bytes = 1000`)).toBe("expected 65536 bytes..1099511627776 bytes, got 1000");
     expect(bad(`alerts.max_files = 2.5`)).toBe("expected a whole number, got 2.5");
     expect(bad(`heartbeat.interval_seconds = 0`)).toBe("expected 1 s..86400 s, got 0");
+    expect(bad(`rules.event_budget_ms = 0`)).toBe("expected 1 ms..10000 ms, got 0");
     expect(bad(`capture.env_vars = ["A B"]`)).toBe(`expected an environment variable name such as "DYLD_INSERT_LIBRARIES", got "A B"`);
     expect(bad(`development.relax_permissions = "yes"`)).toBe(`expected true or false, got "yes"`);
     expect(bad(`eslogger.block_fallback = "block"`)).toBe(`expected one of "kill", "report", got "block"`);

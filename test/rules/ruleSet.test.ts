@@ -83,6 +83,70 @@ describe("RuleSet", () => {
   });
 });
 
+describe("RuleSet.profile", () => {
+  /** A clock that moves only when the event's command line is read: the test's stand-in for a slow pattern. */
+  function slowCommandLine(event: Record<string, unknown>, clock: { t: number }, costMs: number, line = "scp f 127.0.0.1:/x") {
+    Object.defineProperty(event.process as object, "command_line", {
+      enumerable: true,
+      get() {
+        clock.t += costMs;
+        return line;
+      },
+    });
+    return event;
+  }
+  // Four rules on process.name, so the set indexes by it: an event runs only the rules its name can satisfy.
+  const byName = ["curl", "wget", "nc", "osascript"].map((n) => rule(n, `process where process.name == "${n}"`));
+  const scp = rule("scp", `process where process.command_line : "*scp *127.0.0.?:/*"`);
+  const scpToo = rule("scp-too", `process where process.command_line : "*scp *127.0.0.?:/*" and process.args_count > 2`);
+  const sshScp = rule("ssh-scp", `process where process.name == "ssh" and process.command_line : "*scp *"`);
+  const seq = rule(
+    "seq",
+    `sequence by process.parent.entity_id with maxspan=1m [process where process.name == "curl"] [process where process.command_line : "*scp *"] | head 2`,
+  );
+  const all = [...byName, scp, scpToo, sshScp, seq];
+
+  it("times each rule the event is tested against, alone, slowest first", () => {
+    const clock = { t: 0 };
+    const set = new RuleSet(all);
+    const event = slowCommandLine({ ...exec("curl"), process: { name: "curl", args_count: 3, parent: { entity_id: "p" } } }, clock, 40);
+    const costs = set.profile(event, () => clock.t).map((c) => [c.rule.metadata.ruleId, c.ms]);
+    // scp and scp-too share their pattern, which a push computes once; alone, each pays for it. ssh-scp requires
+    // process.name "ssh", so this event never runs it; nor wget, nc, osascript. The sequence's second stage does.
+    expect(costs.slice(0, 3).sort()).toEqual([["scp", 40], ["scp-too", 40], ["seq", 40]]);
+    expect(costs.slice(3)).toEqual([["curl", 0]]);
+  });
+
+  it("changes nothing a push sees: sequences, pipes and counts match the same with profiling in between", () => {
+    const profiled = new RuleSet(all);
+    const plain = new RuleSet(all);
+    const clock = { t: 0 };
+    const now = () => clock.t;
+    const stream = [
+      exec("curl", "c1", "p1"),
+      slowCommandLine(exec("ssh", "s1", "p1"), clock, 5),
+      exec("curl", "c2", "p2"),
+      slowCommandLine(exec("scp", "s2", "p2"), clock, 5),
+      slowCommandLine(exec("scp", "s3", "p1"), clock, 5),
+      exec("curl", "c3", "p3"),
+      slowCommandLine(exec("sh", "s4", "p3"), clock, 5),
+      slowCommandLine(exec("sh", "s5", "p3"), clock, 5),
+    ];
+    const ids = (ds: readonly { rule: LoadedRule; hit: unknown }[]) => ds.map((d) => [d.rule.metadata.ruleId, d.hit]);
+    for (const event of stream) {
+      // Profile this event (before and after its push) and every other one, as an overrun at any point might.
+      for (const e of stream) profiled.profile(e, now);
+      const a = profiled.push(event);
+      profiled.profile(event, now);
+      expect(ids(a)).toEqual(ids(plain.push(event)));
+    }
+    expect(ids(profiled.finish())).toEqual(ids(plain.finish()));
+    expect(profiled.stats()).toEqual(plain.stats());
+    // The sequence matched three times and head 2 let two through, so the comparison covered its state and its pipe.
+    expect(plain.stats().matches.seq).toBe(2);
+  });
+});
+
 describe("parseActionAssignment", () => {
   it("parses RULE_ID=ACTION", () => {
     expect(parseActionAssignment("4d667968-8a1d-4326-92cd-8c2bed996ab9=block")).toEqual(["4d667968-8a1d-4326-92cd-8c2bed996ab9", "block"]);
