@@ -10,7 +10,21 @@
 
 namespace macsensor {
 
-enum class RawEventKind : uint8_t { Exec, Fork, Exit };
+// Process life (Exec, Fork, Exit) and file events (the rest); a file event's acting process is `pid` and, where
+// the backend has them, the process fields below; the file itself is in `file`.
+enum class RawEventKind : uint8_t { Exec, Fork, Exit, Open, Create, Modify, Rename, Delete };
+
+// FREAD / FWRITE as macOS's fflag bits (<sys/fcntl.h>); Linux backends map O_ACCMODE onto them.
+constexpr uint32_t kRawOpenRead = 0x1;
+constexpr uint32_t kRawOpenWrite = 0x2;
+
+struct RawFile {
+  std::string path;  // the file's path; after a rename, the destination
+  bool path_truncated = false;
+  std::optional<std::string> original_path;  // rename: the source path
+  bool original_path_truncated = false;
+  std::optional<uint32_t> open_flags;  // open: kRawOpenRead | kRawOpenWrite
+};
 
 struct RawAuditToken {
   int32_t pid = 0;
@@ -59,6 +73,8 @@ struct RawEvent {
   std::optional<RawCodeSignature> code_signature;
   std::optional<RawAuditToken> audit_token, parent_audit_token, responsible_audit_token;
   std::optional<uint32_t> message_version;
+
+  std::optional<RawFile> file;  // file events only
 
   std::string partial;  // empty when the event is whole
   std::optional<RawAuthRequest> auth;

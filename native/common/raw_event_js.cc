@@ -57,6 +57,12 @@ static_assert(sizeof kNames / sizeof kNames[0] == RawEventNames::kCount);
 
 using N = RawEventNames;
 
+Napi::String NameText(Napi::Env env, size_t i) {
+  size_t len = std::strlen(kNames[i]);
+  if (len > 0 && kNames[i][len - 1] == '_') len--;
+  return Napi::String::New(env, kNames[i], len);
+}
+
 // Sets obj[name] = value through the C API (no exceptions, no C-string name lookups).
 inline void Put(napi_env env, napi_value obj, napi_value name, napi_value value) {
   napi_set_property(env, obj, name, value);
@@ -82,6 +88,16 @@ napi_value KindValue(const RawEventNames& names, RawEventKind kind) {
       return names[N::fork];
     case RawEventKind::Exit:
       return names[N::exit];
+    case RawEventKind::Open:
+      return names[N::open];
+    case RawEventKind::Create:
+      return names[N::create];
+    case RawEventKind::Modify:
+      return names[N::modify];
+    case RawEventKind::Rename:
+      return names[N::rename];
+    case RawEventKind::Delete:
+      return names[N::delete_];
   }
   return names[N::exec];
 }
@@ -125,7 +141,7 @@ void SetText(Napi::Env env, napi_value o, napi_value name, const std::optional<s
 
 Napi::ObjectReference RawEventNames::MakeHolder(Napi::Env env) {
   Napi::Array arr = Napi::Array::New(env, kCount);
-  for (size_t i = 0; i < kCount; i++) arr.Set(static_cast<uint32_t>(i), Napi::String::New(env, kNames[i]));
+  for (size_t i = 0; i < kCount; i++) arr.Set(static_cast<uint32_t>(i), NameText(env, i));
   return Napi::Persistent(static_cast<Napi::Object>(arr));
 }
 
@@ -135,7 +151,7 @@ RawEventNames::RawEventNames(Napi::Env env, const Napi::ObjectReference& holder)
 }
 
 RawEventNames::RawEventNames(Napi::Env env) {
-  for (size_t i = 0; i < kCount; i++) values_[i] = Napi::String::New(env, kNames[i]);
+  for (size_t i = 0; i < kCount; i++) values_[i] = NameText(env, i);
 }
 
 Napi::Object RawEventToJs(Napi::Env env, const RawEvent& ev) { return RawEventToJs(env, ev, RawEventNames(env)); }
@@ -187,6 +203,16 @@ Napi::Object RawEventToJs(Napi::Env env, const RawEvent& ev, const RawEventNames
   }
   SetNumber(env, o, names[N::messageVersion], ev.message_version);
 
+  if (ev.file.has_value()) {
+    const RawFile& f = *ev.file;
+    Napi::Object fo = Napi::Object::New(env);
+    Put(env, fo, names[N::path], RawTextToJs(env, f.path));
+    if (f.path_truncated) Put(env, fo, names[N::pathTruncated], Bool(env, true));
+    SetText(env, fo, names[N::originalPath], f.original_path);
+    if (f.original_path_truncated) Put(env, fo, names[N::originalPathTruncated], Bool(env, true));
+    SetNumber(env, fo, names[N::openFlags], f.open_flags);
+    Put(env, o, names[N::file], fo);
+  }
   if (!ev.partial.empty()) Put(env, o, names[N::partial], Napi::String::New(env, ev.partial));
   if (ev.auth.has_value()) {
     Napi::Object a = Napi::Object::New(env);

@@ -21,13 +21,16 @@
 
 namespace macsensor {
 
-// Every property name (and the few fixed values) a RawEvent object uses.
+// Every property name (and the few fixed values) a RawEvent object uses; a trailing _ (for a C++ keyword) is
+// not part of the JS text.
 #define MACSENSOR_RAW_EVENT_NAMES(X)                                                                             \
   X(source) X(kind) X(seq) X(time) X(kernelTime) X(pid) X(ppid) X(originalPpid) X(pgid) X(sid) X(uid) X(euid)  \
   X(gid) X(egid) X(executable) X(executableTruncated) X(args) X(argsTruncated) X(env) X(cwd) X(tty) X(script) \
   X(startTime) X(exitStatus) X(codeSignature) X(signingId) X(teamId) X(cdhash) X(flags) X(platformBinary)     \
   X(auditToken) X(parentAuditToken) X(responsibleAuditToken) X(pidversion) X(ruid) X(rgid) X(auid) X(asid)     \
-  X(messageVersion) X(partial) X(auth) X(id) X(deadlineMs) X(exec) X(fork) X(exit) X(linux) X(es) X(eslogger)
+  X(messageVersion) X(partial) X(auth) X(id) X(deadlineMs) X(exec) X(fork) X(exit) X(linux) X(es) X(eslogger)    \
+  X(open) X(create) X(modify) X(rename) X(delete_) X(file) X(path) X(pathTruncated) X(originalPath)            \
+  X(originalPathTruncated) X(openFlags)
 
 class RawEventNames {
  public:

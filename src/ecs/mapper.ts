@@ -39,9 +39,27 @@ export interface EcsMapper {
 }
 
 /** event.action of each raw event kind. */
-export const ECS_ACTION: Readonly<Record<RawEventKind, string>> = { exec: "exec", fork: "fork", exit: "end" };
+export const ECS_ACTION: Readonly<Record<RawEventKind, string>> = {
+  exec: "exec",
+  fork: "fork",
+  exit: "end",
+  open: "open",
+  create: "creation",
+  modify: "modification",
+  rename: "rename",
+  delete: "deletion",
+};
 /** event.type of each raw event kind. */
-export const ECS_TYPE: Readonly<Record<RawEventKind, readonly string[]>> = { exec: ["start"], fork: ["start"], exit: ["end"] };
+export const ECS_TYPE: Readonly<Record<RawEventKind, readonly string[]>> = {
+  exec: ["start"],
+  fork: ["start"],
+  exit: ["end"],
+  open: ["access"],
+  create: ["creation"],
+  modify: ["change"],
+  rename: ["change"],
+  delete: ["deletion"],
+};
 const CATEGORY = ["process"];
 
 /**

@@ -7,7 +7,31 @@
  */
 export type RawText = string | Uint8Array;
 
-export type RawEventKind = "exec" | "fork" | "exit";
+/** Process life (exec, fork, exit) and file events (the rest; the file is in `RawEvent.file`). */
+export type RawEventKind = ProcessEventKind | FileEventKind;
+
+export type ProcessEventKind = "exec" | "fork" | "exit";
+
+/** open; create (a new file); modify (closed after being written); rename; delete (unlink). */
+export type FileEventKind = "open" | "create" | "modify" | "rename" | "delete";
+
+export const FILE_EVENT_KINDS: readonly FileEventKind[] = ["open", "create", "modify", "rename", "delete"];
+
+/** `RawFile.openFlags` bits: FREAD and FWRITE as macOS's fflag; Linux backends map O_ACCMODE onto them. */
+export const RAW_OPEN_READ = 0x1;
+export const RAW_OPEN_WRITE = 0x2;
+
+/** The file a file event is about. */
+export interface RawFile {
+  /** The file's path; after a rename, the destination. */
+  path: RawText;
+  pathTruncated?: boolean;
+  /** rename: the source path. */
+  originalPath?: RawText;
+  originalPathTruncated?: boolean;
+  /** open: RAW_OPEN_READ | RAW_OPEN_WRITE. */
+  openFlags?: number;
+}
 
 export type RawEventSource = "linux" | "es" | "eslogger" | "replay";
 
@@ -86,8 +110,11 @@ export interface RawEvent {
   /** macOS: Endpoint Security message version. */
   messageVersion?: number;
 
+  /** File events only: the file; the acting process is `pid` (and the process fields the backend has). */
+  file?: RawFile;
+
   /** Set when the event could not be read whole (e.g. the process exited before /proc was read): says what is missing. */
   partial?: string;
-  /** Set on AUTH_EXEC events only. */
+  /** Set on AUTH events only (AUTH_EXEC; AUTH_OPEN / a fanotify permission event for `open`). */
   auth?: RawAuthRequest;
 }
