@@ -21,7 +21,7 @@ import { parseCidr, parseIp } from "./cidr.js";
 import type { Expr, FieldRef, Literal, Query, SequenceQuery, SequenceStage } from "./ast.js";
 import { EqlSemanticError } from "./errors.js";
 import type { FieldInfo, FieldSchema, TypeFamily } from "./fieldSchema.js";
-import { lookupFunction } from "./functions.js";
+import { lookupFunction, type ArgKind } from "./functions.js";
 import { numericString } from "./values.js";
 
 export interface TypedSchema extends FieldSchema {
@@ -66,7 +66,7 @@ function fieldName(f: FieldRef): string {
   return f.path.join(".");
 }
 
-/** The families an `in` list value may have for a field of this family (Elasticsearch's areCompatible). */
+/** A literal's type family (to Elasticsearch a string literal is a keyword). */
 function literalFamily(lit: Literal): TypeFamily | "null" {
   switch (lit.type) {
     case "string":
@@ -81,6 +81,10 @@ function literalFamily(lit: Literal): TypeFamily | "null" {
   }
 }
 
+/** The field type family a function argument of each kind needs (cidrMatch's first argument: "ip"). */
+const ARG_FAMILY: Readonly<Record<ArgKind, TypeFamily | "any">> = { string: "string", number: "numeric", integer: "numeric", boolean: "boolean", any: "any" };
+
+/** Elasticsearch's areCompatible: the same type, or both strings, both numbers or both dates. */
 function compatibleFamilies(a: FieldInfo, b: FieldInfo): boolean {
   if (a.type === b.type) return true;
   const same = a.family === b.family;
@@ -148,11 +152,11 @@ class TypeChecker {
     this.expr(e);
   }
 
-  /** An expression used as a value: only its inner fields are checked. */
-  value(e: Expr): void {
+  /** An expression used as a value (`what` it is for, in messages): only its inner fields are checked. */
+  value(e: Expr, what = "a value"): void {
     if (e.kind === "field") {
       const info = this.field(e);
-      if (info?.family === "text") this.noExactValue(e, info, "a value");
+      if (info?.family === "text") this.noExactValue(e, info, what);
       return;
     }
     this.expr(e);
@@ -234,7 +238,7 @@ class TypeChecker {
       if (!info || !spec) return;
       const what = `argument ${i + 1} of '${spec.name}'`;
       if (info.family === "text") this.noExactValue(arg, info, what);
-      const wanted: TypeFamily | "any" = spec.name === "cidrMatch" ? (i === 0 ? "ip" : "string") : spec.argKind(i) === "any" ? "any" : spec.argKind(i) === "string" ? "string" : spec.argKind(i) === "boolean" ? "boolean" : "numeric";
+      const wanted = spec.name === "cidrMatch" && i === 0 ? "ip" : ARG_FAMILY[spec.argKind(i)];
       if (wanted !== "any" && info.family !== wanted) {
         const article = wanted === "ip" ? "an ip" : wanted === "numeric" ? "a number" : `a ${wanted}`;
         this.fail(`${what} must be ${article}, but ${this.is(arg, info)}`, arg);
@@ -276,14 +280,14 @@ class TypeChecker {
   }
 
   sequence(q: SequenceQuery): void {
-    for (const k of q.joinKeys) this.value(k);
+    for (const k of q.joinKeys) this.value(k, "a join key");
     const stages: SequenceStage[] = q.until ? [...q.stages, q.until] : q.stages;
     const first: (FieldInfo | undefined)[] = [];
     const firstKey: Expr[] = [];
     stages.forEach((s, n) => {
       this.condition(s.query.condition);
       s.joinKeys.forEach((k, i) => {
-        this.value(k);
+        this.value(k, "a join key");
         const info = k.kind === "field" ? this.schema.lookup(fieldName(k)) : undefined;
         if (n === 0) {
           first[i] = info;

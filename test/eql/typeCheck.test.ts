@@ -184,3 +184,9 @@ describe("fields the schema does not know", () => {
     expectError("process where labels.env in (1)", "'in' list value 1 is a number, but 'labels.env' is keyword in TEST: every value must be of the field's type", 30, 1);
   });
 });
+
+describe("join keys", () => {
+  it("analysed text as a join key", () => {
+    expectError("sequence by process.script [process where true] [process where true]", "a join key needs an exact value, but 'process.script' is text in TEST (analysed text)", 13, 14);
+  });
+});
