@@ -66,14 +66,15 @@ function toRow(r: RuleFileResult): Row {
 
 function table(rows: Row[]): string {
   const fileCol = (row: Row) => (row.line !== undefined ? `${row.file}:${row.line}:${row.column}` : row.file);
-  const width = Math.min(Math.max(4, ...rows.map((r) => fileCol(r).length)), 80);
+  const warningCol = (row: Row, w: WarningRow) => (w.line !== null ? `${row.file}:${w.line}:${w.column}` : row.file);
+  const places = rows.flatMap((r) => [fileCol(r), ...(r.warnings ?? []).map((w) => warningCol(r, w))]);
+  const width = Math.min(Math.max(4, ...places.map((p) => p.length)), 80);
   const lines = [`${"STATUS".padEnd(8)} ${"FILE".padEnd(width)}  ${"RULE ID".padEnd(36)}  NAME / REASON`];
   for (const row of rows) {
     const what = row.status === "loaded" ? (row.name ?? "") : `${row.name ? `${row.name}: ` : ""}${row.reason ?? ""}`;
     lines.push(`${row.status.padEnd(8)} ${fileCol(row).padEnd(width)}  ${(row.rule_id ?? "-").padEnd(36)}  ${what}`);
     for (const w of row.warnings ?? []) {
-      const at = w.line !== null ? `${row.file}:${w.line}:${w.column}` : row.file;
-      lines.push(`${"warning".padEnd(8)} ${at.padEnd(width)}  ${"".padEnd(36)}  ${w.reason}`);
+      lines.push(`${"warning".padEnd(8)} ${warningCol(row, w).padEnd(width)}  ${"".padEnd(36)}  ${w.reason}`);
     }
   }
   return lines.join("\n");
