@@ -121,6 +121,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     for (const file of result.files) {
       if (file.status === "skipped") ops.info("rule skipped", { file: { path: file.file }, macsensor: { reason: file.reason } });
       if (file.status === "error") ops.error("rule not loaded", { file: { path: file.file }, error: file.error });
+      if (file.status === "loaded") {
+        for (const w of file.warnings) {
+          ops.warn("rule loaded with a warning", { file: { path: file.file }, rule: { id: file.rule.metadata.ruleId }, macsensor: { reason: w.summary } });
+        }
+      }
     }
     const next = new RuleSet(result.rules, { actions: options.actions });
     for (const id of next.unknownActionIds()) ops.warn("an action is configured for a rule that is not loaded", { rule: { id } });

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseCommandLine } from "./args.js";
+import { fieldTypesOption } from "./fieldTypesOption.js";
 
 const HELP = `Usage: macsensor query '<EQL>' <events|-> [options]
 
@@ -16,7 +17,14 @@ Options:
   --size N                 print at most N hits (default: all)
   --category-field FIELD   the event category field (default: event.category)
   --timestamp-field FIELD  the timestamp field (default: @timestamp; ISO-8601 or epoch milliseconds)
+  --no-ecs-types           do not check the query's fields against ECS (for data that is not ECS)
+  --mapping FILE           check the fields against this mapping instead of ECS: a JSON object of field names
+                           to types ({"pid": "long"}) or an Elasticsearch mapping ({"properties": ...})
   -h, --help               show this help
+
+By default the query is checked against ECS field types (plus the fields macsensor and Elastic Defend add),
+as for rules: a comparison Elasticsearch would reject for a field's type (process.pid : "x") is a bad query;
+a field that ECS does not know is a warning on stderr, with the closest ECS name, and the query still runs.
 
 Exit status: 0 whether or not anything matched; 2 for a bad query (the error with line, column and a caret
 on stderr) or bad usage; 1 when the events cannot be read (the bad line is named).`;
@@ -69,6 +77,8 @@ export async function run(argv: string[]): Promise<number> {
     size: { type: "string" },
     "category-field": { type: "string" },
     "timestamp-field": { type: "string" },
+    "no-ecs-types": { type: "boolean" },
+    mapping: { type: "string" },
   });
   if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
@@ -79,6 +89,8 @@ export async function run(argv: string[]): Promise<number> {
     size = Number(values.size);
   }
 
+  const fieldTypes = await fieldTypesOption("query", values["no-ecs-types"], values.mapping);
+  if (typeof fieldTypes === "number") return fieldTypes;
   const { compileQuery, EqlError, sortEvents } = await import("../eql/index.js");
   const [source, path] = positionals;
   const options = {
@@ -89,6 +101,16 @@ export async function run(argv: string[]): Promise<number> {
   let query;
   try {
     query = compileQuery(source, options);
+    const schema = fieldTypes === undefined ? (await import("../ecs/ecsSchema.js")).ecsFieldSchema() : fieldTypes;
+    if (schema) {
+      const { checkFieldTypes } = await import("../eql/typeCheck.js");
+      const warnings = checkFieldTypes(query.ast, schema);
+      for (const w of warnings) {
+        const at = new EqlError(w.reason, source, w.start, Math.max(1, w.end - w.start));
+        const hint = fieldTypes === undefined ? " (--no-ecs-types turns this check off)" : "";
+        process.stderr.write(`macsensor query: warning: ${at.message.replace(/\n/, `${hint}\n`)}\n`);
+      }
+    }
   } catch (err) {
     if (err instanceof EqlError) return fail(err.message, 2);
     throw err;

@@ -78,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const loaded = loadRules(values.rules ?? [shippedRulesPath()]);
   for (const error of loaded.errors) process.stderr.write(`macsensor replay: rule not loaded: ${error.message}\n`);
+  for (const file of loaded.files) if (file.status === "loaded") for (const w of file.warnings) process.stderr.write(`macsensor replay: warning: ${w.message}\n`);
   if (loaded.rules.length === 0) {
     process.stderr.write("macsensor replay: no rule could be loaded\n");
     return 2;

@@ -1,14 +1,24 @@
 import { parseCommandLine } from "./args.js";
 import type { RuleFileResult } from "../rules/ruleFile.js";
+import type { RuleWarning } from "../rules/ruleError.js";
+import { fieldTypesOption } from "./fieldTypesOption.js";
 
-const HELP = `Usage: macsensor rules validate <path>... [--json]
+const HELP = `Usage: macsensor rules validate <path>... [--json] [--no-ecs-types | --mapping FILE]
 
 Loads Elastic detection-rules TOML files (folders are searched recursively for *.toml) and reports, per file,
 whether its rule loaded, was skipped (not EQL, or deprecated) or is in error, with the place of the error.
 
+Queries are checked against ECS field types (plus the fields macsensor and Elastic Defend add): a comparison
+Elasticsearch would reject for the field's type (process.pid : "x", process.pid == "x") is an error; a field
+that is in neither is a warning naming the closest known field. A rule with warnings still loads.
+
 Options:
-  --json      one JSON object per file: {"file","status","rule_id","name","reason"} (+ "line","column" for errors)
-  -h, --help  show this help
+  --json            one JSON object per file: {"file","status","rule_id","name","reason"} (+ "line","column"
+                    for errors; + "warnings": [{"line","column","field","reason","suggestion"}] for loaded rules)
+  --no-ecs-types    do not check field names and types
+  --mapping FILE    check against this mapping instead of ECS: a JSON object of field names to types
+                    ({"pid": "long"}) or an Elasticsearch mapping ({"properties": ...})
+  -h, --help        show this help
 
 Exit status: 0 when no file is in error, 1 when any is, 2 on wrong usage.`;
 
@@ -20,11 +30,30 @@ interface Row {
   reason: string | null;
   line?: number;
   column?: number;
+  warnings?: WarningRow[];
+}
+
+interface WarningRow {
+  line: number | null;
+  column: number | null;
+  field: string | null;
+  reason: string;
+  suggestion: string | null;
+}
+
+function warningRow(w: RuleWarning): WarningRow {
+  return {
+    line: w.hasPosition ? w.line : null,
+    column: w.hasPosition ? w.column : null,
+    field: w.queryField ?? null,
+    reason: w.reason,
+    suggestion: w.suggestion ?? null,
+  };
 }
 
 function toRow(r: RuleFileResult): Row {
   if (r.status === "loaded") {
-    return { file: r.file, status: r.status, rule_id: r.rule.metadata.ruleId, name: r.rule.metadata.name, reason: null };
+    return { file: r.file, status: r.status, rule_id: r.rule.metadata.ruleId, name: r.rule.metadata.name, reason: null, warnings: r.warnings.map(warningRow) };
   }
   if (r.status === "skipped") return { file: r.file, status: r.status, rule_id: r.ruleId ?? null, name: r.name ?? null, reason: r.reason };
   const row: Row = { file: r.file, status: r.status, rule_id: r.ruleId ?? null, name: r.name ?? null, reason: r.error.reason };
@@ -37,17 +66,26 @@ function toRow(r: RuleFileResult): Row {
 
 function table(rows: Row[]): string {
   const fileCol = (row: Row) => (row.line !== undefined ? `${row.file}:${row.line}:${row.column}` : row.file);
-  const width = Math.min(Math.max(4, ...rows.map((r) => fileCol(r).length)), 80);
+  const warningCol = (row: Row, w: WarningRow) => (w.line !== null ? `${row.file}:${w.line}:${w.column}` : row.file);
+  const places = rows.flatMap((r) => [fileCol(r), ...(r.warnings ?? []).map((w) => warningCol(r, w))]);
+  const width = Math.min(Math.max(4, ...places.map((p) => p.length)), 80);
   const lines = [`${"STATUS".padEnd(8)} ${"FILE".padEnd(width)}  ${"RULE ID".padEnd(36)}  NAME / REASON`];
   for (const row of rows) {
     const what = row.status === "loaded" ? (row.name ?? "") : `${row.name ? `${row.name}: ` : ""}${row.reason ?? ""}`;
     lines.push(`${row.status.padEnd(8)} ${fileCol(row).padEnd(width)}  ${(row.rule_id ?? "-").padEnd(36)}  ${what}`);
+    for (const w of row.warnings ?? []) {
+      lines.push(`${"warning".padEnd(8)} ${warningCol(row, w).padEnd(width)}  ${"".padEnd(36)}  ${w.reason}`);
+    }
   }
   return lines.join("\n");
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine("rules", HELP, argv, { json: { type: "boolean" } });
+  const parsed = parseCommandLine("rules", HELP, argv, {
+    json: { type: "boolean" },
+    "no-ecs-types": { type: "boolean" },
+    mapping: { type: "string" },
+  });
   if (typeof parsed === "number") return parsed;
   const [sub, ...paths] = parsed.positionals;
   if (sub !== "validate" || paths.length === 0) {
@@ -55,8 +93,11 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
+  const fieldTypes = await fieldTypesOption("rules", parsed.values["no-ecs-types"], parsed.values.mapping);
+  if (typeof fieldTypes === "number") return fieldTypes;
   const { loadRules } = await import("../rules/loader.js");
-  const result = loadRules(paths);
+  const result = loadRules(paths, { fieldTypes });
+  const warnings = result.files.flatMap((f) => (f.status === "loaded" ? f.warnings : []));
   const rows = result.files.map(toRow);
   if (parsed.values.json) {
     process.stdout.write(rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""));
@@ -64,11 +105,11 @@ export async function run(argv: string[]): Promise<number> {
     const counts = { loaded: 0, skipped: 0, error: 0 };
     for (const r of rows) counts[r.status]++;
     let out = rows.length ? table(rows) + "\n" : "";
-    out += `\n${counts.loaded} loaded, ${counts.skipped} skipped, ${counts.error} in error\n`;
+    const warned = warnings.length > 0 ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : "";
+    out += `\n${counts.loaded} loaded, ${counts.skipped} skipped, ${counts.error} in error${warned}\n`;
     process.stdout.write(out);
-    if (result.errors.length > 0) {
-      process.stderr.write(result.errors.map((e) => e.message).join("\n\n") + "\n");
-    }
+    const messages = [...result.errors.map((e) => e.message), ...warnings.map((w) => `warning: ${w.message}`)];
+    if (messages.length > 0) process.stderr.write(messages.join("\n\n") + "\n");
   }
   return result.errors.length > 0 ? 1 : 0;
 }

@@ -226,6 +226,7 @@ async function replay(input: string, rulePaths: readonly string[], actions: Map<
   ]);
   const result = loadRules(rulePaths);
   for (const error of result.errors) process.stderr.write(`macsensor: ${error.message}\n`);
+  for (const file of result.files) if (file.status === "loaded") for (const w of file.warnings) process.stderr.write(`macsensor: warning: ${w.message}\n`);
   const sink = alertsFile ? createAlertLog({ file: alertsFile }) : createStdoutAlertSink();
   const stats = await replayEvents({
     input,

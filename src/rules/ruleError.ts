@@ -44,3 +44,21 @@ export class RuleError extends SourceError {
     return this.hasPosition ? `${this.file}:${this.line}:${this.column}: ${this.reason}` : `${this.file}: ${this.reason}`;
   }
 }
+
+/**
+ * A problem in a rule file that does not stop the rule from loading (a field that no known schema has): same
+ * place and format as a RuleError, for `rules validate` and the logs.
+ */
+export class RuleWarning extends RuleError {
+  override name = "RuleWarning";
+  /** The field named in the rule's query that the warning is about. */
+  readonly queryField?: string;
+  /** The closest known field name, when one is close. */
+  readonly suggestion?: string;
+
+  constructor(reason: string, text: string, details: RuleErrorDetails & { queryField?: string; suggestion?: string }) {
+    super(reason, text, details);
+    this.queryField = details.queryField;
+    this.suggestion = details.suggestion;
+  }
+}

@@ -3,7 +3,9 @@ import { positionAt, SourceError } from "../errors.js";
 import { compileQuery } from "../eql/index.js";
 import type { CompiledQuery, CompileOptions } from "../eql/index.js";
 import type { RuleMetadata, Severity, ThreatEntry, ThreatReference, ThreatTechnique } from "./ruleMetadata.js";
-import { RuleError } from "./ruleError.js";
+import { checkFieldTypes, type FieldWarning, type TypedSchema } from "../eql/typeCheck.js";
+import { ecsFieldSchema } from "../ecs/ecsSchema.js";
+import { RuleError, RuleWarning } from "./ruleError.js";
 import { locate, scanToml, findKey, stringOffsetMapper, type TomlLayout } from "./tomlLocate.js";
 
 /** A rule ready to run: what it says about itself and its compiled query. */
@@ -17,7 +19,7 @@ export interface LoadedRule {
 }
 
 export type RuleFileResult =
-  | { status: "loaded"; file: string; rule: LoadedRule }
+  | { status: "loaded"; file: string; rule: LoadedRule; warnings: RuleWarning[] }
   | { status: "skipped"; file: string; ruleId?: string; name?: string; reason: string }
   | { status: "error"; file: string; ruleId?: string; name?: string; error: RuleError };
 
@@ -26,6 +28,11 @@ export interface RuleFileOptions {
   compile?: CompileOptions;
   /** Goes to rule.ruleset in alerts; default from the author ("elastic" for Elastic's rules, "macsensor" for ours). */
   ruleset?: string;
+  /**
+   * The field types rule queries are checked against (unknown fields warn, type errors fail the rule); default
+   * ECS with macsensor's and Elastic Defend's own fields. null turns the check off.
+   */
+  fieldTypes?: TypedSchema | null;
 }
 
 const SEVERITIES: readonly Severity[] = ["low", "medium", "high", "critical"];
@@ -250,8 +257,11 @@ function readRule(doc: Table, r: FieldReader, file: string, options: RuleFileOpt
   const queryText = r.nonEmptyString(rule, "query", "rule.query");
 
   let query: CompiledQuery;
+  let fieldWarnings: FieldWarning[] = [];
   try {
     query = compileQuery(queryText, options.compile);
+    const schema = options.fieldTypes === undefined ? ecsFieldSchema() : options.fieldTypes;
+    if (schema) fieldWarnings = checkFieldTypes(query.ast, schema);
   } catch (err) {
     const key = findKey(r.layout, "rule.query");
     if (err instanceof SourceError && key) {
@@ -294,5 +304,25 @@ function readRule(doc: Table, r: FieldReader, file: string, options: RuleFileOpt
   if (version !== undefined) meta.version = version;
   if (license !== undefined) meta.license = license;
   if (timestampOverride !== undefined) meta.timestampOverride = timestampOverride;
-  return { status: "loaded", file, rule: { metadata: meta, query, maturity, index } };
+  const warnings = fieldWarnings.map((w) => queryWarning(r, w, ruleId, name));
+  return { status: "loaded", file, rule: { metadata: meta, query, maturity, index }, warnings };
+}
+
+/** A warning about a place in rule.query, placed in the file. */
+function queryWarning(r: FieldReader, w: FieldWarning, ruleId: string, name: string): RuleWarning {
+  const key = findKey(r.layout, "rule.query");
+  const about = { queryField: w.field, ...(w.suggestion !== undefined ? { suggestion: w.suggestion } : {}) };
+  if (!key) return new RuleWarning(w.reason, r.text, { file: r.file, field: "rule.query", ruleId, name, ...about });
+  const toFile = stringOffsetMapper(r.text, key.valueOffset);
+  const start = toFile(w.start);
+  const end = toFile(Math.max(w.start, w.end - 1)) + 1;
+  return new RuleWarning(w.reason, r.text, {
+    file: r.file,
+    field: "rule.query",
+    offset: start,
+    width: Math.max(1, Math.min(end - start, lineRest(r.text, start))),
+    ruleId,
+    name,
+    ...about,
+  });
 }

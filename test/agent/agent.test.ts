@@ -108,6 +108,25 @@ describe("startAgent and event relevance", () => {
     expect(alerts).toHaveLength(2);
     await agent.stop();
   });
+
+  it("logs a rule loaded with an unknown field as a warning with its place; a rule with a type error is not loaded", async () => {
+    const rules = join(dir, "rules");
+    mkdirSync(rules);
+    writeFileSync(join(rules, "typo.toml"), rule("typo", 'process where process.nmae == "security"'));
+    writeFileSync(join(rules, "typed.toml"), rule("typed", 'process where process.pid : "1"'));
+    const { agent } = await start(new FakeBackend());
+    expect(agent.rules).toMatchObject({ loaded: 1, errors: 1 });
+    await agent.stop();
+    const lines = readFileSync(join(dir, "ops.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const warning = lines.find((l) => l.message === "rule loaded with a warning");
+    expect(warning).toMatchObject({
+      log: { level: "warn" },
+      file: { path: join(rules, "typo.toml") },
+      rule: { id: "typo" },
+      macsensor: { reason: `${join(rules, "typo.toml")}:17:15: unknown field 'process.nmae': neither in ECS nor produced by macsensor; did you mean 'process.name'?` },
+    });
+    expect(lines.find((l) => l.message === "rule not loaded")?.file.path).toBe(join(rules, "typed.toml"));
+  });
 });
 
 describe("startAgent and the evaluation budget", () => {

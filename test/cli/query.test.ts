@@ -88,3 +88,67 @@ describe("macsensor query", () => {
     expect(query(["process where true", "-", "--bogus"]).status).toBe(2);
   });
 });
+
+describe("macsensor query: ECS field types", () => {
+  const ecsEvents = join(dir, "ecs.ndjson");
+  writeFileSync(
+    ecsEvents,
+    [
+      { "@timestamp": "2026-01-01T00:00:00Z", event: { category: ["process"] }, process: { pid: 7, name: "security" } },
+      { "@timestamp": "2026-01-01T00:00:01Z", event: { category: ["process"] }, process: { pid: 8, name: "ls" } },
+    ]
+      .map((e) => JSON.stringify(e))
+      .join("\n"),
+  );
+
+  it("a field ECS does not know: a warning with the closest name and the place on stderr; the query still runs", () => {
+    const r = query(['process where process.nmae == "x" or process.pid == 8', ecsEvents]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l)._source.process.pid)).toEqual([8]);
+    expect(r.stderr).toBe(
+      "macsensor query: warning: unknown field 'process.nmae': neither in ECS nor produced by macsensor; did you mean 'process.name'? (line 1, column 15) (--no-ecs-types turns this check off)\n" +
+        '1 | process where process.nmae == "x" or process.pid == 8\n' +
+        "  |               ^^^^^^^^^^^^\n",
+    );
+  });
+
+  it("a comparison Elasticsearch rejects for the ECS type: exit 2 with line and column", () => {
+    const r = query(['process where\n  process.pid : "7"', ecsEvents]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("':' needs a string field, but 'process.pid' is long in ECS; compare with == instead (line 2, column 3)");
+  });
+
+  it("--no-ecs-types: non-ECS data (the Endgame conformance events) without warnings", () => {
+    const typed = query(["process where serial_event_id in (3, 1, 2)", conformanceEvents, "--tiebreaker", "serial_event_id"]);
+    expect(typed.stderr).toContain("unknown field 'serial_event_id'");
+    const r = query(["process where serial_event_id in (3, 1, 2)", conformanceEvents, "--tiebreaker", "serial_event_id", "--no-ecs-types"]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(typed.stdout);
+    expect(query(['process where process.pid : "7"', ecsEvents, "--no-ecs-types"]).stdout.trim().split("\n").map((l) => JSON.parse(l)._source.process.pid)).toEqual([7]);
+  });
+
+  it("--mapping FILE replaces ECS: its types and its names", () => {
+    const mapping = join(dir, "endgame.json");
+    writeFileSync(mapping, JSON.stringify({ serial_event_id: "long", process_name: "keyword", opcode: "long" }));
+    const ok = query(["process where serial_event_id == 1", conformanceEvents, "--mapping", mapping]);
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toBe("");
+    const typo = query(['process where proces_name == "x"', conformanceEvents, "--mapping", mapping]);
+    expect(typo.stderr).toContain(`warning: unknown field 'proces_name': not in ${mapping}; did you mean 'process_name'?`);
+    const bad = query(['process where opcode : "1"', conformanceEvents, "--mapping", mapping]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain(`':' needs a string field, but 'opcode' is long in ${mapping}`);
+  });
+
+  it("bad --mapping files and conflicting flags are usage errors", () => {
+    const broken = join(dir, "broken.json");
+    writeFileSync(broken, "{");
+    expect(query(["process where true", conformanceEvents, "--mapping", broken]).stderr).toMatch(/^macsensor query: .*broken\.json: not valid JSON/);
+    expect(query(["process where true", conformanceEvents, "--mapping", join(dir, "absent.json")]).status).toBe(2);
+    const both = query(["process where true", conformanceEvents, "--mapping", broken, "--no-ecs-types"]);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain("--no-ecs-types and --mapping cannot be used together");
+  });
+});

@@ -38,7 +38,7 @@ describe("macsensor rules validate", () => {
     expect(r.status).toBe(1);
     const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(rows).toEqual([
-      { file: "test/fixtures/rules/dup/a_first.toml", status: "loaded", rule_id: "a1d3c0de-0000-4000-8000-000000000020", name: "First", reason: null },
+      { file: "test/fixtures/rules/dup/a_first.toml", status: "loaded", rule_id: "a1d3c0de-0000-4000-8000-000000000020", name: "First", reason: null, warnings: [] },
       {
         file: "test/fixtures/rules/dup/b_second.toml",
         status: "error",
@@ -117,5 +117,50 @@ describe("macsensor rules validate", () => {
     const help = macsensor("rules", "--help");
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^Usage: macsensor rules validate/);
+  });
+
+  it("ECS field types: a type error is an error at file:line:column, an unknown field a warning line with the closest name", () => {
+    const r = macsensor("rules", "validate", "test/fixtures/rules-ecs");
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^error\s+test\/fixtures\/rules-ecs\/pid_pattern\.toml:14:42\s+a1d3c0de-0000-4000-8000-000000000031\s+Pid compared with text: bad EQL in rule\.query: ':' needs a string field, but 'process\.pid' is long in ECS; compare with == instead$/m);
+    expect(r.stdout).toMatch(/^loaded\s+test\/fixtures\/rules-ecs\/typo_field\.toml\s+a1d3c0de-0000-4000-8000-000000000030\s+Typo in a field\n+warning\s+test\/fixtures\/rules-ecs\/typo_field\.toml:15:3\s+unknown field 'process\.nmae': neither in ECS nor produced by macsensor; did you mean 'process\.name'\?$/m);
+    expect(r.stdout).toMatch(/^1 loaded, 0 skipped, 2 in error, 1 warning$/m);
+    expect(r.stderr).toContain("warning: test/fixtures/rules-ecs/typo_field.toml:15:3: unknown field 'process.nmae'");
+    expect(r.stderr).toContain("15 |   process.nmae == \"security\" and process.parent.name : \"bash\"\n   |   ^^^^^^^^^^^^");
+  });
+
+  it("--json: warnings of a loaded rule with line, column, field and suggestion; warnings alone exit 0", () => {
+    const r = macsensor("rules", "validate", "--json", "test/fixtures/rules-ecs/typo_field.toml");
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      file: "test/fixtures/rules-ecs/typo_field.toml",
+      status: "loaded",
+      rule_id: "a1d3c0de-0000-4000-8000-000000000030",
+      name: "Typo in a field",
+      reason: null,
+      warnings: [
+        {
+          line: 15,
+          column: 3,
+          field: "process.nmae",
+          reason: "unknown field 'process.nmae': neither in ECS nor produced by macsensor; did you mean 'process.name'?",
+          suggestion: "process.name",
+        },
+      ],
+    });
+  });
+
+  it("--no-ecs-types loads them all without warnings; --mapping checks against the mapping instead", () => {
+    const off = macsensor("rules", "validate", "--json", "--no-ecs-types", "test/fixtures/rules-ecs");
+    expect(off.status).toBe(0);
+    expect(off.stdout.trim().split("\n").map((l) => [JSON.parse(l).status, JSON.parse(l).warnings])).toEqual([
+      ["loaded", []],
+      ["loaded", []],
+      ["loaded", []],
+    ]);
+    const mapping = "test/fixtures/rules-ecs/mapping/pid-keyword.json";
+    const mapped = macsensor("rules", "validate", "--json", "--mapping", mapping, "test/fixtures/rules-ecs/pid_pattern.toml");
+    expect(mapped.status).toBe(0);
+    expect(JSON.parse(mapped.stdout).status).toBe("loaded");
   });
 });
