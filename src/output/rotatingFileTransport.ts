@@ -31,7 +31,7 @@ const BATCH_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 /** Retry delays while the file cannot be written: doubled after each failed retry, back to the least on progress. */
 const RETRY_MIN_MS = 50;
-const RETRY_MAX_MS = 5_000;
+const RETRY_MAX_MS = 2_000;
 
 /** The calls on the write path, replaceable so that tests can fail them (partial writes, ENOSPC) without root. */
 export interface FileIo {
