@@ -294,6 +294,8 @@ describe("createStreamAlertSink", () => {
     sink.write(alert(1));
     await sink.close();
     expect(errors.map((e) => e.message)).toEqual(["write EPIPE"]);
+    expect([sink.accepted, sink.written, sink.lost]).toEqual([1, 0, 1]);
+    expect(sink.lossCause).toBe("test: write EPIPE");
     expect(() => sink.write(alert(2))).toThrow(LogFileError);
   });
 });
