@@ -260,8 +260,20 @@ const alertLog = {
   },
   flush: () => realAlertLog.flush(),
   close: () => realAlertLog.close(),
+  get accepted() {
+    return realAlertLog.accepted;
+  },
   get written() {
     return realAlertLog.written;
+  },
+  get spooled() {
+    return realAlertLog.spooled;
+  },
+  get lost() {
+    return realAlertLog.lost;
+  },
+  get lossCause() {
+    return realAlertLog.lossCause;
   },
 };
 const ops = createOpsLogger({ file: join(dir, "macsensor.log"), console: false });

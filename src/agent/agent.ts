@@ -203,6 +203,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       // the larger covers a backend that reports neither way.
       drops: Math.max(b.dropped, pipeline.counts.seqGaps),
       deadlineFallbacks: b.watchdogAnswers ?? 0,
+      // Of the alerts raised: on disk, waiting in memory for the disk, never to be written.
+      alertsWritten: options.alertLog.written,
+      alertsSpooled: options.alertLog.spooled,
+      alertsLost: options.alertLog.lost,
       rulesLoaded: rules.loaded,
       rulesSkipped: rules.skipped,
       rulesErrors: rules.errors,

@@ -19,14 +19,16 @@ Options:
                             can be blocked or killed: the alert records the action with result "not_applicable"
   --format <ecs|eslogger>   the input: ECS events as NDJSON (default), or eslogger JSON (exec, fork and exit
                             messages; one per line, pretty-printed or concatenated), mapped as \`macsensor ecs\` does
-  --stats                   print {"events","alerts","seconds","events_per_second"} as one JSON line on stderr
+  --stats                   print {"events","alerts","alerts_written","alerts_lost","seconds","events_per_second"}
+                            as one JSON line on stderr (alerts_written: on disk, or on standard output)
   --parse-all               parse every line; by default a line that contains none of the texts the rules need
                             is only checked to look like a JSON object ({...}), not parsed
   -h, --help                show this help
 
 Lines that are not JSON objects are reported on stderr with their line number and skipped.
-Exit status: 0 when everything was read, 1 when some event lines or rule files were bad (the rest ran),
-2 on wrong usage or when no rule could be loaded.`;
+Exit status: 0 when everything was read, 1 when some event lines or rule files were bad (the rest ran) or
+some alerts could not be written (disk full: the count and the cause go to stderr), 2 on wrong usage or when
+no rule could be loaded.`;
 
 function positiveInteger(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -121,12 +123,15 @@ export async function run(argv: string[]): Promise<number> {
     const line = {
       events: stats.events,
       alerts: stats.alerts,
+      alerts_written: sink.written,
+      alerts_lost: sink.lost,
       seconds: Number(stats.seconds.toFixed(3)),
       events_per_second: Math.round(stats.eventsPerSecond),
     };
     process.stderr.write(JSON.stringify(line) + "\n");
   }
-  return stats.badLines > 0 || inputErrors > 0 || loaded.errors.length > 0 ? 1 : 0;
+  if (sink.lost > 0) process.stderr.write(`macsensor replay: ${sink.lost} of ${stats.alerts} alerts lost: ${sink.lossCause ?? "unknown cause"}\n`);
+  return stats.badLines > 0 || inputErrors > 0 || loaded.errors.length > 0 || sink.lost > 0 ? 1 : 0;
 }
 
 /** eslogger JSON → ECS events (the mapping `macsensor ecs` uses) → NDJSON lines for replay. */

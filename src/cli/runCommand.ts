@@ -105,7 +105,14 @@ export async function run(argv: string[]): Promise<number> {
   const { installSignalFlush } = await import("../output/shutdown.js");
   const { startAgent } = await import("../agent/agent.js");
   const ops = createOpsLogger({ file: values.log ?? config.log.path });
-  const alertLog = createAlertLog({ file: values.alerts ?? config.alerts.path, maxBytes: config.alerts.maxBytes, maxFiles: config.alerts.maxFiles });
+  const alertLog = createAlertLog({
+    file: values.alerts ?? config.alerts.path,
+    maxBytes: config.alerts.maxBytes,
+    maxFiles: config.alerts.maxFiles,
+    spoolMaxBytes: config.alerts.spoolMaxBytes,
+    spoolMaxAlerts: config.alerts.spoolMaxAlerts,
+    ops,
+  });
   const { createHostMapper } = await import("../ecs/hostMapper.js");
   const mapper = createHostMapper({ seed: await processesRunningNow(config.capture.envVars) });
   const start = async (which: LiveBackend) =>
@@ -161,6 +168,8 @@ export async function run(argv: string[]): Promise<number> {
   installSignalFlush({
     beforeFlush: async () => {
       await agent.stop();
+      // Alerts still waiting for the disk are counted lost and the agent log says so before it is flushed.
+      await alertLog.close();
       rmSync(pidFile, { force: true });
     },
   });
@@ -236,5 +245,6 @@ async function replay(input: string, rulePaths: readonly string[], actions: Map<
   });
   await sink.close();
   process.stderr.write(`macsensor: replayed ${stats.events} events, ${stats.alerts} alerts\n`);
-  return result.errors.length > 0 || stats.badLines > 0 ? 1 : 0;
+  if (sink.lost > 0) process.stderr.write(`macsensor: ${sink.lost} of ${stats.alerts} alerts lost: ${sink.lossCause ?? "unknown cause"}\n`);
+  return result.errors.length > 0 || stats.badLines > 0 || sink.lost > 0 ? 1 : 0;
 }

@@ -17,7 +17,9 @@ Options:
 Exit status: 0 running, 3 not running, 2 usage error.`;
 
 /** Shown first, in this order; the agent may name them in camelCase or snake_case. */
-const HEADLINE_COUNTS = ["events", "alerts", "drops", "deadline fallbacks"];
+const HEADLINE_COUNTS = ["events", "alerts", "alerts written", "alerts lost", "drops", "deadline fallbacks"];
+/** Headline counts an older agent's heartbeat lacks: left out rather than shown as "?". */
+const NEWER_COUNTS = new Set(["alerts written", "alerts lost"]);
 
 /** "deadlineFallbacks" / "deadline_fallbacks" → "deadline fallbacks". */
 function words(key: string): string {
@@ -116,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
   out.push(`rules:           ${rules ? `${rules.loaded ?? "?"} loaded, ${rules.skipped ?? "?"} skipped` : "unknown (not in the agent log)"}`);
   if (ops.heartbeat) {
     const counts = new Map(Object.entries(ops.heartbeat.counts).map(([k, v]) => [words(k), v]));
-    const names = [...HEADLINE_COUNTS, ...[...counts.keys()].filter((k) => !HEADLINE_COUNTS.includes(k))];
+    const names = [...HEADLINE_COUNTS.filter((k) => counts.has(k) || !NEWER_COUNTS.has(k)), ...[...counts.keys()].filter((k) => !HEADLINE_COUNTS.includes(k))];
     const parts = names.map((k) => `${k} ${counts.get(k) ?? "?"}`);
     out.push(`last heartbeat:  ${ops.heartbeat.time ?? "?"}${ago(ops.heartbeat.time, now)}: ${parts.join(", ")}`);
     const slow = ops.heartbeat.slow_rule;
@@ -126,6 +128,8 @@ export async function run(argv: string[]): Promise<number> {
           ` at ${slow.time ?? "?"}${ago(slow.time, now)}`,
       );
     }
+    const lost = counts.get("alerts lost") ?? 0;
+    if (lost > 0) out.push(`warning: ${lost} alert(s) LOST: the alert log could not be written (disk full?); the agent log says why`);
   } else {
     out.push(`last heartbeat:  none${ops.error ? "" : " in the agent log"}`);
   }

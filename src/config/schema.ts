@@ -27,7 +27,7 @@ export interface MacsensorConfig {
   auth: { failMode: FailMode };
   mute: { executables: string[] };
   capture: { envVars: string[] };
-  alerts: { path: string; maxBytes: number; maxFiles: number };
+  alerts: { path: string; maxBytes: number; maxFiles: number; spoolMaxBytes: number; spoolMaxAlerts: number };
   log: { path: string };
   heartbeat: { intervalSeconds: number };
   backend: BackendName;
@@ -183,6 +183,18 @@ export const SETTINGS: readonly Setting[] = [
     check: integerIn(1, 1000),
   },
   {
+    key: "alerts.spool_max_bytes",
+    doc: "memory for alerts waiting while the alert log cannot be written (disk full); beyond it the oldest are lost",
+    defaultValue: () => 8 * 1024 * 1024,
+    check: byteSize(64 * 1024, 2 ** 30),
+  },
+  {
+    key: "alerts.spool_max_alerts",
+    doc: "how many alerts may wait in memory while the alert log cannot be written; beyond it the oldest are lost",
+    defaultValue: () => 10_000,
+    check: integerIn(1, 1_000_000),
+  },
+  {
     key: "log.path",
     doc: "the agent's own NDJSON log (start, rules loaded, heartbeats, errors)",
     defaultValue: (p) => defaultOpsLogPath(p),
@@ -237,7 +249,13 @@ export function toConfig(flat: ReadonlyMap<string, unknown>, actions: Record<str
     auth: { failMode: get("auth.fail_mode") },
     mute: { executables: get("mute.executables") },
     capture: { envVars: get("capture.env_vars") },
-    alerts: { path: get("alerts.path"), maxBytes: get("alerts.max_bytes"), maxFiles: get("alerts.max_files") },
+    alerts: {
+      path: get("alerts.path"),
+      maxBytes: get("alerts.max_bytes"),
+      maxFiles: get("alerts.max_files"),
+      spoolMaxBytes: get("alerts.spool_max_bytes"),
+      spoolMaxAlerts: get("alerts.spool_max_alerts"),
+    },
     log: { path: get("log.path") },
     heartbeat: { intervalSeconds: get("heartbeat.interval_seconds") },
     backend: get("backend"),

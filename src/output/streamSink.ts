@@ -13,20 +13,25 @@ const CHUNK_BYTES = 64 * 1024;
 
 /**
  * A sink writing to `stream`. If the stream fails (e.g. EPIPE: the reader went away) later alerts are dropped
- * and `onError` is told once; the process is not brought down.
+ * (counted in `lost`) and `onError` is told once; the process is not brought down.
  */
 export function createStreamAlertSink(stream: Writable, name = "stream", onError?: (error: Error) => void): AlertLog {
   // Lines are encoded straight into the chunk buffer: joining strings is slow once one holds non-Latin-1 text.
   let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   let used = 0;
+  let usedRecords = 0;
   let scheduled = false;
+  let accepted = 0;
   let written = 0;
+  let lost = 0;
+  let failure: Error | undefined;
   let failed = false;
   let closing: Promise<void> | undefined;
 
   stream.on("error", (error: Error) => {
     if (failed) return;
     failed = true;
+    failure = error;
     (onError ?? ((e: Error) => process.stderr.write(`macsensor: alerts to ${name}: ${e.message}\n`)))(error);
   });
 
@@ -42,8 +47,19 @@ export function createStreamAlertSink(stream: Writable, name = "stream", onError
       full = chunk.subarray(0, used);
       chunk = Buffer.allocUnsafe(CHUNK_BYTES);
     }
+    const records = usedRecords;
     used = 0;
-    if (!failed) stream.write(full);
+    usedRecords = 0;
+    handOver(full, records);
+  };
+
+  const handOver = (data: Buffer | string, records: number): void => {
+    if (failed) {
+      lost += records;
+      return;
+    }
+    stream.write(data);
+    written += records;
   };
 
   const flush = async (): Promise<void> => {
@@ -58,15 +74,16 @@ export function createStreamAlertSink(stream: Writable, name = "stream", onError
       if (closing !== undefined) throw new LogFileError(`alert sink ${name} is closed`, name);
       const line = ecsNdjsonLine(alert);
       const bytes = Buffer.byteLength(line, "utf8") + 1;
-      written++;
+      accepted++;
       if (used + bytes > CHUNK_BYTES) push();
       if (bytes > CHUNK_BYTES) {
-        if (!failed) stream.write(`${line}\n`);
+        handOver(`${line}\n`, 1);
         return;
       }
       chunk.write(line, used, "utf8");
       chunk[used + bytes - 1] = 0x0a;
       used += bytes;
+      usedRecords++;
       if (!scheduled) {
         scheduled = true;
         setImmediate(push);
@@ -77,8 +94,18 @@ export function createStreamAlertSink(stream: Writable, name = "stream", onError
       closing ??= flush().then(() => unregister());
       return closing;
     },
+    get accepted() {
+      return accepted;
+    },
     get written() {
       return written;
+    },
+    spooled: 0,
+    get lost() {
+      return lost;
+    },
+    get lossCause() {
+      return failure === undefined || lost === 0 ? undefined : `${name}: ${failure.message}`;
     },
   };
   const unregister = registerFlushable(sink);

@@ -63,7 +63,16 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function start(backend: FakeBackend) {
   const alerts: EcsEvent[] = [];
-  const alertLog: AlertLog = { write: (a) => alerts.push(a), flush: async () => {}, close: async () => {}, get written() { return alerts.length; } };
+  const alertLog: AlertLog = {
+    write: (a) => alerts.push(a),
+    flush: async () => {},
+    close: async () => {},
+    get accepted() { return alerts.length; },
+    get written() { return alerts.length - 1; },
+    spooled: 0,
+    lost: 1,
+    lossCause: "test",
+  };
   const agent = await startAgent({
     backend,
     rulePaths: [join(dir, "rules")],
@@ -98,6 +107,8 @@ describe("startAgent and event relevance", () => {
     ]);
     expect(alerts).toHaveLength(1);
     expect(agent.counts()).toMatchObject({ events: 5, notMatchable: 4, alerts: 1 });
+    // The heartbeat's alert-log counts are the alert log's own (this fake says one of its alerts was lost).
+    expect(agent.counts()).toMatchObject({ alertsWritten: 0, alertsSpooled: 0, alertsLost: 1 });
     // The process table saw the fork that was not mapped: the exec's process started at the fork.
     expect((alerts[0].process as { start?: string }).start).toBe(new Date(1_800_000_000_000 + 4).toISOString());
 

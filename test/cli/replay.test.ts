@@ -30,8 +30,8 @@ describe("macsensor replay", () => {
     const r = macsensor(["replay", "--stats", positives]);
     expect(r.status).toBe(0);
     const stats = JSON.parse(r.stderr.trim());
-    expect(Object.keys(stats)).toEqual(["events", "alerts", "seconds", "events_per_second"]);
-    expect(stats).toMatchObject({ events: 14, alerts: 14 });
+    expect(Object.keys(stats)).toEqual(["events", "alerts", "alerts_written", "alerts_lost", "seconds", "events_per_second"]);
+    expect(stats).toMatchObject({ events: 14, alerts: 14, alerts_written: 14, alerts_lost: 0 });
     expect(typeof stats.seconds).toBe("number");
     expect(stats.events_per_second).toBeGreaterThan(0);
   });
@@ -71,6 +71,16 @@ describe("macsensor replay", () => {
     expect(text).toContain('"action":"block"');
     expect(text).toContain('"result":"not_applicable"');
     expect(text).toContain('"reason":"replay"');
+  });
+
+  it("--alerts on a full disk (/dev/full): counts the alerts lost, says how many and why, exit 1", () => {
+    const r = macsensor(["replay", "--alerts", "/dev/full", "--stats", positives]);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split("\n");
+    expect(JSON.parse(lines.find((l) => l.startsWith("{")) ?? "null")).toMatchObject({ events: 14, alerts: 14, alerts_written: 0, alerts_lost: 14 });
+    expect(r.stderr).toMatch(/^macsensor replay: 14 of 14 alerts lost: cannot write to \/dev\/full: ENOSPC/m);
+    // Said once when the writes began to fail, not once per alert.
+    expect(r.stderr.match(/alerts wait in memory/g)).toHaveLength(1);
   });
 
   it("--format eslogger: Apple eslogger JSON through the same mapping as `macsensor ecs`", () => {

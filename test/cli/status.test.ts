@@ -197,6 +197,21 @@ describe("macsensor status", () => {
     expect(r.stdout).toContain("no such file");
   });
 
+  it("shows alerts written and lost from the heartbeat, and flags a lost count", () => {
+    const log = join(dir, "lost.log");
+    const heartbeat = (counts: Record<string, number>, ago: number): string =>
+      record({ "@timestamp": iso(ago), message: "heartbeat", event: { action: "heartbeat" }, macsensor: { counts } });
+    const run = () => spawnSync(process.execPath, [cli, "status", "--log", log, "--alerts", alertsLog, "--pid-file", pidFile], { encoding: "utf8" });
+    writeFileSync(log, [record({ "@timestamp": iso(HOUR), message: "agent started", macsensor: { backend: "linux" } }), heartbeat({ events: 900, alerts: 10, alertsWritten: 7, alertsSpooled: 0, alertsLost: 3, drops: 0 }, 60_000)].join("\n") + "\n");
+    let out = run().stdout;
+    expect(out).toMatch(/^last heartbeat:  .*: events 900, alerts 10, alerts written 7, alerts lost 3, drops 0, deadline fallbacks \?, alerts spooled 0$/m);
+    expect(out).toMatch(/^warning: 3 alert\(s\) LOST: the alert log could not be written/m);
+    writeFileSync(log, heartbeat({ events: 900, alerts: 10, alertsWritten: 10, alertsSpooled: 0, alertsLost: 0, drops: 0 }, 60_000) + "\n");
+    out = run().stdout;
+    expect(out).toMatch(/alerts 10, alerts written 10, alerts lost 0,/);
+    expect(out).not.toMatch(/LOST/);
+  });
+
   it("has --help and rejects unknown options", () => {
     expect(spawnSync(process.execPath, [cli, "status", "--help"], { encoding: "utf8" }).stdout).toMatch(/^Usage: macsensor status/);
     expect(spawnSync(process.execPath, [cli, "status", "--bogus"], { encoding: "utf8" }).status).toBe(2);

@@ -37,7 +37,7 @@ describe("loadConfig", () => {
       auth: { failMode: "open" },
       mute: { executables: [] },
       capture: { envVars: ["DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH", "DYLD_FRAMEWORK_PATH", "LD_PRELOAD"] },
-      alerts: { path: "/var/log/macsensor/alerts.ndjson", maxBytes: 52428800, maxFiles: 10 },
+      alerts: { path: "/var/log/macsensor/alerts.ndjson", maxBytes: 52428800, maxFiles: 10, spoolMaxBytes: 8 * 1024 * 1024, spoolMaxAlerts: 10_000 },
       log: { path: "/var/log/macsensor/macsensor.log" },
       heartbeat: { intervalSeconds: 60 },
       backend: "auto",
@@ -63,7 +63,7 @@ describe("loadConfig", () => {
     const r = loadConfig({ ...linux, configFile: file });
     expect(r.warnings).toEqual([]);
     expect(r.config.rules.paths).toEqual([join(dir, "rules"), "/opt/site/rules"]);
-    expect(r.config.alerts).toEqual({ path: "/var/log/site/alerts.ndjson", maxBytes: 10_000_000, maxFiles: 5 });
+    expect(r.config.alerts).toMatchObject({ path: "/var/log/site/alerts.ndjson", maxBytes: 10_000_000, maxFiles: 5 });
     expect(r.config.heartbeat.intervalSeconds).toBe(120);
     expect(r.config.actions).toEqual({
       "7b1e0c52-3d0f-4f43-9a57-2f0a3c9e4d11": "report",
@@ -168,8 +168,11 @@ describe("loadConfig", () => {
     expect(bad(`development.relax_permissions = "yes"`)).toBe(`expected true or false, got "yes"`);
     expect(bad(`eslogger.block_fallback = "block"`)).toBe(`expected one of "kill", "report", got "block"`);
     expect(bad(`rules.paths = "/one"`)).toBe(`expected an array of paths, got "/one"`);
-    const ok = loadConfig({ ...linux, configFile: toml(`alerts.max_bytes = "64 MiB"\nbackend = "eslogger"`) });
+    expect(bad(`alerts.spool_max_alerts = 0`)).toBe("expected 1..1000000, got 0");
+    expect(bad(`alerts.spool_max_bytes = "1 KB"`)).toBe("expected 65536 bytes..1073741824 bytes, got 1000");
+    const ok = loadConfig({ ...linux, configFile: toml(`alerts.max_bytes = "64 MiB"\nalerts.spool_max_bytes = "16 MiB"\nbackend = "eslogger"`) });
     expect(ok.config.alerts.maxBytes).toBe(64 * 1024 * 1024);
+    expect(ok.config.alerts.spoolMaxBytes).toBe(16 * 1024 * 1024);
     expect(ok.config.backend).toBe("eslogger");
   });
 

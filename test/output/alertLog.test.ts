@@ -53,7 +53,7 @@ describe("createAlertLog", () => {
     const log = createAlertLog({ file, maxBytes: 1024 * 1024, maxFiles: 1000 });
     const total = 100_000;
     for (let i = 0; i < total; i++) log.write(alert(i));
-    expect(log.written).toBe(total);
+    expect(log.accepted).toBe(total);
     await log.close();
 
     const files = logFiles(file);
@@ -222,13 +222,24 @@ describe("createAlertLog", () => {
     expect(statSync(sub).mode & 0o777).toBe(0o750);
   });
 
-  it("reports a write it cannot make (disk full) instead of throwing", async () => {
-    const errors: LogFileError[] = [];
-    const log = createAlertLog({ file: "/dev/full", onError: (e) => errors.push(e) });
-    log.write(alert(1));
+  it("tells the agent log once when a write fails (disk full) and counts what is never written as lost, without throwing", async () => {
+    const records: { level: string; message: string; meta: Record<string, unknown> }[] = [];
+    const ops = { log: (level: string, message: string, meta: object) => records.push({ level, message, meta: meta as Record<string, unknown> }) };
+    const log = createAlertLog({ file: "/dev/full", ops });
+    for (let i = 0; i < 3; i++) log.write(alert(i));
+    await log.flush();
+    expect([log.accepted, log.written, log.spooled, log.lost]).toEqual([3, 0, 3, 0]);
+    log.write(alert(3));
     await log.close();
-    expect(errors).toHaveLength(1);
-    expect(errors[0].message).toMatch(/cannot write to \/dev\/full: .*ENOSPC/);
+    expect([log.accepted, log.written, log.spooled, log.lost]).toEqual([4, 0, 0, 4]);
+    expect(log.lossCause).toMatch(/cannot write to \/dev\/full: .*ENOSPC/);
+    expect(records.map((r) => [r.level, (r.meta.event as { action: string }).action])).toEqual([
+      ["error", "alert-log-spooling"],
+      ["error", "alert-log-abandoned"],
+    ]);
+    expect(records[0].message).toMatch(/^alert log: cannot write to \/dev\/full: ENOSPC.*; alerts wait in memory/);
+    expect(records[0].meta).toMatchObject({ file: { path: "/dev/full" }, error: { code: "ENOSPC" }, macsensor: { alert_log: { spooled: 3 } } });
+    expect(records[1].meta).toMatchObject({ macsensor: { alert_log: { lost: 4, writtenLate: 0 } } });
   });
 
   it("throws a LogFileError naming the path when the log cannot be created", () => {
@@ -283,6 +294,8 @@ describe("createStreamAlertSink", () => {
     sink.write(alert(1));
     await sink.close();
     expect(errors.map((e) => e.message)).toEqual(["write EPIPE"]);
+    expect([sink.accepted, sink.written, sink.lost]).toEqual([1, 0, 1]);
+    expect(sink.lossCause).toBe("test: write EPIPE");
     expect(() => sink.write(alert(2))).toThrow(LogFileError);
   });
 });
