@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { memoryAlertLog } from "../helpers/memoryAlertLog.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -172,7 +173,7 @@ describe("startAgent and the evaluation budget", () => {
     };
     const backend = new FakeBackend();
     const alerts: EcsEvent[] = [];
-    const alertLog: AlertLog = { write: (a) => alerts.push(a), flush: async () => {}, close: async () => {}, get written() { return alerts.length; } };
+    const alertLog = memoryAlertLog(alerts);
     const opsFile = join(dir, "ops.log");
     const ops = createOpsLogger({ file: opsFile, console: false });
     const agent = await startAgent({

@@ -1,10 +1,10 @@
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { memoryAlertLog } from "../helpers/memoryAlertLog.js";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startAgent } from "../../src/agent/agent.js";
 import { UntrustedPathError } from "../../src/config/index.js";
 import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
-import type { AlertLog } from "../../src/output/alertLog.js";
 import { createOpsLogger, flushOpsLogger } from "../../src/output/opsLogger.js";
 import type { BackendStats, SensorBackend } from "../../src/sensor/backend.js";
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
@@ -67,7 +67,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 async function start(relaxPermissions?: boolean) {
   const backend = new FakeBackend();
   const alerts: EcsEvent[] = [];
-  const alertLog: AlertLog = { write: (a) => alerts.push(a), flush: async () => {}, close: async () => {}, get written() { return alerts.length; } };
+  const alertLog = memoryAlertLog(alerts);
   const ops = createOpsLogger({ file: join(dir, "ops.log"), console: false });
   const agent = await startAgent({
     backend,
