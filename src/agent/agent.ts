@@ -42,7 +42,11 @@ export interface AgentOptions {
   failClosed?: boolean;
   /** Sends SIGKILL; default process.kill. */
   kill?: (pid: number) => string | null;
+  /** Estimated bytes of pending sequence state, shared equally by the sequence rules (config sequences.max_pending_bytes). */
+  maxPendingSequenceBytes?: number;
 }
+
+const DEFAULT_MAX_PENDING_SEQUENCE_BYTES = 32 * 1024 * 1024;
 
 export interface RulesSummary {
   loaded: number;
@@ -107,7 +111,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       if (file.status === "skipped") ops.info("rule skipped", { file: { path: file.file }, macsensor: { reason: file.reason } });
       if (file.status === "error") ops.error("rule not loaded", { file: { path: file.file }, error: file.error });
     }
-    const next = new RuleSet(result.rules, { actions: options.actions });
+    const sequenceRules = result.rules.filter((r) => r.query.isSequence).length;
+    const maxPendingBytes = Math.max(64 * 1024, Math.floor((options.maxPendingSequenceBytes ?? DEFAULT_MAX_PENDING_SEQUENCE_BYTES) / Math.max(1, sequenceRules)));
+    const next = new RuleSet(result.rules, { actions: options.actions, compile: { maxPendingBytes } });
     for (const id of next.unknownActionIds()) ops.warn("an action is configured for a rule that is not loaded", { rule: { id } });
     const relevanceSpec = deriveRelevanceSpec(result.rules.map((r) => r.query.ast));
     ruleSet = next;
@@ -170,6 +176,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const counts = (): Record<string, number> => {
     const b = backend.stats();
+    const sequences = ruleSet.sequenceStats();
     return {
       ...pipeline.counts,
       backendReceived: b.received,
@@ -182,6 +189,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       rulesSkipped: rules.skipped,
       rulesErrors: rules.errors,
       processTable: mapper.table.stats.live,
+      sequencesPending: sequences.pending,
+      sequencesPendingBytes: sequences.pendingBytes,
+      sequenceEvictions: sequences.evicted,
     };
   };
   const stopHeartbeat = startHeartbeat(ops, counts, options.heartbeatMs);

@@ -122,6 +122,7 @@ export async function run(argv: string[]): Promise<number> {
       blockFallback: which === "es" ? "report" : config.eslogger.blockFallback,
       failClosed: which === "es" && config.auth.failMode === "closed",
       heartbeatMs: heartbeatSeconds * 1000,
+      maxPendingSequenceBytes: config.sequences.maxPendingBytes,
     });
 
   let running: LiveBackend = live;
