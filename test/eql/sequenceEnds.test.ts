@@ -94,3 +94,45 @@ describe("until and the sequence's own events", () => {
     expect(run(q, events)).toEqual(["a1,b1,c1"]);
   });
 });
+
+describe("missing stages at the ends, against Elasticsearch's rule written out directly", () => {
+  // For one positive stage every `n` event is a candidate; Elasticsearch takes the latest leading event before
+  // it and the first trailing event after it, and keeps the candidate unless those found lie within maxspan:
+  // leading..n when only leading stages exist, n..trailing when only trailing ones, leading..trailing when both.
+  function expected(events: EqlEvent[], minutes: number[], lead: boolean, trail: boolean, maxspanMin: number | null): string[] {
+    const within = (from: number, to: number) => maxspanMin === null || to - from <= maxspanMin;
+    const kept: string[] = [];
+    events.forEach((ev, i) => {
+      if ((ev.event as { category: string[] }).category[0] !== "n") return;
+      const ms = events.map((x, j) => ((x.event as { category: string[] }).category[0] === "m" ? minutes[j] : NaN));
+      const before = ms.filter((t) => t < minutes[i]);
+      const after = ms.filter((t) => t > minutes[i]);
+      const leading = before.length > 0 ? Math.max(...before) : null;
+      const trailing = after.length > 0 ? Math.min(...after) : null;
+      let reject: boolean;
+      if (lead && trail) reject = leading !== null && trailing !== null && within(leading, trailing);
+      else if (lead) reject = leading !== null && within(leading, minutes[i]);
+      else reject = trailing !== null && within(minutes[i], trailing);
+      if (!reject) kept.push(ev.id as string);
+    });
+    return kept.sort();
+  }
+
+  it("agrees on 300 random timelines, for leading, trailing and both, with and without maxspan", () => {
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (let round = 0; round < 300; round++) {
+      const minutes: number[] = [];
+      let t = 0;
+      for (let i = 0; i < 12; i++) minutes.push((t += 1 + Math.floor(rand() * 8)));
+      const events = minutes.map((m, i) => (rand() < 0.4 ? e(`m${i}`, "m", m) : e(`n${i}`, "n", m)));
+      for (const [lead, trail] of [[true, false], [false, true], [true, true]] as const) {
+        for (const maxspan of [null, 5, 12]) {
+          const q = `sequence${maxspan === null ? "" : ` with maxspan=${maxspan}m`} ${lead ? "![m where true]" : ""} [n where true] ${trail ? "![m where true]" : ""}`;
+          const got = run(q, events).map((h) => h.split(",").find((x) => x !== "-") as string).sort();
+          expect(got, `${q} over ${events.map((x, i) => `${x.id}@${minutes[i]}`).join(" ")}`).toEqual(expected(events, minutes, lead, trail, maxspan));
+        }
+      }
+    }
+  });
+});
