@@ -128,6 +128,21 @@ export function approximateBytes(v: unknown, depth = 0): number {
   }
 }
 
+/**
+ * The estimated size of an event, remembered for the last event asked about: the matchers of a rule set see
+ * the same event one after the other, so it is walked once, not once per sequence rule that keeps it. (Events
+ * are not changed once pushed: pending sequences hold them.)
+ */
+let sizedEvent: EqlEvent | null = null;
+let sizedBytes = 0;
+function eventBytes(event: EqlEvent): number {
+  if (event !== sizedEvent) {
+    sizedBytes = approximateBytes(event);
+    sizedEvent = event;
+  }
+  return sizedBytes;
+}
+
 function keyBytes(id: unknown, values: readonly Scalar[]): number {
   let n = typeof id === "string" && values.length > 1 ? 16 + id.length : 0;
   for (let i = 0; i < values.length; i++) n += approximateBytes(values[i]);
@@ -228,8 +243,6 @@ export class SequenceMatcher {
   private evicted = 0;
   private evictedRecords = 0;
   private expired = 0;
-  /** The estimated size of the event being pushed; -1 until something keeps it. */
-  private eventBytes = -1;
   /** Hits of the event being pushed. */
   private out: Hit[] = EMPTY;
   private readonly emit = (p: Pending): void => {
@@ -279,7 +292,6 @@ export class SequenceMatcher {
     const maxspan = this.plan.maxspanMs;
     const ts = timestampMillis(this.plan.timestamp(event));
     this.out = EMPTY;
-    this.eventBytes = -1;
     const emit = this.emit;
 
     if (maxspan !== null && !Number.isNaN(ts)) this.expire(ts, maxspan, emit);
@@ -345,11 +357,6 @@ export class SequenceMatcher {
     return { kind: "sequence", joinKeys: p.keyValues, events: p.events };
   }
 
-  private currentEventBytes(event: EqlEvent): number {
-    if (this.eventBytes < 0) this.eventBytes = approximateBytes(event);
-    return this.eventBytes;
-  }
-
   private start(key: JoinKey, event: EqlEvent, ordinal: number, ts: number, emit: (p: Pending) => void): void {
     let leadingMissingTs = NaN;
     for (const m of this.leadingMissing) {
@@ -381,7 +388,7 @@ export class SequenceMatcher {
       if (this.keep(p, ts)) emit(p);
       return;
     }
-    p.bytes = PENDING_BYTES + keyBytes(key.id, keyValues) + this.currentEventBytes(event);
+    p.bytes = PENDING_BYTES + keyBytes(key.id, keyValues) + eventBytes(event);
     this.link(p);
     if (this.firstPositive === this.lastPositive) this.complete(p, ts, emit);
     else this.place(p);
@@ -409,7 +416,7 @@ export class SequenceMatcher {
     p.events[s] = event;
     p.lastOrdinal = ordinal;
     p.stage = s;
-    const added = this.currentEventBytes(event);
+    const added = eventBytes(event);
     p.bytes += added;
     this.bytes += added;
     if (s === this.lastPositive) this.complete(p, ts, emit);
