@@ -51,7 +51,11 @@ export interface AgentOptions {
   eventBudgetMs?: number;
   /** The clock (ms) rule evaluation is timed with; default performance.now. */
   clock?: () => number;
+  /** Estimated bytes of pending sequence state, shared equally by the sequence rules (config sequences.max_pending_bytes). */
+  maxPendingSequenceBytes?: number;
 }
+
+const DEFAULT_MAX_PENDING_SEQUENCE_BYTES = 32 * 1024 * 1024;
 
 export interface RulesSummary {
   loaded: number;
@@ -127,7 +131,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         }
       }
     }
-    const next = new RuleSet(result.rules, { actions: options.actions });
+    const sequenceRules = result.rules.filter((r) => r.query.isSequence).length;
+    const maxPendingBytes = Math.max(64 * 1024, Math.floor((options.maxPendingSequenceBytes ?? DEFAULT_MAX_PENDING_SEQUENCE_BYTES) / Math.max(1, sequenceRules)));
+    const next = new RuleSet(result.rules, { actions: options.actions, compile: { maxPendingBytes } });
     for (const id of next.unknownActionIds()) ops.warn("an action is configured for a rule that is not loaded", { rule: { id } });
     const relevanceSpec = deriveRelevanceSpec(result.rules.map((r) => r.query.ast));
     ruleSet = next;
@@ -195,6 +201,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const counts = (): Record<string, number> => {
     const b = backend.stats();
+    const sequences = ruleSet.sequenceStats();
     return {
       ...pipeline.counts,
       backendReceived: b.received,
@@ -211,6 +218,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       rulesSkipped: rules.skipped,
       rulesErrors: rules.errors,
       processTable: mapper.table.stats.live,
+      sequencesPending: sequences.pending,
+      sequencesPendingBytes: sequences.pendingBytes,
+      sequenceEvictions: sequences.evicted,
     };
   };
   const slowRule = (): Record<string, unknown> => {

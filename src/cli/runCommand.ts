@@ -129,6 +129,7 @@ export async function run(argv: string[]): Promise<number> {
       heartbeatMs: heartbeatSeconds * 1000,
       relaxPermissions: relax,
       eventBudgetMs: config.rules.eventBudgetMs,
+      maxPendingSequenceBytes: config.sequences.maxPendingBytes,
     });
 
   let running: LiveBackend = live;

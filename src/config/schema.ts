@@ -30,6 +30,8 @@ export interface MacsensorConfig {
   alerts: { path: string; maxBytes: number; maxFiles: number; spoolMaxBytes: number; spoolMaxAlerts: number };
   log: { path: string };
   heartbeat: { intervalSeconds: number };
+  /** Estimated bytes of pending sequence state, all sequence rules together. */
+  sequences: { maxPendingBytes: number };
   backend: BackendName;
   eslogger: { blockFallback: BlockFallback };
   development: { relaxPermissions: boolean };
@@ -207,6 +209,12 @@ export const SETTINGS: readonly Setting[] = [
     check: integerIn(1, 86400, " s"),
   },
   {
+    key: "sequences.max_pending_bytes",
+    doc: 'memory for pending sequence state (estimated), shared equally by the sequence rules; over it the oldest is dropped and counted (bytes, or "32 MB")',
+    defaultValue: () => 32 * 1024 * 1024,
+    check: byteSize(1024 * 1024, 2 ** 36),
+  },
+  {
     key: "backend",
     doc: '"auto" (Endpoint Security on macOS, else eslogger; process connector on Linux), "es", "eslogger", "linux"',
     defaultValue: () => "auto",
@@ -258,6 +266,7 @@ export function toConfig(flat: ReadonlyMap<string, unknown>, actions: Record<str
     },
     log: { path: get("log.path") },
     heartbeat: { intervalSeconds: get("heartbeat.interval_seconds") },
+    sequences: { maxPendingBytes: get("sequences.max_pending_bytes") },
     backend: get("backend"),
     eslogger: { blockFallback: get("eslogger.block_fallback") },
     development: { relaxPermissions: get("development.relax_permissions") },

@@ -13,6 +13,8 @@ export interface CompileOptions {
   tiebreakerField?: string;
   /** Cap on pending sequence state per query (default 100_000); overflow evicts the oldest, counted in stats(). */
   maxPendingSequences?: number;
+  /** Cap on the estimated bytes of pending sequence state per query (default 64 MiB); overflow evicts the oldest. */
+  maxPendingBytes?: number;
 }
 
 export type EqlEvent = Record<string, unknown>;
@@ -35,8 +37,15 @@ export type Hit = EventHit | SequenceHit;
 export interface MatcherStats {
   /** Sequences waiting for their next stage (or, with a trailing missing stage, for their window to close). */
   pendingSequences: number;
-  /** Pending sequences dropped because the cap was reached (oldest first). */
+  /**
+   * Estimated heap bytes of the pending state: the pending sequences with the events they hold (each held
+   * event counted in full, though the caller may share it), their keys, and the remembered missing-stage events.
+   */
+  pendingBytes: number;
+  /** Pending sequences dropped because a cap (count or bytes) was reached (oldest first). */
   evictedSequences: number;
+  /** Remembered missing-stage events dropped because a cap was reached (a sequence they would reject may match). */
+  evictedMissingEvents: number;
   /** Pending sequences dropped because their maxspan ran out. */
   expiredSequences: number;
 }

@@ -454,6 +454,17 @@ function comparisonValue(e: Comparison): ValueFn {
   const l = compileValue(e.left);
   const r = compileValue(e.right);
   const op = e.op;
+  if (isOptionalFieldPair(e) && (op === "==" || op === "!=")) {
+    // `?x == ?y`: an absent optional field is the null literal, and `== null` is IsNull, so null == null holds.
+    const wantEqual = op === "==";
+    return (event) => {
+      const a = l(event);
+      const b = r(event);
+      if (a === null || b === null) return (a === null && b === null) === wantEqual;
+      const t = truth(fanOut([a, b], ([x, y]) => compare3("==", x, y)));
+      return t === null ? null : t === wantEqual;
+    };
+  }
   if (op === "!=") {
     return (event) => {
       const t = truth(fanOut([l(event), r(event)], ([a, b]) => compare3("==", a, b)));
@@ -461,6 +472,11 @@ function comparisonValue(e: Comparison): ValueFn {
     };
   }
   return (event) => fanOut([l(event), r(event)], ([a, b]) => compare3(op, a, b));
+}
+
+/** Two fields compared, at least one of them `?optional` (the checker rejects the other field-to-field cases). */
+function isOptionalFieldPair(e: Comparison): boolean {
+  return e.left.kind === "field" && e.right.kind === "field" && (e.left.optional || e.right.optional);
 }
 
 function callValue(e: FunctionCall): ValueFn {

@@ -17,6 +17,7 @@ import { SequenceMatcher, type KeySpec, type SequencePlan, type StagePlan } from
 export const DEFAULT_CATEGORY_FIELD = "event.category";
 export const DEFAULT_TIMESTAMP_FIELD = "@timestamp";
 export const DEFAULT_MAX_PENDING_SEQUENCES = 100_000;
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 const NO_HITS: Hit[] = Object.freeze([]) as unknown as Hit[];
 
@@ -55,6 +56,7 @@ function sequencePlan(q: SequenceQuery, options: Required<Omit<CompileOptions, "
     maxspanMs: q.maxspan ? q.maxspan.millis : null,
     timestamp: compileFieldGetter(options.timestampField.split(".")),
     maxPending: options.maxPendingSequences,
+    maxPendingBytes: options.maxPendingBytes,
   };
 }
 
@@ -73,7 +75,7 @@ function piped(query: Query, source: { push(e: EqlEvent): Hit[]; finish(): Hit[]
   };
 }
 
-const NO_STATS: MatcherStats = Object.freeze({ pendingSequences: 0, evictedSequences: 0, expiredSequences: 0 });
+const NO_STATS: MatcherStats = Object.freeze({ pendingSequences: 0, pendingBytes: 0, evictedSequences: 0, evictedMissingEvents: 0, expiredSequences: 0 });
 
 /** Parses, checks and compiles a query. Throws EqlSyntaxError / EqlSemanticError; never at event time. */
 function resolveOptions(options: CompileOptions): Required<Omit<CompileOptions, "tiebreakerField">> {
@@ -81,6 +83,7 @@ function resolveOptions(options: CompileOptions): Required<Omit<CompileOptions, 
     categoryField: options.categoryField ?? DEFAULT_CATEGORY_FIELD,
     timestampField: options.timestampField ?? DEFAULT_TIMESTAMP_FIELD,
     maxPendingSequences: Math.max(1, options.maxPendingSequences ?? DEFAULT_MAX_PENDING_SEQUENCES),
+    maxPendingBytes: Math.max(1, options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES),
   };
 }
 

@@ -5,11 +5,21 @@
  * stages from last to first, so it can complete or advance one sequence and start another, but never fill
  * two stages of the same sequence.
  *
- * Missing-event stages `![...]`: between two positive stages, a matching event with the same key in between
- * rejects the sequence; before the first positive stage, one within maxspan before the sequence's last event
- * (any, without maxspan) rejects it; after the last, the sequence waits until its maxspan window has passed
- * (or the stream ends) and is dropped if one arrives. `until`: a matching event drops the key's pending
- * sequences. Pending state is bounded: maxspan expiry, plus a cap that evicts the oldest.
+ * Missing-event stages `![...]`, as Elasticsearch decides them: between two positive stages, a matching event
+ * with the same key in between rejects the sequence. Leading only (before the first positive stage): the
+ * latest one before the sequence rejects it if it lies within maxspan of the sequence's last event (any,
+ * without maxspan). Trailing only: the sequence waits until maxspan from its start has passed (or the stream
+ * ends) and is dropped if one arrives. Leading and trailing: only the pair rejects — the latest leading event
+ * and a trailing one within one maxspan of each other; a sequence with no leading event is kept at once.
+ *
+ * `until`: a matching event drops the key's pending sequences, after the stages have seen it: like
+ * Elasticsearch, which rejects a sequence when an until event lies between its last event and the next
+ * stage's, an event that completes a sequence completes it even if it also matches `until`.
+ *
+ * Pending state is bounded: maxspan expiry, a cap on the count, and a cap on its estimated bytes (the pending
+ * sequences with the events they hold, and the last missing-stage event seen per key). Over a cap the oldest
+ * state goes, counted. Every operation is O(1) in the amount of state held: intrusive linked lists in age
+ * order, and Maps that are only ever looked up, never scanned.
  */
 import type { EqlEvent, Hit, MatcherStats, SequenceHit } from "./api.js";
 import type { Predicate, ValueFn } from "./compiler.js";
@@ -35,7 +45,10 @@ export interface SequencePlan {
   until: StagePlan | null;
   maxspanMs: number | null;
   timestamp: FieldGetter;
+  /** Cap on pending sequences (and, separately, on remembered missing-stage events per missing stage). */
   maxPending: number;
+  /** Cap on the estimated bytes of all pending state. */
+  maxPendingBytes: number;
 }
 
 interface JoinKey {
@@ -51,10 +64,89 @@ interface Pending {
   /** Stage index this sequence waits after (its last filled stage), or -1 once complete and waiting. */
   stage: number;
   startTs: number;
+  startOrdinal: number;
   lastOrdinal: number;
   /** Timestamp of the latest leading missing-stage event seen before the sequence started (NaN: none). */
   leadingMissingTs: number;
+  /** Waiting only: a trailing missing-stage event within maxspan of this time rejects the sequence. */
+  windowFromTs: number;
+  bytes: number;
   alive: boolean;
+  /** Age order (oldest first) over all pending sequences. */
+  older: Pending | null;
+  newer: Pending | null;
+  /** Waiting only: the other waiting sequences of the same key. */
+  waitPrev: Pending | null;
+  waitNext: Pending | null;
+}
+
+/** The last event of a missing stage seen for a key. */
+interface MissingRecord {
+  stage: number;
+  keyId: unknown;
+  ordinal: number;
+  ts: number;
+  bytes: number;
+  older: MissingRecord | null;
+  newer: MissingRecord | null;
+}
+
+interface WaitList {
+  head: Pending;
+  tail: Pending;
+}
+
+/** Rough sizes in bytes of V8 objects, for accounting, not allocation. */
+const PENDING_BYTES = 200;
+const RECORD_BYTES = 120;
+const MAX_SIZE_DEPTH = 8;
+
+/** An estimate of the heap bytes a value holds (object keys are shared between events, so not counted). */
+export function approximateBytes(v: unknown, depth = 0): number {
+  switch (typeof v) {
+    case "string":
+      return 16 + v.length;
+    case "number":
+      return 16;
+    case "boolean":
+    case "undefined":
+      return 8;
+    case "object": {
+      if (v === null) return 8;
+      if (depth >= MAX_SIZE_DEPTH) return 32;
+      if (Array.isArray(v)) {
+        let n = 16 + 8 * v.length;
+        for (let i = 0; i < v.length; i++) n += approximateBytes(v[i], depth + 1);
+        return n;
+      }
+      let n = 24;
+      for (const key in v as Record<string, unknown>) n += 8 + approximateBytes((v as Record<string, unknown>)[key], depth + 1);
+      return n;
+    }
+    default:
+      return 16;
+  }
+}
+
+/**
+ * The estimated size of an event, remembered for the last event asked about: the matchers of a rule set see
+ * the same event one after the other, so it is walked once, not once per sequence rule that keeps it. (Events
+ * are not changed once pushed: pending sequences hold them.)
+ */
+let sizedEvent: EqlEvent | null = null;
+let sizedBytes = 0;
+function eventBytes(event: EqlEvent): number {
+  if (event !== sizedEvent) {
+    sizedBytes = approximateBytes(event);
+    sizedEvent = event;
+  }
+  return sizedBytes;
+}
+
+function keyBytes(id: unknown, values: readonly Scalar[]): number {
+  let n = typeof id === "string" && values.length > 1 ? 16 + id.length : 0;
+  for (let i = 0; i < values.length; i++) n += approximateBytes(values[i]);
+  return n;
 }
 
 const NO_KEYS: JoinKey[] = [{ id: "", values: [] }];
@@ -133,15 +225,23 @@ export class SequenceMatcher {
   private readonly trailingMissing: number[];
   /** Missing stages strictly between two positive stages, and leading ones: their last matching event per key. */
   private readonly recordedMissing: number[];
+  private readonly maxRecords: number;
 
   private slots: Map<unknown, Pending>[];
-  private waiting = new Map<unknown, Pending[]>();
-  private lastMissing: Map<unknown, { ordinal: number; ts: number }>[];
-  private fifo: Pending[] = [];
-  private fifoHead = 0;
+  /** Complete sequences waiting for their trailing missing-event window to close, per key. */
+  private waiting = new Map<unknown, WaitList>();
+  private waitingCount = 0;
+  private lastMissing: Map<unknown, MissingRecord>[];
+  private oldest: Pending | null = null;
+  private newest: Pending | null = null;
+  private oldestRecord: MissingRecord | null = null;
+  private newestRecord: MissingRecord | null = null;
+  private records = 0;
   private ordinal = 0;
   private pending = 0;
+  private bytes = 0;
   private evicted = 0;
+  private evictedRecords = 0;
   private expired = 0;
   /** Hits of the event being pushed. */
   private out: Hit[] = EMPTY;
@@ -163,21 +263,28 @@ export class SequenceMatcher {
     this.leadingMissing = missing.filter((i) => i < this.firstPositive);
     this.trailingMissing = missing.filter((i) => i > this.lastPositive);
     this.recordedMissing = missing.filter((i) => i < this.lastPositive);
+    this.maxRecords = plan.maxPending * Math.max(1, this.recordedMissing.length);
     this.slots = this.stages.map(() => new Map());
     this.lastMissing = this.stages.map(() => new Map());
   }
 
   /**
    * Whether an event that matches none of the stages (nor until, nor a missing stage) may be skipped: it can
-   * change nothing but the passing of time, and expiry can wait for the next relevant event (the cap still
-   * bounds memory). Not so while sequences wait for a trailing missing-event window to close.
+   * change nothing but the passing of time, and expiry can wait for the next relevant event (the caps still
+   * bound memory). Not so while sequences wait for a trailing missing-event window to close.
    */
   canSkipUnmatched(): boolean {
-    return this.waiting.size === 0;
+    return this.waitingCount === 0;
   }
 
   stats(): MatcherStats {
-    return { pendingSequences: this.pending, evictedSequences: this.evicted, expiredSequences: this.expired };
+    return {
+      pendingSequences: this.pending,
+      pendingBytes: this.bytes,
+      evictedSequences: this.evicted,
+      evictedMissingEvents: this.evictedRecords,
+      expiredSequences: this.expired,
+    };
   }
 
   push(event: EqlEvent): Hit[] {
@@ -189,29 +296,11 @@ export class SequenceMatcher {
 
     if (maxspan !== null && !Number.isNaN(ts)) this.expire(ts, maxspan, emit);
 
-    if (this.trailingMissing.length > 0 && this.waiting.size > 0) {
+    if (this.waitingCount > 0) {
       for (const m of this.trailingMissing) {
         const stage = this.stages[m];
         if (!stage.filter(event)) continue;
-        for (const key of joinKeys(stage.keys, event)) {
-          const list = this.waiting.get(key.id);
-          if (!list) continue;
-          for (const p of list) this.kill(p);
-          this.waiting.delete(key.id);
-        }
-      }
-    }
-
-    const until = this.plan.until;
-    if (until && this.pending > 0 && until.filter(event)) {
-      for (const key of joinKeys(until.keys, event)) {
-        for (let s = 0; s < this.slots.length; s++) {
-          const p = this.slots[s].get(key.id);
-          if (p) {
-            this.slots[s].delete(key.id);
-            this.kill(p);
-          }
-        }
+        for (const key of joinKeys(stage.keys, event)) this.trailingEvent(key.id, ts, emit);
       }
     }
 
@@ -226,19 +315,23 @@ export class SequenceMatcher {
       }
     }
 
-    for (const m of this.recordedMissing) {
-      const stage = this.stages[m];
-      if (!stage.filter(event)) continue;
-      const seen = this.lastMissing[m];
-      for (const key of joinKeys(stage.keys, event)) {
-        seen.delete(key.id);
-        seen.set(key.id, { ordinal, ts });
-        if (seen.size > this.plan.maxPending) {
-          const oldest = seen.keys().next();
-          if (!oldest.done) seen.delete(oldest.value);
+    // After the stages: the sequence this event completes stands; those it started or advanced do not.
+    const until = this.plan.until;
+    if (until && this.pending > this.waitingCount && until.filter(event)) {
+      for (const key of joinKeys(until.keys, event)) {
+        for (let s = 0; s < this.slots.length; s++) {
+          const p = this.slots[s].get(key.id);
+          if (p) this.remove(p);
         }
       }
     }
+
+    for (const m of this.recordedMissing) {
+      const stage = this.stages[m];
+      if (!stage.filter(event)) continue;
+      for (const key of joinKeys(stage.keys, event)) this.record(m, key, ordinal, ts);
+    }
+    this.enforceCaps();
     const out = this.out;
     this.out = EMPTY;
     return out;
@@ -246,18 +339,17 @@ export class SequenceMatcher {
 
   finish(): Hit[] {
     const out: Hit[] = [];
-    for (let i = this.fifoHead; i < this.fifo.length; i++) {
-      const p = this.fifo[i];
-      if (p.alive && p.stage === -1) {
-        out.push(this.hit(p));
-      }
-    }
+    for (let p = this.oldest; p !== null; p = p.newer) if (p.stage === -1) out.push(this.hit(p));
     this.slots = this.stages.map(() => new Map());
     this.lastMissing = this.stages.map(() => new Map());
     this.waiting.clear();
-    this.fifo = [];
-    this.fifoHead = 0;
+    this.waitingCount = 0;
+    for (let p = this.oldest; p !== null; p = p.newer) p.alive = false;
+    this.oldest = this.newest = null;
+    this.oldestRecord = this.newestRecord = null;
+    this.records = 0;
     this.pending = 0;
+    this.bytes = 0;
     return out;
   }
 
@@ -273,12 +365,33 @@ export class SequenceMatcher {
     }
     const events: (EqlEvent | null)[] = new Array<EqlEvent | null>(this.stages.length).fill(null);
     events[this.firstPositive] = event;
-    const p: Pending = { keyId: key.id, keyValues: key.values.slice(), events, stage: this.firstPositive, startTs: ts, lastOrdinal: ordinal, leadingMissingTs, alive: true };
-    this.pending++;
-    this.fifo.push(p);
+    const keyValues = key.values.slice();
+    const p: Pending = {
+      keyId: key.id,
+      keyValues,
+      events,
+      stage: this.firstPositive,
+      startTs: ts,
+      startOrdinal: ordinal,
+      lastOrdinal: ordinal,
+      leadingMissingTs,
+      windowFromTs: ts,
+      bytes: 0,
+      alive: true,
+      older: null,
+      newer: null,
+      waitPrev: null,
+      waitNext: null,
+    };
+    if (this.firstPositive === this.lastPositive && this.trailingMissing.length === 0) {
+      // Decided at once: never held.
+      if (this.keep(p, ts)) emit(p);
+      return;
+    }
+    p.bytes = PENDING_BYTES + keyBytes(key.id, keyValues) + eventBytes(event);
+    this.link(p);
     if (this.firstPositive === this.lastPositive) this.complete(p, ts, emit);
     else this.place(p);
-    this.enforceCap();
   }
 
   private advance(s: number, key: JoinKey, event: EqlEvent, ordinal: number, ts: number, emit: (p: Pending) => void): void {
@@ -286,23 +399,26 @@ export class SequenceMatcher {
     const slot = this.slots[prev];
     const p = slot.get(key.id);
     if (!p) return;
-    slot.delete(key.id);
     const maxspan = this.plan.maxspanMs;
     if (maxspan !== null && ts - p.startTs > maxspan) {
-      this.kill(p);
+      this.remove(p);
       this.expired++;
       return;
     }
     for (let m = prev + 1; m < s; m++) {
       const seen = this.lastMissing[m].get(key.id);
       if (seen && seen.ordinal > p.lastOrdinal) {
-        this.kill(p);
+        this.remove(p);
         return;
       }
     }
+    slot.delete(key.id);
     p.events[s] = event;
     p.lastOrdinal = ordinal;
     p.stage = s;
+    const added = eventBytes(event);
+    p.bytes += added;
+    this.bytes += added;
     if (s === this.lastPositive) this.complete(p, ts, emit);
     else this.place(p);
   }
@@ -310,84 +426,170 @@ export class SequenceMatcher {
   private place(p: Pending): void {
     const slot = this.slots[p.stage];
     const old = slot.get(p.keyId);
-    if (old && old !== p) this.kill(old);
+    if (old && old !== p) this.remove(old);
     slot.set(p.keyId, p);
   }
 
+  /** Missing stages at the ends, for a sequence whose positive stages are all filled: keep it now? */
+  private keep(p: Pending, ts: number): boolean {
+    if (this.leadingMissing.length === 0 || Number.isNaN(p.leadingMissingTs)) return true;
+    const maxspan = this.plan.maxspanMs;
+    return maxspan !== null && !Number.isNaN(ts) && ts - p.leadingMissingTs > maxspan;
+  }
+
   private complete(p: Pending, ts: number, emit: (p: Pending) => void): void {
-    if (this.leadingMissing.length > 0 && !Number.isNaN(p.leadingMissingTs)) {
-      const maxspan = this.plan.maxspanMs;
-      if (maxspan === null || Number.isNaN(ts) || p.leadingMissingTs >= ts - maxspan) {
-        this.kill(p);
-        return;
-      }
-    }
-    if (this.trailingMissing.length > 0) {
-      p.stage = -1;
-      const list = this.waiting.get(p.keyId);
-      if (list) list.push(p);
-      else this.waiting.set(p.keyId, [p]);
+    const leadingFound = this.leadingMissing.length > 0 && !Number.isNaN(p.leadingMissingTs);
+    if (this.trailingMissing.length === 0 || (this.leadingMissing.length > 0 && !leadingFound)) {
+      // No trailing stage, or leading and trailing stages but no leading event: the ends are decided now.
+      this.remove(p);
+      if (this.keep(p, ts)) emit(p);
       return;
     }
-    this.kill(p);
-    emit(p);
+    if (leadingFound && this.keep(p, ts)) {
+      // The leading event is more than maxspan before the end, so no trailing event can be within maxspan of it.
+      this.remove(p);
+      emit(p);
+      return;
+    }
+    p.stage = -1;
+    p.windowFromTs = leadingFound ? p.leadingMissingTs : p.startTs;
+    const list = this.waiting.get(p.keyId);
+    if (list) {
+      p.waitPrev = list.tail;
+      list.tail.waitNext = p;
+      list.tail = p;
+    } else {
+      this.waiting.set(p.keyId, { head: p, tail: p });
+    }
+    this.waitingCount++;
   }
 
-  private kill(p: Pending): void {
+  /** A trailing missing-stage event for a key: rejects the waiting sequences whose window it falls in. */
+  private trailingEvent(keyId: unknown, ts: number, emit: (p: Pending) => void): void {
+    const list = this.waiting.get(keyId);
+    if (!list) return;
+    const maxspan = this.plan.maxspanMs;
+    for (let p: Pending | null = list.head; p !== null; ) {
+      const next: Pending | null = p.waitNext;
+      const inWindow = maxspan === null || Number.isNaN(ts) || !(ts - p.windowFromTs > maxspan);
+      this.remove(p);
+      if (!inWindow) emit(p);
+      p = next;
+    }
+  }
+
+  private record(stage: number, key: JoinKey, ordinal: number, ts: number): void {
+    const seen = this.lastMissing[stage];
+    const r = seen.get(key.id);
+    if (r) {
+      r.ordinal = ordinal;
+      r.ts = ts;
+      if (r !== this.newestRecord) {
+        this.unlinkRecord(r);
+        this.linkRecord(r);
+      }
+      return;
+    }
+    const values = key.values.slice();
+    const fresh: MissingRecord = { stage, keyId: key.id, ordinal, ts, bytes: RECORD_BYTES + keyBytes(key.id, values), older: null, newer: null };
+    seen.set(key.id, fresh);
+    this.linkRecord(fresh);
+    this.records++;
+    this.bytes += fresh.bytes;
+  }
+
+  private dropRecord(r: MissingRecord): void {
+    this.lastMissing[r.stage].delete(r.keyId);
+    this.unlinkRecord(r);
+    this.records--;
+    this.bytes -= r.bytes;
+  }
+
+  private linkRecord(r: MissingRecord): void {
+    r.older = this.newestRecord;
+    r.newer = null;
+    if (this.newestRecord) this.newestRecord.newer = r;
+    else this.oldestRecord = r;
+    this.newestRecord = r;
+  }
+
+  private unlinkRecord(r: MissingRecord): void {
+    if (r.older) r.older.newer = r.newer;
+    else this.oldestRecord = r.newer;
+    if (r.newer) r.newer.older = r.older;
+    else this.newestRecord = r.older;
+    r.older = r.newer = null;
+  }
+
+  private link(p: Pending): void {
+    p.older = this.newest;
+    if (this.newest) this.newest.newer = p;
+    else this.oldest = p;
+    this.newest = p;
+    this.pending++;
+    this.bytes += p.bytes;
+  }
+
+  /** Forgets a pending sequence wherever it is held (slot or wait list). */
+  private remove(p: Pending): void {
     if (!p.alive) return;
     p.alive = false;
-    this.pending--;
-  }
-
-  /** Drops what maxspan rules out; releases waiting sequences whose trailing window has closed. */
-  private expire(ts: number, maxspan: number, emit: (p: Pending) => void): void {
-    while (this.fifoHead < this.fifo.length) {
-      const p = this.fifo[this.fifoHead];
-      if (p.alive) {
-        if (!(ts - p.startTs > maxspan)) break;
-        this.remove(p);
-        if (p.stage === -1) emit(p);
-        else this.expired++;
-      }
-      this.fifoHead++;
-    }
-    this.compactFifo();
-  }
-
-  private enforceCap(): void {
-    while (this.pending > this.plan.maxPending && this.fifoHead < this.fifo.length) {
-      const p = this.fifo[this.fifoHead++];
-      if (!p.alive) continue;
-      this.remove(p);
-      this.evicted++;
-    }
-    this.compactFifo();
-  }
-
-  private remove(p: Pending): void {
     if (p.stage >= 0) {
       const slot = this.slots[p.stage];
       if (slot.get(p.keyId) === p) slot.delete(p.keyId);
     } else {
       const list = this.waiting.get(p.keyId);
       if (list) {
-        const rest = list.filter((x) => x !== p);
-        if (rest.length === 0) this.waiting.delete(p.keyId);
-        else this.waiting.set(p.keyId, rest);
+        if (p.waitPrev) p.waitPrev.waitNext = p.waitNext;
+        else list.head = p.waitNext as Pending;
+        if (p.waitNext) p.waitNext.waitPrev = p.waitPrev;
+        else list.tail = p.waitPrev as Pending;
+        if (list.head === null) this.waiting.delete(p.keyId);
       }
+      p.waitPrev = p.waitNext = null;
+      this.waitingCount--;
     }
-    this.kill(p);
+    if (p.older) p.older.newer = p.newer;
+    else if (this.oldest === p) this.oldest = p.newer;
+    if (p.newer) p.newer.older = p.older;
+    else if (this.newest === p) this.newest = p.older;
+    p.older = p.newer = null;
+    this.pending--;
+    this.bytes -= p.bytes;
   }
 
-  private compactFifo(): void {
-    if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifo.length) {
-      this.fifo = this.fifo.slice(this.fifoHead);
-      this.fifoHead = 0;
+  /** Drops what maxspan rules out; releases waiting sequences whose trailing window has closed. */
+  private expire(ts: number, maxspan: number, emit: (p: Pending) => void): void {
+    for (let p = this.oldest; p !== null && ts - p.startTs > maxspan; p = this.oldest) {
+      this.remove(p);
+      if (p.stage === -1) emit(p);
+      else this.expired++;
     }
-    // Dead entries behind live ones accumulate without maxspan; squeeze them out now and then.
-    if (this.fifo.length - this.fifoHead > 4 * (this.pending + 256)) {
-      this.fifo = this.fifo.slice(this.fifoHead).filter((p) => p.alive);
-      this.fifoHead = 0;
+    // A missing-stage event older than maxspan can reject nothing pending now or later.
+    for (let r = this.oldestRecord; r !== null && ts - r.ts > maxspan; r = this.oldestRecord) this.dropRecord(r);
+  }
+
+  /** Over a cap, the oldest state goes: pending sequences and remembered missing events, by age. */
+  private enforceCaps(): void {
+    const { maxPending, maxPendingBytes } = this.plan;
+    while (this.pending > maxPending && this.oldest) this.evict(this.oldest);
+    while (this.records > this.maxRecords && this.oldestRecord) this.evictRecord(this.oldestRecord);
+    while (this.bytes > maxPendingBytes) {
+      const p = this.oldest;
+      const r = this.oldestRecord;
+      if (p && (!r || p.startOrdinal <= r.ordinal)) this.evict(p);
+      else if (r) this.evictRecord(r);
+      else break;
     }
+  }
+
+  private evict(p: Pending): void {
+    this.remove(p);
+    this.evicted++;
+  }
+
+  private evictRecord(r: MissingRecord): void {
+    this.dropRecord(r);
+    this.evictedRecords++;
   }
 }

@@ -31,6 +31,14 @@ export interface RuleSetStats {
   matches: Record<string, number>;
 }
 
+export interface SequenceStateStats {
+  pending: number;
+  /** Estimated bytes of pending sequence state. */
+  pendingBytes: number;
+  /** Pending sequences and remembered missing-stage events dropped by a cap. */
+  evicted: number;
+}
+
 const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
 
 /**
@@ -99,6 +107,17 @@ export class RuleSet {
     }
     this.detections += out.length;
     return out;
+  }
+
+  /** Pending sequence state of all sequence rules together (for the heartbeat). */
+  sequenceStats(): SequenceStateStats {
+    const total: SequenceStateStats = { pending: 0, pendingBytes: 0, evicted: 0 };
+    for (const s of this.matcher.stats()) {
+      total.pending += s.pendingSequences;
+      total.pendingBytes += s.pendingBytes;
+      total.evicted += s.evictedSequences + s.evictedMissingEvents;
+    }
+    return total;
   }
 
   stats(): RuleSetStats {

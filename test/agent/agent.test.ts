@@ -62,7 +62,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function start(backend: FakeBackend) {
+async function start(backend: FakeBackend, extra: Partial<Parameters<typeof startAgent>[0]> = {}) {
   const alerts: EcsEvent[] = [];
   const alertLog: AlertLog = {
     write: (a) => alerts.push(a),
@@ -84,6 +84,7 @@ async function start(backend: FakeBackend) {
     heartbeatMs: 60_000,
     host: testHost,
     seedFromProc: false,
+    ...extra,
   });
   return { agent, alerts };
 }
@@ -214,8 +215,11 @@ describe("startAgent and the evaluation budget", () => {
       log: { level: "warn" },
       rule: { id: "slow-scp", name: "Rule slow-scp" },
       process: { pid: 60, executable: "/usr/bin/scp", args_count: 3 },
-      macsensor: { eval: { budget_ms: 20, event_ms: 30, rule_ms: 30 }, command_line_bytes: 30 },
+      macsensor: { eval: { budget_ms: 20, rule_ms: 30 }, command_line_bytes: 30 },
     });
+    // The event's time also holds what the rule set does beside the rules (sequence state sizes the event: a read).
+    const evalMs = (warnings[0].macsensor as { eval: { event_ms: number } }).eval.event_ms;
+    expect(evalMs).toBeGreaterThanOrEqual(30);
 
     // The heartbeat carries the count and the rule, and `status` reads both back.
     let summary = readOpsSummary(opsFile);
@@ -225,7 +229,36 @@ describe("startAgent and the evaluation budget", () => {
       summary = readOpsSummary(opsFile);
     }
     expect(summary.heartbeat?.counts.evalOverruns).toBe(2);
-    expect(summary.heartbeat?.slow_rule).toMatchObject({ id: "slow-scp", name: "Rule slow-scp", ms: 30, event_ms: 30, budget_ms: 20 });
+    expect(summary.heartbeat?.slow_rule).toMatchObject({ id: "slow-scp", name: "Rule slow-scp", ms: 30, event_ms: evalMs, budget_ms: 20 });
     await agent.stop();
+  });
+});
+
+describe("sequence state in the heartbeat", () => {
+  it("counts pending sequences, their estimated bytes and what the configured cap evicted", async () => {
+    const rules = join(dir, "rules");
+    mkdirSync(rules);
+    writeFileSync(join(rules, "s.toml"), rule("s", 'sequence by process.entity_id [process where event.type == "start"] [process where event.type == "end"]'));
+    const ev = (kind: RawEvent["kind"], seq: number, pid: number, extra: Partial<RawEvent> = {}): RawEvent => ({ source: "linux", kind, seq, time: 1_800_000_000_000 + seq, pid, ppid: 1, ...extra });
+    const execs = (n: number): RawEvent[] =>
+      Array.from({ length: n }, (_, i) => [ev("fork", 2 * i + 1, 100 + i), ev("exec", 2 * i + 2, 100 + i, { executable: "/bin/ls", args: ["ls", "-la"] })]).flat();
+
+    const roomy = new FakeBackend();
+    const a = await start(roomy);
+    roomy.deliver(execs(10));
+    const counts = a.agent.counts();
+    expect(counts).toMatchObject({ sequencesPending: 10, sequenceEvictions: 0 });
+    expect(counts.sequencesPendingBytes).toBeGreaterThan(10 * 500);
+    await a.agent.stop();
+
+    // 1 byte asked: each sequence rule still gets its 64 KiB floor, and 300 pending execs do not fit in it.
+    const tight = new FakeBackend();
+    const b = await start(tight, { maxPendingSequenceBytes: 1 });
+    tight.deliver(execs(300));
+    const capped = b.agent.counts();
+    expect(capped.sequenceEvictions).toBeGreaterThan(0);
+    expect(capped.sequencesPending).toBeLessThan(300);
+    expect(capped.sequencesPendingBytes).toBeLessThanOrEqual(64 * 1024);
+    await b.agent.stop();
   });
 });

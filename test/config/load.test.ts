@@ -40,6 +40,7 @@ describe("loadConfig", () => {
       alerts: { path: "/var/log/macsensor/alerts.ndjson", maxBytes: 52428800, maxFiles: 10, spoolMaxBytes: 8 * 1024 * 1024, spoolMaxAlerts: 10_000 },
       log: { path: "/var/log/macsensor/macsensor.log" },
       heartbeat: { intervalSeconds: 60 },
+      sequences: { maxPendingBytes: 32 * 1024 * 1024 },
       backend: "auto",
       eslogger: { blockFallback: "kill" },
       development: { relaxPermissions: false },
@@ -164,6 +165,7 @@ describe("loadConfig", () => {
     expect(bad(`alerts.max_files = 2.5`)).toBe("expected a whole number, got 2.5");
     expect(bad(`heartbeat.interval_seconds = 0`)).toBe("expected 1 s..86400 s, got 0");
     expect(bad(`rules.event_budget_ms = 0`)).toBe("expected 1 ms..10000 ms, got 0");
+    expect(bad(`sequences.max_pending_bytes = "1 kB"`)).toBe("expected 1048576 bytes..68719476736 bytes, got 1000");
     expect(bad(`capture.env_vars = ["A B"]`)).toBe(`expected an environment variable name such as "DYLD_INSERT_LIBRARIES", got "A B"`);
     expect(bad(`development.relax_permissions = "yes"`)).toBe(`expected true or false, got "yes"`);
     expect(bad(`eslogger.block_fallback = "block"`)).toBe(`expected one of "kill", "report", got "block"`);
@@ -173,6 +175,7 @@ describe("loadConfig", () => {
     const ok = loadConfig({ ...linux, configFile: toml(`alerts.max_bytes = "64 MiB"\nalerts.spool_max_bytes = "16 MiB"\nbackend = "eslogger"`) });
     expect(ok.config.alerts.maxBytes).toBe(64 * 1024 * 1024);
     expect(ok.config.alerts.spoolMaxBytes).toBe(16 * 1024 * 1024);
+    expect(loadConfig({ ...linux, configFile: toml(`sequences.max_pending_bytes = "8 MiB"`) }).config.sequences.maxPendingBytes).toBe(8 * 1024 * 1024);
     expect(ok.config.backend).toBe("eslogger");
   });
 

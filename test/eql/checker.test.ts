@@ -78,6 +78,12 @@ describe("comparisons and operators", () => {
     expectError("process where a < b", "comparing field 'a' with field 'b' is not supported; compare a field with a literal", 15, 5);
   });
 
+  it("but a comparison with an ?optional field is accepted (Elasticsearch makes an optional field it does not know null)", () => {
+    for (const q of ["process where ?x == ?y", "process where ?x != ?y", "process where ?a.b == c", "process where c == ?a.b"]) {
+      expect(() => compileQuery(q), q).not.toThrow();
+    }
+  });
+
   it("ordering a boolean", () => {
     expectError("process where true < 1", "'<' cannot order a boolean", 15, 4);
   });

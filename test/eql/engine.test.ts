@@ -47,7 +47,7 @@ describe("event queries", () => {
     expect(m.push(ev)).toEqual([{ kind: "event", event: ev }]);
     expect(m.push(proc("cat"))).toEqual([]);
     expect(m.finish()).toEqual([]);
-    expect(m.stats()).toEqual({ pendingSequences: 0, evictedSequences: 0, expiredSequences: 0 });
+    expect(m.stats()).toEqual({ pendingSequences: 0, pendingBytes: 0, evictedSequences: 0, evictedMissingEvents: 0, expiredSequences: 0 });
   });
 
   it("head N passes the first N hits; tail N releases the last N at finish", () => {

@@ -135,3 +135,24 @@ describe("scripts: three-valued", () => {
     expect(holds('not (other == 1 and startsWith(name, "l"))', absent)).toBe(true);
   });
 });
+
+describe("comparing two fields, at least one ?optional (an optional field Elasticsearch does not map is null)", () => {
+  it("null == null holds; null == value does not; values compare as values, any element of an array", () => {
+    expect(holds("?x == ?y", {})).toBe(true);
+    expect(holds("?x == ?y", { x: null, y: null })).toBe(true);
+    expect(holds("?x == ?y", { x: 1 })).toBe(false);
+    expect(holds("?x == ?y", { y: "a" })).toBe(false);
+    expect(holds("?x == ?y", { x: 1, y: 1 })).toBe(true);
+    expect(holds("?x == ?y", { x: "a", y: "b" })).toBe(false);
+    expect(holds("?x == ?y", { x: [1, 2], y: 2 })).toBe(true);
+    expect(holds("?x == y", {})).toBe(true);
+  });
+
+  it("!= and not are the negation, two-valued", () => {
+    expect(holds("?x != ?y", {})).toBe(false);
+    expect(holds("?x != ?y", { x: 1 })).toBe(true);
+    expect(holds("?x != ?y", { x: 1, y: 2 })).toBe(true);
+    expect(holds("not ?x == ?y", { x: 1 })).toBe(true);
+    expect(holds("not ?x == ?y", {})).toBe(false);
+  });
+});
