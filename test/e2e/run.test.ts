@@ -84,9 +84,9 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
     alerts = join(dir, "alerts.ndjson");
     opsLog = join(dir, "macsensor.log");
     security = join(dir, "security");
-    // A program named security that lives 200 ms, so that /proc still has its arguments when the agent reads
+    // A program named security that lives 1 s, so that /proc still has its arguments when the agent reads
     // them even in a burst (a process gone before it is read gives a partial event, counted apart).
-    writeFileSync(join(dir, "security.c"), "#include <unistd.h>\nint main(void) { usleep(200000); return 0; }\n");
+    writeFileSync(join(dir, "security.c"), "#include <unistd.h>\nint main(void) { usleep(1000000); return 0; }\n");
     const cc = spawnSync("cc", ["-O2", "-o", security, join(dir, "security.c")], { encoding: "utf8" });
     if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);
     // An agent killed with SIGKILL leaves its pid file behind: the next start must take it over.
