@@ -67,6 +67,7 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
   let opsLog: string;
   let security: string;
   let agent: Agent;
+  let killedPid: number;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "macsensor-e2e-"));
@@ -96,6 +97,7 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
     killed.child.kill("SIGKILL");
     await killedExit;
     expect(readFileSync(pidFile(), "utf8")).toBe(`${killed.child.pid}\n`);
+    killedPid = killed.child.pid!;
     agent = startAgent();
     await waitForStart(agent);
   });
@@ -153,6 +155,12 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
     const status = spawnSync(process.execPath, [cli, "status", "--pid-file", pidFile(), "--log", opsLog, "--alerts", alerts], { encoding: "utf8" });
     expect(status.status, status.stdout).toBe(0);
     expect(status.stdout).toContain(`running (pid ${agent.child.pid})`);
+    // Each run's start names its pid in the agent log: what status tells the runs apart by.
+    const starts = readFileSync(opsLog, "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"agent started"'))
+      .map((l) => JSON.parse(l));
+    expect(starts.map((s) => s.process?.pid)).toEqual([killedPid, agent.child.pid]);
   });
 
   it("makes no alert for a harmless exec", async () => {
