@@ -1,5 +1,5 @@
 // binding.startLinux({ queueCapacity, batchMax, ignorePids, rcvbufBytes, holdMs }, (events) => ...) → handle
-//   holdMs (default 50, 0..1000): how long events that no rule needs at once (forks, exits, and execs that
+//   holdMs (default 50, 0..60000): how long events that no rule needs at once (forks, exits, and execs that
 //     handle.setRelevance() rules out) may wait before JavaScript is woken for them; the others wake it at once.
 // handle.setRelevance({ kinds, execPrefilter }): which events are needed at once (see SetRelevance).
 //   handle.stop() / binding.stopLinux(handle): stops the reader, delivers what is queued (synchronously, to the
@@ -170,7 +170,7 @@ Napi::Value StartLinux(const Napi::CallbackInfo& info) {
   if (!ReadCount(opts, "queueCapacity", 1, 1 << 24, &capacity, &error) ||
       !ReadCount(opts, "batchMax", 1, 1 << 20, &batch_max, &error) ||
       !ReadCount(opts, "rcvbufBytes", 4096, 1 << 30, &rcvbuf, &error) ||
-      !ReadCount(opts, "holdMs", 0, 1000, &hold_ms, &error)) {
+      !ReadCount(opts, "holdMs", 0, 60000, &hold_ms, &error)) {
     return TypeFail(env, error);
   }
   std::unordered_set<int32_t> ignore;

@@ -197,7 +197,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       }
     }
   });
-  ops.info("agent started", { macsensor: { backend: backend.name, rules } });
+  ops.info("agent started", { process: { pid: process.pid }, macsensor: { backend: backend.name, rules } });
 
   const counts = (): Record<string, number> => {
     const b = backend.stats();

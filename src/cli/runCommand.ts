@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync } from "node:fs";
 import { MacsensorError } from "../errors.js";
 import type { RuleAction } from "../rules/ruleMetadata.js";
 import { parseCommandLine } from "./args.js";
@@ -25,10 +24,15 @@ Options:
   --replay <file>           do not start a live source: replay recorded ECS events (NDJSON) through the rules
   -h, --help                show this help
 
+Exit status: 0 after SIGTERM; 75 when another agent already runs with the same pid file (it is named).
+
 Without root (or any live source) and with --backend auto, it says what is missing and replays the bundled
 recorded events instead, so that a first run still shows an alert.`;
 
 type LiveBackend = "es" | "eslogger" | "linux";
+
+/** EX_TEMPFAIL (sysexits.h): another agent holds the pid file; try again once it has stopped. */
+export const EXIT_ALREADY_RUNNING = 75;
 
 /** What `auto` means here, or why no live source can run. */
 export function resolveBackend(requested: string, platform = process.platform, euid = process.geteuid?.() ?? 0): { backend?: LiveBackend; unavailable?: string } {
@@ -100,6 +104,20 @@ export async function run(argv: string[]): Promise<number> {
     return replay(input, rulePaths, actions, values.alerts);
   }
 
+  // One agent per pid file, taken before anything is started or opened; the second start changes nothing.
+  const { acquirePidLock, AgentRunningError } = await import("../status/pidLock.js");
+  const pidFile = pidFilePath();
+  let pidLock: import("../status/pidLock.js").PidLock | undefined;
+  try {
+    pidLock = acquirePidLock(pidFile);
+  } catch (error) {
+    if (error instanceof AgentRunningError) {
+      process.stderr.write(`macsensor: ${error.message}\n`);
+      return EXIT_ALREADY_RUNNING;
+    }
+    process.stderr.write(`macsensor: warning: running without a pid file: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+
   const { createOpsLogger } = await import("../output/opsLogger.js");
   const { createAlertLog } = await import("../output/alertLog.js");
   const { installSignalFlush } = await import("../output/shutdown.js");
@@ -147,17 +165,11 @@ export async function run(argv: string[]): Promise<number> {
     }
   } catch (err) {
     ops.error("agent not started", { error: err });
+    pidLock?.release();
     await alertLog.close();
     throw err;
   }
-
-  const pidFile = pidFilePath();
-  try {
-    mkdirSync(dirname(pidFile), { recursive: true });
-    writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o644 });
-  } catch (error) {
-    ops.warn("could not write the pid file", { error, file: { path: pidFile } });
-  }
+  if (pidLock === undefined) ops.warn("running without a pid file", { file: { path: pidFile } });
   process.on("SIGHUP", () => {
     try {
       agent.reload();
@@ -168,10 +180,13 @@ export async function run(argv: string[]): Promise<number> {
   });
   installSignalFlush({
     beforeFlush: async () => {
-      await agent.stop();
-      // Alerts still waiting for the disk are counted lost and the agent log says so before it is flushed.
-      await alertLog.close();
-      rmSync(pidFile, { force: true });
+      try {
+        await agent.stop();
+        // Alerts still waiting for the disk are counted lost and the agent log says so before it is flushed.
+        await alertLog.close();
+      } finally {
+        pidLock?.release();
+      }
     },
   });
   process.stderr.write(

@@ -5,6 +5,7 @@ const HELP = `Usage: macsensor status [--json] [--pid-file FILE] [--log FILE] [-
 
 Shows whether the agent runs (launchd on macOS, the pid file elsewhere), its backend, rules loaded and skipped,
 the counts of its last heartbeat (events, alerts, drops, deadline fallbacks) and the alerts of the last 24 hours.
+Only the running agent's own run counts ("no heartbeat yet" before its first); when none runs, the last run's.
 
 Options:
   --json            one JSON document instead of text
@@ -72,7 +73,8 @@ export async function run(argv: string[]): Promise<number> {
   const alertsFile = values.alerts ?? paths.alerts;
   for (const w of paths.warnings) process.stderr.write(`warning: ${w}\n`);
 
-  const ops = status.readOpsSummary(logFile);
+  // Only the running agent's own run counts: an earlier run's heartbeat is not this one's.
+  const ops = status.readOpsSummary(logFile, running.running && running.pid !== undefined ? { runningPid: running.pid } : {});
 
   const since = new Date(now.getTime() - 24 * 3600 * 1000);
   const files = status.alertLogFiles(alertsFile);
@@ -99,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
       backend: ops.backend ?? null,
       rules: ops.rules ?? null,
       heartbeat: ops.heartbeat ?? null,
+      run: ops.run ?? null,
       alerts_24h: { total, by_severity: bySeverity, by_rule: Object.fromEntries(topRules) },
       files: {
         ...(running.via === "pid file" ? { pid_file: pidFile } : {}),
@@ -130,9 +133,12 @@ export async function run(argv: string[]): Promise<number> {
     }
     const lost = counts.get("alerts lost") ?? 0;
     if (lost > 0) out.push(`warning: ${lost} alert(s) LOST: the alert log could not be written (disk full?); the agent log says why`);
+  } else if (running.running) {
+    out.push(`last heartbeat:  no heartbeat yet${ops.run?.started ? ` (agent started ${ops.run.started}${ago(ops.run.started, now)})` : ""}`);
   } else {
     out.push(`last heartbeat:  none${ops.error ? "" : " in the agent log"}`);
   }
+  if (!running.running && ops.heartbeat && ops.run?.pid !== undefined) out.push(`                 (of the last run, pid ${ops.run.pid}, which has stopped)`);
   const sevText = SEVERITIES.filter((s) => bySeverity[s]).map((s) => `${s} ${bySeverity[s]}`);
   const other = Object.keys(bySeverity).filter((s) => !SEVERITIES.includes(s));
   for (const s of other) sevText.push(`${s} ${bySeverity[s]}`);

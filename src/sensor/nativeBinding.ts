@@ -15,7 +15,7 @@ export interface LinuxStartOptions {
   /** Netlink socket receive buffer in bytes (absorbs bursts). Default 8 MiB. */
   rcvbufBytes?: number;
   /**
-   * How long (ms, 0..1000) events no rule needs at once — forks, exits, and execs that setRelevance rules out —
+   * How long (ms, 0..60000) events no rule needs at once — forks, exits, and execs that setRelevance rules out —
    * may wait before JavaScript is woken for them; they then come in order with the next batch. The others wake
    * it at once. Default 50; 0 wakes JavaScript for every event.
    */

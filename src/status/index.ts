@@ -2,3 +2,4 @@ export { alertLogFiles, field, parseSince, readAlerts, severityLabel, type Alert
 export { linesBackwards, readOpsSummary, type OpsSummary } from "./opsLog.js";
 export { launchdState, parseLaunchctlPrint, pidFileState, type RunningState } from "./running.js";
 export { configuredLogPaths, type LogPaths } from "./logPaths.js";
+export { acquirePidLock, AgentRunningError, type PidLock } from "./pidLock.js";

@@ -1,11 +1,17 @@
 /**
- * What `status` learns from the agent's own NDJSON log (src/output/opsLogger.ts), read backwards from the end:
- * the last heartbeat's counts (`macsensor.counts`) and slowest rule of its last over-budget event
- * (`macsensor.slow_rule`, see src/agent/slowRules.ts), and the latest `macsensor.backend` and
- * `macsensor.rules.{loaded,skipped}` any record carried (the start and "rules loaded" records, or the heartbeat).
+ * What `status` learns from the agent's own NDJSON log (src/output/opsLogger.ts), read backwards from the end
+ * to the newest "agent started" record (the start of the latest run, with its pid): that run's last heartbeat
+ * (`macsensor.counts`) with the slowest rule of its last over-budget event (`macsensor.slow_rule`, see
+ * src/agent/slowRules.ts), and the latest `macsensor.backend` and `macsensor.rules.{loaded,skipped}` any of its
+ * records carried (the start and "rules loaded" records, or the heartbeat). Nothing before that start counts:
+ * an earlier run's heartbeat is never shown as the current one. A log with no start record at all (older agents
+ * did not write the pid) gives its newest records, as before.
  */
 import { accessSync, closeSync, constants, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { field } from "./alertFiles.js";
+
+/** The message of the agent's start record (src/agent/agent.ts), which carries process.pid. */
+export const AGENT_STARTED = "agent started";
 
 /** The rule named after the last over-budget event the agent profiled (the heartbeat's `macsensor.slow_rule`). */
 export interface SlowRuleSummary {
@@ -20,13 +26,27 @@ export interface SlowRuleSummary {
 
 export interface OpsSummary {
   file: string;
+  /** The latest run's last heartbeat; absent before its first one. */
   heartbeat?: { time?: string; counts: Record<string, number>; slow_rule?: SlowRuleSummary };
   backend?: string;
   rules?: { loaded?: number; skipped?: number };
+  /**
+   * The run the heartbeat, backend and rules belong to: its pid and start time from its "agent started" record.
+   * Absent when no start record was found. When the running agent's pid is given and the latest start record names
+   * another pid (the agent has not logged its start yet), this names the running pid and nothing else is reported.
+   */
+  run?: { pid?: number; started?: string };
   /** The newest record's time: when the agent last wrote anything. */
   lastRecordTime?: string;
   /** Why the log could not be read (missing, permission denied). */
   error?: string;
+}
+
+export interface ReadOpsOptions {
+  /** The pid of the agent running now, if one is: only its run counts. */
+  runningPid?: number;
+  /** The files to read, newest first; default the log and its rotated `.1`. */
+  files?: string[];
 }
 
 const CHUNK = 64 * 1024;
@@ -80,7 +100,7 @@ function slowRuleOf(value: unknown): SlowRuleSummary | undefined {
   };
 }
 
-/** Scans one file backwards into `summary`; true once everything is found. */
+/** Scans one file backwards into `summary`; true once the latest run's start record is reached. */
 function scan(f: string, summary: OpsSummary): boolean {
   for (const line of linesBackwards(f)) {
     let doc: Record<string, unknown>;
@@ -93,7 +113,8 @@ function scan(f: string, summary: OpsSummary): boolean {
     }
     const time = field(doc, "@timestamp");
     if (summary.lastRecordTime === undefined && typeof time === "string") summary.lastRecordTime = time;
-    if (summary.heartbeat === undefined && field(doc, "message") === "heartbeat") {
+    const message = field(doc, "message");
+    if (summary.heartbeat === undefined && message === "heartbeat") {
       const slowRule = slowRuleOf(field(doc, "macsensor.slow_rule"));
       summary.heartbeat = {
         counts: countsOf(field(doc, "macsensor.counts")),
@@ -111,7 +132,11 @@ function scan(f: string, summary: OpsSummary): boolean {
         ...(typeof skipped === "number" ? { skipped } : {}),
       };
     }
-    if (summary.heartbeat && summary.backend && summary.rules) return true;
+    if (message === AGENT_STARTED) {
+      const pid = field(doc, "process.pid");
+      summary.run = { ...(typeof pid === "number" ? { pid } : {}), ...(typeof time === "string" ? { started: time } : {}) };
+      return true;
+    }
   }
   return false;
 }
@@ -129,19 +154,25 @@ export function unreadable(file: string): string | undefined {
   }
 }
 
-/** Reads the ops log (and, if the live file lacks something, its rotated `.1`) backwards until all is found. */
-export function readOpsSummary(file: string, files: string[] = [file, `${file}.1`]): OpsSummary {
+/** Reads the ops log (and, if the live file does not reach back to the latest start, its rotated `.1`) backwards. */
+export function readOpsSummary(file: string, options: ReadOpsOptions = {}): OpsSummary {
   const summary: OpsSummary = { file };
   const why = unreadable(file);
   if (why) summary.error = why;
-  for (const f of files) {
+  for (const f of options.files ?? [file, `${file}.1`]) {
     if (!existsSync(f)) continue;
     try {
-      if (scan(f, summary)) return summary;
+      if (scan(f, summary)) break;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       summary.error ??= code === "EACCES" ? "permission denied (run with sudo)" : (e as Error).message;
     }
+  }
+  const running = options.runningPid;
+  if (running !== undefined && summary.run?.pid !== undefined && summary.run.pid !== running) {
+    // The latest run in the log is an earlier agent's: what it logged says nothing about the one running now.
+    const { file: _file, lastRecordTime, error } = summary;
+    return { file, run: { pid: running }, ...(lastRecordTime !== undefined ? { lastRecordTime } : {}), ...(error !== undefined ? { error } : {}) };
   }
   return summary;
 }

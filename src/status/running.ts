@@ -67,6 +67,27 @@ function startTimeMs(pid: number): number | undefined {
   }
 }
 
+/** What a pid file's text and modification time say: the pid it names, and whether that agent is alive. */
+export interface PidFileJudgement {
+  pid?: number;
+  alive: boolean;
+  /** Why it is not alive, for a person: "holds no pid", "names pid 99, which is gone (stale pid file)", ... */
+  why?: string;
+}
+
+export function judgePidFile(pidFile: string, text: string, writtenMs: number | undefined): PidFileJudgement {
+  const m = /^\s*(\d+)\s*$/.exec(text);
+  if (!m || Number(m[1]) < 1) return { alive: false, why: `${pidFile} holds no pid` };
+  const pid = Number(m[1]);
+  if (!alive(pid)) return { pid, alive: false, why: `${pidFile} names pid ${pid}, which is gone (stale pid file)` };
+  // The agent writes its pid file after it starts; a process that started later reuses a dead agent's pid.
+  const started = startTimeMs(pid);
+  if (started !== undefined && writtenMs !== undefined && started > writtenMs + 2000) {
+    return { pid, alive: false, why: `${pidFile} names pid ${pid}, now another program started after the file was written (stale pid file)` };
+  }
+  return { pid, alive: true };
+}
+
 export function pidFileState(pidFile: string): RunningState {
   let text: string;
   try {
@@ -76,25 +97,14 @@ export function pidFileState(pidFile: string): RunningState {
     const why = code === "ENOENT" ? "no pid file" : code === "EACCES" ? "pid file not readable (run with sudo)" : (e as Error).message;
     return { running: false, via: "pid file", detail: `not running: ${why} at ${pidFile}` };
   }
-  const m = /^\s*(\d+)\s*$/.exec(text);
-  if (!m || Number(m[1]) < 1) return { running: false, via: "pid file", detail: `not running: ${pidFile} holds no pid` };
-  const pid = Number(m[1]);
-  if (!alive(pid)) return { running: false, via: "pid file", pid, detail: `not running: ${pidFile} names pid ${pid}, which is gone (stale pid file)` };
-  // The agent writes its pid file after it starts; a process that started later reuses a dead agent's pid.
-  const started = startTimeMs(pid);
   let written: number | undefined;
   try {
     written = statSync(pidFile).mtimeMs;
   } catch {
     written = undefined;
   }
-  if (started !== undefined && written !== undefined && started > written + 2000) {
-    return {
-      running: false,
-      via: "pid file",
-      pid,
-      detail: `not running: ${pidFile} names pid ${pid}, now another program started after the file was written (stale pid file)`,
-    };
-  }
-  return { running: true, via: "pid file", pid, detail: `running (pid ${pid})` };
+  const judged = judgePidFile(pidFile, text, written);
+  const pid = judged.pid !== undefined ? { pid: judged.pid } : {};
+  if (!judged.alive) return { running: false, via: "pid file", ...pid, detail: `not running: ${judged.why}` };
+  return { running: true, via: "pid file", ...pid, detail: `running (pid ${judged.pid})` };
 }

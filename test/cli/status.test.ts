@@ -248,3 +248,54 @@ describe("macsensor status and the evaluation budget", () => {
     expect(status().stdout).not.toContain("last slow rule:");
   });
 });
+
+describe("only the running agent's own run counts", () => {
+  const runLog = join(dir, "runs.log");
+  const started = (pid: number, ago: number, backend: string) =>
+    record({ "@timestamp": iso(ago), message: "agent started", process: { pid }, macsensor: { backend, rules: { loaded: pid % 100, skipped: 0 } } });
+  const heartbeat = (ago: number, events: number) =>
+    record({ "@timestamp": iso(ago), message: "heartbeat", event: { action: "heartbeat" }, macsensor: { counts: { events } } });
+  const statusOf = (...args: string[]) =>
+    spawnSync(process.execPath, [cli, "status", "--log", runLog, "--alerts", alertsLog, "--pid-file", pidFile, ...args], { encoding: "utf8" });
+  const previousPid = 4_000_001; // above any pid Linux hands out: an agent that has stopped
+
+  it("says 'no heartbeat yet' before the running agent's first, never an earlier run's", () => {
+    writeFileSync(runLog, [started(previousPid, 2 * HOUR, "es"), heartbeat(HOUR, 111), started(agent.pid!, 5_000, "linux")].join("\n") + "\n");
+    const s = readOpsSummary(runLog, { runningPid: agent.pid! });
+    expect(s.heartbeat).toBeUndefined();
+    expect(s.run).toEqual({ pid: agent.pid, started: iso(5_000) });
+    expect(s.backend).toBe("linux");
+    writeFileSync(pidFile, `${agent.pid}\n`);
+    const r = statusOf();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^last heartbeat: {2}no heartbeat yet \(agent started \S+ \(\d+ s ago\)\)$/m);
+    expect(r.stdout).not.toContain("111");
+    expect(JSON.parse(statusOf("--json").stdout)).toMatchObject({ heartbeat: null, run: { pid: agent.pid }, backend: "linux" });
+  });
+
+  it("shows the running agent's heartbeat once there is one", () => {
+    writeFileSync(runLog, [started(previousPid, 2 * HOUR, "es"), heartbeat(HOUR, 111), started(agent.pid!, 5_000, "linux"), heartbeat(1_000, 222)].join("\n") + "\n");
+    writeFileSync(pidFile, `${agent.pid}\n`);
+    expect(readOpsSummary(runLog, { runningPid: agent.pid! }).heartbeat).toEqual({ time: iso(1_000), counts: { events: 222 } });
+    expect(statusOf().stdout).toMatch(/^last heartbeat: {2}\S+ \(\d+ s ago\): events 222,/m);
+  });
+
+  it("reports nothing of an earlier run while the running agent has not logged its start", () => {
+    writeFileSync(runLog, [started(previousPid, 2 * HOUR, "es"), heartbeat(HOUR, 111)].join("\n") + "\n");
+    const s = readOpsSummary(runLog, { runningPid: agent.pid! });
+    expect(s).toMatchObject({ run: { pid: agent.pid } });
+    expect([s.heartbeat, s.backend, s.rules]).toEqual([undefined, undefined, undefined]);
+    writeFileSync(pidFile, `${agent.pid}\n`);
+    expect(statusOf().stdout).toMatch(/^last heartbeat: {2}no heartbeat yet$/m);
+  });
+
+  it("with no agent running, shows the last run's heartbeat as that run's", () => {
+    writeFileSync(runLog, [started(previousPid - 1, 3 * HOUR, "es"), heartbeat(2 * HOUR, 111), started(previousPid, 2 * HOUR, "linux"), heartbeat(HOUR, 333)].join("\n") + "\n");
+    writeFileSync(pidFile, `${previousPid}\n`);
+    const r = statusOf();
+    expect(r.status).toBe(3);
+    expect(r.stdout).toMatch(/^last heartbeat: {2}\S+ \(\d+ min ago\): events 333,/m);
+    expect(r.stdout).toContain(`(of the last run, pid ${previousPid}, which has stopped)`);
+    expect(readOpsSummary(runLog).run).toEqual({ pid: previousPid, started: iso(2 * HOUR) });
+  });
+});

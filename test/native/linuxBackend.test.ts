@@ -1,6 +1,7 @@
 // Live tests of the Linux process-connector backend: real processes, real kernel events. Needs root (CI is root)
 // and the built addon (npm ci / npx node-gyp rebuild).
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,6 +68,37 @@ function run(file: string, args: string[], cwd = dir, detached = false): Promise
     child.on("exit", () => resolve(child.pid!));
   });
 }
+
+/**
+ * Starts a program that lives until told to stop (its standard input closes, or with kill: SIGTERM), so that
+ * /proc still holds its arguments however late a loaded machine lets the reader come; stops it once `seen`
+ * holds for its pid, and resolves to that pid after it has exited.
+ */
+async function runUntilSeen(
+  r: Recorder,
+  file: string,
+  args: string[],
+  seen: (pid: number) => boolean,
+  options: { kill?: boolean; detached?: boolean } = {},
+): Promise<number> {
+  const child = spawn(file, args, { cwd: dir, stdio: ["pipe", "ignore", "ignore"], detached: options.detached ?? false });
+  await new Promise((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", reject);
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  try {
+    await r.until(`the exec of ${file} (pid ${child.pid})`, () => seen(child.pid!));
+  } finally {
+    if (options.kill) child.kill();
+    else child.stdin!.end();
+  }
+  await exited;
+  return child.pid!;
+}
+
+/** Options under which nothing but a wanted event wakes JavaScript: a hold and a batch size no test reaches. */
+const WAKE_ONLY_WHEN_WANTED = { holdMs: 60_000, batchMax: 1 << 20, queueCapacity: 1 << 24 };
 
 /** An exec event of pid whose args satisfy pred. */
 function execWith(events: RawEvent[], pred: (args: RawText[]) => boolean): RawEvent | undefined {
@@ -137,9 +169,10 @@ describe("Linux backend: live events", () => {
     copyFileSync(SLEEP, security);
     chmodSync(security, 0o755);
     const r = await Recorder.start();
-    const pid = await run(security, ["0.3"], dir, true); // detached: a new session, so pgid = sid = pid
+    // detached: a new session, so pgid = sid = pid
+    const pid = await runUntilSeen(r, security, ["30"], (p) => r.of(p, "exec").length > 0, { kill: true, detached: true });
     const exec = execWith(await r.lifeOf(pid), () => true)!;
-    expect(exec).toMatchObject({ executable: security, args: [security, "0.3"], cwd: dir, ppid: process.pid });
+    expect(exec).toMatchObject({ executable: security, args: [security, "30"], cwd: dir, ppid: process.pid });
     expect(exec).toMatchObject({ pgid: pid, sid: pid });
     expect(exec.tty).toBeUndefined();
     expect(exec.partial).toBeUndefined();
@@ -147,9 +180,10 @@ describe("Linux backend: live events", () => {
 
   it.runIf(existsSync("/usr/bin/script"))("names the controlling terminal of a program run on a pty", async () => {
     const r = await Recorder.start();
-    await run("/usr/bin/script", ["-qec", `exec ${SLEEP} 0.3`, "/dev/null"]);
-    await r.until("sleep on a pty", () => r.events.some((e) => e.kind === "exec" && e.args?.[0] === SLEEP && e.args[1] === "0.3"));
-    const exec = r.events.find((e) => e.kind === "exec" && e.args?.[0] === SLEEP && e.args[1] === "0.3")!;
+    // sleep lives 2 s, so that /proc still has it when the reader comes, however loaded the machine.
+    await run("/usr/bin/script", ["-qec", `exec ${SLEEP} 2`, "/dev/null"]);
+    await r.until("sleep on a pty", () => r.events.some((e) => e.kind === "exec" && e.args?.[0] === SLEEP && e.args[1] === "2"));
+    const exec = r.events.find((e) => e.kind === "exec" && e.args?.[0] === SLEEP && e.args[1] === "2")!;
     expect(exec.tty).toMatch(/^\/dev\/pts\/\d+$/);
     expect(exec).toMatchObject({ sid: exec.pid, pgid: exec.pid }); // script makes it a session leader on the pty
   });
@@ -167,9 +201,10 @@ describe("Linux backend: live events", () => {
     ];
     const printed = cases.map(([esc]) => `"$(printf '${esc}')"`).join(" ");
     const r = await Recorder.start();
-    const pid = await run(SH, ["-c", `exec ${SH} -c "sleep 0.3" x ${printed} end`]);
-    const exec = execWith(await r.lifeOf(pid), (a) => a[2] === "sleep 0.3")!;
-    expect(exec.args!.slice(0, 4)).toEqual([SH, "-c", "sleep 0.3", "x"]);
+    const inner = (p: number) => execWith(r.of(p), (a) => a[2] === "read x") !== undefined;
+    const pid = await runUntilSeen(r, SH, ["-c", `exec ${SH} -c "read x" x ${printed} end`], inner);
+    const exec = execWith(await r.lifeOf(pid), (a) => a[2] === "read x")!;
+    expect(exec.args!.slice(0, 4)).toEqual([SH, "-c", "read x", "x"]);
     cases.forEach(([, expected, valid], i) => {
       const arg = exec.args![4 + i];
       if (valid) expect(arg).toBe(new TextDecoder().decode(new Uint8Array(expected)));
@@ -183,17 +218,17 @@ describe("Linux backend: live events", () => {
     const many = Array.from({ length: 10_000 }, (_, i) => `arg-${i}`);
     const odd = ["line1\nline2\n", "\n", "tab\there", "ünïcødé", ""];
     const r = await Recorder.start();
-    const pid = await run(SH, ["-c", "sleep 0.3", "name", ...many, ...odd]);
+    const pid = await runUntilSeen(r, SH, ["-c", "read x", "name", ...many, ...odd], (p) => r.of(p, "exec").length > 0);
     const exec = execWith(await r.lifeOf(pid), (a) => a[1] === "-c")!;
     expect(exec.partial).toBeUndefined();
     expect(exec.argsTruncated).toBeUndefined();
-    expect(exec.args).toEqual([SH, "-c", "sleep 0.3", "name", ...many, ...odd]);
+    expect(exec.args).toEqual([SH, "-c", "read x", "name", ...many, ...odd]);
   });
 
   it("keeps about 1 MB of arguments (8 × the 128 KiB per-argument limit) byte for byte", async () => {
     const big = Array.from({ length: 8 }, (_, i) => String.fromCharCode(97 + i).repeat(131_071));
     const r = await Recorder.start();
-    const pid = await run(SH, ["-c", "sleep 0.3", "name", ...big]);
+    const pid = await runUntilSeen(r, SH, ["-c", "read x", "name", ...big], (p) => r.of(p, "exec").length > 0);
     const exec = execWith(await r.lifeOf(pid), (a) => a[1] === "-c")!;
     expect(exec.args!.length).toBe(4 + big.length);
     expect(exec.args!.slice(4)).toEqual(big);
@@ -235,28 +270,62 @@ describe("Linux backend: live events", () => {
   });
 
   it("holds a fork back until the next exec and delivers the two together", async () => {
-    const r = await Recorder.start({ holdMs: 1000 });
+    // Only an exec wakes JavaScript here (no relevance set: every exec), whatever else the host runs meanwhile.
+    const r = await Recorder.start(WAKE_ONLY_WHEN_WANTED);
     // A subshell that execs nothing and counts for a while, then the shell execs /bin/true.
     const pid = await run(SH, ["-c", "(i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done); exec /bin/true"]);
-    await r.lifeOf(pid);
+    await r.until("the shell's subshell", () => r.events.some((e) => e.kind === "fork" && e.ppid === pid));
     const subshell = r.events.find((e) => e.kind === "fork" && e.ppid === pid)!;
-    expect(subshell).toBeDefined();
     const execs = r.events.filter((e) => e.kind === "exec" && r.batchOf.get(e) === r.batchOf.get(subshell));
     // JavaScript was woken by an exec (the shell's, or another process's that came first), not by the fork.
     expect(execs.length).toBeGreaterThan(0);
+    for (let batch = 1; batch <= r.batches; batch++) {
+      expect(r.events.some((e) => e.kind === "exec" && r.batchOf.get(e) === batch), `batch ${batch} holds an exec`).toBe(true);
+    }
   });
 
   it("wakes JavaScript at once only for the execs setRelevance asks for; the others come with them, in order", async () => {
-    const r = await Recorder.start({ holdMs: 1000 });
-    r.backend.setRelevance!({ kinds: ["exec"], execPrefilter: { argEquals: ["macsensor-wanted"], argContains: [], executableBasename: [] } });
-    const unwantedPid = await run(SH, ["-c", "exec /bin/true macsensor-unwanted"]);
-    const wantedPid = await run(SH, ["-c", "exec /bin/echo macsensor-wanted"]);
-    await r.until("the wanted exec", () => r.of(wantedPid, "exec").some((e) => e.args?.includes("macsensor-wanted")));
-    const unwanted = r.of(unwantedPid, "exec").at(-1)!;
-    const wanted = r.of(wantedPid, "exec").find((e) => e.args?.includes("macsensor-wanted"))!;
-    expect(unwanted).toBeDefined();
-    expect(r.batchOf.get(unwanted)).toBe(r.batchOf.get(wanted));
-    expect(r.events.indexOf(unwanted)).toBeLessThan(r.events.indexOf(wanted));
+    // A marker no other process on the host uses, and a hold no test reaches: only our wanted execs, and execs of
+    // other processes gone before /proc was read (partial, which cannot be ruled out), may wake JavaScript.
+    const marker = `macsensor-wanted-${randomUUID()}`;
+    const wanted = (e: RawEvent) => e.kind === "exec" && (e.executable === undefined || e.args === undefined || e.args.includes(marker));
+    const r = await Recorder.start(WAKE_ONLY_WHEN_WANTED);
+    r.backend.setRelevance!({ kinds: ["exec"], execPrefilter: { argEquals: [marker], argContains: [], executableBasename: [] } });
+    const live: ChildProcess[] = [];
+    const start = async (args: string[]) => {
+      const child = spawn(SH, ["-c", "read x", ...args], { stdio: ["pipe", "ignore", "ignore"] });
+      live.push(child);
+      await new Promise((resolve) => child.once("spawn", resolve));
+      return child.pid!;
+    };
+    const execOf = (pid: number, arg: string) => r.of(pid, "exec").find((e) => e.args?.includes(arg));
+    try {
+      // Everything read before setRelevance took effect is delivered with the first wanted exec, or before it.
+      const first = await start([marker, "first"]);
+      await r.until("the first wanted exec", () => execOf(first, marker) !== undefined);
+      const from = r.batchOf.get(execOf(first, marker)!)!;
+      // Both stay alive (reading their standard input), so /proc has their arguments when the reader reads them.
+      // A second session that delivers everything at once says when the kernel has sent the unwanted exec; a
+      // wrong relevance would have had JavaScript woken for it by then, in a batch of its own.
+      const observer = await Recorder.start({ holdMs: 0 });
+      const unwantedPid = await start(["macsensor-unwanted"]);
+      await observer.until("the unwanted exec, seen by another session", () => observer.of(unwantedPid, "exec").length > 0);
+      const wantedPid = await start([marker, "second"]);
+      await r.until("the second wanted exec", () => execOf(wantedPid, marker) !== undefined);
+      const unwanted = r.of(unwantedPid, "exec").at(-1)!;
+      const second = execOf(wantedPid, marker)!;
+      expect(unwanted).toBeDefined();
+      expect(unwanted.args).toContain("macsensor-unwanted");
+      expect(r.batchOf.get(unwanted)!).toBeLessThanOrEqual(r.batchOf.get(second)!);
+      expect(r.events.indexOf(unwanted)).toBeLessThan(r.events.indexOf(second));
+      // Each wake-up since was asked for by a wanted event it delivers: the unwanted exec woke nobody.
+      for (let batch = from + 1; batch <= r.batchOf.get(second)!; batch++) {
+        const woken = r.events.filter((e) => r.batchOf.get(e) === batch);
+        expect(woken.some(wanted), `batch ${batch}: ${woken.map((e) => `${e.kind} ${e.pid}`).join(", ")}`).toBe(true);
+      }
+    } finally {
+      for (const child of live) child.stdin!.end();
+    }
   });
 
   it("does not report the pids it is told to ignore", async () => {
@@ -300,7 +369,7 @@ describe("Linux backend: load, drops, stop", () => {
       if (e.partial === undefined) expect(e.args).toEqual(["/bin/true"]);
       else expect(e.partial).toMatch(/missing: /);
     }
-  }, 60_000);
+  }, 300_000); // 2,000 execs one after another take over a minute on a loaded 2-core machine
 
   it("when JavaScript cannot keep up, a full queue drops and counts, and seq shows the gaps", async () => {
     const r = await Recorder.start({ queueCapacity: 8, batchMax: 2 });
@@ -397,7 +466,7 @@ describe("Linux backend in a worker thread", () => {
     const r = await Recorder.start();
     const pid = await run(SH, ["-c", "exit 0"]);
     expect((await r.lifeOf(pid)).map((e) => e.kind)).toEqual(["fork", "exec", "exit"]);
-  });
+  }, 120_000);
 });
 
 describe("readLinuxProcess", () => {
@@ -425,11 +494,16 @@ describe("readLinuxProcess", () => {
 
   it("says what is missing for a zombie and for a pid that does not exist", async () => {
     // The shell starts /bin/true in the background and becomes sleep, which never reaps it: a zombie.
-    const parent = spawn(SH, ["-c", "/bin/true & exec /bin/sleep 5"], { stdio: "ignore" });
-    await new Promise((res) => setTimeout(res, 300));
+    const parent = spawn(SH, ["-c", "/bin/true & exec /bin/sleep 30"], { stdio: "ignore" });
     try {
-      const kids = spawnSync("ps", ["-o", "pid=,stat=", "--ppid", String(parent.pid)], { encoding: "utf8" }).stdout;
-      const zombie = Number(kids.split("\n").find((l) => /Z/.test(l))!.trim().split(/\s+/)[0]);
+      // However loaded the machine, wait until /bin/true has exited unreaped.
+      let zombieLine: string | undefined;
+      for (const end = Date.now() + 20_000; zombieLine === undefined && Date.now() < end; ) {
+        const kids = spawnSync("ps", ["-o", "pid=,stat=", "--ppid", String(parent.pid)], { encoding: "utf8" }).stdout;
+        zombieLine = kids.split("\n").find((l) => /Z/.test(l));
+        if (zombieLine === undefined) await new Promise((res) => setTimeout(res, 20));
+      }
+      const zombie = Number(zombieLine!.trim().split(/\s+/)[0]);
       const ev = binding.readLinuxProcess!(zombie);
       expect(ev.partial).toMatch(/missing: args, executable, cwd$/);
       expect(ev.args).toBeUndefined();

@@ -85,4 +85,19 @@ describe("toNdjsonLine", () => {
     const shared = { pid: 1 };
     expect(parse(toNdjsonLine({ a: shared, b: [shared, shared] }))).toEqual({ a: { pid: 1 }, b: [{ pid: 1 }, { pid: 1 }] });
   });
+
+  it("keeps 100 levels of nesting and cuts the 101st, noting the field; shared and circular objects as before", () => {
+    const nest = (levels: number): unknown => {
+      let v: unknown = "leaf";
+      for (let i = 0; i < levels; i++) v = { k: v };
+      return v;
+    };
+    const kept = parse(toNdjsonLine(nest(100)));
+    expect(kept).toEqual(nest(100));
+    const cut = parse(toNdjsonLine({ deep: nest(100) })) as { macsensor: { cut: unknown } };
+    expect(cut.macsensor.cut).toEqual([{ field: ["deep", ...Array(99).fill("k")].join("."), reason: "nested deeper than 100 levels" }]);
+    const loop: Record<string, unknown> = { name: "loop" };
+    loop.self = loop;
+    expect(parse(toNdjsonLine({ loop, deep: nest(200) }))).toMatchObject({ loop: { name: "loop", self: "[Circular]" }, macsensor: { cut: [{ reason: "nested deeper than 100 levels" }] } });
+  });
 });

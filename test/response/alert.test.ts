@@ -279,3 +279,67 @@ describe("threatFields", () => {
     expect(alert).not.toHaveProperty("threat");
   });
 });
+
+describe("an alert always keeps its rule and process, through the alert log", () => {
+  async function written(alert: EcsEvent): Promise<Record<string, any>> {
+    const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { createAlertLog } = await import("../../src/output/alertLog.js");
+    const dir = mkdtempSync(join(tmpdir(), "macsensor-alert-"));
+    try {
+      const log = createAlertLog({ file: join(dir, "alerts.ndjson") });
+      log.write(alert);
+      await log.close();
+      const lines = readFileSync(join(dir, "alerts.ndjson"), "utf8").split("\n").filter((l) => l !== "");
+      expect(lines).toHaveLength(1);
+      return JSON.parse(lines[0]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("an event with a field nested 100,000 levels deep: rule.* and process.* whole, the depth cut and noted", async () => {
+    let deep: Record<string, unknown> = { bottom: true };
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    const event = execEvent({ labels: { nested: deep } });
+    const doc = await written(buildAlert({ rule, event, response: { action: "report", result: "success" } }));
+    expect(doc.event.kind).toBe("alert");
+    expect(doc.rule).toMatchObject({ id: rule.ruleId, name: rule.name });
+    expect(doc.process).toEqual(JSON.parse(JSON.stringify(event.process)));
+    const path = ["labels", "nested", ...Array.from({ length: 98 }, () => "a")];
+    expect(doc.macsensor.cut).toEqual([{ field: path.join("."), reason: "nested deeper than 100 levels" }]);
+    let at: any = doc;
+    for (const key of path) at = at[key];
+    expect(at).toBe("[cut: nested deeper than 100 levels]");
+  });
+
+  it("10,000 arguments and a 1 MB command line are written whole, with nothing cut", async () => {
+    const args = ["/bin/sh", ...Array.from({ length: 10_000 }, (_, i) => `arg-${i}`)];
+    const commandLine = "x".repeat(1024 * 1024);
+    const event = execEvent();
+    event.process = { ...(event.process as object), args, command_line: commandLine };
+    const doc = await written(buildAlert({ rule, event, response: { action: "report", result: "success" } }));
+    expect(doc.process.args).toEqual(args);
+    expect(doc.process.command_line).toBe(commandLine);
+    expect(doc.macsensor.cut).toBeUndefined();
+  });
+
+  it("a record too large to write keeps rule.* and the small process fields; the biggest values are cut and noted", async () => {
+    // 96 MiB of arguments: more than any exec can carry, more than a record may hold (64 Mi characters).
+    const huge = Array.from({ length: 96 }, (_, i) => String.fromCharCode(97 + (i % 26)).repeat(1024 * 1024));
+    const event = execEvent();
+    event.process = { ...(event.process as object), args: huge };
+    const doc = await written(buildAlert({ rule, event, response: { action: "report", result: "success" } }));
+    expect(doc.rule).toMatchObject({ id: rule.ruleId, name: rule.name, description: rule.description });
+    expect(doc.event).toMatchObject({ kind: "alert", severity: 73 });
+    expect(doc.process).toMatchObject({ pid: (event.process as any).pid, name: (event.process as any).name, executable: (event.process as any).executable });
+    expect(doc.process.args).toHaveLength(96);
+    for (let i = 0; i < 96; i++) expect(huge[i].startsWith(doc.process.args[i])).toBe(true);
+    const kept = doc.process.args.reduce((n: number, a: string) => n + a.length, 0);
+    expect(kept).toBeGreaterThan(60 * 1024 * 1024);
+    expect(kept).toBeLessThan(64 * 1024 * 1024);
+    expect(doc.macsensor.cut).toHaveLength(96);
+    expect(doc.macsensor.cut[0]).toEqual({ field: "process.args.0", reason: expect.stringMatching(/^cut to \d+ of 1048576 characters: the record exceeded 67108864 characters$/) });
+  }, 60_000);
+});

@@ -90,8 +90,8 @@ describe("createLinuxBackend errors", () => {
   it.runIf(process.platform === "linux")("rejects bad options with the option's name", () => {
     const binding = loadNative();
     expect(() => binding.startLinux!({ queueCapacity: 0 }, () => {})).toThrow(/queueCapacity must be an integer from 1/);
-    expect(() => binding.startLinux!({ holdMs: 1001 }, () => {})).toThrow(/holdMs must be an integer from 0 to 1000, got 1001/);
-    expect(() => binding.startLinux!({ holdMs: -1 }, () => {})).toThrow(/holdMs must be an integer from 0 to 1000/);
+    expect(() => binding.startLinux!({ holdMs: 60_001 }, () => {})).toThrow(/holdMs must be an integer from 0 to 60000, got 60001/);
+    expect(() => binding.startLinux!({ holdMs: -1 }, () => {})).toThrow(/holdMs must be an integer from 0 to 60000/);
     const handle = binding.startLinux!({}, () => {});
     try {
       const none = { argEquals: [], argContains: [], executableBasename: [] };
