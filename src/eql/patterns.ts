@@ -1,11 +1,12 @@
 /**
  * String matchers for `:`, `like` and `regex`, specialised per pattern: a pattern without wildcards is an
- * (optionally case-folded) equality, `abc*` a prefix test, `*abc` a suffix test, `*abc*` a substring test;
- * anything else becomes one anchored RegExp. Lists of patterns are OR-ed.
+ * (optionally case-folded) equality, `abc*` a prefix test, `*abc` a suffix test, `*abc*` a substring test,
+ * other star-only patterns a left-to-right search of their pieces; a pattern with `?` goes to wildcardMatcher
+ * (all linear in the input); a regex becomes one anchored RegExp. Lists of patterns are OR-ed.
  */
 import { luceneRegexToJs } from "./luceneRegex.js";
 import { equalsFolded, foldCase, regionEqualsFolded } from "./values.js";
-import { wildcardToRegExpSource } from "./wildcard.js";
+import { wildcardMatcher } from "./wildcardMatch.js";
 
 export type StringTest = (s: string) => boolean;
 
@@ -49,8 +50,7 @@ export function wildcardTest(pattern: string, caseInsensitive: boolean): StringT
     }
   }
   if (!hasQuestion) return starSegmentsTest(stars, caseInsensitive);
-  const re = new RegExp(wildcardToRegExpSource(pattern), caseInsensitive ? "iu" : "u");
-  return (s) => re.test(s);
+  return wildcardMatcher(pattern, caseInsensitive);
 }
 
 let memoIn = "";

@@ -1,0 +1,185 @@
+/**
+ * A linear-time matcher for any EQL wildcard pattern (`*` any run, `?` one code point, all else literal, whole
+ * string), in time O(input × pattern) whatever the pattern: the pattern is split on `*` into segments of fixed
+ * length in code points; the first is matched at the start, the last at the end, and each one between is placed
+ * at its leftmost occurrence after the previous one. For fixed-length segments the leftmost occurrence also ends
+ * leftmost, so this greedy placement finds a match whenever there is one. (A backtracking RegExp for
+ * `*a*b*c?` takes cubic time on a near miss.)
+ *
+ * Semantics are those of the RegExp it replaces (wildcardToRegExpSource with the `u` flag, plus `i` when
+ * case-insensitive): the input and the pattern are sequences of code points (a surrogate pair is one, a lone
+ * surrogate is one), and case-insensitive equality is the `iu` one (caseFold.ts).
+ */
+import { canonicalCodePoint, canonicalString } from "./caseFold.js";
+
+/** A run of literal text, or a run of `?` (that many code points). */
+type Piece = string | number;
+
+/** One `*`-free part of the pattern. `leadingAny` `?`s, then `rest` (which starts with text, if not empty). */
+interface Segment {
+  leadingAny: number;
+  rest: Piece[];
+  /** The text `rest` starts with, for indexOf; "" when the segment is `?`s only. */
+  firstText: string;
+}
+
+function isHigh(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+function isLow(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+/** The index after the code point at `i`. */
+function nextCodePoint(s: string, i: number): number {
+  return isHigh(s.charCodeAt(i)) && i + 1 < s.length && isLow(s.charCodeAt(i + 1)) ? i + 2 : i + 1;
+}
+
+/** The index of the code point that ends at `i`. */
+function previousCodePoint(s: string, i: number): number {
+  return isLow(s.charCodeAt(i - 1)) && i >= 2 && isHigh(s.charCodeAt(i - 2)) ? i - 2 : i - 1;
+}
+
+/** Whether `i` is between two code points (not inside a surrogate pair). */
+function isBoundary(s: string, i: number): boolean {
+  return i <= 0 || i >= s.length || !(isLow(s.charCodeAt(i)) && isHigh(s.charCodeAt(i - 1)));
+}
+
+/** `text` at `at` in `s`, as whole code points. */
+function textAt(s: string, at: number, text: string): boolean {
+  return at >= 0 && s.startsWith(text, at) && isBoundary(s, at) && isBoundary(s, at + text.length);
+}
+
+/** Matches `pieces` forward from `at`; the index after the match, or -1. */
+function matchForward(s: string, at: number, pieces: readonly Piece[]): number {
+  let i = at;
+  for (const piece of pieces) {
+    if (typeof piece === "string") {
+      if (!textAt(s, i, piece)) return -1;
+      i += piece.length;
+    } else {
+      for (let k = 0; k < piece; k++) {
+        if (i >= s.length) return -1;
+        i = nextCodePoint(s, i);
+      }
+    }
+  }
+  return i;
+}
+
+/** Matches `pieces` backward so that the match ends at `end`; where the match starts, or -1. */
+function matchBackward(s: string, end: number, pieces: readonly Piece[]): number {
+  let i = end;
+  for (let p = pieces.length - 1; p >= 0; p--) {
+    const piece = pieces[p];
+    if (typeof piece === "string") {
+      if (!textAt(s, i - piece.length, piece)) return -1;
+      i -= piece.length;
+    } else {
+      for (let k = 0; k < piece; k++) {
+        if (i <= 0) return -1;
+        i = previousCodePoint(s, i);
+      }
+    }
+  }
+  return i;
+}
+
+/** The end of the leftmost occurrence of `segment` at or after `from`, or -1. */
+function findLeftmost(s: string, from: number, segment: Segment): number {
+  let at = from;
+  for (let k = 0; k < segment.leadingAny; k++) {
+    if (at >= s.length) return -1;
+    at = nextCodePoint(s, at);
+  }
+  if (segment.firstText === "") return matchForward(s, at, segment.rest);
+  // Candidates: the occurrences of the segment's first text, left to right; each is checked in O(pattern).
+  for (;;) {
+    const hit = s.indexOf(segment.firstText, at);
+    if (hit < 0) return -1;
+    const end = matchForward(s, hit, segment.rest);
+    if (end >= 0) return end;
+    at = hit + 1;
+  }
+}
+
+function pieces(codePoints: readonly string[]): Piece[] {
+  const out: Piece[] = [];
+  for (const ch of codePoints) {
+    const last = out[out.length - 1];
+    if (ch === "?") {
+      if (typeof last === "number") out[out.length - 1] = last + 1;
+      else out.push(1);
+    } else if (typeof last === "string") {
+      out[out.length - 1] = last + ch;
+    } else {
+      out.push(ch);
+    }
+  }
+  return out;
+}
+
+function segmentOf(codePoints: readonly string[]): Segment {
+  const all = pieces(codePoints);
+  const leadingAny = typeof all[0] === "number" ? all[0] : 0;
+  const rest = leadingAny > 0 ? all.slice(1) : all;
+  return { leadingAny, rest, firstText: typeof rest[0] === "string" ? rest[0] : "" };
+}
+
+/** The pattern's code points, case-folded to canonical code points when case-insensitive. */
+function patternCodePoints(pattern: string, caseInsensitive: boolean): string[] {
+  const out: string[] = [];
+  for (const ch of pattern) {
+    out.push(caseInsensitive && ch !== "*" && ch !== "?" ? String.fromCodePoint(canonicalCodePoint(ch.codePointAt(0) ?? 0)) : ch);
+  }
+  return out;
+}
+
+let memoIn = "";
+let memoOut = "";
+
+/** canonicalString with a one-entry memo: several patterns in a row test the same field value of one event. */
+function canonicalMemo(s: string): string {
+  if (s !== memoIn) {
+    memoOut = canonicalString(s);
+    memoIn = s;
+  }
+  return memoOut;
+}
+
+/** A whole-string matcher for the wildcard pattern, linear in the input for any pattern. */
+export function wildcardMatcher(pattern: string, caseInsensitive: boolean): (input: string) => boolean {
+  const codePoints = patternCodePoints(pattern, caseInsensitive);
+  const parts: string[][] = [[]];
+  for (const ch of codePoints) {
+    if (ch === "*") parts.push([]);
+    else parts[parts.length - 1].push(ch);
+  }
+  const fold = caseInsensitive ? canonicalMemo : (s: string) => s;
+  if (parts.length === 1) {
+    const whole = pieces(parts[0]);
+    return (input) => {
+      const s = fold(input);
+      return matchForward(s, 0, whole) === s.length;
+    };
+  }
+  const head = pieces(parts[0]);
+  const tail = pieces(parts[parts.length - 1]);
+  const middle = parts.slice(1, -1).filter((p) => p.length > 0).map(segmentOf);
+  return (input) => {
+    const s = fold(input);
+    const headEnd = matchForward(s, 0, head);
+    if (headEnd < 0) return false;
+    const tailStart = matchBackward(s, s.length, tail);
+    if (tailStart < headEnd) return false;
+    let from = headEnd;
+    for (const segment of middle) {
+      const end = findLeftmost(s, from, segment);
+      // A later occurrence would end later still, so past the tail there is no match at all.
+      if (end < 0 || end > tailStart) return false;
+      from = end;
+    }
+    return true;
+  };
+}
