@@ -2,9 +2,10 @@
  * String matchers for `:`, `like` and `regex`, specialised per pattern: a pattern without wildcards is an
  * (optionally case-folded) equality, `abc*` a prefix test, `*abc` a suffix test, `*abc*` a substring test,
  * other star-only patterns a left-to-right search of their pieces; a pattern with `?` goes to wildcardMatcher
- * (all linear in the input); a regex becomes one anchored RegExp. Lists of patterns are OR-ed.
+ * and a regex to luceneRegexMatcher. Every matcher runs in time linear in the input (times the pattern), so no
+ * field value can stall the engine. Lists of patterns are OR-ed.
  */
-import { luceneRegexToJs } from "./luceneRegex.js";
+import { luceneRegexMatcher } from "./luceneAutomaton.js";
 import { equalsFolded, foldCase, regionEqualsFolded } from "./values.js";
 import { wildcardMatcher } from "./wildcardMatch.js";
 
@@ -96,8 +97,7 @@ function escapeRegExp(s: string): string {
 
 /** A matcher for a Lucene regular expression (whole-string match). The checker has validated it. */
 export function regexTest(pattern: string, caseInsensitive: boolean): StringTest {
-  const re = new RegExp(luceneRegexToJs(pattern), caseInsensitive ? "iu" : "u");
-  return (s) => re.test(s);
+  return luceneRegexMatcher(pattern, caseInsensitive);
 }
 
 /** OR of several matchers; exact case-insensitive patterns in long lists go through one Set lookup. */
