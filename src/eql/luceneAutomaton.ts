@@ -302,7 +302,8 @@ class InputClasses {
   readonly setOfState: Int32Array;
   /** For each class, whether each set holds it. */
   readonly holds: boolean[][] = [];
-  private readonly ascii = new Int32Array(128);
+  /** The class of each ASCII code point (read directly by the DFA's loop). */
+  readonly ascii = new Int32Array(128);
   private other = new Map<number, number>();
   private readonly bySignature = new Map<string, number>();
 
@@ -453,17 +454,23 @@ class LazyDfa {
 
   test(s: string): boolean {
     let state = this.start;
+    const ascii = this.classes.ascii;
     const n = s.length;
     for (let i = 0; i < n; i++) {
       let cp = s.charCodeAt(i);
-      if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
-        const low = s.charCodeAt(i + 1);
-        if (low >= 0xdc00 && low <= 0xdfff) {
-          cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-          i++;
+      let cls: number;
+      if (cp < 128) {
+        cls = ascii[cp];
+      } else {
+        if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < n) {
+          const low = s.charCodeAt(i + 1);
+          if (low >= 0xdc00 && low <= 0xdfff) {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+            i++;
+          }
         }
+        cls = this.classes.of(cp);
       }
-      const cls = this.classes.of(cp);
       let next = state.next[cls];
       if (next === undefined) {
         // A pattern whose DFA outgrows the cache on this input: simulate the NFA for the rest of it, which costs
@@ -513,6 +520,71 @@ class LazyDfa {
   }
 }
 
+// ---- a literal every match contains: a near miss without it is refused by indexOf, at native speed ----
+
+/** The one string `node` matches, if it matches exactly one (and it is short), else null. */
+function exactText(node: LuceneNode): string | null {
+  switch (node.kind) {
+    case "char":
+      return node.ch;
+    case "literal":
+      return node.text;
+    case "concat": {
+      let out = "";
+      for (const part of node.parts) {
+        const text = exactText(part);
+        if (text === null) return null;
+        out += text;
+      }
+      return out;
+    }
+    case "repeat": {
+      const text = node.max === node.min ? exactText(node.operand) : null;
+      return text !== null && text.length * node.min <= 256 ? text.repeat(node.min) : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** The longest string found in every string that `node` matches (maybe ""). */
+function requiredText(node: LuceneNode): string {
+  switch (node.kind) {
+    case "char":
+    case "literal":
+      return exactText(node) ?? "";
+    case "concat": {
+      let best = "";
+      let run = "";
+      for (const part of node.parts) {
+        const text = exactText(part);
+        if (text !== null) {
+          run += text;
+        } else {
+          run = "";
+          const inner = requiredText(part);
+          if (inner.length > best.length) best = inner;
+        }
+        if (run.length > best.length) best = run;
+      }
+      return best;
+    }
+    case "repeat":
+      return node.min >= 1 ? requiredText(node.operand) : "";
+    default:
+      return "";
+  }
+}
+
+/** A text to look for before running the automaton; "" when there is none that case folding leaves alone. */
+function prefilterText(node: LuceneNode, caseInsensitive: boolean): string {
+  const text = requiredText(node);
+  if (caseInsensitive) {
+    for (const ch of text) if (caseVariants(ch.codePointAt(0) ?? 0).length > 1) return "";
+  }
+  return text;
+}
+
 // ---- whole patterns: `&` and `~` combine whole-string matches ----
 
 function isBoolean(node: LuceneNode): boolean {
@@ -543,7 +615,8 @@ function wholeMatcher(node: LuceneNode, caseInsensitive: boolean, budget: { stat
     throw new LuceneRegexError(`the pattern is too large: it expands to more than ${MAX_NFA_STATES} automaton states`, 0);
   }
   const dfa = new LazyDfa(nfa, start);
-  return (s) => dfa.test(s);
+  const required = prefilterText(node, caseInsensitive);
+  return required === "" ? (s) => dfa.test(s) : (s) => s.includes(required) && dfa.test(s);
 }
 
 /**

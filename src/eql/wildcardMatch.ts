@@ -15,12 +15,19 @@ import { canonicalCodePoint, canonicalString } from "./caseFold.js";
 /** A run of literal text, or a run of `?` (that many code points). */
 type Piece = string | number;
 
-/** One `*`-free part of the pattern. `leadingAny` `?`s, then `rest` (which starts with text, if not empty). */
+/**
+ * One `*`-free part of the pattern, searched for by its anchor (its longest text, the last of equals: in a near
+ * miss such as `*?a?a?b*` over "aaaa…" the rarest is more often last) with indexOf: `before` the anchor, the
+ * anchor, then `after` it.
+ */
 interface Segment {
-  leadingAny: number;
-  rest: Piece[];
-  /** The text `rest` starts with, for indexOf; "" when the segment is `?`s only. */
-  firstText: string;
+  pieces: Piece[];
+  before: Piece[];
+  /** "" when the segment is `?`s only. */
+  anchor: string;
+  after: Piece[];
+  /** The length of `before` in code points. */
+  beforeLength: number;
 }
 
 function isHigh(c: number): boolean {
@@ -88,18 +95,21 @@ function matchBackward(s: string, end: number, pieces: readonly Piece[]): number
 
 /** The end of the leftmost occurrence of `segment` at or after `from`, or -1. */
 function findLeftmost(s: string, from: number, segment: Segment): number {
+  if (segment.anchor === "") return matchForward(s, from, segment.pieces);
   let at = from;
-  for (let k = 0; k < segment.leadingAny; k++) {
+  for (let k = 0; k < segment.beforeLength; k++) {
     if (at >= s.length) return -1;
     at = nextCodePoint(s, at);
   }
-  if (segment.firstText === "") return matchForward(s, at, segment.rest);
-  // Candidates: the occurrences of the segment's first text, left to right; each is checked in O(pattern).
+  // Candidates: the anchor's occurrences left to right (the segment starts a fixed number of code points before
+  // its anchor, so the first that fits is the leftmost occurrence); each is checked in O(pattern).
   for (;;) {
-    const hit = s.indexOf(segment.firstText, at);
+    const hit = s.indexOf(segment.anchor, at);
     if (hit < 0) return -1;
-    const end = matchForward(s, hit, segment.rest);
-    if (end >= 0) return end;
+    if (matchBackward(s, hit, segment.before) >= 0) {
+      const end = matchForward(s, hit, segment.after);
+      if (end >= 0) return end;
+    }
     at = hit + 1;
   }
 }
@@ -122,9 +132,14 @@ function pieces(codePoints: readonly string[]): Piece[] {
 
 function segmentOf(codePoints: readonly string[]): Segment {
   const all = pieces(codePoints);
-  const leadingAny = typeof all[0] === "number" ? all[0] : 0;
-  const rest = leadingAny > 0 ? all.slice(1) : all;
-  return { leadingAny, rest, firstText: typeof rest[0] === "string" ? rest[0] : "" };
+  let anchorAt = -1;
+  all.forEach((piece, i) => {
+    if (typeof piece === "string" && (anchorAt < 0 || piece.length >= (all[anchorAt] as string).length)) anchorAt = i;
+  });
+  if (anchorAt < 0) return { pieces: all, before: [], anchor: "", after: [], beforeLength: 0 };
+  const before = all.slice(0, anchorAt);
+  const beforeLength = before.reduce<number>((n, p) => n + (typeof p === "number" ? p : [...p].length), 0);
+  return { pieces: all, before, anchor: all[anchorAt] as string, after: all.slice(anchorAt), beforeLength };
 }
 
 /** The pattern's code points, case-folded to canonical code points when case-insensitive. */

@@ -90,6 +90,9 @@ describe("wildcardMatcher equals the RegExp it replaces", () => {
       ["*a?", ["a😀", "a\ud83d\ude00x", "a\ude00", "a"]],
       ["*\ude00", ["\ud83d\ude00", "x\ude00"]],
       ["\ud83d*", ["\ud83d\ude00", "\ud83dx"]],
+      // A middle segment is found by its longest text; what comes before that text must be checked too.
+      ["*ab?abc*", ["xxabc", "xxxxabc", "abxxabc", "xxab-abc", "abzabcx", "a😀abc", "ab😀abc", "xabqabqabc"]],
+      ["*x?y*yz?z*", ["x-yz-z", "x-yyz-z", "xxyyzzz", "yz-z"]],
     ];
     for (const [pattern, inputs] of cases) {
       for (const caseInsensitive of [false, true]) {
