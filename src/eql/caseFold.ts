@@ -34,10 +34,7 @@ export function caseVariants(cp: number): readonly number[] {
   return classOf.get(cp) ?? [cp];
 }
 
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
-  return true;
-}
+const NON_ASCII = /[^\0-\x7f]/;
 
 /**
  * `s` with every code point replaced by canonicalCodePoint: two strings are equal under `iu` exactly when their
@@ -45,7 +42,7 @@ function isAscii(s: string): boolean {
  * (a canonical code point is never a surrogate).
  */
 export function canonicalString(s: string): string {
-  if (isAscii(s)) return s.toLowerCase();
+  if (!NON_ASCII.test(s)) return s.toLowerCase();
   const parts: string[] = [];
   let codes: number[] = [];
   for (let i = 0; i < s.length; i++) {

@@ -53,17 +53,29 @@ function isBoundary(s: string, i: number): boolean {
   return i <= 0 || i >= s.length || !(isLow(s.charCodeAt(i)) && isHigh(s.charCodeAt(i - 1)));
 }
 
-/** `text` at `at` in `s`, as whole code points. */
-function textAt(s: string, at: number, text: string): boolean {
-  return at >= 0 && s.startsWith(text, at) && isBoundary(s, at) && isBoundary(s, at + text.length);
+/** `text` at `at` in `s`, as whole code points; `folded`: `s` is raw and `text` canonical (caseFold.ts). */
+function textAt(s: string, at: number, text: string, folded: boolean): boolean {
+  if (at < 0 || !isBoundary(s, at) || !isBoundary(s, at + text.length)) return false;
+  if (!folded) return s.startsWith(text, at);
+  if (at + text.length > s.length) return false;
+  // Case-equal code points have equally long UTF-16 forms (the generated table has no class mixing them), so
+  // the input is read in the text's widths; a pair split across two of them cannot match (boundaries, above).
+  for (let j = 0; j < text.length; ) {
+    const expected = text.codePointAt(j) ?? 0;
+    const wide = expected > 0xffff;
+    const actual = wide ? (s.codePointAt(at + j) ?? 0) : s.charCodeAt(at + j);
+    if (actual !== expected && canonicalCodePoint(actual) !== expected) return false;
+    j += wide ? 2 : 1;
+  }
+  return true;
 }
 
 /** Matches `pieces` forward from `at`; the index after the match, or -1. */
-function matchForward(s: string, at: number, pieces: readonly Piece[]): number {
+function matchForward(s: string, at: number, pieces: readonly Piece[], folded = false): number {
   let i = at;
   for (const piece of pieces) {
     if (typeof piece === "string") {
-      if (!textAt(s, i, piece)) return -1;
+      if (!textAt(s, i, piece, folded)) return -1;
       i += piece.length;
     } else {
       for (let k = 0; k < piece; k++) {
@@ -76,12 +88,12 @@ function matchForward(s: string, at: number, pieces: readonly Piece[]): number {
 }
 
 /** Matches `pieces` backward so that the match ends at `end`; where the match starts, or -1. */
-function matchBackward(s: string, end: number, pieces: readonly Piece[]): number {
+function matchBackward(s: string, end: number, pieces: readonly Piece[], folded = false): number {
   let i = end;
   for (let p = pieces.length - 1; p >= 0; p--) {
     const piece = pieces[p];
     if (typeof piece === "string") {
-      if (!textAt(s, i - piece.length, piece)) return -1;
+      if (!textAt(s, i - piece.length, piece, folded)) return -1;
       i -= piece.length;
     } else {
       for (let k = 0; k < piece; k++) {
@@ -182,6 +194,13 @@ export function wildcardMatcher(pattern: string, caseInsensitive: boolean): (inp
   const head = pieces(parts[0]);
   const tail = pieces(parts[parts.length - 1]);
   const middle = parts.slice(1, -1).filter((p) => p.length > 0).map(segmentOf);
+  if (caseInsensitive && middle.length === 0) {
+    // `head*tail`: only the ends are read, so fold them as they are compared rather than the whole input.
+    return (s) => {
+      const headEnd = matchForward(s, 0, head, true);
+      return headEnd >= 0 && matchBackward(s, s.length, tail, true) >= headEnd;
+    };
+  }
   return (input) => {
     const s = fold(input);
     const headEnd = matchForward(s, 0, head);
