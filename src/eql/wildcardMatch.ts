@@ -12,6 +12,8 @@
  */
 import { canonicalCodePoint, canonicalString } from "./caseFold.js";
 
+const NON_ASCII = /[^\0-\x7f]/;
+
 /** A run of literal text, or a run of `?` (that many code points). */
 type Piece = string | number;
 
@@ -28,6 +30,8 @@ interface Segment {
   after: Piece[];
   /** The length of `before` in code points. */
   beforeLength: number;
+  /** Finds the anchor case-insensitively in an all-ASCII input (null when the anchor cannot be in one). */
+  asciiSearch: RegExp | null;
 }
 
 function isHigh(c: number): boolean {
@@ -105,9 +109,13 @@ function matchBackward(s: string, end: number, pieces: readonly Piece[], folded 
   return i;
 }
 
-/** The end of the leftmost occurrence of `segment` at or after `from`, or -1. */
-function findLeftmost(s: string, from: number, segment: Segment): number {
-  if (segment.anchor === "") return matchForward(s, from, segment.pieces);
+/**
+ * The end of the leftmost occurrence of `segment` at or after `from`, or -1. `folded`: `s` is an all-ASCII raw
+ * input and the segment canonical (the anchor is then found by a case-insensitive RegExp: on ASCII input, plain
+ * `i` folds as `iu` does).
+ */
+function findLeftmost(s: string, from: number, segment: Segment, folded = false): number {
+  if (segment.anchor === "") return matchForward(s, from, segment.pieces, folded);
   let at = from;
   for (let k = 0; k < segment.beforeLength; k++) {
     if (at >= s.length) return -1;
@@ -115,11 +123,19 @@ function findLeftmost(s: string, from: number, segment: Segment): number {
   }
   // Candidates: the anchor's occurrences left to right (the segment starts a fixed number of code points before
   // its anchor, so the first that fits is the leftmost occurrence); each is checked in O(pattern).
+  const search = segment.asciiSearch;
+  if (folded && search === null) return -1;
   for (;;) {
-    const hit = s.indexOf(segment.anchor, at);
+    let hit: number;
+    if (folded && search !== null) {
+      search.lastIndex = at;
+      hit = search.exec(s)?.index ?? -1;
+    } else {
+      hit = s.indexOf(segment.anchor, at);
+    }
     if (hit < 0) return -1;
-    if (matchBackward(s, hit, segment.before) >= 0) {
-      const end = matchForward(s, hit, segment.after);
+    if (matchBackward(s, hit, segment.before, folded) >= 0) {
+      const end = matchForward(s, hit, segment.after, folded);
       if (end >= 0) return end;
     }
     at = hit + 1;
@@ -148,10 +164,12 @@ function segmentOf(codePoints: readonly string[]): Segment {
   all.forEach((piece, i) => {
     if (typeof piece === "string" && (anchorAt < 0 || piece.length >= (all[anchorAt] as string).length)) anchorAt = i;
   });
-  if (anchorAt < 0) return { pieces: all, before: [], anchor: "", after: [], beforeLength: 0 };
+  if (anchorAt < 0) return { pieces: all, before: [], anchor: "", after: [], beforeLength: 0, asciiSearch: null };
   const before = all.slice(0, anchorAt);
   const beforeLength = before.reduce<number>((n, p) => n + (typeof p === "number" ? p : [...p].length), 0);
-  return { pieces: all, before, anchor: all[anchorAt] as string, after: all.slice(anchorAt), beforeLength };
+  const anchor = all[anchorAt] as string;
+  const asciiSearch = NON_ASCII.test(anchor) ? null : new RegExp(anchor.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"), "gi");
+  return { pieces: all, before, anchor, after: all.slice(anchorAt), beforeLength, asciiSearch };
 }
 
 /** The pattern's code points, case-folded to canonical code points when case-insensitive. */
@@ -202,14 +220,16 @@ export function wildcardMatcher(pattern: string, caseInsensitive: boolean): (inp
     };
   }
   return (input) => {
-    const s = fold(input);
-    const headEnd = matchForward(s, 0, head);
+    // Case-insensitively, an all-ASCII input is compared as it is (no folded copy of a megabyte to allocate).
+    const folded = caseInsensitive && !NON_ASCII.test(input);
+    const s = folded ? input : fold(input);
+    const headEnd = matchForward(s, 0, head, folded);
     if (headEnd < 0) return false;
-    const tailStart = matchBackward(s, s.length, tail);
+    const tailStart = matchBackward(s, s.length, tail, folded);
     if (tailStart < headEnd) return false;
     let from = headEnd;
     for (const segment of middle) {
-      const end = findLeftmost(s, from, segment);
+      const end = findLeftmost(s, from, segment, folded);
       // A later occurrence would end later still, so past the tail there is no match at all.
       if (end < 0 || end > tailStart) return false;
       from = end;
