@@ -19,6 +19,8 @@ import { LuceneRegexError, misplacedOperator, parseLuceneRegex, type ClassItem, 
 export const MAX_NFA_STATES = 10_000;
 /** DFA states kept; past this the cache is emptied, and the input at hand is finished by NFA simulation. */
 const MAX_DFA_STATES = 2_000;
+/** The same bound on the NFA states the cached DFA states hold in all (their memory, for large patterns). */
+const MAX_CACHED_NFA_STATES = 200_000;
 
 const MAX_CODE_POINT = 0x10ffff;
 
@@ -358,6 +360,7 @@ const MAX_CACHED_CODE_POINTS = 65_536;
 
 class LazyDfa {
   private states = new Map<string, DState>();
+  private cachedNfaStates = 0;
   private start: DState;
   private readonly classes: InputClasses;
   private readonly mark: Uint32Array;
@@ -427,14 +430,16 @@ class LazyDfa {
         next: [],
       };
       this.states.set(key, state);
+      this.cachedNfaStates += nfaStates.length;
     }
     return state;
   }
 
   /** Whether the cache is full; if so it is emptied (states in use stay valid, the rest is garbage). */
   private flushIfFull(): boolean {
-    if (this.states.size < MAX_DFA_STATES) return false;
+    if (this.states.size < MAX_DFA_STATES && this.cachedNfaStates < MAX_CACHED_NFA_STATES) return false;
     this.states = new Map();
+    this.cachedNfaStates = 0;
     this.start = this.intern(this.closure([this.startState]));
     return true;
   }
