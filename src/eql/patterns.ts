@@ -90,9 +90,8 @@ function starSegmentsTest(stars: readonly string[], caseInsensitive: boolean): S
       const end = input.length - tail.length;
       for (const search of asciiSearches) {
         search.lastIndex = from;
-        const found = search.exec(input);
-        if (found === null || found.index + found[0].length > end) return false;
-        from = found.index + found[0].length;
+        if (!search.test(input) || search.lastIndex > end) return false;
+        from = search.lastIndex;
       }
       return true;
     }

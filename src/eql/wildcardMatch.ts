@@ -74,13 +74,19 @@ function textAt(s: string, at: number, text: string, folded: boolean): boolean {
   return true;
 }
 
-/** Matches `pieces` forward from `at`; the index after the match, or -1. */
-function matchForward(s: string, at: number, pieces: readonly Piece[], folded = false): number {
+/**
+ * Matches `pieces` forward from `at`; the index after the match, or -1. `ascii`: `s` is all ASCII (and raw, so
+ * `folded`), where a code point is one unit.
+ */
+function matchForward(s: string, at: number, pieces: readonly Piece[], folded = false, ascii = false): number {
   let i = at;
   for (const piece of pieces) {
     if (typeof piece === "string") {
       if (!textAt(s, i, piece, folded)) return -1;
       i += piece.length;
+    } else if (ascii) {
+      i += piece;
+      if (i > s.length) return -1;
     } else {
       for (let k = 0; k < piece; k++) {
         if (i >= s.length) return -1;
@@ -92,13 +98,16 @@ function matchForward(s: string, at: number, pieces: readonly Piece[], folded = 
 }
 
 /** Matches `pieces` backward so that the match ends at `end`; where the match starts, or -1. */
-function matchBackward(s: string, end: number, pieces: readonly Piece[], folded = false): number {
+function matchBackward(s: string, end: number, pieces: readonly Piece[], folded = false, ascii = false): number {
   let i = end;
   for (let p = pieces.length - 1; p >= 0; p--) {
     const piece = pieces[p];
     if (typeof piece === "string") {
       if (!textAt(s, i - piece.length, piece, folded)) return -1;
       i -= piece.length;
+    } else if (ascii) {
+      i -= piece;
+      if (i < 0) return -1;
     } else {
       for (let k = 0; k < piece; k++) {
         if (i <= 0) return -1;
@@ -111,15 +120,15 @@ function matchBackward(s: string, end: number, pieces: readonly Piece[], folded 
 
 /**
  * The end of the leftmost occurrence of `segment` at or after `from`, or -1. `folded`: `s` is an all-ASCII raw
- * input and the segment canonical (the anchor is then found by a case-insensitive RegExp: on ASCII input, plain
+ * input (a code point is one unit) and the segment canonical (the anchor is then found by a case-insensitive RegExp: on ASCII input, plain
  * `i` folds as `iu` does).
  */
 function findLeftmost(s: string, from: number, segment: Segment, folded = false): number {
-  if (segment.anchor === "") return matchForward(s, from, segment.pieces, folded);
+  if (segment.anchor === "") return matchForward(s, from, segment.pieces, folded, folded);
   let at = from;
   for (let k = 0; k < segment.beforeLength; k++) {
     if (at >= s.length) return -1;
-    at = nextCodePoint(s, at);
+    at = folded ? at + 1 : nextCodePoint(s, at);
   }
   // Candidates: the anchor's occurrences left to right (the segment starts a fixed number of code points before
   // its anchor, so the first that fits is the leftmost occurrence); each is checked in O(pattern).
@@ -128,14 +137,15 @@ function findLeftmost(s: string, from: number, segment: Segment, folded = false)
   for (;;) {
     let hit: number;
     if (folded && search !== null) {
+      // test(), not exec(): no match object per candidate. An ASCII match is as long as the anchor.
       search.lastIndex = at;
-      hit = search.exec(s)?.index ?? -1;
+      hit = search.test(s) ? search.lastIndex - segment.anchor.length : -1;
     } else {
       hit = s.indexOf(segment.anchor, at);
     }
     if (hit < 0) return -1;
-    if (matchBackward(s, hit, segment.before, folded) >= 0) {
-      const end = matchForward(s, hit, segment.after, folded);
+    if (matchBackward(s, hit, segment.before, folded, folded) >= 0) {
+      const end = matchForward(s, hit, segment.after, folded, folded);
       if (end >= 0) return end;
     }
     at = hit + 1;
@@ -223,9 +233,9 @@ export function wildcardMatcher(pattern: string, caseInsensitive: boolean): (inp
     // Case-insensitively, an all-ASCII input is compared as it is (no folded copy of a megabyte to allocate).
     const folded = caseInsensitive && !NON_ASCII.test(input);
     const s = folded ? input : fold(input);
-    const headEnd = matchForward(s, 0, head, folded);
+    const headEnd = matchForward(s, 0, head, folded, folded);
     if (headEnd < 0) return false;
-    const tailStart = matchBackward(s, s.length, tail, folded);
+    const tailStart = matchBackward(s, s.length, tail, folded, folded);
     if (tailStart < headEnd) return false;
     let from = headEnd;
     for (const segment of middle) {
