@@ -7,6 +7,7 @@ import { parseCidr } from "./cidr.js";
 import type { EventQuery, Expr, FunctionCall, Literal, Query, SequenceQuery, SequenceStage } from "./ast.js";
 import { EqlSemanticError } from "./errors.js";
 import { FUNCTION_NAMES, lookupFunction, type ArgKind } from "./functions.js";
+import { luceneRegexMatcher } from "./luceneAutomaton.js";
 import { LuceneRegexError, luceneRegexToJs } from "./luceneRegex.js";
 
 export type StaticType = "string" | "number" | "boolean" | "null" | "unknown";
@@ -153,6 +154,8 @@ class Checker {
   regex(p: Literal): void {
     try {
       luceneRegexToJs(p.value as string);
+      // The same pattern as it will run: refused if it expands to too large an automaton.
+      luceneRegexMatcher(p.value as string, false);
     } catch (err) {
       if (err instanceof LuceneRegexError) {
         this.fail(`invalid regular expression: ${err.message}`, p);

@@ -1,5 +1,8 @@
 /**
- * Lucene regular expressions (what Elasticsearch's EQL `regex` operator uses) → JavaScript RegExp source.
+ * Lucene regular expressions (what Elasticsearch's EQL `regex` operator uses): the parser, and a translation to
+ * JavaScript RegExp source. The engine runs the parsed pattern as an automaton (luceneAutomaton.ts, linear time);
+ * the RegExp translation defines what a pattern matches, as the tests check the automaton against it, and the
+ * checker uses it to report patterns Lucene rejects.
  *
  * The parser mirrors the structure of Lucene's RegExp parser, quirks included, so that a pattern means what it
  * means in Elasticsearch: the whole string must match; `^` and `$` are plain characters; a reserved character
@@ -27,7 +30,8 @@ export class LuceneRegexError extends MacsensorError {
   }
 }
 
-type Node =
+/** The parsed pattern. `at` is an offset in the pattern (for errors). */
+export type LuceneNode =
   | { kind: "char"; ch: string }
   | { kind: "class"; negated: boolean; items: ClassItem[] }
   | { kind: "predefined"; letter: string }
@@ -38,11 +42,13 @@ type Node =
   | { kind: "interval"; min: number; max: number; digits: number }
   | { kind: "concat"; parts: Node[] }
   | { kind: "union"; options: Node[] }
-  | { kind: "repeat"; operand: Node; min: number; max: number | null }
+  | { kind: "repeat"; operand: Node; min: number; max: number | null; at: number }
   | { kind: "intersection"; operands: Node[]; at: number }
   | { kind: "complement"; operand: Node; at: number };
 
-type ClassItem = { kind: "char"; ch: string } | { kind: "range"; from: string; to: string } | { kind: "predefined"; letter: string };
+type Node = LuceneNode;
+
+export type ClassItem = { kind: "char"; ch: string } | { kind: "range"; from: string; to: string } | { kind: "predefined"; letter: string };
 
 const PREDEFINED: Readonly<Record<string, string>> = {
   d: "[0-9]",
@@ -68,11 +74,15 @@ const MAX_INT = 2_147_483_647;
 
 /** Translates a Lucene regular expression to an anchored JS RegExp source. Throws LuceneRegexError. */
 export function luceneRegexToJs(pattern: string): string {
-  // Lucene reads an empty pattern as the empty string.
   if (pattern === "") return "^(?:)$";
-  const parser = new LuceneParser(pattern);
-  const tree = parser.parse();
-  return `^(?:${wholeString(tree)})$`;
+  return `^(?:${wholeString(parseLuceneRegex(pattern))})$`;
+}
+
+/** Parses a Lucene regular expression. Throws LuceneRegexError. */
+export function parseLuceneRegex(pattern: string): LuceneNode {
+  // Lucene reads an empty pattern as the empty string.
+  if (pattern === "") return { kind: "literal", text: "" };
+  return new LuceneParser(pattern).parse();
 }
 
 class LuceneParser {
@@ -140,9 +150,10 @@ class LuceneParser {
   private repeat(): Node {
     let node = this.complement();
     while (this.peek("?*+{")) {
-      if (this.match("?")) node = repeatOf(node, 0, 1);
-      else if (this.match("*")) node = repeatOf(node, 0, null);
-      else if (this.match("+")) node = repeatOf(node, 1, null);
+      const at = this.pos;
+      if (this.match("?")) node = repeatOf(node, 0, 1, at);
+      else if (this.match("*")) node = repeatOf(node, 0, null, at);
+      else if (this.match("+")) node = repeatOf(node, 1, null, at);
       else {
         const open = this.pos;
         this.pos++;
@@ -153,7 +164,7 @@ class LuceneParser {
           throw new LuceneRegexError(`expected '}' at position ${this.pos} to close the repetition at ${open}`, this.pos);
         }
         // Lucene: a repetition whose minimum exceeds its maximum matches nothing.
-        node = max !== null && min > max ? { kind: "empty" } : repeatOf(node, min, max);
+        node = max !== null && min > max ? { kind: "empty" } : repeatOf(node, min, max, at);
       }
     }
     return node;
@@ -262,8 +273,8 @@ class LuceneParser {
   }
 }
 
-function repeatOf(operand: Node, min: number, max: number | null): Node {
-  return { kind: "repeat", operand, min, max };
+function repeatOf(operand: Node, min: number, max: number | null, at: number): Node {
+  return { kind: "repeat", operand, min, max, at };
 }
 
 // ---- translation ----
@@ -334,16 +345,22 @@ function translate(node: Node): Js {
     case "repeat":
       return translateRepeat(node.operand, node.min, node.max);
     case "intersection":
-      throw new LuceneRegexError(
+    case "complement":
+      throw misplacedOperator(node);
+  }
+}
+
+/** The error for `&` or `~` inside a pattern rather than over whole patterns. */
+export function misplacedOperator(node: { kind: "intersection" | "complement"; at: number }): LuceneRegexError {
+  return node.kind === "intersection"
+    ? new LuceneRegexError(
         "the intersection operator '&' can only join whole patterns (e.g. @&~(abc.*)); escape it as \\& to match a literal '&'",
         node.at,
-      );
-    case "complement":
-      throw new LuceneRegexError(
+      )
+    : new LuceneRegexError(
         "the complement operator '~' can only apply to a whole pattern (e.g. ~(abc.*)); escape it as \\~ to match a literal '~'",
         node.at,
       );
-  }
 }
 
 function quantifier(min: number, max: number | null): string {
@@ -363,7 +380,8 @@ function translateRepeat(operand: Node, min: number, max: number | null): Js {
     const combinedMax = innerMax === 1 && max === 1 ? 1 : null;
     return translateRepeat(operand.operand, combinedMin, combinedMax);
   }
-  if (operand.kind === "anyString") return { src: "[\\s\\S]*", binding: "quantified" };
+  // `@` repeated is `@` again, except zero times (`@{0}`), which is the empty string.
+  if (operand.kind === "anyString" && max !== 0) return { src: "[\\s\\S]*", binding: "quantified" };
   const js = translate(operand);
   return { src: `${group(js)}${quantifier(min, max)}`, binding: "quantified" };
 }

@@ -1,11 +1,13 @@
 /**
  * String matchers for `:`, `like` and `regex`, specialised per pattern: a pattern without wildcards is an
- * (optionally case-folded) equality, `abc*` a prefix test, `*abc` a suffix test, `*abc*` a substring test;
- * anything else becomes one anchored RegExp. Lists of patterns are OR-ed.
+ * (optionally case-folded) equality, `abc*` a prefix test, `*abc` a suffix test, `*abc*` a substring test,
+ * other star-only patterns a left-to-right search of their pieces; a pattern with `?` goes to wildcardMatcher
+ * and a regex to luceneRegexMatcher. Every matcher runs in time linear in the input (times the pattern), so no
+ * field value can stall the engine. Lists of patterns are OR-ed.
  */
-import { luceneRegexToJs } from "./luceneRegex.js";
+import { luceneRegexMatcher } from "./luceneAutomaton.js";
 import { equalsFolded, foldCase, regionEqualsFolded } from "./values.js";
-import { wildcardToRegExpSource } from "./wildcard.js";
+import { wildcardMatcher } from "./wildcardMatch.js";
 
 export type StringTest = (s: string) => boolean;
 
@@ -49,9 +51,10 @@ export function wildcardTest(pattern: string, caseInsensitive: boolean): StringT
     }
   }
   if (!hasQuestion) return starSegmentsTest(stars, caseInsensitive);
-  const re = new RegExp(wildcardToRegExpSource(pattern), caseInsensitive ? "iu" : "u");
-  return (s) => re.test(s);
+  return wildcardMatcher(pattern, caseInsensitive);
 }
+
+const NON_ASCII = /[^\0-\x7f]/;
 
 let memoIn = "";
 let memoOut = "";
@@ -75,8 +78,23 @@ function starSegmentsTest(stars: readonly string[], caseInsensitive: boolean): S
   const tail = pieces[pieces.length - 1];
   const middle = pieces.slice(1, -1).filter((p) => p !== "");
   const min = pieces.reduce((n, p) => n + p.length, 0);
+  // Case-insensitively, an all-ASCII input is searched as it is, with `gi` RegExps (on ASCII input plain `i`
+  // folds as foldCase does, and a non-ASCII piece matches no ASCII text under either), rather than folded to a
+  // lower-case copy: no megabyte allocated per test of a megabyte.
+  const asciiSearches = middle.map((p) => new RegExp(escapeRegExp(p), "gi"));
   return (input) => {
     if (input.length < min) return false;
+    if (caseInsensitive && !NON_ASCII.test(input)) {
+      if (!startsWithFolded(input, head) || !endsWithFolded(input, tail)) return false;
+      let from = head.length;
+      const end = input.length - tail.length;
+      for (const search of asciiSearches) {
+        search.lastIndex = from;
+        if (!search.test(input) || search.lastIndex > end) return false;
+        from = search.lastIndex;
+      }
+      return true;
+    }
     const s = caseInsensitive ? foldCaseMemo(input) : input;
     if (!s.startsWith(head) || !s.endsWith(tail)) return false;
     let from = head.length;
@@ -96,8 +114,7 @@ function escapeRegExp(s: string): string {
 
 /** A matcher for a Lucene regular expression (whole-string match). The checker has validated it. */
 export function regexTest(pattern: string, caseInsensitive: boolean): StringTest {
-  const re = new RegExp(luceneRegexToJs(pattern), caseInsensitive ? "iu" : "u");
-  return (s) => re.test(s);
+  return luceneRegexMatcher(pattern, caseInsensitive);
 }
 
 /** OR of several matchers; exact case-insensitive patterns in long lists go through one Set lookup. */

@@ -18,7 +18,9 @@ export function escapeClassChar(ch: string): string {
 
 /**
  * The JS RegExp source for a wildcard pattern, anchored at both ends: `^(?:...)$`. Meant for the `u` flag (so
- * that `?` is one code point, as in Elasticsearch) plus `i` when case-insensitive; never add `m`.
+ * that `?` is one code point, as in Elasticsearch) plus `i` when case-insensitive; never add `m`. The engine does
+ * not run it (a backtracking RegExp can take minutes on a crafted value): it matches with wildcardMatch.ts, and
+ * this is the definition the tests compare that matcher with.
  */
 export function wildcardToRegExpSource(pattern: string): string {
   let out = "";
