@@ -327,3 +327,24 @@ describe("AUTH_OPEN pre-filter", () => {
     expect(addon.standin.authRecords().map((r) => r.answeredWith)).toEqual(["flags", "auth"]);
   });
 });
+
+describe("relevance over file paths", () => {
+  it("a file event whose path the rules cannot want rides along with the next wanted one", async () => {
+    const batches: RawEvent[][] = [];
+    const h = addon.startEs({ holdMs: 1000 }, (batch) => batches.push(batch));
+    handle = h;
+    addon.setRelevance(h, {
+      kinds: ["open"], execPrefilter: null, filePrefilter: { pathEquals: [], pathPrefix: ["/etc/"], pathSuffix: [], pathContains: [], nameEquals: [] },
+    });
+    addon.setFileEvents(h, { kinds: ["open"], authOpen: false, openPrefilter: null });
+    addon.standin.enqueue([
+      { type: "notify_open", process: stealer, path: "/tmp/a" },
+      { type: "notify_open", process: stealer, path: "/etc/hosts" },
+    ]);
+    await until(() => batches.flat().length === 2, "two opens");
+    expect(batches.map((b) => b.map((e) => e.file?.path))).toEqual([["/tmp/a", "/etc/hosts"]]);
+    expect(() =>
+      addon.setRelevance(h, { kinds: ["open"], execPrefilter: null, filePrefilter: { pathPrefix: ["/é"] } as never }),
+    ).toThrow(/setRelevance: pre-filter pathPrefix: item "\/é" is not ASCII/);
+  });
+});
