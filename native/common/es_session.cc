@@ -209,6 +209,7 @@ bool EsSession::SetFileEvents(uint8_t file_kinds, bool auth_open, std::string* e
   }
   if (!removed.empty()) es_unsubscribe(client_, removed.data(), static_cast<uint32_t>(removed.size()));
   file_subscriptions_ = std::move(want);
+  report_prefiltered_opens_.store(wanted(RawEventKind::Open), std::memory_order_relaxed);
   return true;
 }
 
@@ -257,7 +258,10 @@ void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
     // Answer first: the exec (or open) is waiting on us; the report can follow.
     Respond(client, msg, true);
     counters_.prefiltered.fetch_add(1, std::memory_order_relaxed);
-    if (msg->event_type == ES_EVENT_TYPE_AUTH_OPEN) counters_.prefiltered_opens.fetch_add(1, std::memory_order_relaxed);
+    if (msg->event_type == ES_EVENT_TYPE_AUTH_OPEN) {
+      counters_.prefiltered_opens.fetch_add(1, std::memory_order_relaxed);
+      if (!report_prefiltered_opens_.load(std::memory_order_relaxed)) return;
+    }
     Deliver(ConvertEsMessage(msg, options_.convert));
     return;
   }

@@ -93,7 +93,9 @@ class EsSession {
   // nullopt: no pre-filter (every AUTH exec goes to JavaScript).
   void SetPrefilter(std::optional<Prefilter> prefilter);
   // file_kinds: a mask of EventRelevance::KindBit() over the file kinds (others ignored); auth_open: subscribe
-  // AUTH_OPEN instead of NOTIFY_OPEN (whatever file_kinds says about opens). Subscribes what is new before
+  // AUTH_OPEN instead of NOTIFY_OPEN (whatever file_kinds says about opens). An AUTH open the pre-filter allows
+  // natively is reported only when file_kinds has Open: otherwise no loaded rule can match it, and reporting every
+  // open on the machine would cost JavaScript far more than the blocking does. Subscribes what is new before
   // unsubscribing what is gone, so an open is never unseen while switching between NOTIFY and AUTH.
   bool SetFileEvents(uint8_t file_kinds, bool auth_open, std::string* error);
   // nullopt: no pre-filter (every AUTH open goes to JavaScript).
@@ -134,6 +136,7 @@ class EsSession {
   bool stopped_ = false;
   bool auth_exec_ = false;  // JS thread
   std::vector<es_event_type_t> file_subscriptions_;  // JS thread
+  std::atomic<bool> report_prefiltered_opens_{false};
 
   struct Counters {
     std::atomic<uint64_t> received{0}, to_js{0}, auth_to_js{0}, prefiltered{0}, prefiltered_opens{0}, watchdog_answers{0},

@@ -305,19 +305,31 @@ describe("AUTH_OPEN pre-filter", () => {
 
   it("an empty spec allows every open natively; no pre-filter sends every open to JavaScript", async () => {
     const h = start({}, (ev, hh) => addon.respond(hh, ev.auth!.id, true));
-    addon.setFileEvents(h, { kinds: [], authOpen: true, openPrefilter: {} });
+    addon.setFileEvents(h, { kinds: ["open"], authOpen: true, openPrefilter: {} });
     addon.standin.enqueue([open("a", KEYCHAIN), open("b", "/etc/hosts")]);
     await until(() => events.length === 2, "2 events");
     expect(addon.esStats(h)).toMatchObject({ prefilteredOpens: 2, authToJs: 0 });
-    addon.setFileEvents(h, { kinds: [], authOpen: true, openPrefilter: null });
+    addon.setFileEvents(h, { kinds: ["open"], authOpen: true, openPrefilter: null });
     addon.standin.enqueue([open("c", "/etc/hosts")]);
     await until(() => events.length === 3 && addon.standin.authRecords().every((r) => r.answers === 1), "3 events");
     expect(addon.esStats(h)).toMatchObject({ prefilteredOpens: 2, authToJs: 1 });
   });
 
+  it("natively allowed opens are not reported when no rule wants opens; candidates still are", async () => {
+    const h = start({}, (ev, hh) => addon.respond(hh, ev.auth!.id, false));
+    addon.setFileEvents(h, { kinds: ["create"], authOpen: true, openPrefilter: { pathEquals: [KEYCHAIN] } });
+    addon.standin.enqueue([open("lib", "/usr/lib/libz.dylib"), open("keychain", KEYCHAIN), open("hosts", "/etc/hosts")]);
+    await until(() => addon.standin.authRecords().length === 3 && addon.standin.authRecords().every((r) => r.answers === 1), "3 answers");
+    expect(addon.standin.waitIdle(10_000)).toBe(true);
+    await until(() => events.length >= 1, "the candidate");
+    expect(events.map((e) => e.file?.path)).toEqual([KEYCHAIN]);
+    expect(addon.esStats(h)).toMatchObject({ prefilteredOpens: 2, authToJs: 1, toJs: 1, queueDrops: 0 });
+    expect(addon.standin.authRecords().map((r) => [r.tag, r.result])).toEqual([["lib", "allow"], ["keychain", "deny"], ["hosts", "allow"]]);
+  });
+
   it("the exec pre-filter does not judge opens, nor the open pre-filter execs", async () => {
     const h = start({ authExec: true, prefilter: { argEquals: [] } }, (ev, hh) => addon.respond(hh, ev.auth!.id, true));
-    addon.setFileEvents(h, { kinds: [], authOpen: true, openPrefilter: { pathEquals: ["/etc/hosts"] } });
+    addon.setFileEvents(h, { kinds: ["open"], authOpen: true, openPrefilter: { pathEquals: ["/etc/hosts"] } });
     addon.standin.enqueue([
       open("hosts", "/etc/hosts"),
       { type: "auth_exec", tag: "exec", args: ["/etc/hosts"], target: { pid: 5, executable: "/etc/hosts" } },
