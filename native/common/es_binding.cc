@@ -16,6 +16,10 @@
 //   binding.respond(h, authId, allow) → "answered" | "tooLate" | "duplicate" | "unknown" | "error"
 //   binding.setAuthExec(h, on)        // subscribe AUTH_EXEC (block rules loaded) or go back to NOTIFY_EXEC
 //   binding.setPrefilter(h, spec | null)
+//   binding.setFileEvents(h, { kinds, authOpen, openPrefilter })  // the file kinds to subscribe ("open",
+//                                  // "create", "modify", "rename", "delete"; others ignored), AUTH_OPEN instead of
+//                                  // NOTIFY_OPEN (a block rule on file events is loaded), and the AUTH_OPEN
+//                                  // pre-filter (FilePrefilterSpec | null: every AUTH open goes to JS)
 //   binding.esStats(h) → { received, delivered, dropped, queueHighWater, ... }
 //   binding.stopEs(h)                 // answers what is pending, deletes the client, drains queued events to JS
 // Errors from startEs carry `code` (ES_NOT_PRIVILEGED, ES_NOT_ENTITLED, ES_NOT_PERMITTED, ES_TOO_MANY_CLIENTS,
@@ -235,6 +239,35 @@ Napi::Value SetPrefilter(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value SetFileEvents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EsHandle* h = HandleOf(info, "setFileEvents");
+  if (h == nullptr) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsObject() || info[1].IsArray()) {
+    return ThrowType(env, "setFileEvents(handle, { kinds, authOpen, openPrefilter })");
+  }
+  Napi::Object o = info[1].As<Napi::Object>();
+  std::vector<std::string> kinds;
+  if (!o.Get("kinds").IsArray()) return ThrowType(env, "setFileEvents: kinds must be an array of event kinds");
+  if (!ReadStringList(env, o, "kinds", "setFileEvents", &kinds)) return env.Undefined();
+  uint8_t mask = 0;
+  for (const std::string& kind : kinds) {
+    if (std::optional<RawEventKind> k = FileEventKindNamed(kind)) mask |= EventRelevance::KindBit(*k);
+  }
+  bool auth_open = false;
+  if (!o.Get("authOpen").IsUndefined()) {
+    if (!o.Get("authOpen").IsBoolean()) return ThrowType(env, "setFileEvents: authOpen must be a boolean");
+    auth_open = o.Get("authOpen").As<Napi::Boolean>().Value();
+  }
+  std::optional<FilePrefilter> prefilter;
+  if (!ReadFilePrefilter(env, o.Get("openPrefilter"), "setFileEvents", &prefilter)) return env.Undefined();
+  // The narrower filter goes in before AUTH_OPEN is subscribed, so no AUTH open meets a stale one.
+  h->session->SetOpenPrefilter(std::move(prefilter));
+  std::string error;
+  if (!h->session->SetFileEvents(mask, auth_open, &error)) return ThrowError(env, error, "ES_SUBSCRIBE");
+  return env.Undefined();
+}
+
 Napi::Value SetRelevance(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EsHandle* h = HandleOf(info, "setRelevance");
@@ -273,6 +306,7 @@ Napi::Value EsStats(const Napi::CallbackInfo& info) {
   set("toJs", static_cast<double>(s.to_js));
   set("authToJs", static_cast<double>(s.auth_to_js));
   set("prefiltered", static_cast<double>(s.prefiltered));
+  set("prefilteredOpens", static_cast<double>(s.prefiltered_opens));
   set("watchdogAnswers", static_cast<double>(s.watchdog_answers));
   set("lateJsAnswers", static_cast<double>(s.late_js_answers));
   set("duplicateJsAnswers", static_cast<double>(s.duplicate_js_answers));
@@ -294,6 +328,7 @@ void RegisterEs(Napi::Env env, Napi::Object exports) {
   exports.Set("respond", Napi::Function::New(env, Respond, "respond"));
   exports.Set("setAuthExec", Napi::Function::New(env, SetAuthExec, "setAuthExec"));
   exports.Set("setPrefilter", Napi::Function::New(env, SetPrefilter, "setPrefilter"));
+  exports.Set("setFileEvents", Napi::Function::New(env, SetFileEvents, "setFileEvents"));
   exports.Set("setRelevance", Napi::Function::New(env, SetRelevance, "setRelevance"));
   exports.Set("stopEs", Napi::Function::New(env, StopEs, "stopEs"));
   exports.Set("esStats", Napi::Function::New(env, EsStats, "esStats"));

@@ -105,6 +105,96 @@ void FillExec(const es_event_exec_t* exec, uint32_t version, const EsConvertOpti
   if (version >= 3 && exec->cwd != nullptr) ev.cwd = TokenString(exec->cwd->path);
 }
 
+// An es_file_t's path and truncation flag into (path, truncated).
+void FilePath(const es_file_t* file, std::string* path, bool* truncated) {
+  if (file == nullptr) return;
+  *path = TokenString(file->path);
+  *truncated = file->path_truncated;
+}
+
+// A destination given as a directory and a name (ES_DESTINATION_TYPE_NEW_PATH): dir + "/" + name.
+void JoinedPath(const es_file_t* dir, const es_string_token_t& filename, std::string* path, bool* truncated) {
+  FilePath(dir, path, truncated);
+  if (path->empty() || path->back() != '/') path->push_back('/');
+  std::string_view name = TokenView(filename);
+  path->append(name.data(), name.size());
+}
+
+// Fills ev.file for a file event; a missing file (a null pointer ES should never send) marks the event partial.
+void FillFile(const es_message_t* msg, RawEvent& ev) {
+  RawFile file;
+  bool have = true;
+  switch (msg->event_type) {
+    case ES_EVENT_TYPE_AUTH_OPEN:
+    case ES_EVENT_TYPE_NOTIFY_OPEN: {
+      const es_event_open_t& open = msg->event.open;
+      have = open.file != nullptr;
+      FilePath(open.file, &file.path, &file.path_truncated);
+      // fflag is the kernel's mask (FREAD 0x1, FWRITE 0x2), already the contract's bits.
+      file.open_flags = static_cast<uint32_t>(open.fflag) & (kRawOpenRead | kRawOpenWrite);
+      break;
+    }
+    case ES_EVENT_TYPE_NOTIFY_CREATE: {
+      const es_event_create_t& create = msg->event.create;
+      if (create.destination_type == ES_DESTINATION_TYPE_NEW_PATH) {
+        have = create.destination.new_path.dir != nullptr;
+        JoinedPath(create.destination.new_path.dir, create.destination.new_path.filename, &file.path,
+                   &file.path_truncated);
+      } else {
+        have = create.destination.existing_file != nullptr;
+        FilePath(create.destination.existing_file, &file.path, &file.path_truncated);
+      }
+      break;
+    }
+    case ES_EVENT_TYPE_NOTIFY_CLOSE:
+      have = msg->event.close.target != nullptr;
+      FilePath(msg->event.close.target, &file.path, &file.path_truncated);
+      break;
+    case ES_EVENT_TYPE_NOTIFY_RENAME: {
+      const es_event_rename_t& rename = msg->event.rename;
+      if (rename.destination_type == ES_DESTINATION_TYPE_NEW_PATH) {
+        have = rename.destination.new_path.dir != nullptr;
+        JoinedPath(rename.destination.new_path.dir, rename.destination.new_path.filename, &file.path,
+                   &file.path_truncated);
+      } else {
+        have = rename.destination.existing_file != nullptr;
+        FilePath(rename.destination.existing_file, &file.path, &file.path_truncated);
+      }
+      if (rename.source != nullptr) {
+        std::string source;
+        FilePath(rename.source, &source, &file.original_path_truncated);
+        file.original_path = std::move(source);
+      } else {
+        have = false;
+      }
+      break;
+    }
+    case ES_EVENT_TYPE_NOTIFY_UNLINK:
+      have = msg->event.unlink.target != nullptr;
+      FilePath(msg->event.unlink.target, &file.path, &file.path_truncated);
+      break;
+    default:
+      break;
+  }
+  if (!have) ev.partial += ev.partial.empty() ? "file" : ",file";
+  ev.file = std::move(file);
+}
+
+RawEventKind FileKind(es_event_type_t type) {
+  switch (type) {
+    case ES_EVENT_TYPE_NOTIFY_CREATE:
+      return RawEventKind::Create;
+    case ES_EVENT_TYPE_NOTIFY_CLOSE:
+      return RawEventKind::Modify;
+    case ES_EVENT_TYPE_NOTIFY_RENAME:
+      return RawEventKind::Rename;
+    case ES_EVENT_TYPE_NOTIFY_UNLINK:
+      return RawEventKind::Delete;
+    default:
+      return RawEventKind::Open;
+  }
+}
+
 }  // namespace
 
 bool EsIsConvertible(const es_message_t* msg) {
@@ -113,7 +203,16 @@ bool EsIsConvertible(const es_message_t* msg) {
     case ES_EVENT_TYPE_NOTIFY_EXEC:
     case ES_EVENT_TYPE_NOTIFY_FORK:
     case ES_EVENT_TYPE_NOTIFY_EXIT:
+    case ES_EVENT_TYPE_AUTH_OPEN:
+    case ES_EVENT_TYPE_NOTIFY_OPEN:
+    case ES_EVENT_TYPE_NOTIFY_CREATE:
+    case ES_EVENT_TYPE_NOTIFY_RENAME:
+    case ES_EVENT_TYPE_NOTIFY_UNLINK:
       return true;
+    case ES_EVENT_TYPE_NOTIFY_CLOSE:
+      // A close is reported only when the file was written ("modification"); plain closes are the bulk of all
+      // file events and no rule asks for them.
+      return msg->event.close.modified;
     default:
       return false;
   }
@@ -144,6 +243,16 @@ RawEvent ConvertEsMessage(const es_message_t* msg, const EsConvertOptions& optio
       ev.kind = RawEventKind::Exit;
       FillProcess(msg->process, version, ev);
       ev.exit_status = msg->event.exit.stat;
+      break;
+    case ES_EVENT_TYPE_AUTH_OPEN:
+    case ES_EVENT_TYPE_NOTIFY_OPEN:
+    case ES_EVENT_TYPE_NOTIFY_CREATE:
+    case ES_EVENT_TYPE_NOTIFY_CLOSE:
+    case ES_EVENT_TYPE_NOTIFY_RENAME:
+    case ES_EVENT_TYPE_NOTIFY_UNLINK:
+      ev.kind = FileKind(msg->event_type);
+      FillProcess(msg->process, version, ev);  // the acting process
+      FillFile(msg, ev);
       break;
     default:
       ev.partial = "unsupported event type";

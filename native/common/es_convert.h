@@ -1,4 +1,5 @@
-// Conversion of an Endpoint Security message (NOTIFY/AUTH exec, fork, exit) into the raw event contract
+// Conversion of an Endpoint Security message (NOTIFY/AUTH exec, fork, exit; NOTIFY/AUTH open, NOTIFY create,
+// close-after-write, rename, unlink) into the raw event contract
 // (raw_event.h), in plain C++ so that it runs unchanged against Apple's SDK and against the Linux stand-in.
 // Every versioned field is read only when msg->version says it exists (v2: tty, script, seq_num; v3: cwd,
 // start_time; v4: responsible/parent audit tokens, global_seq_num). Strings are copied as pointer + length,
@@ -26,7 +27,8 @@ inline std::string_view TokenView(const es_string_token_t& t) {
   return t.data != nullptr ? std::string_view(t.data, t.length) : std::string_view();
 }
 
-// Whether the message is one the converter understands (exec, fork, exit in either action type).
+// Whether the message is one the converter understands (exec, fork, exit, the file events above; a close only
+// when it `modified` the file).
 bool EsIsConvertible(const es_message_t* msg);
 
 // Fills everything but `seq` (the backend's own counter) and `auth` (set by the AUTH path).

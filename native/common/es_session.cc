@@ -1,7 +1,10 @@
 #include "es_session.h"
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 
+#include "event_relevance.h"
 #include "mach_time.h"
 
 namespace macsensor {
@@ -160,6 +163,56 @@ std::shared_ptr<const Prefilter> EsSession::CurrentPrefilter() const {
   return prefilter_;
 }
 
+void EsSession::SetOpenPrefilter(std::optional<FilePrefilter> prefilter) {
+  std::shared_ptr<const FilePrefilter> next;
+  if (prefilter) next = std::make_shared<const FilePrefilter>(std::move(*prefilter));
+  std::lock_guard<std::mutex> lock(prefilter_mu_);
+  open_prefilter_ = std::move(next);
+}
+
+std::shared_ptr<const FilePrefilter> EsSession::CurrentOpenPrefilter() const {
+  std::lock_guard<std::mutex> lock(prefilter_mu_);
+  return open_prefilter_;
+}
+
+bool EsSession::SetFileEvents(uint8_t file_kinds, bool auth_open, std::string* error) {
+  if (client_ == nullptr || stopped_) {
+    *error = "the Endpoint Security client is stopped";
+    return false;
+  }
+  std::vector<es_event_type_t> want;
+  auto wanted = [&](RawEventKind kind) { return (file_kinds & EventRelevance::KindBit(kind)) != 0; };
+  if (auth_open) {
+    want.push_back(ES_EVENT_TYPE_AUTH_OPEN);
+  } else if (wanted(RawEventKind::Open)) {
+    want.push_back(ES_EVENT_TYPE_NOTIFY_OPEN);
+  }
+  if (wanted(RawEventKind::Create)) want.push_back(ES_EVENT_TYPE_NOTIFY_CREATE);
+  if (wanted(RawEventKind::Modify)) want.push_back(ES_EVENT_TYPE_NOTIFY_CLOSE);
+  if (wanted(RawEventKind::Rename)) want.push_back(ES_EVENT_TYPE_NOTIFY_RENAME);
+  if (wanted(RawEventKind::Delete)) want.push_back(ES_EVENT_TYPE_NOTIFY_UNLINK);
+
+  auto has = [](const std::vector<es_event_type_t>& v, es_event_type_t t) {
+    return std::find(v.begin(), v.end(), t) != v.end();
+  };
+  std::vector<es_event_type_t> added, removed;
+  for (es_event_type_t t : want) {
+    if (!has(file_subscriptions_, t)) added.push_back(t);
+  }
+  for (es_event_type_t t : file_subscriptions_) {
+    if (!has(want, t)) removed.push_back(t);
+  }
+  if (!added.empty() &&
+      es_subscribe(client_, added.data(), static_cast<uint32_t>(added.size())) != ES_RETURN_SUCCESS) {
+    *error = "es_subscribe failed for the file events";
+    return false;
+  }
+  if (!removed.empty()) es_unsubscribe(client_, removed.data(), static_cast<uint32_t>(removed.size()));
+  file_subscriptions_ = std::move(want);
+  report_prefiltered_opens_.store(wanted(RawEventKind::Open), std::memory_order_relaxed);
+  return true;
+}
+
 void EsSession::OnMessage(es_client_t* client, const es_message_t* msg) {
   counters_.received.fetch_add(1, std::memory_order_relaxed);
   uint64_t gap = seq_tracker_.Observe(msg);
@@ -178,24 +231,39 @@ void EsSession::OnMessage(es_client_t* client, const es_message_t* msg) {
   Deliver(ConvertEsMessage(msg, options_.convert));
 }
 
-void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
+bool EsSession::Prefiltered(const es_message_t* msg) const {
+  if (msg->event_type == ES_EVENT_TYPE_AUTH_OPEN) {
+    std::shared_ptr<const FilePrefilter> prefilter = CurrentOpenPrefilter();
+    if (!prefilter) return false;
+    const es_file_t* file = msg->event.open.file;
+    if (file == nullptr) return false;  // nothing to judge by: JavaScript decides
+    return !prefilter->IsCandidate(TokenView(file->path), file->path_truncated);
+  }
+  std::shared_ptr<const Prefilter> prefilter = CurrentPrefilter();
+  if (!prefilter) return false;
   const es_event_exec_t* exec = &msg->event.exec;
-  if (std::shared_ptr<const Prefilter> prefilter = CurrentPrefilter()) {
-    std::string_view executable;
-    if (exec->target != nullptr && exec->target->executable != nullptr) {
-      executable = TokenView(exec->target->executable->path);
+  std::string_view executable;
+  if (exec->target != nullptr && exec->target->executable != nullptr) {
+    executable = TokenView(exec->target->executable->path);
+  }
+  uint32_t argc = es_exec_arg_count(exec);
+  std::vector<std::string_view> args;
+  args.reserve(argc);
+  for (uint32_t i = 0; i < argc; i++) args.push_back(TokenView(es_exec_arg(exec, i)));
+  return !prefilter->IsCandidate(executable, args);
+}
+
+void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
+  if (Prefiltered(msg)) {
+    // Answer first: the exec (or open) is waiting on us; the report can follow.
+    Respond(client, msg, true);
+    counters_.prefiltered.fetch_add(1, std::memory_order_relaxed);
+    if (msg->event_type == ES_EVENT_TYPE_AUTH_OPEN) {
+      counters_.prefiltered_opens.fetch_add(1, std::memory_order_relaxed);
+      if (!report_prefiltered_opens_.load(std::memory_order_relaxed)) return;
     }
-    uint32_t argc = es_exec_arg_count(exec);
-    std::vector<std::string_view> args;
-    args.reserve(argc);
-    for (uint32_t i = 0; i < argc; i++) args.push_back(TokenView(es_exec_arg(exec, i)));
-    if (!prefilter->IsCandidate(executable, args)) {
-      // Answer first: the exec is waiting on us; the report can follow.
-      Respond(client, msg, true);
-      counters_.prefiltered.fetch_add(1, std::memory_order_relaxed);
-      Deliver(ConvertEsMessage(msg, options_.convert));
-      return;
-    }
+    Deliver(ConvertEsMessage(msg, options_.convert));
+    return;
   }
 
   RawEvent ev = ConvertEsMessage(msg, options_.convert);
@@ -237,8 +305,12 @@ void EsSession::Deliver(RawEvent&& ev) {
 }
 
 bool EsSession::Respond(es_client_t* client, const es_message_t* msg, bool allow) {
+  // AUTH_OPEN takes a flags answer (ESTypes.h): the answer masks the requested fflag, so UINT32_MAX allows
+  // whatever was asked for and 0 denies the open.
   es_respond_result_t r =
-      es_respond_auth_result(client, msg, allow ? ES_AUTH_RESULT_ALLOW : ES_AUTH_RESULT_DENY, /*cache=*/false);
+      msg->event_type == ES_EVENT_TYPE_AUTH_OPEN
+          ? es_respond_flags_result(client, msg, allow ? UINT32_MAX : 0u, /*cache=*/false)
+          : es_respond_auth_result(client, msg, allow ? ES_AUTH_RESULT_ALLOW : ES_AUTH_RESULT_DENY, /*cache=*/false);
   if (r != ES_RESPOND_RESULT_SUCCESS) {
     counters_.respond_errors.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -299,6 +371,7 @@ EsSessionStats EsSession::Stats() const {
   s.to_js = counters_.to_js.load();
   s.auth_to_js = counters_.auth_to_js.load();
   s.prefiltered = counters_.prefiltered.load();
+  s.prefiltered_opens = counters_.prefiltered_opens.load();
   s.watchdog_answers = counters_.watchdog_answers.load();
   s.late_js_answers = counters_.late_js_answers.load();
   s.duplicate_js_answers = counters_.duplicate_js_answers.load();

@@ -7,6 +7,12 @@
 // `auth` field; a candidate is retained, reported with `auth: {id, deadlineMs}` and answered by JavaScript
 // (Respond) or, if JavaScript is late, by the deadline watchdog — exactly once either way.
 //
+// File events (SetFileEvents): NOTIFY_OPEN / CREATE / CLOSE (reported only when `modified`) / RENAME / UNLINK for
+// the file kinds the loaded rules need, nothing before. While a block rule on file events is loaded AUTH_OPEN
+// replaces NOTIFY_OPEN the same way AUTH_EXEC replaces NOTIFY_EXEC, with its own native pre-filter over the path
+// (SetOpenPrefilter), the same pending table and the same watchdog; it is answered with es_respond_flags_result
+// (ALLOW = UINT32_MAX, which masks none of the requested fflag bits; DENY = 0), never cached.
+//
 // Cache policy: every answer is given with cache=false. ES caches AUTH_EXEC results per (process executable,
 // target executable) file pair, but our block rules look at arguments, parents and names (a hard link gives a
 // file a new name): a cached ALLOW would let the next, different exec of the same file skip the rules.
@@ -51,7 +57,8 @@ struct EsSessionStats {
   uint64_t received = 0;        // messages from ES
   uint64_t to_js = 0;           // events accepted by the sink
   uint64_t auth_to_js = 0;      // AUTH candidates sent to JavaScript
-  uint64_t prefiltered = 0;     // AUTH execs allowed natively by the pre-filter
+  uint64_t prefiltered = 0;     // AUTH execs and opens allowed natively by the pre-filters
+  uint64_t prefiltered_opens = 0;  // of which AUTH opens
   uint64_t watchdog_answers = 0;
   uint64_t late_js_answers = 0;       // JavaScript answered after the watchdog (or shutdown) did
   uint64_t duplicate_js_answers = 0;  // JavaScript answered the same id twice
@@ -60,7 +67,7 @@ struct EsSessionStats {
   uint64_t queue_drops = 0;     // events the sink refused (queue full)
   uint64_t allowed = 0;
   uint64_t denied = 0;
-  uint64_t respond_errors = 0;  // es_respond_auth_result did not return SUCCESS
+  uint64_t respond_errors = 0;  // es_respond_auth_result / es_respond_flags_result did not return SUCCESS
   int64_t retained_now = 0;     // es_retain_message references held (all sessions)
   uint64_t pending_auth = 0;
 };
@@ -85,6 +92,14 @@ class EsSession {
   bool SetAuthExec(bool on, std::string* error);
   // nullopt: no pre-filter (every AUTH exec goes to JavaScript).
   void SetPrefilter(std::optional<Prefilter> prefilter);
+  // file_kinds: a mask of EventRelevance::KindBit() over the file kinds (others ignored); auth_open: subscribe
+  // AUTH_OPEN instead of NOTIFY_OPEN (whatever file_kinds says about opens). An AUTH open the pre-filter allows
+  // natively is reported only when file_kinds has Open: otherwise no loaded rule can match it, and reporting every
+  // open on the machine would cost JavaScript far more than the blocking does. Subscribes what is new before
+  // unsubscribing what is gone, so an open is never unseen while switching between NOTIFY and AUTH.
+  bool SetFileEvents(uint8_t file_kinds, bool auth_open, std::string* error);
+  // nullopt: no pre-filter (every AUTH open goes to JavaScript).
+  void SetOpenPrefilter(std::optional<FilePrefilter> prefilter);
   // Unsubscribes, answers what is pending (ALLOW, or DENY when fail-closed), deletes the client. Idempotent.
   void Stop();
   EsSessionStats Stats() const;
@@ -99,6 +114,9 @@ class EsSession {
   bool Respond(es_client_t* client, const es_message_t* msg, bool allow);
   void ApplyMutes();
   std::shared_ptr<const Prefilter> CurrentPrefilter() const;
+  std::shared_ptr<const FilePrefilter> CurrentOpenPrefilter() const;
+  // Whether the native pre-filter rules this AUTH message out (answer ALLOW at once, no JavaScript).
+  bool Prefiltered(const es_message_t* msg) const;
 
   EsSessionOptions options_;
   Sink sink_;
@@ -111,14 +129,17 @@ class EsSession {
 
   mutable std::mutex prefilter_mu_;
   std::shared_ptr<const Prefilter> prefilter_;
+  std::shared_ptr<const FilePrefilter> open_prefilter_;
 
   std::mutex stop_mu_;  // orders "handler adds a pending AUTH" against "Stop drains the table"
   bool stopping_ = false;
   bool stopped_ = false;
   bool auth_exec_ = false;  // JS thread
+  std::vector<es_event_type_t> file_subscriptions_;  // JS thread
+  std::atomic<bool> report_prefiltered_opens_{false};
 
   struct Counters {
-    std::atomic<uint64_t> received{0}, to_js{0}, auth_to_js{0}, prefiltered{0}, watchdog_answers{0},
+    std::atomic<uint64_t> received{0}, to_js{0}, auth_to_js{0}, prefiltered{0}, prefiltered_opens{0}, watchdog_answers{0},
         late_js_answers{0}, duplicate_js_answers{0}, unknown_js_answers{0}, seq_gap_drops{0}, queue_drops{0},
         allowed{0}, denied{0}, respond_errors{0};
   } counters_;

@@ -33,6 +33,14 @@ bool ContainsFolded(std::string_view text, const std::string& item) {
   return false;
 }
 
+bool StartsFolded(std::string_view text, const std::string& item) {
+  return text.size() >= item.size() && EqualsFolded(text.substr(0, item.size()), item);
+}
+
+bool EndsFolded(std::string_view text, const std::string& item) {
+  return text.size() >= item.size() && EqualsFolded(text.substr(text.size() - item.size()), item);
+}
+
 bool CheckList(std::vector<std::string>& items, const char* name, std::string* error) {
   for (std::string& item : items) {
     if (item.size() > Prefilter::kMaxItemBytes) {
@@ -86,6 +94,44 @@ bool Prefilter::IsCandidate(std::string_view executable, const std::vector<std::
     for (const std::string& item : spec_.arg_contains) {
       if (ContainsFolded(arg, item)) return true;
     }
+  }
+  return false;
+}
+
+bool FilePrefilter::Build(FilePrefilterSpec spec, FilePrefilter* out, std::string* error) {
+  size_t total = spec.path_equals.size() + spec.path_prefix.size() + spec.path_suffix.size() +
+                 spec.path_contains.size() + spec.name_equals.size();
+  if (total > Prefilter::kMaxItems) {
+    *error = "file pre-filter: more than 4096 items";
+    return false;
+  }
+  if (!CheckList(spec.path_equals, "pathEquals", error) || !CheckList(spec.path_prefix, "pathPrefix", error) ||
+      !CheckList(spec.path_suffix, "pathSuffix", error) || !CheckList(spec.path_contains, "pathContains", error) ||
+      !CheckList(spec.name_equals, "nameEquals", error)) {
+    return false;
+  }
+  out->spec_ = std::move(spec);
+  return true;
+}
+
+bool FilePrefilter::IsCandidate(std::string_view path, bool truncated) const {
+  const FilePrefilterSpec& s = spec_;
+  if (s.path_equals.empty() && s.path_prefix.empty() && s.path_suffix.empty() && s.path_contains.empty() &&
+      s.name_equals.empty()) {
+    return false;
+  }
+  if (truncated || HasNonAscii(path)) return true;
+  auto any = [](const std::vector<std::string>& items, auto&& match) {
+    return std::any_of(items.begin(), items.end(), match);
+  };
+  if (any(s.path_equals, [&](const std::string& i) { return EqualsFolded(path, i); })) return true;
+  if (any(s.path_prefix, [&](const std::string& i) { return StartsFolded(path, i); })) return true;
+  if (any(s.path_suffix, [&](const std::string& i) { return EndsFolded(path, i); })) return true;
+  if (any(s.path_contains, [&](const std::string& i) { return ContainsFolded(path, i); })) return true;
+  if (!s.name_equals.empty()) {
+    size_t slash = path.rfind('/');
+    std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    if (any(s.name_equals, [&](const std::string& i) { return EqualsFolded(name, i); })) return true;
   }
   return false;
 }

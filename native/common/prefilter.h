@@ -26,6 +26,23 @@
 
 namespace macsensor {
 
+// The native AUTH_OPEN pre-filter: the same idea for file opens. An open is a CANDIDATE when its path
+//   pathEquals:  string[]  equals an item
+//   pathPrefix:  string[]  starts with an item
+//   pathSuffix:  string[]  ends with an item
+//   pathContains: string[] contains an item
+//   nameEquals:  string[]  has a last component (after the last '/') equal to an item
+// all ASCII case-insensitively, under the same spec rules as above (ASCII items, 4096 items of 4096 bytes at most,
+// all lists empty = no open is a candidate). A path holding a non-ASCII byte, or one ES reports as truncated, is
+// always a candidate. Derived by src/sensor/esPrefilter.ts (deriveOpenPrefilter).
+struct FilePrefilterSpec {
+  std::vector<std::string> path_equals;
+  std::vector<std::string> path_prefix;
+  std::vector<std::string> path_suffix;
+  std::vector<std::string> path_contains;
+  std::vector<std::string> name_equals;
+};
+
 struct PrefilterSpec {
   std::vector<std::string> arg_equals;
   std::vector<std::string> arg_contains;
@@ -47,6 +64,16 @@ class Prefilter {
 
  private:
   PrefilterSpec spec_;  // items lower-cased
+};
+
+class FilePrefilter {
+ public:
+  static bool Build(FilePrefilterSpec spec, FilePrefilter* out, std::string* error);
+  bool IsCandidate(std::string_view path, bool truncated) const;
+  const FilePrefilterSpec& spec() const { return spec_; }
+
+ private:
+  FilePrefilterSpec spec_;  // items lower-cased
 };
 
 }  // namespace macsensor

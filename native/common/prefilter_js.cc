@@ -68,6 +68,48 @@ bool ReadPrefilter(Napi::Env env, Napi::Value v, std::optional<Prefilter>* out) 
   return true;
 }
 
+bool ReadFilePrefilter(Napi::Env env, Napi::Value v, const char* where, std::optional<FilePrefilter>* out) {
+  if (v.IsNull() || v.IsUndefined()) {
+    out->reset();
+    return true;
+  }
+  if (!v.IsObject() || v.IsArray()) {
+    ThrowType(env, std::string(where) + ": the file pre-filter must be an object or null");
+    return false;
+  }
+  static const char* const kKeys[] = {"pathEquals", "pathPrefix", "pathSuffix", "pathContains", "nameEquals"};
+  Napi::Object obj = v.As<Napi::Object>();
+  Napi::Array keys = obj.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); i++) {
+    std::string key = keys.Get(i).ToString().Utf8Value();
+    bool known = false;
+    for (const char* k : kKeys) known = known || key == k;
+    if (!known) {
+      // An ignored condition would make the filter narrower than the rules and let a blockable open through.
+      ThrowType(env, std::string(where) + ": file pre-filter: unknown key \"" + key +
+                         "\" (known: pathEquals, pathPrefix, pathSuffix, pathContains, nameEquals)");
+      return false;
+    }
+  }
+  FilePrefilterSpec spec;
+  const std::string at = std::string(where) + ".filePrefilter";
+  if (!ReadStringList(env, obj, "pathEquals", at, &spec.path_equals) ||
+      !ReadStringList(env, obj, "pathPrefix", at, &spec.path_prefix) ||
+      !ReadStringList(env, obj, "pathSuffix", at, &spec.path_suffix) ||
+      !ReadStringList(env, obj, "pathContains", at, &spec.path_contains) ||
+      !ReadStringList(env, obj, "nameEquals", at, &spec.name_equals)) {
+    return false;
+  }
+  FilePrefilter built;
+  std::string error;
+  if (!FilePrefilter::Build(std::move(spec), &built, &error)) {
+    ThrowType(env, std::string(where) + ": " + error);
+    return false;
+  }
+  *out = std::move(built);
+  return true;
+}
+
 bool ReadRelevance(Napi::Env env, Napi::Value v, const char* where, std::optional<EventRelevance>* out) {
   if (!v.IsObject() || v.IsArray()) {
     ThrowType(env, std::string(where) + "(relevance): expected { kinds, execPrefilter }");
@@ -88,14 +130,19 @@ bool ReadRelevance(Napi::Env env, Napi::Value v, const char* where, std::optiona
       mask |= EventRelevance::KindBit(RawEventKind::Fork);
     } else if (kind == "exit") {
       mask |= EventRelevance::KindBit(RawEventKind::Exit);
+    } else if (std::optional<RawEventKind> file = FileEventKindNamed(kind)) {
+      mask |= EventRelevance::KindBit(*file);
     } else {
-      ThrowType(env, std::string(where) + ": unknown event kind \"" + kind + "\" (known: exec, fork, exit)");
+      ThrowType(env, std::string(where) + ": unknown event kind \"" + kind +
+                         "\" (known: exec, fork, exit, open, create, modify, rename, delete)");
       return false;
     }
   }
   std::optional<Prefilter> prefilter;
   if (!ReadPrefilter(env, r.Get("execPrefilter"), &prefilter)) return false;
-  out->emplace(mask, std::move(prefilter));
+  std::optional<FilePrefilter> file_prefilter;
+  if (!ReadFilePrefilter(env, r.Get("filePrefilter"), where, &file_prefilter)) return false;
+  out->emplace(mask, std::move(prefilter), std::move(file_prefilter));
   return true;
 }
 

@@ -20,8 +20,12 @@ bool ReadStringList(Napi::Env env, Napi::Object obj, const char* key, const std:
 // A PrefilterSpec object, or null/undefined for none (*out reset).
 bool ReadPrefilter(Napi::Env env, Napi::Value v, std::optional<Prefilter>* out);
 
-// { kinds: ("exec" | "fork" | "exit")[], execPrefilter: PrefilterSpec | null } (event_relevance.h). `where`
-// names the caller in error messages.
+// A FilePrefilterSpec object (pathEquals, pathPrefix, pathSuffix, pathContains, nameEquals), or null/undefined
+// for none (*out reset). `where` names the caller in error messages.
+bool ReadFilePrefilter(Napi::Env env, Napi::Value v, const char* where, std::optional<FilePrefilter>* out);
+
+// { kinds: RawEventKind[], execPrefilter: PrefilterSpec | null, filePrefilter?: FilePrefilterSpec | null }
+// (event_relevance.h). `where` names the caller in error messages.
 bool ReadRelevance(Napi::Env env, Napi::Value v, const char* where, std::optional<EventRelevance>* out);
 
 }  // namespace macsensor

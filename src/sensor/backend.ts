@@ -1,14 +1,17 @@
 /** What every event source implements: the Linux process connector, Endpoint Security, eslogger, replay. */
-import type { PrefilterSpec } from "./esPrefilter.js";
+import type { FilePrefilterSpec, PrefilterSpec } from "./esPrefilter.js";
 import type { RawEvent, RawEventKind } from "./rawEvent.js";
 
 /**
  * The events the loaded rules could match (a necessary condition, src/agent/eventRelevance.ts): the kinds, and
- * for execs the pre-filter over name and arguments (null: every exec of a listed kind).
+ * for execs the pre-filter over name and arguments (null: every exec of a listed kind). A backend with file
+ * events subscribes only the file kinds listed here; `filePrefilter`, when given, narrows file events of a
+ * listed kind to those whose path (or, for a rename, original path) passes it (absent or null: every one).
  */
 export interface EventRelevanceSpec {
   kinds: RawEventKind[];
   execPrefilter: PrefilterSpec | null;
+  filePrefilter?: FilePrefilterSpec | null;
 }
 
 export interface BackendStats {

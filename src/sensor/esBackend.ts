@@ -1,14 +1,18 @@
 /**
  * The macOS Endpoint Security backend: the addon's ES client (native/macos, native/common/es_*) behind the
- * SensorBackend interface. AUTH_EXEC is subscribed only while a block rule is loaded, and the native
- * pre-filter derived from those rules answers the execs they cannot match without a JavaScript round trip.
+ * SensorBackend interface. AUTH_EXEC is subscribed only while a block rule that can see execs is loaded, AUTH_OPEN
+ * only while one that can see file opens is, and the native pre-filters derived from those rules answer the execs
+ * and opens they cannot match without a JavaScript round trip. File events are subscribed only for the file kinds
+ * the relevance spec lists (setRelevance).
  */
 import type { Query } from "../eql/ast.js";
 import { MacsensorError } from "../errors.js";
 import type { BackendStats, EventRelevanceSpec, SensorBackend } from "./backend.js";
-import { derivePrefilter, type PrefilterSpec } from "./esPrefilter.js";
+import {
+  blocksExecs, blocksOpens, deriveOpenPrefilter, derivePrefilter, type FilePrefilterSpec, type PrefilterSpec,
+} from "./esPrefilter.js";
 import { loadNative } from "./native.js";
-import type { RawEvent } from "./rawEvent.js";
+import { FILE_EVENT_KINDS, type FileEventKind, type RawEvent } from "./rawEvent.js";
 
 export interface EsStartOptions {
   queueCapacity?: number;
@@ -30,6 +34,16 @@ export interface EsStartOptions {
 
 export type EsHandle = { readonly __esHandle: unique symbol };
 
+/** The file events to subscribe (native es_binding.cc setFileEvents). */
+export interface EsFileEventsSpec {
+  /** File kinds to subscribe (NOTIFY_OPEN / CREATE / CLOSE-modified / RENAME / UNLINK). */
+  kinds: FileEventKind[];
+  /** AUTH_OPEN instead of NOTIFY_OPEN: a block rule on file events is loaded. */
+  authOpen: boolean;
+  /** The AUTH_OPEN pre-filter; null: every AUTH open goes to JavaScript. */
+  openPrefilter: Partial<FilePrefilterSpec> | null;
+}
+
 /** What the addon says of an AUTH answer. */
 export type EsRespondStatus = "answered" | "tooLate" | "duplicate" | "unknown" | "error";
 
@@ -39,6 +53,7 @@ export interface EsBinding {
   respond(handle: EsHandle, id: number, allow: boolean): EsRespondStatus;
   setAuthExec(handle: EsHandle, on: boolean): void;
   setPrefilter(handle: EsHandle, spec: Partial<PrefilterSpec> | null): void;
+  setFileEvents(handle: EsHandle, spec: EsFileEventsSpec): void;
   /** The NOTIFY events that wake JavaScript at once (until set: execs); the rest wait up to holdMs. */
   setRelevance(handle: EsHandle, relevance: EventRelevanceSpec): void;
   stopEs(handle: EsHandle): void;
@@ -53,7 +68,7 @@ export interface EsBackendOptions {
   batchMax?: number;
   /** See EsStartOptions.holdMs. */
   holdMs?: number;
-  /** The queries of the rules whose action is block; AUTH_EXEC is subscribed only when there is one. */
+  /** The queries of the rules whose action is block; AUTH_EXEC / AUTH_OPEN are subscribed only for them. */
   blockRules?: readonly Query[];
   /** The addon; default the installed one. */
   binding?: EsBinding;
@@ -62,12 +77,14 @@ export interface EsBackendOptions {
 export interface EsBackend extends SensorBackend {
   readonly name: "es";
   respond(authId: number, allow: boolean): EsRespondStatus;
-  /** Called after a rule reload: re-derives the pre-filter and (un)subscribes AUTH_EXEC. */
+  /** Called after a rule reload: re-derives the pre-filters and (un)subscribes AUTH_EXEC and AUTH_OPEN. */
   setBlockRules(queries: readonly Query[]): void;
   setRelevance(relevance: EventRelevanceSpec): void;
 }
 
-const ES_MEMBERS = ["startEs", "respond", "setAuthExec", "setPrefilter", "setRelevance", "stopEs", "esStats"] as const;
+const ES_MEMBERS = [
+  "startEs", "respond", "setAuthExec", "setPrefilter", "setFileEvents", "setRelevance", "stopEs", "esStats",
+] as const;
 
 /** All the ES members, not just startEs: an addon with part of them (an older build) would start a client it cannot stop. */
 function isEsBinding(value: unknown): value is EsBinding {
@@ -100,7 +117,7 @@ class EndpointSecurityBackend implements EsBackend {
           : `Endpoint Security exists only on macOS (this is ${process.platform}); use --backend linux`,
       );
     }
-    const authExec = this.blockRules.length > 0;
+    const authExec = this.blockRules.some(blocksExecs);
     try {
       this.handle = binding.startEs(
         {
@@ -109,7 +126,7 @@ class EndpointSecurityBackend implements EsBackend {
           captureEnv: this.options.captureEnv ?? [],
           muteExecutables: this.options.muteExecutables ?? [],
           muteSelf: true,
-          prefilter: authExec ? derivePrefilter(this.blockRules) : null,
+          prefilter: authExec ? derivePrefilter(this.blockRules.filter(blocksExecs)) : null,
           ...(this.options.queueCapacity ? { queueCapacity: this.options.queueCapacity } : {}),
           ...(this.options.batchMax ? { batchMax: this.options.batchMax } : {}),
           ...(this.options.holdMs !== undefined ? { holdMs: this.options.holdMs } : {}),
@@ -123,6 +140,27 @@ class EndpointSecurityBackend implements EsBackend {
     }
     this.binding = binding;
     if (this.relevance) binding.setRelevance(this.handle, this.relevance);
+    try {
+      binding.setFileEvents(this.handle, this.fileEvents());
+    } catch (err) {
+      binding.stopEs(this.handle);
+      this.handle = undefined;
+      this.binding = undefined;
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new MacsensorError(`cannot subscribe Endpoint Security file events: ${reason}`, { cause: err });
+    }
+  }
+
+  /** What to subscribe: the relevant file kinds, and AUTH_OPEN with its pre-filter while a block rule sees opens. */
+  private fileEvents(): EsFileEventsSpec {
+    const wanted = new Set(this.relevance?.kinds ?? []);
+    const openRules = this.blockRules.filter(blocksOpens);
+    const authOpen = openRules.length > 0;
+    return {
+      kinds: FILE_EVENT_KINDS.filter((k) => wanted.has(k)),
+      authOpen,
+      openPrefilter: authOpen ? deriveOpenPrefilter(openRules) : null,
+    };
   }
 
   respond(authId: number, allow: boolean): EsRespondStatus {
@@ -132,16 +170,22 @@ class EndpointSecurityBackend implements EsBackend {
 
   setRelevance(relevance: EventRelevanceSpec): void {
     this.relevance = relevance;
-    if (this.binding && this.handle !== undefined) this.binding.setRelevance(this.handle, relevance);
+    if (this.binding && this.handle !== undefined) {
+      this.binding.setRelevance(this.handle, relevance);
+      this.binding.setFileEvents(this.handle, this.fileEvents());
+    }
   }
 
   setBlockRules(queries: readonly Query[]): void {
     this.blockRules = queries;
     if (!this.binding || this.handle === undefined) return;
-    const authExec = queries.length > 0;
+    const execRules = queries.filter(blocksExecs);
+    const authExec = execRules.length > 0;
     // Narrow the filter before subscribing and widen AUTH off after, so no AUTH exec meets a stale filter.
-    this.binding.setPrefilter(this.handle, authExec ? derivePrefilter(queries) : null);
+    this.binding.setPrefilter(this.handle, authExec ? derivePrefilter(execRules) : null);
     this.binding.setAuthExec(this.handle, authExec);
+    // setFileEvents installs the open pre-filter before it subscribes AUTH_OPEN.
+    this.binding.setFileEvents(this.handle, this.fileEvents());
   }
 
   async stop(): Promise<void> {

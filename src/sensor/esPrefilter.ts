@@ -11,7 +11,7 @@
  * is process.args joined with single spaces; the native side folds ASCII case and treats any non-ASCII argument
  * as a candidate.
  */
-import type { Expr, Query } from "../eql/ast.js";
+import type { EventQuery, Expr, Query } from "../eql/ast.js";
 
 export interface PrefilterSpec {
   /** Some argument equals one of these, ASCII case-insensitively. */
@@ -177,4 +177,181 @@ function moreSelective(a: PrefilterSpec, b: PrefilterSpec): boolean {
 function shortestItem(spec: PrefilterSpec): number {
   const all = [...spec.argEquals, ...spec.argContains, ...spec.executableBasename];
   return all.length === 0 ? Infinity : Math.min(...all.map((x) => x.length));
+}
+
+/**
+ * The native AUTH_OPEN pre-filter (native/common/prefilter.h, FilePrefilterSpec): an open is a candidate when its
+ * path matches any item, ASCII case-insensitively. The same soundness rules as the exec pre-filter.
+ */
+export interface FilePrefilterSpec {
+  pathEquals: string[];
+  pathPrefix: string[];
+  pathSuffix: string[];
+  pathContains: string[];
+  /** The path's last component equals one of these. */
+  nameEquals: string[];
+}
+
+type FileCondition = FilePrefilterSpec | "any";
+
+const NO_FILE = (): FilePrefilterSpec => ({ pathEquals: [], pathPrefix: [], pathSuffix: [], pathContains: [], nameEquals: [] });
+
+const FILE_LISTS = ["pathEquals", "pathPrefix", "pathSuffix", "pathContains", "nameEquals"] as const;
+
+/** The event queries of a rule (a sequence's stages and its `until`). */
+function eventQueries(query: Query): EventQuery[] {
+  if (query.body.kind === "event") return [query.body];
+  return [...query.body.stages.map((s) => s.query), ...(query.body.until ? [query.body.until.query] : [])];
+}
+
+const seesFiles = (q: EventQuery): boolean => q.category === null || q.category === "file";
+
+/** Whether a block rule can see a file open at all (a `file` or `any` query or stage): AUTH_OPEN is then needed. */
+export function blocksOpens(query: Query): boolean {
+  return eventQueries(query).some(seesFiles);
+}
+
+/** Whether a block rule can see an exec (a `process` or `any` query or stage): AUTH_EXEC is then needed. */
+export function blocksExecs(query: Query): boolean {
+  return eventQueries(query).some((q) => q.category === null || q.category === "process");
+}
+
+/**
+ * The AUTH_OPEN pre-filter for a set of block rules' queries, or null when some rule that sees file opens allows
+ * no safe pre-filter (every AUTH open then goes to JavaScript). An open must match some stage of a rule to count
+ * for it, so a sequence's condition is the union of its file stages' conditions.
+ */
+export function deriveOpenPrefilter(blockRules: readonly Query[]): FilePrefilterSpec | null {
+  let spec = NO_FILE();
+  for (const query of blockRules) {
+    for (const q of eventQueries(query)) {
+      if (!seesFiles(q)) continue;
+      const c = fileCondition(q.condition);
+      if (c === "any") return null;
+      spec = fileUnion(spec, c);
+    }
+  }
+  const uniq = (xs: string[]) => [...new Set(xs.map((x) => x.toLowerCase()))].sort();
+  const out = NO_FILE();
+  for (const list of FILE_LISTS) out[list] = uniq(spec[list]);
+  const items = FILE_LISTS.reduce((n, list) => n + out[list].length, 0);
+  return items > MAX_ITEMS ? null : out;
+}
+
+function fileCondition(expr: Expr): FileCondition {
+  switch (expr.kind) {
+    case "and": {
+      const parts = expr.operands.map(fileCondition).filter((c): c is FilePrefilterSpec => c !== "any");
+      if (parts.length === 0) return "any";
+      return parts.reduce((best, c) => (fileCost(c) < fileCost(best) ? c : best));
+    }
+    case "or": {
+      let acc = NO_FILE();
+      for (const operand of expr.operands) {
+        const c = fileCondition(operand);
+        if (c === "any") return "any";
+        acc = fileUnion(acc, c);
+      }
+      return acc;
+    }
+    case "literal":
+      return expr.value === false || expr.value === null ? NO_FILE() : "any";
+    case "comparison":
+      if (expr.op !== "==") return "any";
+      return fileEquality(expr.left, [expr.right], false) ?? fileEquality(expr.right, [expr.left], false) ?? "any";
+    case "in":
+      return fileEquality(expr.subject, expr.values, false) ?? "any";
+    case "pattern":
+      if (expr.op === "regex") return "any";
+      return fileEquality(expr.subject, expr.patterns, true) ?? "any";
+    default:
+      return "any";
+  }
+}
+
+function fileEquality(subject: Expr, values: Expr[], wildcards: boolean): FileCondition | undefined {
+  if (subject.kind !== "field") return undefined;
+  const field = subject.path.join(".");
+  const spec = NO_FILE();
+  for (const v of values) {
+    if (v.kind !== "literal") return undefined;
+    if (v.type === "null") continue;
+    if (typeof v.value !== "string") return undefined;
+    const atom = fileAtom(field, v.value, wildcards);
+    if (atom === "any") return "any";
+    spec[atom[0]].push(atom[1]);
+  }
+  return spec;
+}
+
+type FileAtom = [keyof FilePrefilterSpec, string];
+
+/**
+ * One item that every path the condition `field == text` (or `field : text` with wildcards) accepts must match.
+ * Field facts (Defend's file events): file.path is the whole path, file.name its last component, file.extension
+ * the name's part after its last dot, file.directory the path before the last "/".
+ */
+function fileAtom(field: string, text: string, wildcards: boolean): FileAtom | "any" {
+  const hasWildcard = wildcards && /[*?]/.test(text);
+  switch (field) {
+    case "file.path": {
+      if (!hasWildcard) return fileSafe(["pathEquals", text]);
+      return patternAtom(text);
+    }
+    case "file.name": {
+      if (!hasWildcard) return fileSafe(["nameEquals", text]);
+      // The name is the path's tail, so a name pattern's literal tail is the path's tail; a literal head of the
+      // name follows the last "/".
+      const pieces = text.split(/[*?]/);
+      const last = pieces[pieces.length - 1];
+      if (last.length > 0) return fileSafe(["pathSuffix", last]);
+      const first = pieces[0];
+      if (first.length > 0) return fileSafe(["pathContains", `/${first}`]);
+      return longestPiece(pieces);
+    }
+    case "file.extension":
+      if (hasWildcard || text.includes(".")) return "any";
+      return fileSafe(["pathSuffix", `.${text}`]);
+    case "file.directory":
+      if (hasWildcard) return "any";
+      return fileSafe(["pathPrefix", text.endsWith("/") ? text : `${text}/`]);
+    default:
+      return "any";
+  }
+}
+
+/** A path pattern: its literal head is a prefix, its literal tail a suffix, otherwise its longest piece is inside. */
+function patternAtom(pattern: string): FileAtom | "any" {
+  const pieces = pattern.split(/[*?]/);
+  const head = pieces[0];
+  const tail = pieces[pieces.length - 1];
+  const inner = pieces.slice(1, -1).filter((p) => p.length > 0).sort((a, b) => b.length - a.length)[0] ?? "";
+  // The longest literal run is the rarest; a head shorter than that (often just "/Users/") says little.
+  const best = [head, tail, inner].reduce((a, b) => (b.length > a.length ? b : a));
+  if (best.length === 0) return "any";
+  if (best === head) return fileSafe(["pathPrefix", head]);
+  if (best === tail) return fileSafe(["pathSuffix", tail]);
+  return fileSafe(["pathContains", inner]);
+}
+
+function longestPiece(pieces: string[]): FileAtom | "any" {
+  const best = pieces.filter((p) => p.length > 0).sort((a, b) => b.length - a.length)[0];
+  return best === undefined ? "any" : fileSafe(["pathContains", best]);
+}
+
+function fileSafe(atom: FileAtom): FileAtom | "any" {
+  const text = atom[1];
+  if (!isAscii(text) || text.length === 0 || text.length > MAX_ITEM_BYTES) return "any";
+  return atom;
+}
+
+function fileUnion(a: FilePrefilterSpec, b: FilePrefilterSpec): FilePrefilterSpec {
+  const out = NO_FILE();
+  for (const list of FILE_LISTS) out[list] = [...a[list], ...b[list]];
+  return out;
+}
+
+/** Exact paths beat names, names beat prefixes and suffixes, which beat substrings; fewer items beat more. */
+function fileCost(s: FilePrefilterSpec): number {
+  return s.pathEquals.length + s.nameEquals.length * 2 + (s.pathPrefix.length + s.pathSuffix.length) * 3 + s.pathContains.length * 4;
 }

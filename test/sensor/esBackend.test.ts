@@ -273,3 +273,64 @@ describe("relevance: NOTIFY events the rules do not need wait for the next batch
     expect(() => b.setRelevance({ kinds: ["exec"], execPrefilter: { argEquals: ["é"], argContains: [], executableBasename: [] } })).toThrow(/not ASCII/);
   });
 });
+
+describe("file events", () => {
+  const KEYCHAIN_RULE = q('file where file.path : ("/Users/*/Library/Keychains/*", "/Library/Keychains/*")');
+  const open = (tag: string, path: string): MessageSpec => ({ type: "auth_open", tag, path, process: { pid: 70, executable: "/tmp/x" } });
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+  it("subscribes the file kinds the relevance spec lists, before and after start, and none by default", async () => {
+    const b = createEsBackend({ binding });
+    backend = b;
+    b.setRelevance({ kinds: ["exec", "create", "rename"], execPrefilter: null });
+    await b.start(() => {});
+    expect(subscriptions()).toEqual(sorted([...REPORT_SUBS, ES_EVENT.NOTIFY_CREATE, ES_EVENT.NOTIFY_RENAME]));
+    b.setRelevance({ kinds: ["exec", "open", "modify", "delete"], execPrefilter: null });
+    expect(subscriptions()).toEqual(
+      sorted([...REPORT_SUBS, ES_EVENT.NOTIFY_OPEN, ES_EVENT.NOTIFY_CLOSE, ES_EVENT.NOTIFY_UNLINK]),
+    );
+    b.setRelevance({ kinds: ["exec"], execPrefilter: null });
+    expect(subscriptions()).toEqual(REPORT_SUBS);
+  });
+
+  it("a block rule on files subscribes AUTH_OPEN (not AUTH_EXEC) with the path pre-filter; JavaScript decides candidates", async () => {
+    const toJs: string[] = [];
+    const { b, events } = await start({ blockRules: [KEYCHAIN_RULE] }, (ev, bb) => {
+      toJs.push(String(ev.file?.path));
+      bb.respond(ev.auth!.id, !String(ev.file?.path).includes("/Keychains/"));
+    });
+    expect(subscriptions()).toEqual(sorted([ES_EVENT.AUTH_OPEN, ...REPORT_SUBS]));
+    addon.standin.enqueue([
+      open("keychain", "/Users/ann/Library/Keychains/login.keychain-db"),
+      open("dylib", "/usr/lib/libz.dylib"),
+      open("system", "/Library/Keychains/System.keychain"),
+    ]);
+    await until(() => toJs.length === 2 && addon.standin.authRecords().every((r) => r.answers === 1), "3 opens answered");
+    expect(toJs).toEqual(["/Users/ann/Library/Keychains/login.keychain-db", "/Library/Keychains/System.keychain"]);
+    // No rule wants opens reported (no relevance set), so the natively allowed one is not.
+    expect(events.map((e) => e.file?.path)).toEqual(toJs);
+    expect(results()).toEqual({ keychain: "deny", dylib: "allow", system: "deny" });
+    expect(b.stats()).toMatchObject({ prefilteredOpens: 1, authToJs: 2, denied: 2, allowed: 1 });
+
+    // Reload: an exec rule only: AUTH_EXEC in, AUTH_OPEN out.
+    b.setBlockRules([argIs("dump-keychain")]);
+    expect(subscriptions()).toEqual(AUTH_SUBS);
+    // A rule on `any` event needs both, and bounds no path: every AUTH open goes to JavaScript.
+    b.setBlockRules([q('any where process.name == "stealer"')]);
+    expect(subscriptions()).toEqual(sorted([ES_EVENT.AUTH_EXEC, ES_EVENT.AUTH_OPEN, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]));
+    addon.standin.enqueue(open("any", "/usr/lib/libz.dylib"));
+    await until(() => toJs.length === 3, "the open in JavaScript");
+    b.setBlockRules([]);
+    expect(subscriptions()).toEqual(REPORT_SUBS);
+  });
+
+  it("AUTH_OPEN with the open kind relevant: NOTIFY_OPEN is replaced, not doubled", async () => {
+    const b = createEsBackend({ binding, blockRules: [KEYCHAIN_RULE] });
+    backend = b;
+    b.setRelevance({ kinds: ["exec", "open"], execPrefilter: null });
+    await b.start(() => {});
+    expect(subscriptions()).toEqual(sorted([ES_EVENT.AUTH_OPEN, ...REPORT_SUBS]));
+    b.setBlockRules([]);
+    expect(subscriptions()).toEqual(sorted([...REPORT_SUBS, ES_EVENT.NOTIFY_OPEN]));
+  });
+});

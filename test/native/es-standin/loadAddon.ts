@@ -46,7 +46,7 @@ export interface ProcSpec extends TokenSpec {
 }
 
 export interface MessageSpec {
-  type: "auth_exec" | "notify_exec" | "fork" | "exit";
+  type: "auth_exec" | "notify_exec" | "fork" | "exit" | "auth_open" | "notify_open" | "create" | "close" | "rename" | "unlink";
   version?: number;
   deadlineMs?: number;
   tag?: string;
@@ -58,6 +58,18 @@ export interface MessageSpec {
   cwd?: RawText;
   script?: RawText;
   exitStatus?: number;
+  /** File events: the file (open, close, unlink; create/rename to an existing file). */
+  path?: RawText;
+  pathTruncated?: boolean;
+  /** create / rename: the destination as directory + name (ES_DESTINATION_TYPE_NEW_PATH). */
+  newPath?: { dir: RawText; name: RawText };
+  /** rename: the source. */
+  source?: RawText;
+  sourceTruncated?: boolean;
+  /** open: the kernel fflag (FREAD 1, FWRITE 2); default FREAD. */
+  fflag?: number;
+  /** close: whether the file was modified (default true). */
+  modified?: boolean;
 }
 
 export interface AuthRecord {
@@ -67,6 +79,11 @@ export interface AuthRecord {
   cache?: boolean;
   answerUs?: number;
   deadlineUs: number;
+  /** Which respond function gave the answer. */
+  answeredWith?: "auth" | "flags";
+  /** es_respond_flags_result's mask (AUTH_OPEN). */
+  flags?: number;
+  requestedFflag: number;
 }
 
 export interface StandinState {
@@ -105,7 +122,10 @@ export interface EsTestAddon extends EsBinding {
 }
 
 /** ES event type numbers (Apple's es_event_type_t). */
-export const ES_EVENT = { AUTH_EXEC: 0, NOTIFY_EXEC: 9, NOTIFY_FORK: 11, NOTIFY_EXIT: 15 } as const;
+export const ES_EVENT = {
+  AUTH_EXEC: 0, AUTH_OPEN: 1, NOTIFY_EXEC: 9, NOTIFY_OPEN: 10, NOTIFY_FORK: 11, NOTIFY_CLOSE: 12, NOTIFY_CREATE: 13,
+  NOTIFY_EXIT: 15, NOTIFY_RENAME: 25, NOTIFY_UNLINK: 32,
+} as const;
 
 function newestSource(): number {
   let newest = 0;

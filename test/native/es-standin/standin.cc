@@ -4,11 +4,15 @@
 //    in order; the message is valid during the call, and afterwards only while the client holds a retain.
 //  - AUTH messages carry a real deadline in Mach ticks (24 MHz, from CLOCK_MONOTONIC). An answer after the
 //    deadline, no answer by the deadline, or a second answer marks the client killed, as ES would kill it.
-//  - es_respond_auth_result records each answer, its time and its cache flag.
+//  - es_respond_auth_result records each answer, its time and its cache flag; es_respond_flags_result (the only
+//    answer AUTH_OPEN takes) records the flags mask; the wrong function for the event type is refused with
+//    ES_RESPOND_RESULT_ERR_EVENT_TYPE and recorded as a violation, as a misuse of the API.
 //  - retain/release are counted; releasing a message not held, or answering a released one, is a violation.
 //  - fields a message version does not have are filled with poison (bad pointers, odd numbers), so code that
 //    reads them without checking msg->version crashes or fails the tests.
-//  - es_exec_arg strings are packed back to back with no NUL between them: only (pointer, length) works.
+//  - es_exec_arg strings are packed back to back with no NUL between them: only (pointer, length) works; every
+//    other string token (paths, file names, signing ids) is followed by a non-NUL byte ('#'), so reading one as
+//    a C string picks up garbage.
 #include <Block.h>
 #include <bsm/libbsm.h>
 #include <mach/mach_time.h>
@@ -104,8 +108,8 @@ audit_token_t PoisonToken() {
 }
 
 es_string_token_t StringToken(Owned& o, const std::string& s) {
-  o.strings.push_back(s);
-  return es_string_token_t{o.strings.back().size(), o.strings.back().data()};
+  o.strings.push_back(s + '#');  // no NUL right after the token's bytes
+  return es_string_token_t{s.size(), o.strings.back().data()};
 }
 
 es_file_t* File(Owned& o, const std::string& path, bool truncated = false) {
@@ -155,6 +159,12 @@ uint64_t NowTicks() { return mach_absolute_time(); }
 uint64_t MsToTicks(double ms) { return static_cast<uint64_t>(ms * 1e6 * 3.0 / 125.0); }
 
 bool IsAuth(es_event_type_t t) { return t == ES_EVENT_TYPE_AUTH_EXEC || t == ES_EVENT_TYPE_AUTH_OPEN; }
+
+// The directory part of a path ("/a/b" → "/a"), for unlink's parent_dir.
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos || slash == 0 ? std::string("/") : path.substr(0, slash);
+}
 
 bool TokensEqual(const audit_token_t& a, const audit_token_t& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
@@ -217,6 +227,47 @@ std::unique_ptr<Owned> BuildLocked(Global& g, es_client_s& c, const standin::Mes
     case ES_EVENT_TYPE_NOTIFY_EXIT:
       m.event.exit.stat = s.exit_stat;
       break;
+    case ES_EVENT_TYPE_AUTH_OPEN:
+    case ES_EVENT_TYPE_NOTIFY_OPEN:
+      m.event.open.fflag = s.fflag;
+      m.event.open.file = File(*o, s.path, s.path_truncated);
+      std::memset(m.event.open.reserved, 0xa5, sizeof m.event.open.reserved);
+      break;
+    case ES_EVENT_TYPE_NOTIFY_CLOSE:
+      m.event.close.modified = s.modified;
+      m.event.close.target = File(*o, s.path, s.path_truncated);
+      break;
+    case ES_EVENT_TYPE_NOTIFY_UNLINK:
+      m.event.unlink.target = File(*o, s.path, s.path_truncated);
+      m.event.unlink.parent_dir = File(*o, DirOf(s.path));
+      break;
+    case ES_EVENT_TYPE_NOTIFY_CREATE: {
+      es_event_create_t& e = m.event.create;
+      if (s.new_path_dir) {
+        e.destination_type = ES_DESTINATION_TYPE_NEW_PATH;
+        e.destination.new_path.dir = File(*o, *s.new_path_dir, s.path_truncated);
+        e.destination.new_path.filename = StringToken(*o, s.new_path_name.value_or(""));
+        e.destination.new_path.mode = 0644;
+      } else {
+        e.destination_type = ES_DESTINATION_TYPE_EXISTING_FILE;
+        e.destination.existing_file = File(*o, s.path, s.path_truncated);
+      }
+      e.acl = v >= 2 ? nullptr : reinterpret_cast<void*>(kPoisonFile);
+      break;
+    }
+    case ES_EVENT_TYPE_NOTIFY_RENAME: {
+      es_event_rename_t& e = m.event.rename;
+      e.source = File(*o, s.source, s.source_truncated);
+      if (s.new_path_dir) {
+        e.destination_type = ES_DESTINATION_TYPE_NEW_PATH;
+        e.destination.new_path.dir = File(*o, *s.new_path_dir, s.path_truncated);
+        e.destination.new_path.filename = StringToken(*o, s.new_path_name.value_or(""));
+      } else {
+        e.destination_type = ES_DESTINATION_TYPE_EXISTING_FILE;
+        e.destination.existing_file = File(*o, s.path, s.path_truncated);
+      }
+      break;
+    }
     default:
       break;
   }
@@ -233,6 +284,7 @@ std::unique_ptr<Owned> BuildLocked(Global& g, es_client_s& c, const standin::Mes
     r.tag = s.tag;
     r.delivered_ticks = now;
     r.deadline_ticks = m.deadline;
+    if (s.type == ES_EVENT_TYPE_AUTH_OPEN) r.requested_fflag = s.fflag;
     o->auth_index = static_cast<int>(g.auth_records.size());
     g.auth_records.push_back(r);
   }
@@ -289,6 +341,48 @@ Owned* OwnerOfExecLocked(Global& g, const es_event_exec_t* event) {
     return nullptr;
   }
   return it->second.get();
+}
+
+}  // namespace
+
+namespace {
+
+// One answer to an AUTH message: flags_answer says which function gave it (es_respond_flags_result or
+// es_respond_auth_result); AUTH_OPEN accepts only the former, every other AUTH event only the latter.
+es_respond_result_t RecordAnswer(es_client_t* client, const es_message_t* message, bool flags_answer,
+                                 es_auth_result_t result, uint32_t flags, bool cache) {
+  const uint64_t now = NowTicks();
+  Global& g = G();
+  std::lock_guard<std::mutex> lock(g.mu);
+  const char* fn = flags_answer ? "es_respond_flags_result" : "es_respond_auth_result";
+  if (client == nullptr || message == nullptr) return ES_RESPOND_RESULT_ERR_INVALID_ARGUMENT;
+  auto it = g.live.find(message);
+  if (it == g.live.end()) {
+    ViolationLocked(g, std::string(fn) + " on a message that is no longer valid (not retained)", true);
+    return ES_RESPOND_RESULT_NOT_FOUND;
+  }
+  Owned& o = *it->second;
+  if (o.auth_index < 0) return ES_RESPOND_RESULT_ERR_EVENT_TYPE;
+  standin::AuthRecord& r = g.auth_records[static_cast<size_t>(o.auth_index)];
+  if ((o.msg.event_type == ES_EVENT_TYPE_AUTH_OPEN) != flags_answer) {
+    ViolationLocked(g, std::string(fn) + " is the wrong answer for AUTH message '" + r.tag + "'", false);
+    return ES_RESPOND_RESULT_ERR_EVENT_TYPE;
+  }
+  if (++r.answers > 1) {
+    ViolationLocked(g, "second answer to AUTH message '" + r.tag + "'", true);
+    return ES_RESPOND_RESULT_ERR_DUPLICATE_RESPONSE;
+  }
+  r.flags_answer = flags_answer;
+  r.flags = flags;
+  // A flags answer allows the open when it keeps every requested access bit (FREAD | FWRITE).
+  const uint32_t wanted = static_cast<uint32_t>(r.requested_fflag) & 0x3u;
+  r.result = flags_answer ? ((flags & wanted) == wanted && (wanted != 0 || flags != 0) ? ES_AUTH_RESULT_ALLOW
+                                                                                    : ES_AUTH_RESULT_DENY)
+                          : result;
+  r.cache = cache;
+  r.answered_ticks = now;
+  if (now > r.deadline_ticks) ViolationLocked(g, "AUTH message '" + r.tag + "' answered after its deadline", true);
+  return ES_RESPOND_RESULT_SUCCESS;
 }
 
 }  // namespace
@@ -374,27 +468,12 @@ es_return_t es_unsubscribe_all(es_client_t* client) {
 
 es_respond_result_t es_respond_auth_result(es_client_t* client, const es_message_t* message, es_auth_result_t result,
                                            bool cache) {
-  const uint64_t now = NowTicks();
-  Global& g = G();
-  std::lock_guard<std::mutex> lock(g.mu);
-  if (client == nullptr || message == nullptr) return ES_RESPOND_RESULT_ERR_INVALID_ARGUMENT;
-  auto it = g.live.find(message);
-  if (it == g.live.end()) {
-    ViolationLocked(g, "es_respond_auth_result on a message that is no longer valid (not retained)", true);
-    return ES_RESPOND_RESULT_NOT_FOUND;
-  }
-  Owned& o = *it->second;
-  if (o.auth_index < 0) return ES_RESPOND_RESULT_ERR_EVENT_TYPE;
-  standin::AuthRecord& r = g.auth_records[static_cast<size_t>(o.auth_index)];
-  if (++r.answers > 1) {
-    ViolationLocked(g, "second answer to AUTH message '" + r.tag + "'", true);
-    return ES_RESPOND_RESULT_ERR_DUPLICATE_RESPONSE;
-  }
-  r.result = result;
-  r.cache = cache;
-  r.answered_ticks = now;
-  if (now > r.deadline_ticks) ViolationLocked(g, "AUTH message '" + r.tag + "' answered after its deadline", true);
-  return ES_RESPOND_RESULT_SUCCESS;
+  return RecordAnswer(client, message, false, result, 0, cache);
+}
+
+es_respond_result_t es_respond_flags_result(es_client_t* client, const es_message_t* message,
+                                            uint32_t authorized_flags, bool cache) {
+  return RecordAnswer(client, message, true, ES_AUTH_RESULT_ALLOW, authorized_flags, cache);
 }
 
 es_return_t es_mute_process(es_client_t* client, const audit_token_t* token) {

@@ -45,6 +45,15 @@ struct MessageSpec {
   std::vector<std::string> args, env;
   std::optional<std::string> cwd, script;
   int exit_stat = 0;
+  // File events. path: open, close, unlink, and create/rename with an existing destination; with new_path set
+  // (create, rename to a new name) the destination is new_path_dir + new_path_name instead. source: rename.
+  std::string path = "/tmp/file";
+  bool path_truncated = false;
+  std::optional<std::string> new_path_dir, new_path_name;
+  std::string source;
+  bool source_truncated = false;
+  int32_t fflag = 1;  // FREAD
+  bool modified = true;
 };
 
 struct AuthRecord {
@@ -53,6 +62,9 @@ struct AuthRecord {
   uint64_t deadline_ticks = 0;
   int answers = 0;
   es_auth_result_t result = ES_AUTH_RESULT_ALLOW;
+  bool flags_answer = false;  // answered with es_respond_flags_result (AUTH_OPEN), `flags` then holds the mask
+  uint32_t flags = 0;
+  int32_t requested_fflag = 0;
   bool cache = false;
   uint64_t answered_ticks = 0;
 };

@@ -6,8 +6,12 @@
 //   standin.state()                  → { clientAlive, killed, violations, delivered, suppressed, liveMessages, ... }
 //   standin.reset()                  forget records and violations (messages still held stay counted)
 //   standin.setNewClientResult(n)    the next es_new_client calls return es_new_client_result_t n (0: succeed)
-// Message spec: { type: "auth_exec"|"notify_exec"|"fork"|"exit", version?, deadlineMs?, tag?, skipSeq?,
-//   process?: Proc, target?: Proc, args?: Text[], env?: Text[], cwd?: Text, script?: Text, exitStatus? }
+// Message spec: { type: "auth_exec"|"notify_exec"|"fork"|"exit"|"auth_open"|"notify_open"|"create"|"close"|
+//   "rename"|"unlink", version?, deadlineMs?, tag?, skipSeq?, process?: Proc, target?: Proc, args?: Text[],
+//   env?: Text[], cwd?: Text, script?: Text, exitStatus?,
+//   file events: path?: Text, pathTruncated?, newPath?: { dir: Text, name: Text } (create/rename destination
+//   given as directory + name), source?: Text, sourceTruncated? (rename), fflag? (open), modified? (close) }
+// authRecords() of an AUTH_OPEN also give { flags (the mask answered), requestedFflag }.
 // Proc: { pid, pidversion, euid, ruid, egid, rgid, auid, asid, ppid, originalPpid, groupId, sessionId, csFlags,
 //   platformBinary, esClient, cdhash (hex), signingId, teamId, executable: Text, executableTruncated, tty: Text,
 //   startTimeMs, responsible: Token, parent: Token }; Text = string | Uint8Array (exact bytes).
@@ -115,8 +119,15 @@ bool ReadSpec(Napi::Env env, Napi::Value v, standin::MessageSpec* s) {
   else if (type == "notify_exec") s->type = ES_EVENT_TYPE_NOTIFY_EXEC;
   else if (type == "fork") s->type = ES_EVENT_TYPE_NOTIFY_FORK;
   else if (type == "exit") s->type = ES_EVENT_TYPE_NOTIFY_EXIT;
+  else if (type == "auth_open") s->type = ES_EVENT_TYPE_AUTH_OPEN;
+  else if (type == "notify_open") s->type = ES_EVENT_TYPE_NOTIFY_OPEN;
+  else if (type == "create") s->type = ES_EVENT_TYPE_NOTIFY_CREATE;
+  else if (type == "close") s->type = ES_EVENT_TYPE_NOTIFY_CLOSE;
+  else if (type == "rename") s->type = ES_EVENT_TYPE_NOTIFY_RENAME;
+  else if (type == "unlink") s->type = ES_EVENT_TYPE_NOTIFY_UNLINK;
   else {
-    Napi::TypeError::New(env, "standin.enqueue: type must be auth_exec, notify_exec, fork or exit, got '" + type + "'")
+    Napi::TypeError::New(env, "standin.enqueue: type must be auth_exec, notify_exec, fork, exit, auth_open, "
+                              "notify_open, create, close, rename or unlink, got '" + type + "'")
         .ThrowAsJavaScriptException();
     return false;
   }
@@ -130,6 +141,20 @@ bool ReadSpec(Napi::Env env, Napi::Value v, standin::MessageSpec* s) {
   if (ReadText(o.Get("cwd"), &text)) s->cwd = text;
   if (ReadText(o.Get("script"), &text)) s->script = text;
   s->exit_stat = static_cast<int>(Num(o, "exitStatus", 0));
+  ReadText(o.Get("path"), &s->path);
+  s->path_truncated = Flag(o, "pathTruncated");
+  if (o.Get("newPath").IsObject()) {
+    Napi::Object np = o.Get("newPath").As<Napi::Object>();
+    std::string dir, name;
+    ReadText(np.Get("dir"), &dir);
+    ReadText(np.Get("name"), &name);
+    s->new_path_dir = dir;
+    s->new_path_name = name;
+  }
+  ReadText(o.Get("source"), &s->source);
+  s->source_truncated = Flag(o, "sourceTruncated");
+  s->fflag = static_cast<int32_t>(Num(o, "fflag", 1));
+  s->modified = !o.Get("modified").IsBoolean() || o.Get("modified").As<Napi::Boolean>().Value();
   if (!ReadTextList(o.Get("args"), &s->args) || !ReadTextList(o.Get("env"), &s->env)) {
     Napi::TypeError::New(env, "standin.enqueue: args/env must be arrays of strings or Uint8Arrays")
         .ThrowAsJavaScriptException();
@@ -172,11 +197,14 @@ Napi::Value AuthRecords(const Napi::CallbackInfo& info) {
     if (r.answers > 0) {
       o.Set("result", r.result == ES_AUTH_RESULT_ALLOW ? "allow" : "deny");
       o.Set("cache", r.cache);
+      o.Set("answeredWith", r.flags_answer ? "flags" : "auth");
+      if (r.flags_answer) o.Set("flags", static_cast<double>(r.flags));
       o.Set("answerUs", standin::TicksToMicros(r.answered_ticks - r.delivered_ticks));
     } else {
       o.Set("result", env.Null());
     }
     o.Set("deadlineUs", standin::TicksToMicros(r.deadline_ticks - r.delivered_ticks));
+    o.Set("requestedFflag", r.requested_fflag);
     out.Set(static_cast<uint32_t>(i), o);
   }
   return out;

@@ -20,6 +20,8 @@ es_return_t es_unsubscribe(es_client_t* client, const es_event_type_t* events, u
 es_return_t es_unsubscribe_all(es_client_t* client);
 es_respond_result_t es_respond_auth_result(es_client_t* client, const es_message_t* message,
                                            es_auth_result_t result, bool cache);
+es_respond_result_t es_respond_flags_result(es_client_t* client, const es_message_t* message,
+                                            uint32_t authorized_flags, bool cache);
 es_return_t es_mute_process(es_client_t* client, const audit_token_t* audit_token);
 es_return_t es_mute_path(es_client_t* client, const char* path, es_mute_path_type_t type);
 es_return_t es_mute_path_events(es_client_t* client, const char* path, es_mute_path_type_t type,

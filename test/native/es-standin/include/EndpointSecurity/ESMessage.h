@@ -1,4 +1,5 @@
-// Stand-in (Linux tests): message layout subset (process, file, exec/fork/exit events, the message itself),
+// Stand-in (Linux tests): message layout subset (process, file, exec/fork/exit and the open/create/close/
+// rename/unlink file events, the message itself),
 // field order as in Apple's ESMessage.h. Include <EndpointSecurity/EndpointSecurity.h>.
 #pragma once
 #ifndef __ENDPOINT_SECURITY_INDIRECT__
@@ -64,10 +65,70 @@ typedef struct {
   uint8_t reserved[64];
 } es_event_exit_t;
 
+typedef struct {
+  int32_t fflag;  // kernel FFLAG bits (FREAD 0x1, FWRITE 0x2, ...), not open(2)'s O_* values
+  es_file_t* file;
+  uint8_t reserved[64];
+} es_event_open_t;
+
+typedef struct {
+  es_file_t* target;
+  es_file_t* parent_dir;
+  uint8_t reserved[64];
+} es_event_unlink_t;
+
+typedef enum {
+  ES_DESTINATION_TYPE_EXISTING_FILE,
+  ES_DESTINATION_TYPE_NEW_PATH,
+} es_destination_type_t;
+
+typedef struct {
+  es_file_t* source;
+  es_destination_type_t destination_type;
+  union {
+    es_file_t* existing_file;
+    struct {
+      es_file_t* dir;
+      es_string_token_t filename;
+    } new_path;
+  } destination;
+  uint8_t reserved[64];
+} es_event_rename_t;
+
+typedef struct {
+  bool modified;
+  es_file_t* target;
+  uint8_t reserved[64];
+} es_event_close_t;
+
+typedef struct {
+  es_destination_type_t destination_type;
+  union {
+    es_file_t* existing_file;
+    struct {
+      es_file_t* dir;
+      es_string_token_t filename;
+      mode_t mode;
+    } new_path;
+  } destination;
+  uint8_t reserved2[16];
+  union {
+    uint8_t reserved[48];
+    struct {
+      void* acl;  // acl_t in Apple's header; v2+
+    };
+  };
+} es_event_create_t;
+
 typedef union {
+  es_event_close_t close;
+  es_event_create_t create;
   es_event_exec_t exec;
-  es_event_fork_t fork;
   es_event_exit_t exit;
+  es_event_fork_t fork;
+  es_event_open_t open;
+  es_event_rename_t rename;
+  es_event_unlink_t unlink;
 } es_events_t;
 
 typedef struct {
