@@ -168,7 +168,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     track: (raw) => mapper.track(raw),
     detector: () => detector,
     actions: () => options.actions,
-    ...(respond ? { respond } : {}),
+    ...(respond ? { respond, authExec: backend.authKinds?.includes("exec") ?? true } : {}),
     blockFallback: options.blockFallback,
     failClosed: options.failClosed ?? false,
     kill: options.kill ?? defaultKill,

@@ -68,6 +68,8 @@ export interface PipelineDeps {
   actions(): RuleActions;
   /** The backend's AUTH answer; absent for backends that cannot block. */
   respond?(authId: number, allow: boolean): AuthAnswerStatus;
+  /** Whether respond covers execs (default true); false: execs fall back as on a backend without respond. */
+  authExec?: boolean;
   /** What a block rule does when the backend cannot block (Linux, eslogger): kill the new process, or report. */
   blockFallback: "kill" | "report";
   /** The backend's deadline watchdog answers DENY (fail-closed), so a late deny still took effect. */
@@ -198,7 +200,7 @@ export class Pipeline {
     if (raw.kind !== "exec") {
       return { action: "block", result: "not_applicable", reason: `a ${raw.kind} event cannot be blocked` };
     }
-    if (this.deps.respond) {
+    if (this.deps.respond && this.deps.authExec !== false) {
       // An AUTH backend reporting an exec without an AUTH request: AUTH_EXEC was being switched on or off.
       return { action: "block", result: "failure", reason: "the exec arrived without an AUTH request (AUTH_EXEC was not subscribed at that moment), so it ran" };
     }

@@ -118,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
       mapper,
       seedFromProc: false,
       blockFallback: which === "es" ? "report" : config.eslogger.blockFallback,
-      failClosed: which === "es" && config.auth.failMode === "closed",
+      failClosed: (which === "es" || which === "linux") && config.auth.failMode === "closed",
       heartbeatMs: heartbeatSeconds * 1000,
       relaxPermissions: relax,
       eventBudgetMs: config.rules.eventBudgetMs,
@@ -197,8 +197,19 @@ async function createBackend(
   learnInstigator: (record: import("../sensor/rawEvent.js").RawEvent) => void,
 ) {
   if (live === "linux") {
-    const { createLinuxBackend } = await import("../sensor/linuxBackend.js");
-    return createLinuxBackend({});
+    // Process events and file events together. fanotify runs always: with no file rule loaded, setRelevance
+    // leaves it with no marks (the kernel sends nothing), so it costs nothing, and a file rule added on reload
+    // needs no restart. A host without fanotify keeps the process connector (said in the log).
+    const [{ createLinuxBackend }, { createLinuxFileBackend }, { CompositeBackend }] = await Promise.all([
+      import("../sensor/linuxBackend.js"),
+      import("../sensor/linuxFileBackend.js"),
+      import("../sensor/compositeBackend.js"),
+    ]);
+    const files = createLinuxFileBackend({ guardPaths: config.auth.guardPaths, denyOnTimeout: config.auth.failMode === "closed" });
+    return new CompositeBackend("linux", [createLinuxBackend({}), files], {
+      optional: [files],
+      onSkipped: (_part, error) => ops.warn("file events are off: fanotify could not start", { error }),
+    });
   }
   if (live === "es") {
     const { createEsBackend } = await import("../sensor/esBackend.js");

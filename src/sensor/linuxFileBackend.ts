@@ -40,6 +40,7 @@ const ZERO_STATS: NativeFanotifyStats = {
 
 export class LinuxFileBackend implements SensorBackend {
   readonly name = "linux" as const;
+  readonly authKinds: readonly RawEventKind[] = ["open"];
   private handle: NativeFanotifyHandle | undefined;
   private lastStats: NativeFanotifyStats = ZERO_STATS;
   private kinds: RawEventKind[] | undefined;

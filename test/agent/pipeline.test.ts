@@ -120,6 +120,14 @@ describe("Pipeline", () => {
     expect(h.alerts[0].response.reason).toMatch(/linux backend cannot block/);
   });
 
+  it("falls back to kill for an exec when the backend answers AUTH for file opens only (Linux fanotify)", () => {
+    const h = harness({ actions: { dump: "block" } });
+    h.deps.authExec = false;
+    new Pipeline(h.deps).handle(exec({ source: "linux" }));
+    expect(h.kills).toEqual([812]);
+    expect(h.alerts[0].response).toMatchObject({ action: "kill", result: "success" });
+  });
+
   it("falls back to report when configured so", () => {
     const h = harness({ actions: { dump: "block" }, canBlock: false, fallback: "report" });
     new Pipeline(h.deps).handle(exec({ source: "eslogger" }));
