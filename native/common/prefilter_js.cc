@@ -81,15 +81,18 @@ bool ReadRelevance(Napi::Env env, Napi::Value v, const char* where, std::optiona
   std::vector<std::string> kinds;
   if (!ReadStringList(env, r, "kinds", where, &kinds)) return false;
   uint8_t mask = 0;
+  // The RawEvent kinds by their TypeScript names (src/sensor/rawEvent.ts), in RawEventKind order.
+  static const char* const kKindNames[] = {"exec", "fork", "exit", "open", "create", "modify", "rename", "delete"};
   for (const std::string& kind : kinds) {
-    if (kind == "exec") {
-      mask |= EventRelevance::KindBit(RawEventKind::Exec);
-    } else if (kind == "fork") {
-      mask |= EventRelevance::KindBit(RawEventKind::Fork);
-    } else if (kind == "exit") {
-      mask |= EventRelevance::KindBit(RawEventKind::Exit);
-    } else {
-      ThrowType(env, std::string(where) + ": unknown event kind \"" + kind + "\" (known: exec, fork, exit)");
+    bool known = false;
+    for (unsigned i = 0; i < sizeof kKindNames / sizeof kKindNames[0]; i++) {
+      if (kind == kKindNames[i]) {
+        mask |= EventRelevance::KindBit(static_cast<RawEventKind>(i));
+        known = true;
+      }
+    }
+    if (!known) {
+      ThrowType(env, std::string(where) + ": unknown event kind \"" + kind + "\" (known: exec, fork, exit, open, create, modify, rename, delete)");
       return false;
     }
   }

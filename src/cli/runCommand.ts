@@ -165,7 +165,7 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   process.stderr.write(
-    `macsensor: running with the ${running} backend, ${agent.rules.loaded} rules (${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n`,
+    `macsensor: running with the ${running} backend, ${agent.rules.loaded} rules (${agent.rules.canFire} can fire on this sensor's events, ${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n`,
   );
   // The backend's thread-safe function or child process keeps the event loop alive until a signal stops it.
   await new Promise<never>(() => undefined);
