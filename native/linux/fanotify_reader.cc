@@ -284,9 +284,12 @@ void FanotifyReader::FillCommon(RawEvent& ev, RawEventKind kind, int32_t pid) {
   ev.kind = kind;
   ev.time_ms = EpochMs();
   ev.pid = pid;
-  std::string exe;
-  if (ReadLink("/proc/" + std::to_string(pid) + "/exe", &exe)) {
-    ev.executable = std::move(exe);
+  if (exe_cache_.pid != pid) {
+    exe_cache_.pid = pid;
+    exe_cache_.ok = ReadLink("/proc/" + std::to_string(pid) + "/exe", &exe_cache_.exe);
+  }
+  if (exe_cache_.ok) {
+    ev.executable = exe_cache_.exe;
   } else {
     ev.partial = "executable";
   }
@@ -318,6 +321,7 @@ void FanotifyReader::ReadOpenGroup(char* buf, size_t cap) {
   for (;;) {
     ssize_t len = read(open_fd_, buf, cap);
     if (len <= 0) return;  // EAGAIN: drained
+    ForgetCaches();
     auto* meta = reinterpret_cast<const fanotify_event_metadata*>(buf);
     for (; FAN_EVENT_OK(meta, len); meta = FAN_EVENT_NEXT(meta, len)) {
       if (meta->vers != FANOTIFY_METADATA_VERSION) continue;
@@ -388,6 +392,7 @@ void FanotifyReader::ReadNameGroup(char* buf, size_t cap) {
   for (;;) {
     ssize_t len = read(name_fd_, buf, cap);
     if (len <= 0) return;
+    ForgetCaches();
     auto* meta = reinterpret_cast<const fanotify_event_metadata*>(buf);
     for (; FAN_EVENT_OK(meta, len); meta = FAN_EVENT_NEXT(meta, len)) {
       if (meta->vers != FANOTIFY_METADATA_VERSION) continue;
@@ -403,6 +408,9 @@ std::string FanotifyReader::DirPath(const void* info, std::string* name_out) {
   const char* name = reinterpret_cast<const char*>(handle->f_handle + handle->handle_bytes);
   const size_t name_max = fid->hdr.len - (static_cast<size_t>(name - static_cast<const char*>(info)));
   *name_out = std::string(name, strnlen(name, name_max));
+  std::string key(reinterpret_cast<const char*>(&fid->fsid), sizeof(fid->fsid));
+  key.append(reinterpret_cast<const char*>(handle), sizeof(file_handle) + handle->handle_bytes);
+  if (!dir_cache_.handle.empty() && key == dir_cache_.handle) return dir_cache_.path;
   for (int root : root_fds_) {
     int fd = open_by_handle_at(root, handle, O_PATH | O_CLOEXEC);
     if (fd < 0) {
@@ -412,7 +420,11 @@ std::string FanotifyReader::DirPath(const void* info, std::string* name_out) {
     std::string path;
     bool ok = ReadLink("/proc/self/fd/" + std::to_string(fd), &path);
     close(fd);
-    if (ok) return path;
+    if (ok) {
+      dir_cache_.handle = std::move(key);
+      dir_cache_.path = path;
+      return path;
+    }
   }
   return "";
 }

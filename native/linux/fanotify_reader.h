@@ -115,6 +115,22 @@ class FanotifyReader {
   std::vector<std::string> guard_files_, guard_dirs_;
   std::thread thread_;
   uint64_t seq_ = 0;  // reader thread only
+  // Reader thread only, valid for one read() buffer: the last executable and directory resolved. A tar or a
+  // build touches many files in a row from one process and one directory; these spare a readlink, and an
+  // open_by_handle_at + readlink + close, per event. Within one buffer they are no staler than a fresh read.
+  struct {
+    int32_t pid = 0;
+    bool ok = false;
+    std::string exe;
+  } exe_cache_;
+  struct {
+    std::string handle;  // fsid + file handle bytes
+    std::string path;
+  } dir_cache_;
+  void ForgetCaches() {
+    exe_cache_.pid = 0;
+    dir_cache_.handle.clear();
+  }
 
   mutable std::mutex mu_;
   uint32_t kinds_ = 0;  // under mu_: what the marks currently ask for
