@@ -66,6 +66,7 @@ FanotifyReader::~FanotifyReader() { Stop(); }
 
 uint64_t FanotifyReader::NameMask(uint32_t kinds) const {
   uint64_t mask = 0;
+  if (kinds & KindBit(RawEventKind::Open)) mask |= FAN_OPEN;
   if (kinds & KindBit(RawEventKind::Create)) mask |= FAN_CREATE;
   if (kinds & KindBit(RawEventKind::Modify)) mask |= FAN_CLOSE_WRITE;
   if (kinds & KindBit(RawEventKind::Rename)) mask |= FAN_RENAME;
@@ -136,8 +137,6 @@ std::string FanotifyReader::SetKinds(uint32_t kinds) {
   std::lock_guard<std::mutex> lock(mu_);
   if (name_fd_ < 0 || stopped_) return "";
   const uint64_t old_name = NameMask(kinds_), new_name = NameMask(kinds);
-  const uint64_t old_open = (kinds_ & KindBit(RawEventKind::Open)) ? FAN_OPEN : 0;
-  const uint64_t new_open = (kinds & KindBit(RawEventKind::Open)) ? FAN_OPEN : 0;
   auto mark = [](int group, unsigned flags, uint64_t mask, const std::string& root) -> std::string {
     if (mask == 0) return "";
     if (fanotify_mark(group, flags | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, root.c_str()) == 0) return "";
@@ -147,8 +146,6 @@ std::string FanotifyReader::SetKinds(uint32_t kinds) {
   for (const std::string& root : options_.roots) {
     std::string e = mark(name_fd_, FAN_MARK_ADD, new_name & ~old_name, root);
     if (e.empty()) e = mark(name_fd_, FAN_MARK_REMOVE, old_name & ~new_name, root);
-    if (e.empty()) e = mark(open_fd_, FAN_MARK_ADD, new_open & ~old_open, root);
-    if (e.empty()) e = mark(open_fd_, FAN_MARK_REMOVE, old_open & ~new_open, root);
     if (!e.empty()) return e;
   }
   kinds_ = kinds;
@@ -354,30 +351,23 @@ void FanotifyReader::HandleOpenEvent(const void* raw) {
   std::string path;
   const bool resolved = ReadLink("/proc/self/fd/" + std::to_string(meta->fd), &path);
   const bool guarded = resolved && Guarded(path);
-  if (perm && !guarded) {
+  if (!perm) {  // this group marks nothing else
+    close(meta->fd);
+    return;
+  }
+  if (!guarded) {
     // An unreadable path cannot be guarded: the marks are on guarded inodes, so this is a sibling.
     std::lock_guard<std::mutex> lock(mu_);
     stats_.perm_allowed_native++;
     AnswerFd(meta->fd, true);
     return;
   }
-  if (!perm) {
-    close(meta->fd);
-    // The permission event already reported this open of a guarded file.
-    bool wanted;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      wanted = (kinds_ & KindBit(RawEventKind::Open)) != 0;
-    }
-    if (!wanted || guarded) return;
-  }
   RawEvent ev;
   FillCommon(ev, RawEventKind::Open, pid);
   RawFile file;
   file.path = std::move(path);
-  if (!resolved) ev.partial = ev.partial.empty() ? "path" : ev.partial + ",path";
   ev.file = std::move(file);
-  if (perm) {
+  {
     std::lock_guard<std::mutex> lock(mu_);
     const uint64_t id = next_auth_id_++;
     const uint64_t budget_ns = static_cast<uint64_t>(options_.auth_budget_ms) * 1000000ull;
@@ -483,6 +473,8 @@ void FanotifyReader::HandleNameEvent(const void* raw, size_t len) {
   };
   // Events on one name not yet read are merged into one mask: report them in the order they can happen.
   if (meta->mask & FAN_CREATE) emit(RawEventKind::Create);
+  // An open of a guarded file was reported by its permission event (with the auth request) already.
+  if ((meta->mask & FAN_OPEN) && !(have_path && Guarded(path))) emit(RawEventKind::Open);
   if (meta->mask & FAN_CLOSE_WRITE) emit(RawEventKind::Modify);
   if (meta->mask & FAN_RENAME) emit(RawEventKind::Rename);
   if (meta->mask & FAN_DELETE) emit(RawEventKind::Delete);

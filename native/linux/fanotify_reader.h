@@ -1,12 +1,12 @@
 // File events from fanotify (root only), read on a thread of their own and handed on as RawEvents.
 //
 // Two fanotify groups, because permission events cannot share a group with FAN_REPORT_*FID reporting:
-// - the name group (FAN_REPORT_DFID_NAME, filesystem marks on `roots`): create, modify (FAN_CLOSE_WRITE: one
-//   event per written file, not one per write()), rename (FAN_RENAME: old and new directory + name) and delete;
-//   paths are rebuilt from the directory's file handle (open_by_handle_at) and the name.
-// - the open group (FAN_CLASS_CONTENT, fd reporting): FAN_OPEN on filesystem marks (open events, path from the
-//   event's fd) and FAN_OPEN_PERM inode marks on the guarded paths only (a guarded directory guards its
-//   children). A permission event for a path outside the guarded ones, or from an ignored pid (the agent's own
+// - the name group (FAN_REPORT_DFID_NAME, filesystem marks on `roots`): open, create, modify (FAN_CLOSE_WRITE:
+//   one event per written file, not one per write()), rename (FAN_RENAME: old and new directory + name) and
+//   delete; paths are rebuilt from the directory's file handle (open_by_handle_at) and the name. No event
+//   opens a file descriptor, and the directory is resolved once per run of events in it.
+// - the permission group (FAN_CLASS_CONTENT, fd reporting, path from the event's fd): FAN_OPEN_PERM inode marks
+//   on the guarded paths only (a guarded directory guards its children). A permission event for a path outside the guarded ones, or from an ignored pid (the agent's own
 //   opens), is allowed at once on the reader thread; a guarded one goes to the consumer with an auth request and
 //   is answered by Respond(), or by the reader thread once its budget has passed (the kernel has no deadline: an
 //   agent that never answers must not hang the host). Closing the group (process killed) makes the kernel allow
