@@ -25,7 +25,9 @@
           "sources": [
             "native/common/linux_binding.cc",
             "native/linux/proc_connector.cc",
-            "native/linux/proc_reader.cc"
+            "native/linux/proc_reader.cc",
+            "native/common/fanotify_binding.cc",
+            "native/linux/fanotify_reader.cc"
           ]
         }],
         # macOS Endpoint Security backend: M1 adds native/macos/* sources, MACSENSOR_WITH_ES and the

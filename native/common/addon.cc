@@ -3,6 +3,7 @@
 
 #include "procargs_js.h"
 #if defined(__linux__)
+#include "fanotify_binding.h"
 #include "linux_binding.h"
 #endif
 #if defined(MACSENSOR_WITH_ES)
@@ -16,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   macsensor::RegisterProcArgs(env, exports);  // parseProcArgs everywhere, listProcesses on macOS
 #if defined(__linux__)
   macsensor::RegisterLinux(env, exports);
+  macsensor::RegisterFanotify(env, exports);
   exports.Set("platform", Napi::String::New(env, "linux"));
 #endif
 #if defined(MACSENSOR_WITH_ES)

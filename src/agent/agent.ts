@@ -16,6 +16,7 @@ import type { OpsLogger } from "../output/opsLogger.js";
 import { startHeartbeat } from "../output/opsLogger.js";
 import { buildAlert } from "../response/alert.js";
 import { loadRules } from "../rules/loader.js";
+import { ruleCoverage } from "../rules/coverage.js";
 import type { RuleAction } from "../rules/ruleMetadata.js";
 import { RuleSet } from "../rules/ruleSet.js";
 import type { SensorBackend } from "../sensor/backend.js";
@@ -59,6 +60,8 @@ const DEFAULT_MAX_PENDING_SEQUENCE_BYTES = 32 * 1024 * 1024;
 
 export interface RulesSummary {
   loaded: number;
+  /** Loaded rules whose event categories this sensor produces (src/rules/coverage.ts); the others never fire. */
+  canFire: number;
   skipped: number;
   errors: number;
   block: number;
@@ -140,8 +143,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     relevance = relevanceOf(relevanceSpec);
     backend.setRelevance?.(relevanceSpec);
     blockQueries = result.rules.filter((r) => next.actionFor(r.metadata.ruleId) === "block").map((r) => r.query.ast);
+    let canFire = 0;
+    for (const rule of result.rules) {
+      const coverage = ruleCoverage(rule.query.ast);
+      if (coverage.fires) canFire++;
+      else ops.warn("rule loaded but can never fire", { file: { path: rule.metadata.file }, rule: { id: rule.metadata.ruleId }, macsensor: { reason: coverage.reason } });
+    }
     const summary: RulesSummary = {
       loaded: result.rules.length,
+      canFire,
       skipped: result.files.filter((f) => f.status === "skipped").length,
       errors: result.errors.length,
       block: blockQueries.length,
@@ -174,7 +184,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     track: (raw) => mapper.track(raw),
     detector: () => detector,
     actions: () => options.actions,
-    ...(respond ? { respond } : {}),
+    ...(respond ? { respond, authExec: backend.authKinds?.includes("exec") ?? true } : {}),
     blockFallback: options.blockFallback,
     failClosed: options.failClosed ?? false,
     kill: options.kill ?? defaultKill,

@@ -6,11 +6,13 @@
  * The answer is a NECESSARY condition, derived conservatively from the rules' EQL like the ES pre-filter
  * (src/sensor/esPrefilter.ts): an event it turns away must be one no rule can match, so anything not understood
  * means "relevant".
- * - Kind: `event.action` / `event.type` compared with string literals (==, in, `:` without wildcards) under
- *   and/or tell which of exec, fork and exit a rule can see (src/ecs/mapper.ts ECS_ACTION / ECS_TYPE); a query of
- *   another category sees none, a sequence every kind.
+ * - Kind: the query's category (`process where`: exec, fork, exit; `file where`: open, create, modify, rename,
+ *   delete; `any where`: all; another category: none) narrowed by `event.action` / `event.type` compared with
+ *   string literals (==, in, `:` without wildcards) under and/or (src/ecs/mapper.ts ECS_ACTION / ECS_TYPE);
+ *   a sequence or sample sees every kind.
  * - Execs also pass the pre-filter over the executable's name and the arguments, when every rule that can see an
- *   exec allows one. A fork or exit carries its image from the process table, so only its kind is checked.
+ *   exec allows one. A fork, exit or file event carries its image from the process table, so only its kind is
+ *   checked.
  * The same spec goes to the backend (SensorBackend.setRelevance), which then wakes JavaScript only for events
  * that pass and lets the others ride along with the next batch.
  */
@@ -18,15 +20,21 @@ import type { Expr, Query } from "../eql/ast.js";
 import { ECS_ACTION, ECS_TYPE } from "../ecs/mapper.js";
 import type { EventRelevanceSpec } from "../sensor/backend.js";
 import { derivePrefilter, type PrefilterSpec } from "../sensor/esPrefilter.js";
-import type { RawEvent, RawEventKind } from "../sensor/rawEvent.js";
+import { FILE_EVENT_KINDS, type RawEvent, type RawEventKind } from "../sensor/rawEvent.js";
 
 export type EventRelevance = (raw: RawEvent) => boolean;
 
 type Kinds = ReadonlySet<RawEventKind>;
 
-const KINDS: readonly RawEventKind[] = ["exec", "fork", "exit"];
+const PROCESS_KINDS: readonly RawEventKind[] = ["exec", "fork", "exit"];
+const KINDS: readonly RawEventKind[] = [...PROCESS_KINDS, ...FILE_EVENT_KINDS];
 const ALL: Kinds = new Set(KINDS);
 const NONE: Kinds = new Set();
+/** The kinds whose ECS document has each event.category the sensor produces. */
+const CATEGORY_KINDS: ReadonlyMap<string, Kinds> = new Map([
+  ["process", new Set(PROCESS_KINDS)],
+  ["file", new Set<RawEventKind>(FILE_EVENT_KINDS)],
+]);
 
 /** What the rules could match, as data (also handed to the backend, which wakes JavaScript for these only). */
 export function deriveRelevanceSpec(queries: readonly Query[]): EventRelevanceSpec {
@@ -56,8 +64,10 @@ export function deriveEventRelevance(queries: readonly Query[]): EventRelevance 
 export function queryKinds(query: Query): Kinds {
   if (query.body.kind !== "event") return ALL;
   const category = query.body.category;
-  if (category !== null && category !== "process") return NONE;
-  return exprKinds(query.body.condition);
+  const kinds = exprKinds(query.body.condition);
+  if (category === null || category === "any") return kinds;
+  const ofCategory = CATEGORY_KINDS.get(category);
+  return ofCategory ? new Set([...kinds].filter((k) => ofCategory.has(k))) : NONE;
 }
 
 function exprKinds(expr: Expr): Kinds {

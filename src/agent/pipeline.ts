@@ -3,6 +3,7 @@
  * log). Every collaborator is injected, so tests drive it with fakes and the daemon wires the real ones.
  */
 import type { EcsEvent } from "../ecs/ecsEvent.js";
+import { isFileEventKind } from "../ecs/mapper.js";
 import type { Hit } from "../eql/api.js";
 import { actionOf, decideVerdict, type RuleActions } from "../response/verdict.js";
 import type { RuleAction, RuleMetadata } from "../rules/ruleMetadata.js";
@@ -68,6 +69,8 @@ export interface PipelineDeps {
   actions(): RuleActions;
   /** The backend's AUTH answer; absent for backends that cannot block. */
   respond?(authId: number, allow: boolean): AuthAnswerStatus;
+  /** Whether respond covers execs (default true); false: execs fall back as on a backend without respond. */
+  authExec?: boolean;
   /** What a block rule does when the backend cannot block (Linux, eslogger): kill the new process, or report. */
   blockFallback: "kill" | "report";
   /** The backend's deadline watchdog answers DENY (fail-closed), so a late deny still took effect. */
@@ -163,9 +166,10 @@ export class Pipeline {
     const actions = this.deps.actions();
     let authOutcome: PipelineResponse | undefined;
     if (raw.auth) {
+      // AUTH_EXEC and AUTH_OPEN (or a fanotify permission event) alike: a block rule's hit denies.
       const allow = decideVerdict(detections.map((d) => d.rule), actions).verdict === "allow";
       const status = this.answer(raw.auth.id, allow);
-      if (!allow) authOutcome = blockOutcome(status, this.deps.failClosed === true);
+      if (!allow) authOutcome = blockOutcome(status, this.deps.failClosed === true, raw);
     }
     let killOutcome: PipelineResponse | undefined;
     for (const detection of detections) {
@@ -193,12 +197,22 @@ export class Pipeline {
     kill: () => PipelineResponse,
   ): PipelineResponse {
     if (action === "report") return { action: "report", result: "success" };
-    if (action === "kill") return kill();
-    if (authOutcome) return authOutcome;
-    if (raw.kind !== "exec") {
-      return { action: "block", result: "not_applicable", reason: `a ${raw.kind} event cannot be blocked` };
+    if (action === "kill") {
+      // Killing whoever touched a file would hit shells, editors and backup tools alike: file events only report.
+      if (isFileEvent(raw)) return { action: "report", result: "success", reason: `kill does not apply to a file event (${raw.kind}); reported only` };
+      return kill();
     }
-    if (this.deps.respond) {
+    if (authOutcome) return authOutcome;
+    if (raw.kind === "open") {
+      if (this.deps.respond) {
+        return { action: "block", result: "failure", reason: "the open arrived without an AUTH request (no AUTH_OPEN subscription at that moment), so it went ahead" };
+      }
+      return { action: "report", result: "success", reason: `the ${raw.source} backend cannot block opens; reported only` };
+    }
+    if (raw.kind !== "exec") {
+      return { action: "block", result: "not_applicable", reason: `a ${raw.kind} event cannot be blocked${isFileEvent(raw) ? " (of file events, only opens can)" : ""}` };
+    }
+    if (this.deps.respond && this.deps.authExec !== false) {
       // An AUTH backend reporting an exec without an AUTH request: AUTH_EXEC was being switched on or off.
       return { action: "block", result: "failure", reason: "the exec arrived without an AUTH request (AUTH_EXEC was not subscribed at that moment), so it ran" };
     }
@@ -267,10 +281,14 @@ function execKey(raw: RawEvent): string | undefined {
   return token ? `${token.pid}:${token.pidversion}` : undefined;
 }
 
-function blockOutcome(status: AuthAnswerStatus, failClosed: boolean): PipelineResponse {
+function isFileEvent(raw: RawEvent): boolean {
+  return isFileEventKind(raw.kind);
+}
+
+function blockOutcome(status: AuthAnswerStatus, failClosed: boolean, raw: RawEvent): PipelineResponse {
   switch (status) {
     case "ok":
-      return { action: "block", result: "success" };
+      return isFileEvent(raw) ? { action: "block", result: "success", reason: `the ${raw.kind} was denied` } : { action: "block", result: "success" };
     case "late":
       return failClosed
         ? { action: "block", result: "success", reason: "the deadline watchdog had already denied it (fail-closed)" }

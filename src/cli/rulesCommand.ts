@@ -2,6 +2,7 @@ import { parseCommandLine } from "./args.js";
 import type { RuleFileResult } from "../rules/ruleFile.js";
 import type { RuleWarning } from "../rules/ruleError.js";
 import { fieldTypesOption } from "./fieldTypesOption.js";
+import { PRODUCED_CATEGORIES, ruleCoverage } from "../rules/coverage.js";
 
 const HELP = `Usage: macsensor rules validate <path>... [--json] [--no-ecs-types | --mapping FILE]
 
@@ -12,9 +13,13 @@ Queries are checked against ECS field types (plus the fields macsensor and Elast
 Elasticsearch would reject for the field's type (process.pid : "x", process.pid == "x") is an error; a field
 that is in neither is a warning naming the closest known field. A rule with warnings still loads.
 
+Every loaded rule also says which event categories it needs and whether this sensor produces events it could
+match (FIRES yes/no): the sensor writes process and file events, so e.g. a network rule loads but never fires.
+
 Options:
   --json            one JSON object per file: {"file","status","rule_id","name","reason"} (+ "line","column"
-                    for errors; + "warnings": [{"line","column","field","reason","suggestion"}] for loaded rules)
+                    for errors; + "needs": ["network"], "fires": false and "warnings": [{"line","column","field",
+                    "reason","suggestion"}] for loaded rules; "reason" says why a loaded rule cannot fire)
   --no-ecs-types    do not check field names and types
   --mapping FILE    check against this mapping instead of ECS: a JSON object of field names to types
                     ({"pid": "long"}) or an Elasticsearch mapping ({"properties": ...})
@@ -30,6 +35,8 @@ interface Row {
   reason: string | null;
   line?: number;
   column?: number;
+  needs?: string[];
+  fires?: boolean;
   warnings?: WarningRow[];
 }
 
@@ -53,7 +60,17 @@ function warningRow(w: RuleWarning): WarningRow {
 
 function toRow(r: RuleFileResult): Row {
   if (r.status === "loaded") {
-    return { file: r.file, status: r.status, rule_id: r.rule.metadata.ruleId, name: r.rule.metadata.name, reason: null, warnings: r.warnings.map(warningRow) };
+    const coverage = ruleCoverage(r.rule.query.ast);
+    return {
+      file: r.file,
+      status: r.status,
+      rule_id: r.rule.metadata.ruleId,
+      name: r.rule.metadata.name,
+      reason: coverage.reason ?? null,
+      needs: coverage.needs,
+      fires: coverage.fires,
+      warnings: r.warnings.map(warningRow),
+    };
   }
   if (r.status === "skipped") return { file: r.file, status: r.status, rule_id: r.ruleId ?? null, name: r.name ?? null, reason: r.reason };
   const row: Row = { file: r.file, status: r.status, rule_id: r.ruleId ?? null, name: r.name ?? null, reason: r.error.reason };
@@ -69,12 +86,15 @@ function table(rows: Row[]): string {
   const warningCol = (row: Row, w: WarningRow) => (w.line !== null ? `${row.file}:${w.line}:${w.column}` : row.file);
   const places = rows.flatMap((r) => [fileCol(r), ...(r.warnings ?? []).map((w) => warningCol(r, w))]);
   const width = Math.min(Math.max(4, ...places.map((p) => p.length)), 80);
-  const lines = [`${"STATUS".padEnd(8)} ${"FILE".padEnd(width)}  ${"RULE ID".padEnd(36)}  NAME / REASON`];
+  const needsCol = (row: Row) => (row.needs === undefined ? "-" : row.needs.length > 0 ? row.needs.join(",") : "any");
+  const needsWidth = Math.max(5, ...rows.map((r) => needsCol(r).length));
+  const firesCol = (row: Row) => (row.fires === undefined ? "-" : row.fires ? "yes" : "no");
+  const lines = [`${"STATUS".padEnd(8)} ${"FILE".padEnd(width)}  ${"RULE ID".padEnd(36)}  FIRES  ${"NEEDS".padEnd(needsWidth)}  NAME / REASON`];
   for (const row of rows) {
-    const what = row.status === "loaded" ? (row.name ?? "") : `${row.name ? `${row.name}: ` : ""}${row.reason ?? ""}`;
-    lines.push(`${row.status.padEnd(8)} ${fileCol(row).padEnd(width)}  ${(row.rule_id ?? "-").padEnd(36)}  ${what}`);
+    const what = row.status === "loaded" ? `${row.name ?? ""}${row.reason ? `: ${row.reason}` : ""}` : `${row.name ? `${row.name}: ` : ""}${row.reason ?? ""}`;
+    lines.push(`${row.status.padEnd(8)} ${fileCol(row).padEnd(width)}  ${(row.rule_id ?? "-").padEnd(36)}  ${firesCol(row).padEnd(5)}  ${needsCol(row).padEnd(needsWidth)}  ${what}`);
     for (const w of row.warnings ?? []) {
-      lines.push(`${"warning".padEnd(8)} ${warningCol(row, w).padEnd(width)}  ${"".padEnd(36)}  ${w.reason}`);
+      lines.push(`${"warning".padEnd(8)} ${warningCol(row, w).padEnd(width)}  ${"".padEnd(36)}  ${"".padEnd(5)}  ${"".padEnd(needsWidth)}  ${w.reason}`);
     }
   }
   return lines.join("\n");
@@ -106,6 +126,8 @@ export async function run(argv: string[]): Promise<number> {
     for (const r of rows) counts[r.status]++;
     let out = rows.length ? table(rows) + "\n" : "";
     const warned = warnings.length > 0 ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : "";
+    const firing = rows.filter((r) => r.fires === true).length;
+    if (counts.loaded > 0) out += `\n${firing} of ${counts.loaded} loaded rules can fire on this sensor's events (${PRODUCED_CATEGORIES.join(", ")})`;
     out += `\n${counts.loaded} loaded, ${counts.skipped} skipped, ${counts.error} in error${warned}\n`;
     process.stdout.write(out);
     const messages = [...result.errors.map((e) => e.message), ...warnings.map((w) => `warning: ${w.message}`)];

@@ -143,7 +143,7 @@ export async function run(argv: string[]): Promise<number> {
       mapper,
       seedFromProc: false,
       blockFallback: which === "es" ? "report" : config.eslogger.blockFallback,
-      failClosed: which === "es" && config.auth.failMode === "closed",
+      failClosed: (which === "es" || which === "linux") && config.auth.failMode === "closed",
       heartbeatMs: heartbeatSeconds * 1000,
       relaxPermissions: relax,
       eventBudgetMs: config.rules.eventBudgetMs,
@@ -190,7 +190,7 @@ export async function run(argv: string[]): Promise<number> {
     },
   });
   process.stderr.write(
-    `macsensor: running with the ${running} backend, ${agent.rules.loaded} rules (${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n`,
+    `macsensor: running with the ${running} backend, ${agent.rules.loaded} rules (${agent.rules.canFire} can fire on this sensor's events, ${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n`,
   );
   // The backend's thread-safe function or child process keeps the event loop alive until a signal stops it.
   await new Promise<never>(() => undefined);
@@ -222,8 +222,19 @@ async function createBackend(
   learnInstigator: (record: import("../sensor/rawEvent.js").RawEvent) => void,
 ) {
   if (live === "linux") {
-    const { createLinuxBackend } = await import("../sensor/linuxBackend.js");
-    return createLinuxBackend({});
+    // Process events and file events together. fanotify runs always: with no file rule loaded, setRelevance
+    // leaves it with no marks (the kernel sends nothing), so it costs nothing, and a file rule added on reload
+    // needs no restart. A host without fanotify keeps the process connector (said in the log).
+    const [{ createLinuxBackend }, { createLinuxFileBackend }, { CompositeBackend }] = await Promise.all([
+      import("../sensor/linuxBackend.js"),
+      import("../sensor/linuxFileBackend.js"),
+      import("../sensor/compositeBackend.js"),
+    ]);
+    const files = createLinuxFileBackend({ guardPaths: config.auth.guardPaths, denyOnTimeout: config.auth.failMode === "closed" });
+    return new CompositeBackend("linux", [createLinuxBackend({}), files], {
+      optional: [files],
+      onSkipped: (_part, error) => ops.warn("file events are off: fanotify could not start", { error }),
+    });
   }
   if (live === "es") {
     const { createEsBackend } = await import("../sensor/esBackend.js");

@@ -24,7 +24,7 @@ export interface MacsensorConfig {
   rules: { paths: string[]; eventBudgetMs: number };
   /** Action per rule_id; rules not listed report. */
   actions: Record<string, RuleAction>;
-  auth: { failMode: FailMode };
+  auth: { failMode: FailMode; guardPaths: string[] };
   mute: { executables: string[] };
   capture: { envVars: string[] };
   alerts: { path: string; maxBytes: number; maxFiles: number; spoolMaxBytes: number; spoolMaxAlerts: number };
@@ -155,6 +155,12 @@ export const SETTINGS: readonly Setting[] = [
     check: oneOf<FailMode>(["open", "closed"]),
   },
   {
+    key: "auth.guard_paths",
+    doc: "Linux: files, or folders guarding their children, whose opens wait for the verdict of file block rules (fanotify FAN_OPEN_PERM)",
+    defaultValue: () => [],
+    check: listOf(path(true), "absolute paths"),
+  },
+  {
     key: "mute.executables",
     doc: "absolute paths of executables whose execs are not reported (muted at the source)",
     defaultValue: () => [],
@@ -254,7 +260,7 @@ export function toConfig(flat: ReadonlyMap<string, unknown>, actions: Record<str
   return {
     rules: { paths: get("rules.paths"), eventBudgetMs: get("rules.event_budget_ms") },
     actions,
-    auth: { failMode: get("auth.fail_mode") },
+    auth: { failMode: get("auth.fail_mode"), guardPaths: get("auth.guard_paths") },
     mute: { executables: get("mute.executables") },
     capture: { envVars: get("capture.env_vars") },
     alerts: {

@@ -14,6 +14,10 @@ export const MACSENSOR_FIELD_TYPES: Readonly<Record<string, string>> = {
   "macsensor.raw_bytes.field": "keyword",
   "macsensor.raw_bytes.index": "long",
   "macsensor.raw_bytes.base64": "keyword",
+  "macsensor.path_truncated": "boolean",
+  "macsensor.original_path_truncated": "boolean",
+  /** open events: "read" and/or "write", from the open flags. */
+  "macsensor.open_mode": "keyword",
   // Defend's own fields that the mapper fills, as Defend names them.
   "process.Ext.ancestry": "keyword",
   "process.Ext.command_line_truncated": "boolean",
@@ -27,6 +31,10 @@ export const MACSENSOR_FIELD_TYPES: Readonly<Record<string, string>> = {
   "user.Ext.real.name": "keyword",
   "group.Ext.real.id": "keyword",
   "group.Ext.real.name": "keyword",
+  "file.Ext.original.name": "keyword",
+  "file.Ext.original.path": "keyword",
+  "file.Ext.original.extension": "keyword",
+  "file.Ext.original.directory": "keyword",
 };
 
 /** Elastic Defend's extension fields that rules reference and macsensor does not (yet) fill. */
@@ -45,9 +53,6 @@ export const DEFEND_FIELD_TYPES: Readonly<Record<string, string>> = {
   "file.Ext.header_bytes": "keyword",
   "file.Ext.entropy": "long",
   "file.Ext.windows.zone_identifier": "long",
-  "file.Ext.original.name": "keyword",
-  "file.Ext.original.path": "keyword",
-  "file.Ext.original.extension": "keyword",
   "dll.Ext.relative_file_creation_time": "double",
   "dll.Ext.relative_file_name_modify_time": "double",
   "dll.Ext.device.product_id": "keyword",

@@ -1,4 +1,4 @@
-import type { RawEvent, RawEventKind } from "../sensor/rawEvent.js";
+import { RAW_OPEN_READ, RAW_OPEN_WRITE, type RawEvent, type RawEventKind, type RawFile } from "../sensor/rawEvent.js";
 import type { EcsEvent, RawBytesEntry } from "./ecsEvent.js";
 import { ECS_VERSION } from "./ecsVersion.js";
 import { shortHash } from "./entityId.js";
@@ -38,7 +38,11 @@ export interface EcsMapper {
   track(raw: RawEvent): void;
 }
 
-/** event.action of each raw event kind. */
+/**
+ * event.action of each raw event kind: Elastic Defend's values (its macOS file event documentation in
+ * elastic/endpoint-package custom_documentation: open, modification, rename, deletion; creation as on Linux and
+ * as macOS rules test it).
+ */
 export const ECS_ACTION: Readonly<Record<RawEventKind, string>> = {
   exec: "exec",
   fork: "fork",
@@ -49,7 +53,7 @@ export const ECS_ACTION: Readonly<Record<RawEventKind, string>> = {
   rename: "rename",
   delete: "deletion",
 };
-/** event.type of each raw event kind. */
+/** event.type of each raw event kind: Defend's (rules test `event.type in ("creation", "change")`, `!= "deletion"`). */
 export const ECS_TYPE: Readonly<Record<RawEventKind, readonly string[]>> = {
   exec: ["start"],
   fork: ["start"],
@@ -60,7 +64,27 @@ export const ECS_TYPE: Readonly<Record<RawEventKind, readonly string[]>> = {
   rename: ["change"],
   delete: ["deletion"],
 };
-const CATEGORY = ["process"];
+const PROCESS_CATEGORY = ["process"];
+const FILE_CATEGORY = ["file"];
+const PROCESS_DATASET = "endpoint.events.process";
+const FILE_DATASET = "endpoint.events.file";
+
+/** True for the kinds whose document is a file event (`event.category: ["file"]`, `RawEvent.file` set). */
+export function isFileEventKind(kind: RawEventKind): boolean {
+  return kind !== "exec" && kind !== "fork" && kind !== "exit";
+}
+
+/** A path's last component, its extension (without the dot; none for dot files) and its directory. */
+export function pathParts(path: string): { name: string; extension?: string; directory?: string } {
+  const slash = path.lastIndexOf("/");
+  const name = slash < 0 ? path : path.slice(slash + 1);
+  const dot = name.lastIndexOf(".");
+  const out: { name: string; extension?: string; directory?: string } = { name };
+  if (dot > 0 && dot < name.length - 1) out.extension = name.slice(dot + 1);
+  if (slash === 0) out.directory = "/";
+  else if (slash > 0) out.directory = path.slice(0, slash);
+  return out;
+}
 
 /**
  * One mapping for every source (Linux, Endpoint Security, eslogger, replay). Documents are fresh objects, but
@@ -73,7 +97,8 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
   const users = options.users;
   const now = options.now ?? Date.now;
   const ecs = { version: ECS_VERSION };
-  const dataStream = { type: "logs", dataset: "endpoint.events.process", namespace: "default" };
+  const processDataStream = { type: "logs", dataset: PROCESS_DATASET, namespace: "default" };
+  const fileDataStream = { type: "logs", dataset: FILE_DATASET, namespace: "default" };
 
   // uid/gid → {id, name}, and (effective, real) → top-level user/group objects: shared, built once per pair.
   const userIdentities = new Map<number, { id: string; name?: string }>();
@@ -158,6 +183,25 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
   function track(raw: RawEvent): void {
     rawBytes.length = 0;
     table.apply(raw, decodeImage(raw));
+  }
+
+  /** ECS file.* of a file event, as Defend writes it; invalid UTF-8 is kept in raw_bytes like args. */
+  function fileObject(rawFile: RawFile, macsensor: Record<string, unknown>): Record<string, unknown> {
+    const path = decodeRawText(rawFile.path, "file.path", rawBytes);
+    const file: Record<string, unknown> = { path, ...pathParts(path) };
+    if (rawFile.originalPath !== undefined) {
+      const original = decodeRawText(rawFile.originalPath, "file.Ext.original.path", rawBytes);
+      file.Ext = { original: { path: original, ...pathParts(original) } };
+    }
+    if (rawFile.pathTruncated) macsensor.path_truncated = true;
+    if (rawFile.originalPathTruncated) macsensor.original_path_truncated = true;
+    if (rawFile.openFlags !== undefined) {
+      const mode: string[] = [];
+      if (rawFile.openFlags & RAW_OPEN_READ) mode.push("read");
+      if (rawFile.openFlags & RAW_OPEN_WRITE) mode.push("write");
+      macsensor.open_mode = mode;
+    }
+    return file;
   }
 
   function map(raw: RawEvent): EcsEvent {
@@ -250,29 +294,33 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
     }
     if (raw.partial !== undefined) macsensor.partial = raw.partial;
     if (raw.executableTruncated) macsensor.executable_truncated = true;
+
+    const isFile = raw.file !== undefined && isFileEventKind(raw.kind);
+    const file = isFile ? fileObject(raw.file as RawFile, macsensor) : undefined;
     if (rawBytes.length > 0) macsensor.raw_bytes = rawBytes.slice();
 
     const action = ECS_ACTION[raw.kind];
     const doc: EcsEvent = {
       "@timestamp": new Date(raw.time).toISOString(),
-      message: "Endpoint process event",
+      message: isFile ? "Endpoint file event" : "Endpoint process event",
       ecs,
-      data_stream: dataStream,
+      data_stream: isFile ? fileDataStream : processDataStream,
       event: {
         kind: "event",
-        category: CATEGORY,
+        category: isFile ? FILE_CATEGORY : PROCESS_CATEGORY,
         type: ECS_TYPE[raw.kind],
         action,
         id: eventId(raw),
         sequence: raw.seq,
         created: created(),
         module: "endpoint",
-        dataset: "endpoint.events.process",
+        dataset: isFile ? FILE_DATASET : PROCESS_DATASET,
       },
       host,
       agent,
       process,
     };
+    if (file) doc.file = file;
     if (user) doc.user = withReal("u", user, realUser ?? user);
     if (group) doc.group = withReal("g", group, realGroup ?? group);
     doc.macsensor = macsensor;

@@ -143,12 +143,22 @@ export class ProcessTable {
     return true;
   }
 
-  /** Feeds one fork, exec or exit event and returns the process it is about, with its parent. */
+  /**
+   * Feeds one event and returns the process it is about, with its parent: fork, exec and exit change the table;
+   * a file event only looks its actor up (learning it from what the event carries when the table lacks it).
+   */
   apply(raw: RawEvent, decoded?: DecodedImage): ApplyResult {
     this.pruneExited(raw.time);
-    if (raw.kind === "fork") return this.applyFork(raw, decoded);
-    if (raw.kind === "exec") return this.applyExec(raw, decoded);
-    return this.applyExit(raw, decoded);
+    switch (raw.kind) {
+      case "fork":
+        return this.applyFork(raw, decoded);
+      case "exec":
+        return this.applyExec(raw, decoded);
+      case "exit":
+        return this.applyExit(raw, decoded);
+      default:
+        return this.applyActor(raw, decoded);
+    }
   }
 
   /** A live process by pid, else a recently exited one. */
@@ -226,6 +236,19 @@ export class ProcessTable {
     }
     this.setImage(entry, raw, decoded);
     return { entry, parent: this.parentOf(entry), previous };
+  }
+
+  /** The process acting in a file event: the table's view wins; what the event carries fills what the table lacks. */
+  private applyActor(raw: RawEvent, decoded: DecodedImage | undefined): ApplyResult {
+    let entry = this.get(raw.pid);
+    if (entry && raw.startTime !== undefined && Math.abs(entry.startMs - raw.startTime) > PID_REUSE_SLACK_MS) entry = undefined;
+    if (!entry) {
+      entry = this.replaceLive(raw.pid, raw.startTime ?? raw.time, raw.ppid);
+      this.setImage(entry, raw, decoded);
+    } else if (entry.executable === undefined && entry.args === undefined && entry.codeSignature === undefined) {
+      this.setImage(entry, raw, decoded);
+    }
+    return { entry, parent: this.parentOf(entry) };
   }
 
   private applyExit(raw: RawEvent, decoded: DecodedImage | undefined): ApplyResult {

@@ -1,4 +1,4 @@
-import type { RawEvent } from "../sensor/rawEvent.js";
+import { FILE_EVENT_KINDS, type RawEvent, type RawFile } from "../sensor/rawEvent.js";
 import { toBase64 } from "./rawText.js";
 
 /**
@@ -15,7 +15,8 @@ export interface RawEventProblem {
   reason: string;
 }
 
-const KINDS = new Set(["exec", "fork", "exit"]);
+const KINDS = new Set<string>(["exec", "fork", "exit", ...FILE_EVENT_KINDS]);
+const FILE_KINDS = new Set<string>(FILE_EVENT_KINDS);
 const SOURCES = new Set(["linux", "es", "eslogger", "replay"]);
 const TEXT_FIELDS = ["executable", "cwd", "tty", "script"] as const;
 const TEXT_LIST_FIELDS = ["args", "env"] as const;
@@ -37,7 +38,7 @@ export function rawEventFromJson(value: unknown): { event: RawEvent } | { proble
   const problems: RawEventProblem[] = [];
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { problems: [{ field: "(record)", reason: "expected an object" }] };
   const v = value as Record<string, unknown>;
-  if (!KINDS.has(v.kind as string)) problems.push({ field: "kind", reason: "expected exec, fork or exit" });
+  if (!KINDS.has(v.kind as string)) problems.push({ field: "kind", reason: `expected one of ${[...KINDS].join(", ")}` });
   if (v.source !== undefined && !SOURCES.has(v.source as string)) problems.push({ field: "source", reason: "expected linux, es, eslogger or replay" });
   for (const field of ["pid", "seq", "time"]) {
     if (typeof v[field] !== "number" || !Number.isFinite(v[field])) problems.push({ field, reason: "expected a number" });
@@ -58,5 +59,31 @@ export function rawEventFromJson(value: unknown): { event: RawEvent } | { proble
     }
     event[field] = list.map((item, i) => text(item, `${field}[${i}]`, problems)) as never;
   }
+  if (v.file !== undefined) {
+    const file = fileFromJson(v.file, problems);
+    if (file) event.file = file;
+  } else if (FILE_KINDS.has(v.kind as string)) {
+    problems.push({ field: "file", reason: `a ${String(v.kind)} event needs a file ({"path": …})` });
+  }
   return problems.length > 0 ? { problems } : { event };
+}
+
+function fileFromJson(value: unknown, problems: RawEventProblem[]): RawFile | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    problems.push({ field: "file", reason: "expected an object" });
+    return undefined;
+  }
+  const v = value as Record<string, unknown>;
+  const before = problems.length;
+  const file = { ...v } as unknown as RawFile & Record<string, unknown>;
+  if (v.path === undefined) problems.push({ field: "file.path", reason: "missing" });
+  else file.path = text(v.path, "file.path", problems) as RawFile["path"];
+  if (v.originalPath !== undefined) file.originalPath = text(v.originalPath, "file.originalPath", problems);
+  for (const field of ["pathTruncated", "originalPathTruncated"]) {
+    if (v[field] !== undefined && typeof v[field] !== "boolean") problems.push({ field: `file.${field}`, reason: "expected true or false" });
+  }
+  if (v.openFlags !== undefined && (typeof v.openFlags !== "number" || !Number.isInteger(v.openFlags))) {
+    problems.push({ field: "file.openFlags", reason: "expected an integer" });
+  }
+  return problems.length > before ? undefined : file;
 }

@@ -79,7 +79,13 @@ export function alertMessage(rule: RuleMetadata, event: EcsEvent): string {
   if (userName !== undefined && userName !== "") details.push(`user ${printableLine(userName, USER_MAX)}`);
   else if (userId !== undefined) details.push(`uid ${printableLine(userId, USER_MAX)}`);
   let message = printableLine(rule.name, NAME_MAX);
-  if (commandLine !== undefined && commandLine !== "") message += `: ${printableLine(commandLine, COMMAND_LINE_MAX)}`;
+  // A file event: what was done to which file, then by what.
+  const path = textOf(objectAt(event.file).path);
+  const action = textOf(objectAt(event.event).action);
+  if (path !== undefined) {
+    message += `: ${action !== undefined ? `${printableLine(action, NAME_MAX)} ` : ""}${printableLine(path, COMMAND_LINE_MAX)}`;
+    if (commandLine !== undefined && commandLine !== "") message += ` by ${printableLine(commandLine, COMMAND_LINE_MAX)}`;
+  } else if (commandLine !== undefined && commandLine !== "") message += `: ${printableLine(commandLine, COMMAND_LINE_MAX)}`;
   if (details.length > 0) message += ` (${details.join(", ")})`;
   return message;
 }

@@ -36,6 +36,11 @@ export interface SensorBackend {
   /** AUTH backends only: answer an auth request. */
   respond?(authId: number, allow: boolean): void;
   /**
+   * With respond: the kinds whose events this backend can hold for an answer. Absent: exec (Endpoint Security).
+   * The Linux file backend holds opens only, so an exec block rule there falls back as without AUTH.
+   */
+  readonly authKinds?: readonly RawEventKind[];
+  /**
    * Which events the rules need at once. A backend may hold the others back briefly to deliver them in fewer
    * batches (never out of order, never dropping them). Can be called before start and again at any time.
    */

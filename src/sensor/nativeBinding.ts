@@ -3,7 +3,7 @@
  * does not build are absent: check before calling (e.g. `binding.startLinux` only exists on Linux).
  */
 import type { EventRelevanceSpec } from "./backend.js";
-import type { RawEvent, RawText } from "./rawEvent.js";
+import type { RawEvent, RawEventKind, RawText } from "./rawEvent.js";
 
 export interface LinuxStartOptions {
   /** Events held between the reader thread and JavaScript; when full, new events are dropped and counted. Default 16384. */
@@ -65,6 +65,60 @@ export interface NativeLinuxHandle {
   setRelevance(relevance: EventRelevanceSpec): void;
 }
 
+export interface FanotifyStartOptions {
+  /** A path on each filesystem to watch (FAN_MARK_FILESYSTEM). Default ["/"]. */
+  roots?: string[];
+  /** File kinds to report at start; setKinds changes them. Default all five. Process kinds are skipped. */
+  kinds?: RawEventKind[];
+  /** Files, or directories guarding their children, whose opens wait for respond() (FAN_OPEN_PERM). */
+  guardPaths?: string[];
+  /** How long (ms) a guarded open waits for respond() before the reader answers it. Default 2000. */
+  authBudgetMs?: number;
+  /** What the reader answers when the budget runs out or the queue is full: deny (true) or allow. Default false. */
+  denyOnTimeout?: boolean;
+  /** Never reported; their guarded opens are always allowed (the agent's own pid goes here). */
+  ignorePids?: number[];
+  queueCapacity?: number;
+  batchMax?: number;
+}
+
+/** Counters of a fanotify session; `dropped` = queueDropped + kernelOverflows. */
+export interface NativeFanotifyStats {
+  received: number;
+  delivered: number;
+  dropped: number;
+  queueHighWater: number;
+  queueDropped: number;
+  /** FAN_Q_OVERFLOW events: the kernel's queue overflowed and lost events. */
+  kernelOverflows: number;
+  ignored: number;
+  /** Events delivered with `partial` set (path or executable unreadable, e.g. a process already gone). */
+  unresolved: number;
+  queued: number;
+  batches: number;
+  discarded: number;
+  lastSeq: number;
+  /** Permission events answered at once on the reader thread: not a guarded path, or an ignored pid. */
+  permAllowedNative: number;
+  authRequests: number;
+  authAnsweredJs: number;
+  authAnsweredWatchdog: number;
+  /** Answered by the reader because the queue was full, or allowed at stop. */
+  authAnsweredNative: number;
+  authLate: number;
+  authDenied: number;
+}
+
+export type FanotifyRespondStatus = "answered" | "late" | "unknown";
+
+export interface NativeFanotifyHandle {
+  stop(): NativeFanotifyStats;
+  stats(): NativeFanotifyStats;
+  lastError(): string | undefined;
+  setKinds(kinds: RawEventKind[]): void;
+  respond(authId: number, allow: boolean): FanotifyRespondStatus;
+}
+
 export interface NativeBinding {
   /** Bumped when this surface changes incompatibly. */
   abiVersion: number;
@@ -78,6 +132,8 @@ export interface NativeBinding {
    * `partial` naming what could not be read. For seeding a process table at start-up.
    */
   readLinuxProcess?(pid: number): RawEvent;
+  /** Linux, root: file events from fanotify (native/common/fanotify_binding.cc). */
+  startFanotify?(options: FanotifyStartOptions, onEvents: (events: RawEvent[]) => void): NativeFanotifyHandle;
   /** Parses a KERN_PROCARGS2 buffer (exec path, argv, optionally the environment); every platform. */
   parseProcArgs?(bytes: Uint8Array, options?: { env?: boolean }): { argc: number; execPath?: RawText; args: RawText[]; argsTruncated?: true; env?: RawText[]; problem?: string };
   /** macOS: every running process as an exec-like record (sysctl KERN_PROC_ALL + KERN_PROCARGS2), oldest first. */

@@ -122,6 +122,39 @@ describe("startAgent and event relevance", () => {
     await agent.stop();
   });
 
+  it("file rules: the backend is asked for the file kinds they test, a file event alerts with its process; a rule that can never fire is counted out and logged", async () => {
+    const rules = join(dir, "rules");
+    mkdirSync(rules);
+    writeFileSync(join(rules, "f.toml"), rule("f", 'file where event.action == "open" and file.path : "/tmp/macsensor-demo/secret*" and process.parent.name == "bash"'));
+    writeFileSync(join(rules, "n.toml"), rule("n", "network where destination.port == 22"));
+    const backend = new FakeBackend();
+    const { agent, alerts } = await start(backend);
+    expect(backend.relevance).toEqual([{ kinds: ["open"], execPrefilter: null }]);
+    expect(agent.rules).toMatchObject({ loaded: 2, canFire: 1 });
+
+    let seq = 0;
+    const ev = (kind: RawEvent["kind"], pid: number, extra: Partial<RawEvent> = {}): RawEvent => ({ source: "linux", kind, seq: ++seq, time: 1_800_000_000_000 + seq, pid, ppid: 1, ...extra });
+    backend.deliver([
+      ev("exec", 60, { executable: "/bin/bash", args: ["bash"] }),
+      ev("fork", 61, { ppid: 60 }),
+      ev("exec", 61, { ppid: 60, executable: "/usr/bin/cat", args: ["cat", "/tmp/macsensor-demo/secret"] }),
+      ev("create", 61, { file: { path: "/tmp/macsensor-demo/secret" } }),
+      ev("open", 61, { file: { path: "/tmp/macsensor-demo/secret", openFlags: 1 } }),
+    ]);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      event: { kind: "alert", category: ["file", "intrusion_detection"] },
+      file: { path: "/tmp/macsensor-demo/secret", name: "secret" },
+      process: { executable: "/usr/bin/cat", args: ["cat", "/tmp/macsensor-demo/secret"], parent: { name: "bash" } },
+    });
+    expect(agent.counts()).toMatchObject({ events: 5, notMatchable: 4, alerts: 1 });
+    await agent.stop();
+    const lines = readFileSync(join(dir, "ops.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.message === "rule loaded but can never fire")).toMatchObject([
+      { log: { level: "warn" }, rule: { id: "n" }, macsensor: { reason: "needs network events, which this sensor does not produce" } },
+    ]);
+  });
+
   it("logs a rule loaded with an unknown field as a warning with its place; a rule with a type error is not loaded", async () => {
     const rules = join(dir, "rules");
     mkdirSync(rules);

@@ -44,12 +44,24 @@ describe("queryKinds", () => {
     expect(kinds('process where not event.action == "exec"')).toEqual(["exec", "exit", "fork"]);
     expect(kinds('process where event.action != "exec"')).toEqual(["exec", "exit", "fork"]);
     expect(kinds('process where event.action regex "exec"')).toEqual(["exec", "exit", "fork"]);
-    expect(kinds("sequence [process where event.action == \"exec\"] [process where event.action == \"exec\"]")).toEqual(["exec", "exit", "fork"]);
+    expect(kinds("sequence [process where event.action == \"exec\"] [process where event.action == \"exec\"]")).toEqual(["create", "delete", "exec", "exit", "fork", "modify", "open", "rename"]);
   });
 
   it("knows that a query of another category sees no process event, and any sees them all", () => {
     expect(kinds('file where event.action == "exec"')).toEqual([]);
     expect(kinds('any where event.action == "exec"')).toEqual(["exec"]);
+    expect(kinds("network where true")).toEqual([]);
+    expect(kinds('any where process.name == "x"')).toEqual(["create", "delete", "exec", "exit", "fork", "modify", "open", "rename"]);
+  });
+
+  it("file where: the file kinds, narrowed by Defend's file actions and types", () => {
+    expect(kinds('file where file.name == "login.keychain-db"')).toEqual(["create", "delete", "modify", "open", "rename"]);
+    expect(kinds('file where event.action == "open"')).toEqual(["open"]);
+    expect(kinds('file where event.type in ("creation", "change")')).toEqual(["create", "modify", "rename"]);
+    expect(kinds('file where event.action : ("rename", "DELETION")')).toEqual(["delete", "rename"]);
+    expect(kinds('file where event.type != "deletion"')).toEqual(["create", "delete", "modify", "open", "rename"]);
+    expect(kinds('process where event.action == "open"')).toEqual([]);
+    expect(kinds('any where event.type == "change"')).toEqual(["modify", "rename"]);
   });
 });
 
@@ -63,6 +75,15 @@ describe("deriveEventRelevance", () => {
     expect(relevant(raw("exec", 12, { executable: "/tmp/x", args: ["x", "DUMP-KEYCHAIN"] }))).toBe(true);
     expect(relevant(raw("fork", 13, { ppid: 1 }))).toBe(false);
     expect(relevant(raw("exit", 13, { exitStatus: 0 }))).toBe(false);
+    expect(relevant(raw("open", 13, { file: { path: "/x" } }))).toBe(false);
+  });
+
+  it("lets through the file kinds file rules can see, and no process event for them", () => {
+    const relevant = relevance('file where event.action == "open" and file.name == "login.keychain-db"');
+    expect(relevant(raw("open", 40, { file: { path: "/tmp/a" } }))).toBe(true);
+    expect(relevant(raw("create", 40, { file: { path: "/tmp/a" } }))).toBe(false);
+    expect(relevant(raw("exec", 40, { executable: "/bin/ls", args: ["ls"] }))).toBe(false);
+    expect(relevant(raw("exit", 40))).toBe(false);
   });
 
   it("lets through what it cannot check: non-UTF-8 or non-ASCII arguments, an unknown executable", () => {
@@ -90,9 +111,14 @@ describe("deriveEventRelevance", () => {
     const pick = random.pick;
     const words = ["security", "dump-keychain", "-d", "ls", "Security", "x y", "*", "du*", "*key*", "ké", "exec", "end"];
     const paths = ["/usr/bin/security", "/bin/ls", "/tmp/SECURITY", "/opt/é", "/bin/sh"];
+    const filePaths = ["/Users/a/Library/Keychains/login.keychain-db", "/tmp/x.txt", "/tmp/.hidden", "/etc/passwd"];
     const atom = (): string => {
       const w = JSON.stringify(pick(words));
-      switch (rand(12)) {
+      switch (rand(16)) {
+        case 12: return `event.action ${pick(["==", ":"])} ${JSON.stringify(pick(["open", "creation", "modification", "rename", "deletion", "Open"]))}`;
+        case 13: return `event.type in (${JSON.stringify(pick(["creation", "change", "deletion", "access", "start"]))}, ${JSON.stringify(pick(["end", "change"]))})`;
+        case 14: return `file.path : ${JSON.stringify(pick(["/Users/*/Library/Keychains/*", "/tmp/*", "*"]))}`;
+        case 15: return `file.extension == ${JSON.stringify(pick(["keychain-db", "txt"]))}`;
         case 0: return `process.args == ${w}`;
         case 1: return `process.args : ${w}`;
         case 2: return `process.name : ${w}`;
@@ -114,8 +140,8 @@ describe("deriveEventRelevance", () => {
     let checkedMatches = 0;
     const matchedKinds = new Set<string>();
     for (let round = 0; round < 400; round++) {
-      const queries = [`process where ${expr(3)}`];
-      if (rand(3) === 0) queries.push(`${pick(["process", "any"])} where ${expr(2)}`);
+      const queries = [`${pick(["process", "file"])} where ${expr(3)}`];
+      if (rand(3) === 0) queries.push(`${pick(["process", "any", "file"])} where ${expr(2)}`);
       const relevant = relevance(...queries);
       const tests = queries.map((q) => compileQuery(q).test!);
       const mapper = testMapper();
@@ -131,6 +157,9 @@ describe("deriveEventRelevance", () => {
           raw("exec", parent, { ppid: 1, ...image() }),
           raw("fork", child, { ppid: parent }),
           raw("exec", child, { ppid: parent, ...image() }),
+          ...(["open", "create", "modify", "rename", "delete"] as const).map((kind) =>
+            raw(kind, pick([parent, child]), { file: { path: pick(filePaths), ...(kind === "rename" ? { originalPath: pick(filePaths) } : {}) } }),
+          ),
           raw("exit", child, { ppid: parent, exitStatus: rand(2) << 8 }),
         ];
         for (const event of events) {
@@ -144,6 +173,6 @@ describe("deriveEventRelevance", () => {
       }
     }
     expect(checkedMatches).toBeGreaterThan(1000);
-    expect([...matchedKinds].sort()).toEqual(["exec", "exit", "fork"]);
+    expect([...matchedKinds].sort()).toEqual(["create", "delete", "exec", "exit", "fork", "modify", "open", "rename"]);
   });
 });

@@ -34,11 +34,12 @@ interface Harness {
 function harness(options: { actions?: Record<string, RuleAction>; answerStatus?: AuthAnswerStatus; canBlock?: boolean; killFails?: boolean; fallback?: "kill" | "report" } = {}): Harness {
   const h: Harness = { alerts: [], answers: [], kills: [], errors: [], deps: undefined as unknown as PipelineDeps };
   h.deps = {
-    map: (raw) => ({ process: { pid: raw.pid, args: raw.args } }) as EcsEvent,
+    map: (raw) => ({ process: { pid: raw.pid, args: raw.args }, ...(raw.file ? { file: { path: raw.file.path } } : {}) }) as EcsEvent,
     detector: () => ({
       push: (event) => {
         const args = (event.process as { args?: unknown[] }).args ?? [];
-        return args.includes("dump-keychain") ? [{ rule: dumpRule, hit: { kind: "event", event } }] : [];
+        const path = (event.file as { path?: string } | undefined)?.path ?? "";
+        return args.includes("dump-keychain") || path.includes("/Keychains/") ? [{ rule: dumpRule, hit: { kind: "event", event } }] : [];
       },
     }),
     actions: () => options.actions ?? {},
@@ -120,6 +121,14 @@ describe("Pipeline", () => {
     expect(h.alerts[0].response.reason).toMatch(/linux backend cannot block/);
   });
 
+  it("falls back to kill for an exec when the backend answers AUTH for file opens only (Linux fanotify)", () => {
+    const h = harness({ actions: { dump: "block" } });
+    h.deps.authExec = false;
+    new Pipeline(h.deps).handle(exec({ source: "linux" }));
+    expect(h.kills).toEqual([812]);
+    expect(h.alerts[0].response).toMatchObject({ action: "kill", result: "success" });
+  });
+
   it("falls back to report when configured so", () => {
     const h = harness({ actions: { dump: "block" }, canBlock: false, fallback: "report" });
     new Pipeline(h.deps).handle(exec({ source: "eslogger" }));
@@ -199,6 +208,67 @@ describe("Pipeline", () => {
     expect(h.answers).toEqual([[4, true]]);
     expect(h.alerts).toHaveLength(1);
     expect(p.counts).toMatchObject({ events: 4, notMatchable: 2, alerts: 1 });
+  });
+});
+
+describe("Pipeline: file events", () => {
+  const keychain = "/Users/alice/Library/Keychains/login.keychain-db";
+  function fileEvent(kind: RawEvent["kind"], overrides: Partial<RawEvent> = {}): RawEvent {
+    return { source: "es", kind, seq: 1, time: 0, pid: 700, args: ["stealer"], file: { path: keychain }, ...overrides };
+  }
+
+  it("denies an AUTH open that a block rule matches, and the alert says the open was denied", () => {
+    const h = harness({ actions: { dump: "block" } });
+    const p = new Pipeline(h.deps);
+    p.handle(fileEvent("open", { auth: { id: 11, deadlineMs: 0 } }));
+    expect(h.answers).toEqual([[11, false]]);
+    expect(h.alerts[0].response).toEqual({ action: "block", result: "success", reason: "the open was denied" });
+    expect(p.counts.denied).toBe(1);
+    expect(h.kills).toEqual([]);
+  });
+
+  it("allows an AUTH open that a report rule matches, or that no rule matches", () => {
+    const h = harness();
+    const p = new Pipeline(h.deps);
+    p.handle(fileEvent("open", { seq: 1, auth: { id: 12, deadlineMs: 0 } }));
+    p.handle(fileEvent("open", { seq: 2, auth: { id: 13, deadlineMs: 0 }, file: { path: "/tmp/x" } }));
+    expect(h.answers).toEqual([[12, true], [13, true]]);
+    expect(h.alerts.map((a) => a.response)).toEqual([{ action: "report", result: "success" }]);
+  });
+
+  it("never kills for a file event: reports, and the alert says so", () => {
+    const h = harness({ actions: { dump: "kill" } });
+    const p = new Pipeline(h.deps);
+    p.handle(fileEvent("rename"));
+    expect(h.kills).toEqual([]);
+    expect(h.alerts[0].response).toEqual({ action: "report", result: "success", reason: "kill does not apply to a file event (rename); reported only" });
+  });
+
+  it("a block rule on a file event without AUTH: not applicable for non-opens, reported where opens cannot be blocked; no kill fallback", () => {
+    const h = harness({ actions: { dump: "block" }, canBlock: false, fallback: "kill" });
+    const p = new Pipeline(h.deps);
+    p.handle(fileEvent("create", { seq: 1 }));
+    p.handle(fileEvent("open", { seq: 2, source: "linux" }));
+    expect(h.kills).toEqual([]);
+    expect(h.alerts.map((a) => a.response)).toEqual([
+      { action: "block", result: "not_applicable", reason: "a create event cannot be blocked (of file events, only opens can)" },
+      { action: "report", result: "success", reason: "the linux backend cannot block opens; reported only" },
+    ]);
+    const auth = harness({ actions: { dump: "block" } });
+    new Pipeline(auth.deps).handle(fileEvent("open"));
+    expect(auth.alerts[0].response).toMatchObject({ action: "block", result: "failure" });
+  });
+
+  it("file events of one process are not taken for repeated execs", () => {
+    const h = harness();
+    const p = new Pipeline(h.deps);
+    const token = { pid: 700, pidversion: 3, euid: 0, ruid: 0, egid: 0, rgid: 0 };
+    p.handle(fileEvent("open", { seq: 1, auditToken: token }));
+    p.handle(fileEvent("open", { seq: 2, auditToken: token }));
+    p.handle(exec({ seq: 3, pid: 700, auditToken: token }));
+    p.handle(exec({ seq: 4, pid: 700, auditToken: token }));
+    expect(h.alerts).toHaveLength(3);
+    expect(p.counts.duplicateNotifySkipped).toBe(1);
   });
 });
 

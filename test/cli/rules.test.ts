@@ -15,10 +15,12 @@ describe("macsensor rules validate", () => {
     const r = macsensor("rules", "validate", "rules");
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^STATUS\s+FILE\s+RULE ID\s+NAME \/ REASON$/);
+    expect(lines[0]).toMatch(/^STATUS\s+FILE\s+RULE ID\s+FIRES\s+NEEDS\s+NAME \/ REASON$/);
     expect(lines).toContainEqual(
-      expect.stringMatching(/^loaded\s+rules\/macos\/keychain_dump_via_security\.toml\s+4d667968-8a1d-4326-92cd-8c2bed996ab9\s+Keychain Secrets Dumped via Security Command$/),
+      expect.stringMatching(/^loaded\s+rules\/macos\/keychain_dump_via_security\.toml\s+4d667968-8a1d-4326-92cd-8c2bed996ab9\s+yes\s+process\s+Keychain Secrets Dumped via Security Command$/),
     );
+    expect(lines).toContainEqual(expect.stringMatching(/^loaded\s+rules\/macos\/keychain_database_opened_by_unexpected_process\.toml\s+\S+\s+yes\s+file\s+/));
+    expect(lines).toContainEqual(expect.stringMatching(/^(\d+) of \1 loaded rules can fire on this sensor's events \(process, file\)$/));
     expect(lines.at(-1)).toMatch(/^\d+ loaded, 0 skipped, 0 in error$/);
     expect(r.stderr).toBe("");
   });
@@ -26,11 +28,27 @@ describe("macsensor rules validate", () => {
   it("errors and skips: file:line:column in the table, full messages with the excerpt on stderr, exit 1", () => {
     const r = macsensor("rules", "validate", "test/fixtures/rules/bad", "test/fixtures/rules/good");
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/^error\s+test\/fixtures\/rules\/bad\/bad_eql\.toml:16:3\s+a1d3c0de-0000-4000-8000-000000000012\s+Bad Query: bad EQL in rule\.query: unknown function 'startWith'/m);
-    expect(r.stdout).toMatch(/^error\s+test\/fixtures\/rules\/bad\/missing_name\.toml:4:1\s+-?\s*a1d3c0de-0000-4000-8000-000000000011\s+missing field rule\.name \(expected a string\)$/m);
-    expect(r.stdout).toMatch(/^skipped\s+test\/fixtures\/rules\/good\/nested\/kuery_rule\.toml\s+\S+\s+Launch Agent Written: rule type "query" in kuery: only EQL rules run on the host$/m);
+    expect(r.stdout).toMatch(/^error\s+test\/fixtures\/rules\/bad\/bad_eql\.toml:16:3\s+a1d3c0de-0000-4000-8000-000000000012\s+-\s+-\s+Bad Query: bad EQL in rule\.query: unknown function 'startWith'/m);
+    expect(r.stdout).toMatch(/^error\s+test\/fixtures\/rules\/bad\/missing_name\.toml:4:1\s+-?\s*a1d3c0de-0000-4000-8000-000000000011\s+-\s+-\s+missing field rule\.name \(expected a string\)$/m);
+    expect(r.stdout).toMatch(/^skipped\s+test\/fixtures\/rules\/good\/nested\/kuery_rule\.toml\s+\S+\s+-\s+-\s+Launch Agent Written: rule type "query" in kuery: only EQL rules run on the host$/m);
     expect(r.stdout).toMatch(/^2 loaded, 3 skipped, 3 in error$/m);
     expect(r.stderr).toContain("16 |   startWith(process.name, \"secur\")\n   |   ^^^^^^^^^");
+  });
+
+  it("says which categories each rule needs and flags a rule that can never fire, in the table and --json", () => {
+    const table = macsensor("rules", "validate", "test/fixtures/rules/coverage");
+    expect(table.status).toBe(0);
+    expect(table.stdout).toMatch(/^loaded\s+test\/fixtures\/rules\/coverage\/file_open\.toml\s+\S+\s+yes\s+file\s+Keychain Opened$/m);
+    expect(table.stdout).toMatch(
+      /^loaded\s+test\/fixtures\/rules\/coverage\/network_then_file\.toml\s+\S+\s+no\s+file,network\s+Download Then Keychain Read: needs network events, which this sensor does not produce$/m,
+    );
+    expect(table.stdout).toMatch(/^1 of 2 loaded rules can fire on this sensor's events \(process, file\)\n2 loaded, 0 skipped, 0 in error$/m);
+    const json = macsensor("rules", "validate", "--json", "test/fixtures/rules/coverage");
+    const rows = json.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(rows.map((r) => [r.name, r.needs, r.fires, r.reason])).toEqual([
+      ["Keychain Opened", ["file"], true, null],
+      ["Download Then Keychain Read", ["file", "network"], false, "needs network events, which this sensor does not produce"],
+    ]);
   });
 
   it("--json: one object per file with file, status, rule_id, name, reason", () => {
@@ -38,7 +56,7 @@ describe("macsensor rules validate", () => {
     expect(r.status).toBe(1);
     const rows = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(rows).toEqual([
-      { file: "test/fixtures/rules/dup/a_first.toml", status: "loaded", rule_id: "a1d3c0de-0000-4000-8000-000000000020", name: "First", reason: null, warnings: [] },
+      { file: "test/fixtures/rules/dup/a_first.toml", status: "loaded", rule_id: "a1d3c0de-0000-4000-8000-000000000020", name: "First", reason: null, needs: ["process"], fires: true, warnings: [] },
       {
         file: "test/fixtures/rules/dup/b_second.toml",
         status: "error",
@@ -79,7 +97,7 @@ describe("macsensor rules validate", () => {
     it("table: each link is an error row with its reason, the good rule loads, exit 1", () => {
       const r = macsensor("rules", "validate", rules);
       expect(r.status).toBe(1);
-      const rows = r.stdout.trim().split("\n").slice(1, -2);
+      const rows = r.stdout.trim().split("\n").slice(1, -3);
       expect(rows.map((l) => l.split(/\s+/).slice(0, 2))).toEqual([
         ["error", join(rules, "a.toml")],
         ["error", join(rules, "b.toml")],
@@ -87,7 +105,7 @@ describe("macsensor rules validate", () => {
         ["error", join(rules, "self.toml")],
         ["error", join(rules, "up")],
       ]);
-      expect(rows[4].endsWith(`  -${" ".repeat(35)}  ${outside}`)).toBe(true);
+      expect(rows[4].endsWith(`  -${" ".repeat(35)}  -      -        ${outside}`)).toBe(true);
       expect(r.stdout).toMatch(/^1 loaded, 0 skipped, 4 in error$/m);
       expect(r.stderr).toContain(`${join(rules, "up")}: ${outside}\n`);
       expect(r.stderr).toContain(`${join(rules, "self.toml")}: symbolic link loop (ELOOP)`);
@@ -122,8 +140,8 @@ describe("macsensor rules validate", () => {
   it("ECS field types: a type error is an error at file:line:column, an unknown field a warning line with the closest name", () => {
     const r = macsensor("rules", "validate", "test/fixtures/rules-ecs");
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/^error\s+test\/fixtures\/rules-ecs\/pid_pattern\.toml:14:42\s+a1d3c0de-0000-4000-8000-000000000031\s+Pid compared with text: bad EQL in rule\.query: ':' needs a string field, but 'process\.pid' is long in ECS; compare with == instead$/m);
-    expect(r.stdout).toMatch(/^loaded\s+test\/fixtures\/rules-ecs\/typo_field\.toml\s+a1d3c0de-0000-4000-8000-000000000030\s+Typo in a field\n+warning\s+test\/fixtures\/rules-ecs\/typo_field\.toml:15:3\s+unknown field 'process\.nmae': neither in ECS nor produced by macsensor; did you mean 'process\.name'\?$/m);
+    expect(r.stdout).toMatch(/^error\s+test\/fixtures\/rules-ecs\/pid_pattern\.toml:14:42\s+a1d3c0de-0000-4000-8000-000000000031\s+-\s+-\s+Pid compared with text: bad EQL in rule\.query: ':' needs a string field, but 'process\.pid' is long in ECS; compare with == instead$/m);
+    expect(r.stdout).toMatch(/^loaded\s+test\/fixtures\/rules-ecs\/typo_field\.toml\s+a1d3c0de-0000-4000-8000-000000000030\s+yes\s+process\s+Typo in a field\n+warning\s+test\/fixtures\/rules-ecs\/typo_field\.toml:15:3\s+unknown field 'process\.nmae': neither in ECS nor produced by macsensor; did you mean 'process\.name'\?$/m);
     expect(r.stdout).toMatch(/^1 loaded, 0 skipped, 2 in error, 1 warning$/m);
     expect(r.stderr).toContain("warning: test/fixtures/rules-ecs/typo_field.toml:15:3: unknown field 'process.nmae'");
     expect(r.stderr).toContain("15 |   process.nmae == \"security\" and process.parent.name : \"bash\"\n   |   ^^^^^^^^^^^^");
@@ -138,6 +156,8 @@ describe("macsensor rules validate", () => {
       rule_id: "a1d3c0de-0000-4000-8000-000000000030",
       name: "Typo in a field",
       reason: null,
+      needs: ["process"],
+      fires: true,
       warnings: [
         {
           line: 15,

@@ -21,4 +21,13 @@ describe("RawEvent JSON", () => {
     const r = rawEventFromJson({ kind: "exit", pid: 1, seq: 1, time: 1 });
     expect("event" in r && r.event.source).toBe("replay");
   });
+
+  it("file events: the file round-trips, bytes as {base64}; a missing or bad file is named", () => {
+    const raw: RawEvent = { source: "es", kind: "rename", seq: 4, time: 2, pid: 9, file: { path: new Uint8Array([0x2f, 0xfe]), originalPath: "/a", originalPathTruncated: true } };
+    expect(rawEventFromJson(JSON.parse(rawEventToJson(raw)))).toEqual({ event: raw });
+    const missing = rawEventFromJson({ kind: "open", pid: 1, seq: 1, time: 1 });
+    expect("problems" in missing && missing.problems.map((p) => p.field)).toEqual(["file"]);
+    const bad = rawEventFromJson({ kind: "open", pid: 1, seq: 1, time: 1, file: { path: 3, openFlags: "r", pathTruncated: 1 } });
+    expect("problems" in bad && bad.problems.map((p) => p.field)).toEqual(["file.path", "file.pathTruncated", "file.openFlags"]);
+  });
 });

@@ -226,6 +226,11 @@ describe("alertMessage", () => {
     expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
   });
 
+  it("a file event: the action and the file, then the process", () => {
+    const event = execEvent({ event: { kind: "event", category: ["file"], action: "open" }, file: { path: "/Users/ann/Library/Keychains/login.keychain-db" }, process: { pid: 4, command_line: "./stealer -q" } });
+    expect(alertMessage(rule, event)).toBe("Dumping of Keychain Content via Security Command: open /Users/ann/Library/Keychains/login.keychain-db by ./stealer -q (pid 4, user ann)");
+  });
+
   it("decodes raw bytes in arguments with U+FFFD", () => {
     const event = execEvent({ process: { pid: 1, args: ["cat", new Uint8Array([0x66, 0xff, 0x6f])] } });
     expect(alertMessage(rule, event)).toBe("Dumping of Keychain Content via Security Command: cat f\ufffdo (pid 1, user ann)");

@@ -24,7 +24,8 @@ const describeCommand = (e: Record<string, unknown>) => {
   const p = e.process as { command_line?: string };
   const ev = e.event as { action?: string };
   const host = (e.host as { os?: { type?: string } }).os?.type;
-  return `${p.command_line} [${ev.action}, ${host}]`;
+  const file = (e.file as { path?: string } | undefined)?.path;
+  return `${p.command_line}${file === undefined ? "" : ` → ${file}`} [${ev.action}, ${host}]`;
 };
 
 describe("keychain rule pack fixtures", () => {

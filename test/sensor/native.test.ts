@@ -100,6 +100,8 @@ describe("createLinuxBackend errors", () => {
       expect(() => handle.setRelevance({ kinds: ["exec"], execPrefilter: { ...none, argEquals: ["é"] } })).toThrow(/not ASCII/);
       expect(() => handle.setRelevance({ kinds: ["exec"], execPrefilter: { ...none, other: [] } as never })).toThrow(/unknown key "other"/);
       expect(() => handle.setRelevance({ kinds: ["exec", "fork", "exit"], execPrefilter: none })).not.toThrow();
+      // The file kinds the rules' relevance spec names once file rules are loaded.
+      expect(() => handle.setRelevance({ kinds: ["open", "create", "modify", "rename", "delete"], execPrefilter: null })).not.toThrow();
       const notAHandle = { setRelevance: handle.setRelevance };
       expect(() => notAHandle.setRelevance({ kinds: [], execPrefilter: null })).toThrow(/expected a handle returned by startLinux/);
     } finally {

@@ -1,0 +1,483 @@
+#include "fanotify_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace macsensor::linux_fan {
+
+namespace {
+
+// Older userspace headers lack these (kernel 5.17+).
+#ifndef FAN_RENAME
+#define FAN_RENAME 0x10000000
+#endif
+#ifndef FAN_EVENT_INFO_TYPE_OLD_DFID_NAME
+#define FAN_EVENT_INFO_TYPE_OLD_DFID_NAME 10
+#define FAN_EVENT_INFO_TYPE_NEW_DFID_NAME 12
+#endif
+
+constexpr size_t kReadBuffer = 256 * 1024;
+constexpr size_t kRememberedExpired = 65536;
+
+uint64_t MonoNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+double EpochMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+bool ReadLink(const std::string& link, std::string* out) {
+  char buf[PATH_MAX + 1];
+  ssize_t n = readlink(link.c_str(), buf, sizeof(buf));
+  if (n < 0) return false;
+  out->assign(buf, static_cast<size_t>(n));
+  return static_cast<size_t>(n) < sizeof(buf);
+}
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+// "/a/b" guards "/a/b/c" (and "/a/b" itself), not "/a/bc".
+bool UnderDir(const std::string& path, const std::string& dir) {
+  if (path.size() < dir.size() || path.compare(0, dir.size(), dir) != 0) return false;
+  return path.size() == dir.size() || dir == "/" || path[dir.size()] == '/';
+}
+
+}  // namespace
+
+FanotifyReader::FanotifyReader(Sink sink, FanotifyOptions options)
+    : sink_(std::move(sink)), options_(std::move(options)), self_pid_(getpid()) {}
+
+FanotifyReader::~FanotifyReader() { Stop(); }
+
+uint64_t FanotifyReader::NameMask(uint32_t kinds) const {
+  uint64_t mask = 0;
+  if (kinds & KindBit(RawEventKind::Open)) mask |= FAN_OPEN;
+  if (kinds & KindBit(RawEventKind::Create)) mask |= FAN_CREATE;
+  if (kinds & KindBit(RawEventKind::Modify)) mask |= FAN_CLOSE_WRITE;
+  if (kinds & KindBit(RawEventKind::Rename)) mask |= FAN_RENAME;
+  if (kinds & KindBit(RawEventKind::Delete)) mask |= FAN_DELETE;
+  return mask;
+}
+
+std::string FanotifyReader::Start() {
+  if (geteuid() != 0) return "fanotify needs root (CAP_SYS_ADMIN)";
+  name_fd_ = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
+                           O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+  if (name_fd_ < 0) {
+    std::string e = Errno("fanotify_init (FAN_REPORT_DFID_NAME; needs Linux 5.9+)");
+    CloseFds();
+    return e;
+  }
+  open_fd_ = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+  if (open_fd_ < 0) {
+    std::string e = Errno("fanotify_init (FAN_CLASS_CONTENT)");
+    CloseFds();
+    return e;
+  }
+  for (const std::string& root : options_.roots) {
+    int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      std::string e = Errno("fanotify root " + root);
+      CloseFds();
+      return e;
+    }
+    root_fds_.push_back(fd);
+  }
+  for (const std::string& guard : options_.guard_paths) {
+    struct stat st{};
+    if (guard.empty() || guard[0] != '/') {
+      CloseFds();
+      return "guarded path must be absolute: " + guard;
+    }
+    if (stat(guard.c_str(), &st) != 0) {
+      std::string e = Errno("guarded path " + guard);
+      CloseFds();
+      return e;
+    }
+    const bool dir = S_ISDIR(st.st_mode);
+    (dir ? guard_dirs_ : guard_files_).push_back(guard);
+    uint64_t mask = FAN_OPEN_PERM | (dir ? FAN_EVENT_ON_CHILD : 0);
+    if (fanotify_mark(open_fd_, FAN_MARK_ADD, mask, AT_FDCWD, guard.c_str()) != 0) {
+      std::string e = Errno("fanotify_mark FAN_OPEN_PERM " + guard);
+      CloseFds();
+      return e;
+    }
+  }
+  std::string e = SetKinds(options_.kinds);
+  if (!e.empty()) {
+    CloseFds();
+    return e;
+  }
+  stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd_ < 0) {
+    std::string err = Errno("eventfd");
+    CloseFds();
+    return err;
+  }
+  thread_ = std::thread([this] { Run(); });
+  return "";
+}
+
+std::string FanotifyReader::SetKinds(uint32_t kinds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (name_fd_ < 0 || stopped_) return "";
+  const uint64_t old_name = NameMask(kinds_), new_name = NameMask(kinds);
+  auto mark = [](int group, unsigned flags, uint64_t mask, const std::string& root) -> std::string {
+    if (mask == 0) return "";
+    if (fanotify_mark(group, flags | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, root.c_str()) == 0) return "";
+    if ((flags & FAN_MARK_REMOVE) && errno == ENOENT) return "";
+    return Errno("fanotify_mark FAN_MARK_FILESYSTEM " + root);
+  };
+  for (const std::string& root : options_.roots) {
+    std::string e = mark(name_fd_, FAN_MARK_ADD, new_name & ~old_name, root);
+    if (e.empty()) e = mark(name_fd_, FAN_MARK_REMOVE, old_name & ~new_name, root);
+    if (!e.empty()) return e;
+  }
+  kinds_ = kinds;
+  return "";
+}
+
+void FanotifyReader::Stop() {
+  if (thread_.joinable()) {
+    uint64_t one = 1;
+    ssize_t ignored = write(stop_fd_, &one, sizeof(one));
+    (void)ignored;
+    thread_.join();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& [id, p] : pending_) {
+    AnswerFd(p.fd, true);
+    stats_.auth_answered_native++;
+    expired_.insert(id);
+  }
+  pending_.clear();
+  CloseFds();
+}
+
+void FanotifyReader::CloseFds() {
+  for (int* fd : {&name_fd_, &open_fd_, &stop_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+  for (int fd : root_fds_) close(fd);
+  root_fds_.clear();
+}
+
+// Caller holds mu_ (or owns the fd alone). Writes the answer and closes the event's fd.
+void FanotifyReader::AnswerFd(int fd, bool allow) {
+  fanotify_response r{};
+  r.fd = fd;
+  r.response = allow ? FAN_ALLOW : FAN_DENY;
+  if (open_fd_ >= 0) {
+    ssize_t n = write(open_fd_, &r, sizeof(r));
+    (void)n;  // the only failure is an fd the kernel no longer waits on
+  }
+  if (!allow) stats_.auth_denied++;
+  close(fd);
+}
+
+RespondStatus FanotifyReader::Respond(uint64_t id, bool allow) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pending_.find(id);
+  if (it == pending_.end()) {
+    if (expired_.count(id) != 0) {
+      stats_.auth_late++;
+      return RespondStatus::Late;
+    }
+    return RespondStatus::Unknown;
+  }
+  AnswerFd(it->second.fd, allow);
+  pending_.erase(it);
+  stats_.auth_answered_js++;
+  expired_.insert(id);  // a second answer is late, not unknown
+  if (expired_.size() > kRememberedExpired) expired_.clear();
+  return RespondStatus::Answered;
+}
+
+FanotifyStats FanotifyReader::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+std::string FanotifyReader::LastError() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_error_;
+}
+
+bool FanotifyReader::Guarded(const std::string& path) const {
+  for (const std::string& f : guard_files_) {
+    if (path == f) return true;
+  }
+  for (const std::string& d : guard_dirs_) {
+    if (UnderDir(path, d)) return true;
+  }
+  return false;
+}
+
+void FanotifyReader::Run() {
+  std::vector<char> buf(kReadBuffer);
+  for (;;) {
+    int timeout_ms = -1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!pending_.empty()) {
+        uint64_t earliest = UINT64_MAX;
+        for (const auto& [id, p] : pending_) earliest = std::min(earliest, p.deadline_mono_ns);
+        uint64_t now = MonoNs();
+        timeout_ms = earliest <= now ? 0 : static_cast<int>((earliest - now + 999999) / 1000000);
+      }
+    }
+    pollfd fds[3] = {{open_fd_, POLLIN, 0}, {name_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    int n = poll(fds, 3, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      std::lock_guard<std::mutex> lock(mu_);
+      last_error_ = Errno("poll");
+      return;
+    }
+    if (n > 0 && (fds[2].revents & POLLIN)) return;
+    // Permission events first: a process waits on each.
+    if (n > 0 && (fds[0].revents & POLLIN)) ReadOpenGroup(buf.data(), buf.size());
+    if (n > 0 && (fds[1].revents & POLLIN)) ReadNameGroup(buf.data(), buf.size());
+    ExpirePending();
+  }
+}
+
+void FanotifyReader::ExpirePending() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pending_.empty()) return;
+  uint64_t now = MonoNs();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.deadline_mono_ns <= now) {
+      AnswerFd(it->second.fd, !options_.deny_on_timeout);
+      stats_.auth_answered_watchdog++;
+      expired_.insert(it->first);
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (expired_.size() > kRememberedExpired) expired_.clear();
+}
+
+void FanotifyReader::FillCommon(RawEvent& ev, RawEventKind kind, int32_t pid) {
+  ev.source = "linux";
+  ev.kind = kind;
+  ev.time_ms = EpochMs();
+  ev.pid = pid;
+  if (exe_cache_.pid != pid) {
+    exe_cache_.pid = pid;
+    exe_cache_.ok = ReadLink("/proc/" + std::to_string(pid) + "/exe", &exe_cache_.exe);
+  }
+  if (exe_cache_.ok) {
+    ev.executable = exe_cache_.exe;
+  } else {
+    ev.partial = "executable";
+  }
+}
+
+void FanotifyReader::Emit(RawEvent&& ev) {
+  ev.seq = ++seq_;
+  const bool partial = !ev.partial.empty();
+  const bool auth = ev.auth.has_value();
+  const uint64_t auth_id = auth ? ev.auth->id : 0;
+  const bool ok = sink_(std::move(ev));
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.last_seq = seq_;
+  if (partial) stats_.unresolved++;
+  if (!ok) stats_.queue_dropped++;
+  if (auth && !ok) {
+    // Nobody will answer it: do it now, as the fail mode says.
+    auto it = pending_.find(auth_id);
+    if (it != pending_.end()) {
+      AnswerFd(it->second.fd, !options_.deny_on_timeout);
+      stats_.auth_answered_native++;
+      expired_.insert(auth_id);
+      pending_.erase(it);
+    }
+  }
+}
+
+void FanotifyReader::ReadOpenGroup(char* buf, size_t cap) {
+  for (;;) {
+    ssize_t len = read(open_fd_, buf, cap);
+    if (len <= 0) return;  // EAGAIN: drained
+    ForgetCaches();
+    auto* meta = reinterpret_cast<const fanotify_event_metadata*>(buf);
+    for (; FAN_EVENT_OK(meta, len); meta = FAN_EVENT_NEXT(meta, len)) {
+      if (meta->vers != FANOTIFY_METADATA_VERSION) continue;
+      HandleOpenEvent(meta);
+    }
+  }
+}
+
+void FanotifyReader::HandleOpenEvent(const void* raw) {
+  const auto* meta = static_cast<const fanotify_event_metadata*>(raw);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.received++;
+    if (meta->mask & FAN_Q_OVERFLOW) stats_.kernel_overflows++;
+  }
+  if (meta->fd < 0) return;
+  const bool perm = (meta->mask & FAN_OPEN_PERM) != 0;
+  const int32_t pid = meta->pid;
+  if (Ignored(pid)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.ignored++;
+    if (perm) {
+      stats_.perm_allowed_native++;
+      AnswerFd(meta->fd, true);
+    } else {
+      close(meta->fd);
+    }
+    return;
+  }
+  std::string path;
+  const bool resolved = ReadLink("/proc/self/fd/" + std::to_string(meta->fd), &path);
+  const bool guarded = resolved && Guarded(path);
+  if (!perm) {  // this group marks nothing else
+    close(meta->fd);
+    return;
+  }
+  if (!guarded) {
+    // An unreadable path cannot be guarded: the marks are on guarded inodes, so this is a sibling.
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.perm_allowed_native++;
+    AnswerFd(meta->fd, true);
+    return;
+  }
+  RawEvent ev;
+  FillCommon(ev, RawEventKind::Open, pid);
+  RawFile file;
+  file.path = std::move(path);
+  ev.file = std::move(file);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t id = next_auth_id_++;
+    const uint64_t budget_ns = static_cast<uint64_t>(options_.auth_budget_ms) * 1000000ull;
+    pending_[id] = Pending{meta->fd, MonoNs() + budget_ns};
+    stats_.auth_requests++;
+    ev.auth = RawAuthRequest{id, EpochMs() + options_.auth_budget_ms};
+  }
+  Emit(std::move(ev));
+}
+
+void FanotifyReader::ReadNameGroup(char* buf, size_t cap) {
+  for (;;) {
+    ssize_t len = read(name_fd_, buf, cap);
+    if (len <= 0) return;
+    ForgetCaches();
+    auto* meta = reinterpret_cast<const fanotify_event_metadata*>(buf);
+    for (; FAN_EVENT_OK(meta, len); meta = FAN_EVENT_NEXT(meta, len)) {
+      if (meta->vers != FANOTIFY_METADATA_VERSION) continue;
+      HandleNameEvent(meta, meta->event_len);
+    }
+  }
+}
+
+// The directory of a DFID_NAME record as a path, and the name after its handle.
+std::string FanotifyReader::DirPath(const void* info, std::string* name_out) {
+  const auto* fid = static_cast<const fanotify_event_info_fid*>(info);
+  auto* handle = reinterpret_cast<file_handle*>(const_cast<unsigned char*>(fid->handle));
+  const char* name = reinterpret_cast<const char*>(handle->f_handle + handle->handle_bytes);
+  const size_t name_max = fid->hdr.len - (static_cast<size_t>(name - static_cast<const char*>(info)));
+  *name_out = std::string(name, strnlen(name, name_max));
+  std::string key(reinterpret_cast<const char*>(&fid->fsid), sizeof(fid->fsid));
+  key.append(reinterpret_cast<const char*>(handle), sizeof(file_handle) + handle->handle_bytes);
+  if (!dir_cache_.handle.empty() && key == dir_cache_.handle) return dir_cache_.path;
+  for (int root : root_fds_) {
+    int fd = open_by_handle_at(root, handle, O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EXDEV || errno == ESTALE) continue;  // another filesystem's handle, or gone
+      continue;
+    }
+    std::string path;
+    bool ok = ReadLink("/proc/self/fd/" + std::to_string(fd), &path);
+    close(fd);
+    if (ok) {
+      dir_cache_.handle = std::move(key);
+      dir_cache_.path = path;
+      return path;
+    }
+  }
+  return "";
+}
+
+void FanotifyReader::HandleNameEvent(const void* raw, size_t len) {
+  const auto* meta = static_cast<const fanotify_event_metadata*>(raw);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.received++;
+    if (meta->mask & FAN_Q_OVERFLOW) {
+      stats_.kernel_overflows++;
+      return;
+    }
+    if (Ignored(meta->pid)) {
+      stats_.ignored++;
+      return;
+    }
+  }
+  std::string path, old_path;
+  bool have_path = false, have_old = false;
+  const char* p = static_cast<const char*>(raw) + meta->metadata_len;
+  const char* end = static_cast<const char*>(raw) + len;
+  while (p + sizeof(fanotify_event_info_header) <= end) {
+    const auto* hdr = reinterpret_cast<const fanotify_event_info_header*>(p);
+    if (hdr->len < sizeof(fanotify_event_info_header) || p + hdr->len > end) break;
+    const uint8_t type = hdr->info_type;
+    if (type == FAN_EVENT_INFO_TYPE_DFID_NAME || type == FAN_EVENT_INFO_TYPE_OLD_DFID_NAME ||
+        type == FAN_EVENT_INFO_TYPE_NEW_DFID_NAME) {
+      std::string name;
+      std::string dir = DirPath(p, &name);
+      std::string full;
+      bool ok = !dir.empty();
+      if (ok) full = dir == "/" ? "/" + name : dir + "/" + name;
+      if (type == FAN_EVENT_INFO_TYPE_OLD_DFID_NAME) {
+        old_path = std::move(full);
+        have_old = ok;
+      } else {
+        path = std::move(full);
+        have_path = ok;
+      }
+    }
+    p += hdr->len;
+  }
+  auto emit = [&](RawEventKind kind) {
+    RawEvent ev;
+    FillCommon(ev, kind, meta->pid);
+    RawFile file;
+    file.path = path;
+    if (!have_path) ev.partial = ev.partial.empty() ? "path" : ev.partial + ",path";
+    if (kind == RawEventKind::Rename) {
+      file.original_path = old_path;
+      if (!have_old) ev.partial = ev.partial.empty() ? "originalPath" : ev.partial + ",originalPath";
+    }
+    ev.file = std::move(file);
+    Emit(std::move(ev));
+  };
+  // Events on one name not yet read are merged into one mask: report them in the order they can happen.
+  if (meta->mask & FAN_CREATE) emit(RawEventKind::Create);
+  // An open of a guarded file was reported by its permission event (with the auth request) already.
+  if ((meta->mask & FAN_OPEN) && !(have_path && Guarded(path))) emit(RawEventKind::Open);
+  if (meta->mask & FAN_CLOSE_WRITE) emit(RawEventKind::Modify);
+  if (meta->mask & FAN_RENAME) emit(RawEventKind::Rename);
+  if (meta->mask & FAN_DELETE) emit(RawEventKind::Delete);
+}
+
+}  // namespace macsensor::linux_fan

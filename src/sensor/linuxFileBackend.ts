@@ -1,0 +1,105 @@
+/** File events on Linux: fanotify through the native addon (root only), guarded opens answered through respond. */
+import { MacsensorError } from "../errors.js";
+import type { BackendStats, EventRelevanceSpec, SensorBackend } from "./backend.js";
+import { loadNative } from "./native.js";
+import type { FanotifyStartOptions, NativeBinding, NativeFanotifyHandle, NativeFanotifyStats } from "./nativeBinding.js";
+import type { RawEvent, RawEventKind } from "./rawEvent.js";
+
+export interface LinuxFileBackendOptions extends FanotifyStartOptions {
+  /** Also ignore this process's own pid (never report or block the agent's own opens). Default true. */
+  ignoreSelf?: boolean;
+  binding?: NativeBinding;
+}
+
+/** What respond() answers, in the words the agent maps (see agent.ts ANSWER_STATUS). */
+export type LinuxFileRespondStatus = "answered" | "tooLate" | "unknown";
+
+const FILE_KINDS: ReadonlySet<RawEventKind> = new Set(["open", "create", "modify", "rename", "delete"]);
+
+const ZERO_STATS: NativeFanotifyStats = {
+  received: 0,
+  delivered: 0,
+  dropped: 0,
+  queueHighWater: 0,
+  queueDropped: 0,
+  kernelOverflows: 0,
+  ignored: 0,
+  unresolved: 0,
+  queued: 0,
+  batches: 0,
+  discarded: 0,
+  lastSeq: 0,
+  permAllowedNative: 0,
+  authRequests: 0,
+  authAnsweredJs: 0,
+  authAnsweredWatchdog: 0,
+  authAnsweredNative: 0,
+  authLate: 0,
+  authDenied: 0,
+};
+
+export class LinuxFileBackend implements SensorBackend {
+  readonly name = "linux" as const;
+  readonly authKinds: readonly RawEventKind[] = ["open"];
+  private handle: NativeFanotifyHandle | undefined;
+  private lastStats: NativeFanotifyStats = ZERO_STATS;
+  private kinds: RawEventKind[] | undefined;
+
+  constructor(private readonly options: LinuxFileBackendOptions = {}) {}
+
+  async start(onEvents: (events: RawEvent[]) => void): Promise<void> {
+    if (this.handle !== undefined) throw new MacsensorError("the Linux file backend is already started");
+    if (process.platform !== "linux") {
+      throw new MacsensorError(`the Linux file backend runs on Linux only (this is ${process.platform})`);
+    }
+    const binding = this.options.binding ?? loadNative();
+    if (typeof binding.startFanotify !== "function") {
+      throw new MacsensorError("this build of the macsensor addon has no fanotify backend (rebuild it on Linux)");
+    }
+    const { ignoreSelf = true, binding: _binding, ...native } = this.options;
+    const ignorePids = [...(native.ignorePids ?? []), ...(ignoreSelf ? [process.pid] : [])];
+    const kinds = this.kinds ?? native.kinds;
+    try {
+      this.handle = binding.startFanotify({ ...native, ignorePids, ...(kinds ? { kinds } : {}) }, onEvents);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new MacsensorError(`cannot start the Linux file backend: ${reason}`, { cause: err });
+    }
+  }
+
+  async stop(): Promise<void> {
+    const handle = this.handle;
+    if (handle === undefined) return;
+    this.handle = undefined;
+    try {
+      this.lastStats = handle.stop();
+    } catch (err) {
+      this.lastStats = handle.stats();
+      throw err;
+    }
+  }
+
+  /** Subscribes to the file kinds the rules need (the kernel then sends no others); process kinds are not ours. */
+  setRelevance(relevance: EventRelevanceSpec): void {
+    this.kinds = relevance.kinds.filter((k) => FILE_KINDS.has(k));
+    this.handle?.setKinds(this.kinds);
+  }
+
+  respond(authId: number, allow: boolean): LinuxFileRespondStatus {
+    if (this.handle === undefined) return "unknown";
+    const status = this.handle.respond(authId, allow);
+    return status === "late" ? "tooLate" : status;
+  }
+
+  stats(): BackendStats {
+    return { ...(this.handle?.stats() ?? this.lastStats) };
+  }
+
+  lastError(): string | undefined {
+    return this.handle?.lastError();
+  }
+}
+
+export function createLinuxFileBackend(options: LinuxFileBackendOptions = {}): LinuxFileBackend {
+  return new LinuxFileBackend(options);
+}

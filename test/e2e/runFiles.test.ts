@@ -1,0 +1,161 @@
+/**
+ * File events end to end on Linux (as root): `macsensor run --backend linux` with a file rule and a file block
+ * rule, real files touched by real processes, alerts read back from the alert log; a guarded open denied for real.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const cli = new URL("../../dist/cli/main.js", import.meta.url).pathname;
+const live = process.platform === "linux" && process.geteuid?.() === 0;
+
+const CREATE_RULE_ID = "9b1f6a2e-7c3d-4e5f-8a9b-0c1d2e3f4a01";
+const BLOCK_RULE_ID = "9b1f6a2e-7c3d-4e5f-8a9b-0c1d2e3f4a02";
+
+function ruleToml(ruleId: string, name: string, query: string): string {
+  return `[metadata]
+creation_date = "2026/12/07"
+maturity = "production"
+updated_date = "2026/12/07"
+
+[rule]
+author = ["macsensor tests"]
+description = "${name}"
+language = "eql"
+license = "Apache-2.0"
+name = "${name}"
+risk_score = 47
+rule_id = "${ruleId}"
+severity = "medium"
+type = "eql"
+query = '''
+${query}
+'''
+`;
+}
+
+function readAlerts(file: string): Array<Record<string, any>> {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l));
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function run(cmd: string, args: string[]): Promise<{ pid: number; code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ pid: child.pid ?? -1, code, stdout, stderr }));
+  });
+}
+
+describe.runIf(live)("macsensor run --backend linux: file events (live, as root)", () => {
+  let dir: string;
+  let alerts: string;
+  let watched: string;
+  let secret: string;
+  let other: string;
+  let agent: ChildProcess;
+  let stderr = "";
+
+  beforeAll(async () => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), "macsensor-e2e-files-")));
+    const rules = join(dir, "rules");
+    watched = join(dir, "watched");
+    mkdirSync(rules);
+    mkdirSync(watched);
+    mkdirSync(join(dir, "guard"));
+    secret = join(dir, "guard", "secret");
+    other = join(dir, "guard", "other");
+    writeFileSync(secret, "s3cret\n");
+    writeFileSync(other, "public\n");
+    writeFileSync(
+      join(rules, "created.toml"),
+      ruleToml(CREATE_RULE_ID, "File created in the watched folder (test)", `file where event.action == "creation" and file.path : "${watched}/*"`),
+    );
+    writeFileSync(
+      join(rules, "secret.toml"),
+      ruleToml(BLOCK_RULE_ID, "Secret file opened (test)", `file where event.action == "open" and file.path == "${secret}"`),
+    );
+    const config = join(dir, "config.toml");
+    writeFileSync(config, `[auth]\nguard_paths = ["${secret}"]\n\n[actions]\n"${BLOCK_RULE_ID}" = "block"\n`);
+    alerts = join(dir, "alerts.ndjson");
+    agent = spawn(
+      process.execPath,
+      [cli, "run", "--backend", "linux", "--config", config, "--rules", rules, "--alerts", alerts, "--log", join(dir, "macsensor.log")],
+      { env: { ...process.env, MACSENSOR_DEV: "1", MACSENSOR_PID_FILE: join(dir, "macsensor.pid") }, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    agent.stderr!.on("data", (d) => (stderr += d));
+    await waitFor("the agent to start", () => (stderr.includes("running with the linux backend") ? true : undefined), 20_000).catch((e) => {
+      throw new Error(`${e.message}\nstderr: ${stderr}`);
+    });
+  });
+
+  afterAll(() => {
+    if (agent?.exitCode === null) agent.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a file rule alerts within 2 s with the acting process's executable, args and parent", async () => {
+    const target = join(watched, "new.txt");
+    // The shell lives on after the write, so that its exec is in the process table well before its file event.
+    const script = `sleep 0.3; echo hi > ${target}; sleep 0.3`;
+    const shell = await run("/bin/sh", ["-c", script]);
+    expect(shell.code).toBe(0);
+    const alert = await waitFor("the creation alert", () => readAlerts(alerts).find((a) => a.rule.id === CREATE_RULE_ID), 2_000);
+    expect(alert.file.path).toBe(target);
+    expect(alert.process.pid).toBe(shell.pid);
+    expect(alert.process.executable).toBe(realpathSync("/bin/sh"));
+    expect(alert.process.args).toEqual(["/bin/sh", "-c", script]);
+    expect(alert.process.parent.pid).toBe(process.pid);
+  });
+
+  it("a block rule makes cat of the guarded file fail (EPERM: fanotify's only denial errno), other files open", async () => {
+    const denied = await run("/bin/cat", [secret]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain("Operation not permitted");
+    expect(await run("/bin/cat", [other])).toMatchObject({ code: 0, stdout: "public\n" });
+    const alert = await waitFor("the block alert", () => readAlerts(alerts).find((a) => a.rule.id === BLOCK_RULE_ID), 5_000);
+    expect(alert.process.pid).toBe(denied.pid);
+    expect(alert.macsensor.response).toMatchObject({ action: "block", result: "success" });
+  });
+
+  it("the agent killed with SIGKILL while an open is pending never hangs the host", async () => {
+    // Stopped, the agent holds the guarded open without answering (its watchdog thread is stopped too).
+    agent.kill("SIGSTOP");
+    const state = (pid: number) => readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "")[0];
+    await waitFor("the agent to stop", () => (state(agent.pid!) === "T" ? true : undefined), 10_000);
+    const cat = spawn("/bin/cat", [secret]);
+    let out = "";
+    cat.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const pending = new Promise<number | null>((resolve) => cat.on("close", resolve));
+    // cat waits in the kernel for the stopped agent's answer.
+    const wchan = () => readFileSync(`/proc/${cat.pid}/wchan`, "utf8");
+    await waitFor("cat to wait on fanotify", () => (wchan().includes("fanotify") ? true : undefined), 10_000).catch((e) => {
+      throw new Error(`${e.message}; wchan ${wchan()}`);
+    });
+    const exited = new Promise((resolve) => agent.once("exit", resolve));
+    agent.kill("SIGKILL");
+    await exited;
+    expect(await pending).toBe(0);
+    expect(out).toBe("s3cret\n");
+    expect(spawnSync("/bin/cat", [secret], { encoding: "utf8" }).stdout).toBe("s3cret\n");
+  });
+});
