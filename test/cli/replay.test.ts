@@ -22,7 +22,11 @@ describe("macsensor replay", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const alerts = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-    expect(alerts.map((a) => a.rule.name)).toEqual(["Keychain Secrets Dumped via Security Command", "Keychain Database Copied or Archived"]);
+    expect(alerts.map((a) => a.rule.name)).toEqual([
+      "Keychain Secrets Dumped via Security Command",
+      "Keychain Database Copied or Archived",
+      "Keychain Database Accessed by an Unexpected Process",
+    ]);
     expect(alerts[0].event.kind).toBe("alert");
   });
 
