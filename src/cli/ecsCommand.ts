@@ -4,11 +4,12 @@ import type { EcsMapper } from "../ecs/mapper.js";
 
 const HELP = `Usage: macsensor ecs [--format eslogger|raw|ecs] [options] <file|->
 
-Prints the ECS process event (one JSON object per line) for every record of the input, without rules:
+Prints the ECS event (one JSON object per line) for every record of the input, without rules:
 exactly what the rules see.
 
 Formats (default: guessed from the first record):
-  eslogger  Apple eslogger JSON (exec, fork, exit; other event types are counted and skipped).
+  eslogger  Apple eslogger JSON (exec, fork, exit, and open, create, close (modified), rename, unlink as file
+            events; other event types are counted and skipped).
             One message per line, pretty-printed, or concatenated objects.
   raw       macsensor RawEvent records, one JSON object each; bytes that are not UTF-8 as {"base64": "..."}.
   ecs       ECS documents: checked (dates, string ids, integer pids, arrays) and printed back.
@@ -74,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
       file,
       stats,
       envNames: values.env,
+      fileEvents: true,
       host: hostOverride ? recordedMacHost({ id: values["host-id"], name: values["host-name"] }) : undefined,
       onError: (e) => report(e.message),
       onNewerVersion: (v) => process.stderr.write(`macsensor ecs: warning: eslogger message version ${v} is newer than we know; reading it as the latest\n`),
@@ -82,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const skipped = Object.entries(stats.skipped);
     if (skipped.length > 0) {
-      process.stderr.write(`macsensor ecs: skipped ${skipped.map(([name, n]) => `${n} ${name}`).join(", ")} (not exec, fork or exit)\n`);
+      process.stderr.write(`macsensor ecs: skipped ${skipped.map(([name, n]) => `${n} ${name}`).join(", ")} (not a process or file event)\n`);
     }
   } else {
     const { JsonObjectSplitter } = await import("../sensor/esloggerSplitter.js");

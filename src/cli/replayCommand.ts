@@ -140,6 +140,7 @@ async function esloggerAsNdjson(path: string, name: string, onError: () => void)
   const source = path === "-" ? process.stdin : createReadStream(path);
   const docs = esloggerToEcs(source, {
     file: name,
+    fileEvents: true,
     onError: (error) => {
       onError();
       process.stderr.write(`${error.message}\n`);

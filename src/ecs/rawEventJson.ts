@@ -63,7 +63,7 @@ export function rawEventFromJson(value: unknown): { event: RawEvent } | { proble
     const file = fileFromJson(v.file, problems);
     if (file) event.file = file;
   } else if (FILE_KINDS.has(v.kind as string)) {
-    problems.push({ field: "file", reason: `a ${String(v.kind)} event needs a file ({"path": …})` });
+    problems.push({ field: "file", reason: `${v.kind === "open" ? "an" : "a"} ${String(v.kind)} event needs a file ({"path": …})` });
   }
   return problems.length > 0 ? { problems } : { event };
 }

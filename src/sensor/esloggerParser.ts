@@ -1,5 +1,5 @@
 import { MacsensorError } from "../errors.js";
-import type { RawAuditToken, RawCodeSignature, RawEvent } from "./rawEvent.js";
+import type { FileEventKind, RawAuditToken, RawCodeSignature, RawEvent, RawFile } from "./rawEvent.js";
 
 /**
  * Apple eslogger JSON messages (macOS 13+) → RawEvent. Format facts: shared/reference/eslogger-format.md.
@@ -8,12 +8,20 @@ import type { RawAuditToken, RawCodeSignature, RawEvent } from "./rawEvent.js";
  *   both shapes are accepted in every version because Apple has changed it back and forth.
  * - exec: the new program is `event.exec.target`; its parent is `target.ppid`, not `process` (the same pid, old image).
  * - fork: the child is `event.fork.child`; exit: `process` with `event.exit.stat` (a wait status word).
+ * - File events (open, create, close when modified, rename, unlink): the acting process is `process`; a close of
+ *   an unmodified file is skipped (only a modification is an event).
  */
 
 /** The ES message versions whose layout we know; later ones are read the same way, with a warning. */
 export const KNOWN_ESLOGGER_VERSIONS = { min: 1, max: 11 } as const;
 
-export const ESLOGGER_EVENT_TYPES = { exec: 9, fork: 11, exit: 15 } as const;
+export const ESLOGGER_EVENT_TYPES = { exec: 9, fork: 11, exit: 15, open: 10, close: 12, create: 13, rename: 25, unlink: 32 } as const;
+
+/** The RawEvent kind of each eslogger file event. */
+const FILE_KIND: Readonly<Record<string, FileEventKind>> = { open: "open", close: "modify", create: "create", rename: "rename", unlink: "delete" };
+
+/** FREAD / FWRITE of an open's fflag (the contract's RAW_OPEN_READ / RAW_OPEN_WRITE bits). */
+const OPEN_ACCESS_BITS = 0x3;
 
 /** A field of a message that is missing or has the wrong type. */
 export class EsloggerFieldError extends MacsensorError {
@@ -29,6 +37,8 @@ export class EsloggerFieldError extends MacsensorError {
 export interface EsloggerParseOptions {
   /** Environment variable names to keep (as NAME=value); all others are dropped, as Defend does. */
   envNames?: readonly string[];
+  /** Read open, create, close (modified), rename and unlink as file events; without it they are skipped. */
+  fileEvents?: boolean;
 }
 
 /** What one message turned into: an event, or a message of another type that we skip. */
@@ -197,7 +207,7 @@ export function esloggerMessageToRaw(message: unknown, options: EsloggerParseOpt
   const eventType = optionalInteger(m.event_type, "event_type");
   const expected = (ESLOGGER_EVENT_TYPES as Record<string, number>)[eventName];
   if (expected === undefined) {
-    if (eventType !== undefined && Object.values(ESLOGGER_EVENT_TYPES).includes(eventType as 9 | 11 | 15)) {
+    if (eventType !== undefined && (Object.values(ESLOGGER_EVENT_TYPES) as number[]).includes(eventType)) {
       fail("event_type", `event_type ${eventType} does not match the event key "${eventName}"`);
     }
     return { kind: "skipped", eventType: eventName, version };
@@ -206,16 +216,22 @@ export function esloggerMessageToRaw(message: unknown, options: EsloggerParseOpt
     fail("event_type", `event_type ${eventType} does not match the event key "${eventName}" (${expected})`);
   }
 
+  const fileKind = FILE_KIND[eventName];
+  if (fileKind !== undefined && !options.fileEvents) return { kind: "skipped", eventType: eventName, version };
+  const inner = object(body[eventName], `event.${eventName}`);
+  if (eventName === "close" && optionalBoolean(inner.modified, "event.close.modified") !== true) return { kind: "skipped", eventType: "close", version };
   const raw: RawEvent = {
     source: "eslogger",
-    kind: eventName === "exit" ? "exit" : (eventName as "exec" | "fork"),
+    kind: fileKind ?? (eventName as "exec" | "fork" | "exit"),
     seq: integer(m.global_seq_num ?? m.seq_num, m.global_seq_num === undefined ? "seq_num" : "global_seq_num"),
     time: parseEsloggerTime(m.time, "time"),
     pid: 0,
     messageVersion: version,
   };
-  const inner = object(body[eventName], `event.${eventName}`);
-  if (eventName === "exec") {
+  if (fileKind !== undefined) {
+    readProcess(object(m.process, "process"), "process", raw);
+    raw.file = readFileEvent(eventName, inner);
+  } else if (eventName === "exec") {
     readProcess(object(inner.target, "event.exec.target"), "event.exec.target", raw);
     raw.args = stringArray(inner.args, "event.exec.args");
     const cwd = filePath(inner.cwd, "event.exec.cwd");
@@ -237,9 +253,48 @@ export function esloggerMessageToRaw(message: unknown, options: EsloggerParseOpt
     raw.exitStatus = integer(inner.stat, "event.exit.stat");
   }
   let instigator: RawEvent | undefined;
-  if (eventName !== "exit" && m.process !== undefined && m.process !== null) {
+  if (eventName !== "exit" && fileKind === undefined && m.process !== undefined && m.process !== null) {
     instigator = { source: "eslogger", kind: "exec", seq: raw.seq, time: raw.time, pid: 0, messageVersion: version };
     readProcess(object(m.process, "process"), "process", instigator);
   }
   return { kind: "event", event: raw, version, instigator };
+}
+
+/** A file event body → the file it is about (shapes: shared/reference/eslogger-format.md, "Other file events"). */
+function readFileEvent(eventName: string, inner: Json): RawFile {
+  const at = `event.${eventName}`;
+  const required = (v: unknown, field: string) => filePath(v, field) ?? fail(field, "missing");
+  const fileOf = (p: { path: string; truncated: boolean }): RawFile => (p.truncated ? { path: p.path, pathTruncated: true } : { path: p.path });
+  switch (eventName) {
+    case "open": {
+      const file = fileOf(required(inner.file, `${at}.file`));
+      file.openFlags = integer(inner.fflag, `${at}.fflag`) & OPEN_ACCESS_BITS;
+      return file;
+    }
+    case "close":
+    case "unlink":
+      return fileOf(required(inner.target, `${at}.target`));
+    case "create":
+      return fileOf(destination(inner, at));
+    default: {
+      // rename
+      const source = required(inner.source, `${at}.source`);
+      const file = fileOf(destination(inner, at));
+      file.originalPath = source.path;
+      if (source.truncated) file.originalPathTruncated = true;
+      return file;
+    }
+  }
+}
+
+/** create / rename: `destination.existing_file` (destination_type 0) or `destination.new_path` = {dir, filename}. */
+function destination(inner: Json, at: string): { path: string; truncated: boolean } {
+  const type = integer(inner.destination_type, `${at}.destination_type`);
+  const dest = object(inner.destination, `${at}.destination`);
+  if (type === 0) return filePath(dest.existing_file, `${at}.destination.existing_file`) ?? fail(`${at}.destination.existing_file`, "missing");
+  if (type !== 1) fail(`${at}.destination_type`, `expected 0 (existing_file) or 1 (new_path), got ${type}`);
+  const newPath = object(dest.new_path, `${at}.destination.new_path`);
+  const dir = filePath(newPath.dir, `${at}.destination.new_path.dir`) ?? fail(`${at}.destination.new_path.dir`, "missing");
+  const name = string(newPath.filename, `${at}.destination.new_path.filename`);
+  return { path: dir.path.endsWith("/") ? dir.path + name : `${dir.path}/${name}`, truncated: dir.truncated };
 }

@@ -28,14 +28,19 @@ describe("macsensor ecs", () => {
     expect(r.stdout).toMatch(/^\s+ecs \[--format/m);
   });
 
-  it("prints one ECS event per eslogger exec/fork/exit and says what it skipped", () => {
+  it("prints one ECS event per eslogger exec/fork/exit and file event", () => {
     const { status, stderr, docs } = ecs([`${fixtures}eslogger/v6-session.jsonl`]);
     expect(status).toBe(0);
-    expect(docs.map((d) => d.event.action)).toEqual(["fork", "exec", "end", "fork", "exec", "end"]);
+    expect(docs.map((d) => d.event.action)).toEqual(["fork", "exec", "open", "end", "fork", "exec", "end"]);
+    // security's own open of the keychain, with the process from the table
+    expect(docs[2].event.category).toEqual(["file"]);
+    expect(docs[2].file).toMatchObject({ path: "/Users/alice/Library/Keychains/login.keychain-db", name: "login.keychain-db" });
+    expect(docs[2].process).toMatchObject({ name: "security", entity_id: docs[1].process.entity_id, code_signature: { signing_id: "com.apple.security" } });
+    expect(docs[2].macsensor.open_mode).toEqual(["read"]);
     expect(docs[1].process.args).toEqual(["security", "dump-keychain", "-d"]);
     expect(docs[1].process.parent.name).toBe("zsh");
     expect(docs[1].host.os.type).toBe("macos");
-    expect(stderr).toMatch(/skipped 1 open/);
+    expect(stderr).toBe("");
   });
 
   it("reads stdin with - and guesses the eslogger format from pretty-printed input", () => {
@@ -48,7 +53,7 @@ describe("macsensor ecs", () => {
     const file = `${fixtures}eslogger/malformed.jsonl`;
     const { status, stderr, docs } = ecs([file]);
     expect(status).toBe(1);
-    expect(docs).toHaveLength(3);
+    expect(docs).toHaveLength(4);
     expect(stderr).toContain(`${file}:3:`);
     expect(stderr).toContain(`${file}:4:1: expected an integer`);
   });

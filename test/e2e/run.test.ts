@@ -124,6 +124,10 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("says how many loaded rules can fire on this sensor's events", () => {
+    expect(agent!.stderr()).toMatch(/running with the linux backend, 1 rules \(1 can fire on this sensor's events, 0 blocking\)/);
+  });
+
   it("alerts on a program named security run with dump-keychain -d, with its args and parent", async () => {
     const before = readAlerts(alerts).length;
     const r = spawnSync("/bin/sh", ["-c", `${security} dump-keychain -d login.keychain-db; echo $$`], { encoding: "utf8" });

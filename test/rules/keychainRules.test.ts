@@ -62,7 +62,7 @@ describe("keychain rule pack fixtures", () => {
     });
   }
 
-  it("the bundled recording holds exactly the keychain dump and the database copy", () => {
+  it("the bundled recording holds exactly the keychain dump, the database copy and the script's read of it", () => {
     const set = new RuleSet(loaded.rules);
     const fired: string[] = [];
     const events = readEvents(fileURLToPath(new URL("../../samples/recorded-events.ndjson", import.meta.url)));
@@ -71,6 +71,7 @@ describe("keychain rule pack fixtures", () => {
     expect(fired).toEqual([
       "keychain_dump_via_security: security dump-keychain -d login.keychain [exec, macos]",
       "keychain_database_copied_or_archived: cp /Users/ann/Library/Keychains/login.keychain-db /private/tmp/.update/l.db [exec, macos]",
+      "keychain_database_opened_by_unexpected_process: /Library/Developer/CommandLineTools/usr/bin/python3 /private/tmp/.update/agent.py → /Users/ann/Library/Keychains/login.keychain-db [open, macos]",
     ]);
   });
 });

@@ -118,7 +118,7 @@ describe("replayEvents", () => {
     expect(JSON.stringify(a)).toContain('"curl"');
   });
 
-  it("the bundled recording: two alerts among hundreds of ordinary events", async () => {
+  it("the bundled recording: three alerts among hundreds of ordinary events", async () => {
     const { alerts, sink } = collector();
     const stats = await replayEvents({
       input: fileURLToPath(new URL("../../samples/recorded-events.ndjson", import.meta.url)),
@@ -129,6 +129,7 @@ describe("replayEvents", () => {
     expect(alerts.map((a) => (a as any).rule.name)).toEqual([
       "Keychain Secrets Dumped via Security Command",
       "Keychain Database Copied or Archived",
+      "Keychain Database Accessed by an Unexpected Process",
     ]);
   });
 });

@@ -100,3 +100,46 @@ describe("eslogger message → RawEvent", () => {
     expect(fieldError(() => parseEsloggerTime("yesterday", "t")).field).toBe("t");
   });
 });
+
+describe("eslogger file events → RawEvent (fileEvents)", () => {
+  const v6 = lines("v6-session.jsonl");
+  const openMessage = v6[2];
+  /** The v6 open message with another event body. */
+  const withEvent = (name: string, eventType: number, body: unknown) => ({ ...openMessage, event_type: eventType, event: { [name]: body } });
+  const file = (path: string, truncated = false) => ({ path, path_truncated: truncated, stat: {} });
+  const parse = (message: unknown) => {
+    const r = esloggerMessageToRaw(message, { fileEvents: true });
+    if (r.kind !== "event") throw new Error(`skipped ${r.eventType}`);
+    return r.event;
+  };
+
+  it("a real open (v6): the file, the read flag, and the acting process from `process`", () => {
+    const event = parse(openMessage);
+    expect(event).toMatchObject({ source: "eslogger", kind: "open", file: { path: "/Users/alice/Library/Keychains/login.keychain-db", openFlags: 1 } });
+    expect(event.executable).toBe(openMessage.process.executable.path);
+    expect(event.pid).toBe(openMessage.process.audit_token.pid);
+    expect(event.codeSignature?.signingId).toBe(openMessage.process.signing_id);
+  });
+
+  it("without the option, file events are skipped as before", () => {
+    expect(esloggerMessageToRaw(openMessage)).toEqual({ kind: "skipped", eventType: "open", version: 6 });
+  });
+
+  it("create, rename (both destination shapes), unlink, and close only when modified", () => {
+    const newPath = { dir: file("/private/tmp"), filename: "l.keychain-db", mode: 420 };
+    expect(parse(withEvent("create", 13, { destination_type: 1, destination: { new_path: newPath }, acl: null })).file).toEqual({ path: "/private/tmp/l.keychain-db" });
+    expect(parse(withEvent("create", 13, { destination_type: 0, destination: { existing_file: file("/tmp/x", true) } })).file).toEqual({ path: "/tmp/x", pathTruncated: true });
+    const renamed = parse(withEvent("rename", 25, { source: file("/Users/a/Library/Keychains/login.keychain-db"), destination_type: 1, destination: { new_path: { dir: file("/"), filename: "k" } } }));
+    expect(renamed).toMatchObject({ kind: "rename", file: { path: "/k", originalPath: "/Users/a/Library/Keychains/login.keychain-db" } });
+    expect(parse(withEvent("unlink", 32, { target: file("/tmp/gone"), parent_dir: file("/tmp") }))).toMatchObject({ kind: "delete", file: { path: "/tmp/gone" } });
+    expect(parse(withEvent("close", 12, { target: file("/tmp/w"), modified: true, was_mapped_writable: false }))).toMatchObject({ kind: "modify", file: { path: "/tmp/w" } });
+    expect(esloggerMessageToRaw(withEvent("close", 12, { target: file("/tmp/r"), modified: false }), { fileEvents: true })).toEqual({ kind: "skipped", eventType: "close", version: 6 });
+  });
+
+  it("names the field that is wrong", () => {
+    expect(fieldError(() => parse(withEvent("open", 10, { fflag: 1 }))).field).toBe("event.open.file");
+    expect(fieldError(() => parse(withEvent("create", 13, { destination_type: 2, destination: {} }))).field).toBe("event.create.destination_type");
+    expect(fieldError(() => parse(withEvent("rename", 25, { source: file("/a"), destination_type: 1, destination: { new_path: { dir: file("/b") } } }))).field).toBe("event.rename.destination.new_path.filename");
+    expect(fieldError(() => parse(withEvent("unlink", 13, { target: file("/a") }))).field).toBe("event_type");
+  });
+});
