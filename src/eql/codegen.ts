@@ -9,7 +9,7 @@ import type { Comparison, ComparisonOperator, Expr, FieldRef, InSet, Literal, Pa
 import { compilePredicate, compileValue, equalsLiteral, inSetTest, isScript, orderLiteral, truth, type Predicate } from "./compiler.js";
 import { compileFieldGetter } from "./fieldAccess.js";
 import { patternListTest } from "./patterns.js";
-import { buildRuleIndex, forCandidates } from "./ruleIndex.js";
+import { CandidateIndex, type IndexedCondition } from "./ruleIndex.js";
 import { equalsFolded, foldCase, regionEqualsFolded, type Scalar } from "./values.js";
 
 const FLIP: Record<ComparisonOperator, ComparisonOperator> = { "==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
@@ -23,11 +23,16 @@ class Emitter {
   /** Leaf index by semantic key: the same leaf in several conditions (of a query set) is one function. */
   private readonly leaves = new Map<string, number>();
 
-  /** In a query set, a leaf's result is cached per event in `k` (0 unknown, 1 false, 2 true). */
+  /**
+   * In a query set, a leaf's result is cached per event: `kv[i]` holds it when `kg[i]` is the current event's
+   * generation `g` (so starting an event clears nothing).
+   */
   constructor(readonly shared: boolean) {}
 
   call(index: number): string {
-    return this.shared ? `(k[${index}] === 0 ? (k[${index}] = L${index}(e) ? 2 : 1) === 2 : k[${index}] === 2)` : `L${index}(e)`;
+    return this.shared
+      ? `(kg[${index}] === g ? kv[${index}] === 1 : (kg[${index}] = g, (kv[${index}] = L${index}(e) ? 1 : 0) === 1))`
+      : `L${index}(e)`;
   }
 
   get leafCount(): number {
@@ -241,42 +246,44 @@ export function generatePredicate(condition: Expr, category?: CategoryTest): Pre
   return instantiate<Predicate>(em, `return function test(e) { return ${code}; };`);
 }
 
+export interface PredicateSet {
+  /**
+   * Writes the indices of the conditions the event satisfies into `out` (room for every condition), in ascending
+   * order; returns how many. Only the index's candidates are tested.
+   */
+  matching(event: Record<string, unknown>, out: Int32Array): number;
+}
+
 /**
  * Generates the predicates of many conditions that run on every event together (a rule set). A leaf shared by
- * several conditions (`host.os.type == "macos"`, the category test) is evaluated once per event.
- * evaluate(event, results) writes 1 or 0 into results[i] for condition i.
+ * several conditions (`host.os.type == "macos"`, the category test) is evaluated at most once per event, and only
+ * the conditions the candidate index (ruleIndex.ts) finds for the event are tested.
  */
-export function generatePredicateSet(
-  conditions: readonly { condition: Expr; category?: CategoryTest }[],
-): { evaluate: (event: Record<string, unknown>, results: Uint8Array) => void } {
+export function generatePredicateSet(conditions: readonly IndexedCondition[]): PredicateSet {
   const em = new Emitter(true);
   const codes = conditions.map((c) => conditionCode(em, c.condition, c.category));
-  const rules = codes.map((code, i) => `function R${i}(e, k) { return ${code}; }`).join("\n");
-  const body = `${rules}
-return { rules: [${codes.map((_, i) => `R${i}`).join(", ")}], leaves: ${Math.max(1, em.leafCount)} };`;
-  const { rules: tests, leaves } = instantiate<{ rules: ((e: Record<string, unknown>, k: Uint8Array) => boolean)[]; leaves: number }>(em, body);
-  const k = new Uint8Array(leaves);
-  const index = buildRuleIndex(conditions.map((c) => c.condition));
-  if (!index) {
-    return {
-      evaluate(e, out) {
-        k.fill(0);
-        for (let i = 0; i < tests.length; i++) out[i] = tests[i](e, k) ? 1 : 0;
-      },
-    };
-  }
-  let event: Record<string, unknown> = {};
-  let results: Uint8Array = new Uint8Array(0);
-  const run = (i: number): void => {
-    results[i] = tests[i](event, k) ? 1 : 0;
-  };
+  const rules = codes.map((code, i) => `function R${i}(e) { return ${code}; }`).join("\n");
+  const leaves = Math.max(1, em.leafCount);
+  const body = `var g = 0, kg = new Int32Array(${leaves}), kv = new Uint8Array(${leaves});
+${rules}
+return {
+  rules: [${codes.map((_, i) => `R${i}`).join(", ")}],
+  nextEvent: function () { if (++g === 0x7fffffff) { kg.fill(0); g = 1; } },
+};`;
+  const { rules: tests, nextEvent } = instantiate<{ rules: Predicate[]; nextEvent: () => void }>(em, body);
+  const index = new CandidateIndex(conditions);
+  const candidates = new Int32Array(Math.max(1, conditions.length));
   return {
-    evaluate(e, out) {
-      k.fill(0);
-      out.fill(0);
-      event = e;
-      results = out;
-      forCandidates(index, e, run);
+    matching(event, out) {
+      nextEvent();
+      const n = index.collect(event, candidates);
+      let m = 0;
+      for (let i = 0; i < n; i++) {
+        const c = candidates[i];
+        if (tests[c](event)) out[m++] = c;
+      }
+      if (m > 1) out.subarray(0, m).sort();
+      return m;
     },
   };
 }
