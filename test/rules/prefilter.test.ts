@@ -66,15 +66,54 @@ describe("buildPrefilter", () => {
   it("uses only characters no serializer escapes; splits wildcard patterns on the others", () => {
     const f = buildPrefilter([rule(`process where process.executable : "/private/tmp/*" and process.name == "a/b"`)])!;
     expect(f.needles).toEqual(["private"]);
-    expect(buildPrefilter([rule(`process where process.name == "a/b"`)])).toBeUndefined();
+    // Nothing safe to look for in "a/b": the rule falls back on its category.
+    const g = buildPrefilter([rule(`process where process.name == "a/b"`)])!;
+    expect(g.needles).toEqual([]);
+    expect(g.conjunctions).toEqual([[['"process"']]]);
   });
 
   it("takes the union over `or`, the best operand of `and`, nothing from `not`, regex or functions", () => {
     expect([...buildPrefilter([rule(`process where process.name == "curl" or process.args : "*wget*"`)])!.needles].sort()).toEqual([`"curl"`, "wget"]);
-    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args regex "w.*"`)])).toBeUndefined();
-    expect(buildPrefilter([rule(`process where not process.name == "curl"`)])).toBeUndefined();
-    expect(buildPrefilter([rule(`process where startsWith(process.name, "curl")`)])).toBeUndefined();
-    expect(buildPrefilter([rule(`process where host.os.type == "macos" and event.action == "exec"`)])).toBeUndefined();
+    const categoryOnly = [[['"process"']]];
+    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args regex "w.*"`)])!.conjunctions).toEqual(categoryOnly);
+    expect(buildPrefilter([rule(`process where not process.name == "curl"`)])!.conjunctions).toEqual(categoryOnly);
+    expect(buildPrefilter([rule(`process where startsWith(process.name, "curl")`)])!.conjunctions).toEqual(categoryOnly);
+    expect(buildPrefilter([rule(`any where not process.name == "curl"`)])).toBeUndefined();
+  });
+
+  it("a rule with no decisive text needs its category and its action or type, never all lines", () => {
+    const f = buildPrefilter([
+      rule(`process where host.os.type == "macos" and event.action == "exec" and process.args regex "w.*"`, "a"),
+      rule(`network where event.type in ("start", "connection_attempted") and not cidrmatch(destination.ip, "10.0.0.0/8")`, "b"),
+      rule(`process where process.name == "curl"`, "c"),
+    ])!;
+    expect(f.needles).toEqual(['"curl"']);
+    expect(f.conjunctions).toEqual([
+      [['"exec"'], ['"process"']],
+      [['"network"'], ['"start"', '"connection_attempted"']],
+    ]);
+    const net = (type: string) => JSON.stringify({ event: { category: ["network"], type: [type] }, destination: { ip: "8.8.8.8" } });
+    expect(f.mayMatch(net("start"))).toBe(true);
+    expect(f.mayMatch(net("end"))).toBe(false);
+    expect(f.mayMatch(exec({ name: "ls" }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "ls" }).replace('"exec"', '"fork"'))).toBe(false);
+    // A value, not a key: `"start":` (process.start, a timestamp) is not the value "start".
+    expect(f.mayMatch(JSON.stringify({ event: { category: ["network"], type: ["end"] }, process: { start: "2026-01-01" } }))).toBe(false);
+    expect(f.mayMatch(JSON.stringify({ event: { category: ["network"], type: ["end"] }, process: { name: "CURL" } }))).toBe(true);
+  });
+
+  it("weak texts that overlap or start at one offset are all seen", () => {
+    const f = buildPrefilter([
+      rule(`process where event.type : "*sh*"`, "a"),
+      rule(`file where event.type : "*shell*"`, "b"),
+      rule(`network where event.action : "*tar*"`, "c"),
+      rule(`file where event.action == "start"`, "d"),
+    ])!;
+    expect(f.needles).toEqual([]);
+    const line = (category: string, type: string, action: string) => JSON.stringify({ event: { category: [category], type: [type], action } });
+    expect(f.mayMatch(line("process", "shell", "x"))).toBe(true);
+    expect(f.mayMatch(line("network", "x", "start"))).toBe(true);
+    expect(f.mayMatch(line("dns", "shell", "start"))).toBe(false);
   });
 
   it("sequences need the union of their stages, missing-event and until stages included", () => {
@@ -84,7 +123,9 @@ describe("buildPrefilter", () => {
     );
     expect([...buildPrefilter([rule(`process where process.name == "curl"`), seq])!.needles].sort()).toEqual(['"aaa"', '"bbb"', '"ccc"', '"curl"', '"ddd"']);
     const open = rule(`sequence [process where process.name == "aaa"] [process where true]`, "o");
-    expect(buildPrefilter([open])).toBeUndefined();
+    expect(buildPrefilter([open])!.conjunctions).toEqual([[['"process"']]]);
+    const any = rule(`sequence [process where process.name == "aaa"] [any where true]`, "o");
+    expect(buildPrefilter([any])).toBeUndefined();
   });
 });
 
