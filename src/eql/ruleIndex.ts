@@ -19,31 +19,43 @@ export interface IndexedCondition {
   category?: { field: string; value: string };
 }
 
-/** A necessary condition: the field holds (any element equal to) one of `values`, compared case-folded. */
+/**
+ * A necessary condition: the field holds (any element equal to, or for `contains` holding) one of `values`,
+ * compared case-folded (`contains` values are lower-cased ASCII).
+ */
 interface Requirement {
   path: readonly string[];
   values: string[];
+  contains: boolean;
+  /** The category test's rank, whatever field holds the category. */
+  rank?: number;
 }
 
 /**
  * Fields with a handful of values that nearly every event of a kind carries: a requirement on them narrows little,
- * so a condition is filed under one only when it has nothing better.
+ * so a condition is filed under one only when it has nothing better. Ranked by how much they narrow; rank 0 ones
+ * are the same on every event of a source and are never used.
  */
-const LOW_CARDINALITY = new Set([
-  "event.category",
-  "event.type",
-  "event.action",
-  "event.kind",
-  "event.module",
-  "event.dataset",
-  "event.outcome",
-  "host.os.type",
-  "host.os.name",
-  "host.os.family",
-  "host.os.platform",
-  "agent.type",
-  "ecs.version",
+const LOW_CARDINALITY = new Map([
+  ["event.action", 3],
+  ["event.type", 2],
+  ["event.category", 2],
+  ["event.outcome", 1],
+  ["event.kind", 0],
+  ["event.module", 0],
+  ["event.dataset", 0],
+  ["host.os.type", 0],
+  ["host.os.name", 0],
+  ["host.os.family", 0],
+  ["host.os.platform", 0],
+  ["agent.type", 0],
+  ["ecs.version", 0],
 ]);
+/** Exact values of an ordinary field, then a literal substring of one, then the low-cardinality fields. */
+const EXACT_RANK = 5;
+const CONTAINS_RANK = 4;
+/** A substring shorter than this is in too many values to index on. */
+const MIN_SUBSTRING = 3;
 
 function stringLiterals(xs: readonly Expr[]): string[] | undefined {
   const out: string[] = [];
@@ -59,23 +71,39 @@ function requirementOf(e: Expr): Requirement | undefined {
   if (e.kind === "comparison" && e.op === "==") {
     const field = e.left.kind === "field" ? e.left : e.right.kind === "field" ? e.right : undefined;
     const values = stringLiterals([e.left.kind === "field" ? e.right : e.left]);
-    return field && values ? { path: field.path, values } : undefined;
+    return field && values ? { path: field.path, values, contains: false } : undefined;
   }
   if (e.kind === "in" && e.subject.kind === "field") {
     const values = stringLiterals(e.values);
-    return values && values.length > 0 ? { path: e.subject.path, values } : undefined;
+    return values && values.length > 0 ? { path: e.subject.path, values, contains: false } : undefined;
   }
   if (e.kind === "pattern" && e.op !== "regex" && e.subject.kind === "field") {
     const values = stringLiterals(e.patterns);
-    if (!values || values.some((v) => v.includes("*") || v.includes("?"))) return undefined;
-    return { path: e.subject.path, values };
+    if (!values || values.length === 0) return undefined;
+    if (!values.some((v) => v.includes("*") || v.includes("?"))) return { path: e.subject.path, values, contains: false };
+    // Wildcards: the value must hold each pattern's longest literal run (ASCII only: the scan folds ASCII case).
+    const pieces: string[] = [];
+    for (const v of values) {
+      const piece = v.split(/[*?]/).reduce((a, b) => (b.length > a.length ? b : a), "");
+      if (piece.length < MIN_SUBSTRING || !/^[\x20-\x7e]+$/.test(piece)) return undefined;
+      pieces.push(piece.toLowerCase());
+    }
+    return { path: e.subject.path, values: pieces, contains: true };
   }
   return undefined;
 }
 
-/** Higher is more selective: any ordinary field before a low-cardinality one, then fewer values. */
+function rank(r: Requirement): number {
+  if (r.rank !== undefined) return r.rank;
+  const low = LOW_CARDINALITY.get(r.path.join("."));
+  if (low !== undefined) return low;
+  return r.contains ? CONTAINS_RANK : EXACT_RANK;
+}
+
+/** Higher is more selective: by rank, then fewer values (a rank-0 requirement is no requirement). */
 function selectivity(r: Requirement): number {
-  return (LOW_CARDINALITY.has(r.path.join(".")) ? 0 : 1_000_000) - r.values.length;
+  const k = rank(r);
+  return k === 0 ? -Infinity : k * 1_000_000 - r.values.length;
 }
 
 /** The most selective requirement of a condition (its category included), or undefined when it has none. */
@@ -83,10 +111,10 @@ export function bestRequirement(c: IndexedCondition): Requirement | undefined {
   const conjuncts = c.condition.kind === "and" ? c.condition.operands : [c.condition];
   let best: Requirement | undefined;
   const consider = (r: Requirement | undefined): void => {
-    if (r && (!best || selectivity(r) > selectivity(best))) best = r;
+    if (r && selectivity(r) > -Infinity && (!best || selectivity(r) > selectivity(best))) best = r;
   };
   for (const conjunct of conjuncts) consider(requirementOf(conjunct));
-  if (c.category) consider({ path: c.category.field.split("."), values: [c.category.value] });
+  if (c.category) consider({ path: c.category.field.split("."), values: [c.category.value], contains: false, rank: 2 });
   return best;
 }
 
@@ -98,16 +126,77 @@ interface FieldIndex {
   all: number[];
 }
 
+/** Conditions filed under substrings of one field's value, found by one scan of the value. */
+class SubstringIndex {
+  readonly get: FieldGetter;
+  readonly all: number[] = [];
+  private readonly bySubstring = new Map<string, number[]>();
+  private pattern: RegExp | undefined;
+  /** Per matched substring: the conditions of it and of every listed substring that is a prefix of it. */
+  private shown = new Map<string, number[]>();
+
+  constructor(path: readonly string[]) {
+    this.get = compileFieldGetter(path);
+  }
+
+  add(condition: number, substrings: readonly string[]): void {
+    this.all.push(condition);
+    for (const v of new Set(substrings)) {
+      const list = this.bySubstring.get(v);
+      if (list) list.push(condition);
+      else this.bySubstring.set(v, [condition]);
+    }
+  }
+
+  seal(): void {
+    // Longest first: of substrings starting at one offset the longest is reported; the shorter ones are its prefixes.
+    const all = [...this.bySubstring.keys()].sort((a, b) => b.length - a.length);
+    for (const s of all) this.shown.set(s, all.filter((p) => s.startsWith(p)).flatMap((p) => this.bySubstring.get(p) as number[]));
+    // Case-insensitive without the u flag folds ASCII letters only; values with other characters are not scanned.
+    this.pattern = new RegExp(all.map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|"), "gi");
+  }
+
+  /** Calls add(condition) for each condition filed under a substring the value holds (repeats possible). */
+  scan(value: string, add: (list: readonly number[]) => void): boolean {
+    for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 126) return false;
+    const pattern = this.pattern as RegExp;
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(value); m !== null; m = pattern.exec(value)) {
+      add(this.shown.get(m[0].toLowerCase()) as number[]);
+      // Substrings may overlap: look again from the next character.
+      pattern.lastIndex = m.index + 1;
+    }
+    return true;
+  }
+}
+
+const EMPTY = new Int32Array(0);
+
 export class CandidateIndex {
   private readonly fields: FieldIndex[] = [];
+  private readonly substrings: SubstringIndex[] = [];
   private readonly always: number[] = [];
   /** mark[i] === generation: condition i was already collected for this event. */
   private readonly mark: Int32Array;
   private generation = 0;
+  private out: Int32Array = EMPTY;
+  private n = 0;
+  private readonly addList = (list: readonly number[]): void => {
+    const mark = this.mark;
+    const g = this.generation;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      if (mark[c] !== g) {
+        mark[c] = g;
+        this.out[this.n++] = c;
+      }
+    }
+  };
 
   constructor(conditions: readonly IndexedCondition[]) {
     this.mark = new Int32Array(Math.max(1, conditions.length));
     const byField = new Map<string, FieldIndex>();
+    const bySubstringField = new Map<string, SubstringIndex>();
     conditions.forEach((c, i) => {
       const req = bestRequirement(c);
       if (!req) {
@@ -115,6 +204,16 @@ export class CandidateIndex {
         return;
       }
       const key = req.path.join("\u0000");
+      if (req.contains) {
+        let sub = bySubstringField.get(key);
+        if (!sub) {
+          sub = new SubstringIndex(req.path);
+          bySubstringField.set(key, sub);
+          this.substrings.push(sub);
+        }
+        sub.add(i, req.values);
+        return;
+      }
       let field = byField.get(key);
       if (!field) {
         field = { get: compileFieldGetter(req.path), byValue: new Map(), all: [] };
@@ -128,11 +227,12 @@ export class CandidateIndex {
         else field.byValue.set(v, [i]);
       }
     });
+    for (const sub of this.substrings) sub.seal();
   }
 
   /** How many fields an event is looked up by (diagnostics, tests). */
   get indexedFields(): number {
-    return this.fields.length;
+    return this.fields.length + this.substrings.length;
   }
 
   /** Conditions that are candidates for every event. */
@@ -196,6 +296,25 @@ export class CandidateIndex {
         }
       }
     }
+    if (this.substrings.length === 0) return n;
+    this.out = out;
+    this.n = n;
+    for (const sub of this.substrings) {
+      const v = sub.get(event);
+      if (v === undefined || v === null) continue;
+      if (typeof v === "string") {
+        if (!sub.scan(v, this.addList)) this.addList(sub.all);
+      } else if (Array.isArray(v) && v.every((x) => typeof x === "string" || x === null)) {
+        for (const x of v) if (x !== null && !sub.scan(x as string, this.addList)) this.addList(sub.all);
+      } else if (typeof v === "number" || typeof v === "boolean") {
+        // Pattern operators see a number or boolean as its text.
+        sub.scan(String(v), this.addList);
+      } else {
+        this.addList(sub.all);
+      }
+    }
+    n = this.n;
+    this.out = EMPTY;
     return n;
   }
 }
