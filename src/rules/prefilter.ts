@@ -14,10 +14,9 @@
  *   own category and action, never of all lines.
  * Only a condition with no requirement at all (`any where true`) turns the pre-filter off.
  *
- * Sound by construction, as long as the line's serializer writes these characters as themselves (lines holding a
- * backslash, which may be a `\u` escape, are always parsed by replay): only letters, digits, space and
- * `-_.,:;=+@#%!~` are used in texts — characters no JSON serializer escapes (JSON.stringify, Python's json, Go's
- * encoding/json alike). A whole value is looked for with its quotes and must not be followed by `:` (after
+ * Sound by construction for lines without a backslash (replay parses every line holding one): JSON escapes all
+ * start with a backslash, so in such a line every printable ASCII character of a value is written as itself.
+ * Texts use printable ASCII only, never the quote or the backslash. A whole value is looked for with its quotes and must not be followed by `:` (after
  * optional white space): a JSON string followed by a colon is a key, and a value is never one. Anything else
  * (regexes, functions, `not`, numbers, booleans) gives no requirement.
  */
@@ -47,8 +46,9 @@ const CATEGORY_RANK = 2;
 /** Clauses of one weak conjunction at most (each costs regex matches on the lines that hold its texts). */
 const MAX_WEAK_CLAUSES = 3;
 
-const SAFE = /^[A-Za-z0-9 _.,:;=+@#%!~-]+$/;
-const UNSAFE_SPLIT = /[^A-Za-z0-9 _.,:;=+@#%!~-]+/;
+/** Printable ASCII but the quote and the backslash: what a serializer writes as itself or with a backslash. */
+const SAFE = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
+const UNSAFE_SPLIT = /[^\x20\x21\x23-\x5b\x5d-\x7e]+/;
 
 /** A text a line must hold: a whole JSON string value (`"curl"`, not a key), or a fragment anywhere. */
 interface Needle {
@@ -157,25 +157,30 @@ function clauseOf(e: Expr): Clause | undefined {
   }
 }
 
-/** A condition's requirement: one decisive clause, or clauses that must all hold; undefined: none at all. */
-type Requirement = { decisive: Clause } | { all: Clause[] };
+/** Decisive clauses of one conjunction at most (each costs regex matches on the lines that hold its texts). */
+const MAX_STRONG_CLAUSES = 3;
 
-function requirementOf(q: EventQuery): Requirement | undefined {
+/**
+ * A condition's requirement, as clauses that must all hold: its best decisive clauses, or when it has none its
+ * weak clauses and category; undefined when it has none at all.
+ */
+function requirementOf(q: EventQuery): Clause[] | undefined {
   const conjuncts = q.condition.kind === "and" ? q.condition.operands : [q.condition];
   const clauses: Clause[] = [];
   for (const c of conjuncts) {
     const clause = clauseOf(c);
     if (clause) clauses.push(clause);
   }
-  const decisive = best(clauses.filter((c) => c.strong));
-  if (decisive) return { decisive };
+  clauses.sort((a, b) => score(b) - score(a));
+  const strong = clauses.filter((c) => c.strong);
+  if (strong.length > 0) return strong.slice(0, MAX_STRONG_CLAUSES);
   if (q.category !== null) {
     const needle = wholeValue(q.category);
     if (needle) clauses.push({ needles: [needle], strong: false, rank: CATEGORY_RANK });
   }
   if (clauses.length === 0) return undefined;
   clauses.sort((a, b) => score(b) - score(a));
-  return { all: clauses.slice(0, MAX_WEAK_CLAUSES) };
+  return clauses.slice(0, MAX_WEAK_CLAUSES);
 }
 
 /** Drops needles that contain another needle: the shorter one already lets their lines through. */
@@ -229,9 +234,9 @@ export function buildPrefilter(rules: readonly LoadedRule[]): LinePrefilter | un
     for (const q of queries) {
       const req = requirementOf(q);
       if (!req) return undefined;
-      if ("decisive" in req) decisive.push(...req.decisive.needles);
+      if (req.length === 1) decisive.push(...req[0].needles);
       else {
-        const clauses = req.all.map((c) => minimal(c.needles));
+        const clauses = req.map((c) => minimal(c.needles));
         conjunctions.set(JSON.stringify(clauses.map((c) => c.map(key).sort()).sort()), clauses);
       }
     }
@@ -244,45 +249,53 @@ class Scanner implements LinePrefilter {
   readonly conjunctions: readonly (readonly (readonly string[])[])[];
   private readonly pattern: RegExp;
   /**
-   * Per matched text (lower-cased): null when decisive, else the weak needles it shows present: itself and the
-   * weak fragments that are its prefixes (the pattern reports only one text per offset, the longest weak one).
+   * Per matched text (lower-cased): null when decisive, else the clauses it satisfies — its own and those of the
+   * texts that are its prefixes (the pattern reports one text per offset, the longest).
    */
-  private readonly atomOf = new Map<string, number[] | null>();
-  /** Per conjunction, per clause: the weak needles' numbers. */
-  private readonly weak: number[][][];
-  /** seenIn[atom] === line: the weak needle was seen in the line being scanned. */
-  private readonly seenIn: Float64Array;
+  private readonly clausesOf = new Map<string, Int32Array | null>();
+  /** Per clause: its conjunction. */
+  private readonly conjunctionOf: Int32Array;
+  /** Per conjunction: how many clauses it has. */
+  private readonly size: Int32Array;
+  /** clauseIn[c] === line: clause c holds in the line being scanned; heldIn / held count the conjunction's. */
+  private readonly clauseIn: Float64Array;
+  private readonly heldIn: Float64Array;
+  private readonly held: Int32Array;
   private line = 0;
 
   constructor(decisive: Needle[], conjunctions: Needle[][][]) {
     this.needles = decisive.map((n) => n.text);
     this.conjunctions = conjunctions.map((clauses) => clauses.map((c) => c.map((n) => n.text)));
-    const weakNeedles: Needle[] = [];
-    const weakIds = new Map<string, number>();
-    this.weak = conjunctions.map((clauses) =>
-      clauses.map((clause) =>
-        clause.map((n) => {
-          let id = weakIds.get(key(n));
-          if (id === undefined) {
-            id = weakNeedles.length;
-            weakIds.set(key(n), id);
-            weakNeedles.push(n);
-          }
-          return id;
-        }),
-      ),
-    );
-    for (const n of decisive) this.atomOf.set(n.text, null);
-    // A weak text that is also decisive is decisive: every line holding it is parsed anyway.
-    const weakOnly = weakNeedles.filter((n) => !this.atomOf.has(n.text)).sort((a, b) => b.text.length - a.text.length);
-    for (const n of weakOnly) {
-      const shown = weakNeedles.flatMap((other, id) => (other.text === n.text || (!other.whole && n.text.startsWith(other.text)) ? [id] : []));
-      this.atomOf.set(n.text, shown);
+    for (const n of decisive) this.clausesOf.set(n.text, null);
+    // Clauses of texts that are not decisive (a line holding a decisive text is parsed anyway).
+    const clausesOfText = new Map<string, { needle: Needle; clauses: number[] }>();
+    const conjunctionOf: number[] = [];
+    conjunctions.forEach((clauses, j) => {
+      for (const clause of clauses) {
+        const id = conjunctionOf.length;
+        conjunctionOf.push(j);
+        for (const n of clause) {
+          if (this.clausesOf.has(n.text)) continue;
+          const entry = clausesOfText.get(n.text) ?? { needle: n, clauses: [] };
+          entry.clauses.push(id);
+          clausesOfText.set(n.text, entry);
+        }
+      }
+    });
+    const texts = [...clausesOfText.values()].sort((a, b) => b.needle.text.length - a.needle.text.length);
+    for (const { needle } of texts) {
+      // A fragment that is a prefix of this text starts where it starts (whole values hold quotes no fragment has).
+      const shown = texts.filter((o) => o.needle.text === needle.text || (!o.needle.whole && needle.text.startsWith(o.needle.text)));
+      this.clausesOf.set(needle.text, Int32Array.from(new Set(shown.flatMap((o) => o.clauses))));
     }
-    this.seenIn = new Float64Array(Math.max(1, weakNeedles.length));
-    // Decisive alternatives first, then weak ones longest first: of texts starting at one offset, the first listed
-    // is reported, and a shorter weak text starting there is a prefix of the reported one.
-    const alternatives = [...decisive, ...weakOnly].map(source);
+    this.conjunctionOf = Int32Array.from(conjunctionOf);
+    this.size = Int32Array.from(conjunctions.map((c) => c.length));
+    this.clauseIn = new Float64Array(Math.max(1, conjunctionOf.length));
+    this.heldIn = new Float64Array(Math.max(1, conjunctions.length));
+    this.held = new Int32Array(Math.max(1, conjunctions.length));
+    // Decisive alternatives first, then the others longest first: of texts starting at one offset the first listed
+    // is reported, and a shorter one starting there is a prefix of it.
+    const alternatives = [...decisive, ...texts.map((t) => t.needle)].map(source);
     // Case-insensitive without the u flag: only ASCII letters fold onto ASCII letters, which is what the texts need.
     this.pattern = new RegExp(alternatives.length > 0 ? alternatives.join("|") : "(?!)", "gi");
   }
@@ -295,58 +308,42 @@ class Scanner implements LinePrefilter {
     const out: number[] = [];
     const pattern = this.pattern;
     pattern.lastIndex = 0;
-    // The line whose weak texts are being gathered: its first offset and its end (-1: none).
-    let weakAt = -1;
-    let weakEnd = -1;
+    let lineEnd = -1;
+    let line = this.line;
     for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
       const at = m.index;
-      if (weakAt !== -1 && at > weakEnd) {
-        if (this.someConjunctionHolds()) out.push(weakAt);
-        weakAt = -1;
-      }
-      const shown = this.atomOf.get(m[0].toLowerCase());
-      if (shown === undefined || shown === null) {
-        // Decisive (a text this scanner did not list cannot be matched; treat it as decisive, to be safe).
-        out.push(weakAt !== -1 ? weakAt : at);
-        weakAt = -1;
+      if (at > lineEnd) {
+        line++;
         const nl = text.indexOf("\n", at);
-        if (nl === -1) break;
-        pattern.lastIndex = nl + 1;
+        lineEnd = nl === -1 ? text.length : nl;
+      }
+      const clauses = this.clausesOf.get(m[0].toLowerCase());
+      if (clauses === null || clauses === undefined || this.satisfies(clauses, line)) {
+        // Decisive, or a conjunction now holds (a text this scanner did not list cannot match: decisive, to be safe).
+        out.push(at);
+        if (lineEnd >= text.length) break;
+        pattern.lastIndex = lineEnd + 1;
         continue;
       }
-      if (weakAt === -1) {
-        this.line++;
-        weakAt = at;
-        const nl = text.indexOf("\n", at);
-        weakEnd = nl === -1 ? text.length : nl;
-      }
-      for (let i = 0; i < shown.length; i++) this.seenIn[shown[i]] = this.line;
       // Texts may overlap: look again from the next character, not after this match.
       pattern.lastIndex = at + 1;
     }
-    if (weakAt !== -1 && this.someConjunctionHolds()) out.push(weakAt);
+    this.line = line;
     return out;
   }
 
-  private someConjunctionHolds(): boolean {
-    const line = this.line;
-    const seen = this.seenIn;
-    for (const clauses of this.weak) {
-      let all = true;
-      for (const clause of clauses) {
-        let any = false;
-        for (const atom of clause) {
-          if (seen[atom] === line) {
-            any = true;
-            break;
-          }
-        }
-        if (!any) {
-          all = false;
-          break;
-        }
+  /** Marks the clauses as holding in the line; true when that completes a conjunction. */
+  private satisfies(clauses: Int32Array, line: number): boolean {
+    for (let i = 0; i < clauses.length; i++) {
+      const c = clauses[i];
+      if (this.clauseIn[c] === line) continue;
+      this.clauseIn[c] = line;
+      const j = this.conjunctionOf[c];
+      if (this.heldIn[j] !== line) {
+        this.heldIn[j] = line;
+        this.held[j] = 0;
       }
-      if (all) return true;
+      if (++this.held[j] === this.size[j]) return true;
     }
     return false;
   }

@@ -44,7 +44,14 @@ const exec = (process: Record<string, unknown>) =>
 describe("buildPrefilter", () => {
   it("derives the texts the shipped rules need, skipping low-cardinality fields", () => {
     const f = buildPrefilter(shipped)!;
-    expect([...f.needles].sort()).toEqual(['"com.apple.security"', '"security"', ".keychain", "keychain-2.db", "keychains"].sort());
+    expect([...f.needles].sort()).toEqual(['"com.apple.security"', '"security"']);
+    // The keychain-copy rule needs a keychain path and a copying tool's name, both in the line.
+    const copy = f.conjunctions.find((c) => c[0].includes("keychain-2.db"))!;
+    expect(copy.length).toBe(2);
+    expect(copy[1]).toContain('"ditto"');
+    expect(f.mayMatch(exec({ name: "ditto", args: ["ditto", "/Users/a/Library/Keychains/login.keychain-db", "/tmp"] }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "ls", args: ["ls", "/Users/a/Library/Keychains/"] }))).toBe(false);
+    expect(f.mayMatch(exec({ name: "ditto", args: ["ditto", "a", "b"] }))).toBe(false);
   });
 
   it("lets through every positive fixture line of every shipped rule", () => {
@@ -63,21 +70,22 @@ describe("buildPrefilter", () => {
     expect(f.mayMatch(exec({ name: "securityd" }))).toBe(false);
   });
 
-  it("uses only characters no serializer escapes; splits wildcard patterns on the others", () => {
+  it("uses printable ASCII but the quote and the backslash; needs every decisive clause of a rule", () => {
     const f = buildPrefilter([rule(`process where process.executable : "/private/tmp/*" and process.name == "a/b"`)])!;
-    expect(f.needles).toEqual(["private"]);
-    // Nothing safe to look for in "a/b": the rule falls back on its category.
-    const g = buildPrefilter([rule(`process where process.name == "a/b"`)])!;
-    expect(g.needles).toEqual([]);
-    expect(g.conjunctions).toEqual([[['"process"']]]);
+    expect(f.needles).toEqual([]);
+    expect(f.conjunctions).toEqual([[["/private/tmp/"], ['"a/b"']]]);
+    expect(f.mayMatch(exec({ name: "a/b", executable: "/private/tmp/a/b" }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "a/b", executable: "/usr/bin/a/b" }))).toBe(false);
+    // Nothing to look for in a value with a tab (written \t): the rule falls back on its category.
+    expect(buildPrefilter([rule(`process where process.name == "a\tb"`)])!.needles).toEqual(['"process"']);
   });
 
   it("takes the union over `or`, the best operand of `and`, nothing from `not`, regex or functions", () => {
     expect([...buildPrefilter([rule(`process where process.name == "curl" or process.args : "*wget*"`)])!.needles].sort()).toEqual([`"curl"`, "wget"]);
-    const categoryOnly = [[['"process"']]];
-    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args regex "w.*"`)])!.conjunctions).toEqual(categoryOnly);
-    expect(buildPrefilter([rule(`process where not process.name == "curl"`)])!.conjunctions).toEqual(categoryOnly);
-    expect(buildPrefilter([rule(`process where startsWith(process.name, "curl")`)])!.conjunctions).toEqual(categoryOnly);
+    const categoryOnly = ['"process"'];
+    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args regex "w.*"`)])!.needles).toEqual(categoryOnly);
+    expect(buildPrefilter([rule(`process where not process.name == "curl"`)])!.needles).toEqual(categoryOnly);
+    expect(buildPrefilter([rule(`process where startsWith(process.name, "curl")`)])!.needles).toEqual(categoryOnly);
     expect(buildPrefilter([rule(`any where not process.name == "curl"`)])).toBeUndefined();
   });
 
@@ -123,7 +131,7 @@ describe("buildPrefilter", () => {
     );
     expect([...buildPrefilter([rule(`process where process.name == "curl"`), seq])!.needles].sort()).toEqual(['"aaa"', '"bbb"', '"ccc"', '"curl"', '"ddd"']);
     const open = rule(`sequence [process where process.name == "aaa"] [process where true]`, "o");
-    expect(buildPrefilter([open])!.conjunctions).toEqual([[['"process"']]]);
+    expect(buildPrefilter([open])!.needles).toEqual(['"aaa"', '"process"']);
     const any = rule(`sequence [process where process.name == "aaa"] [any where true]`, "o");
     expect(buildPrefilter([any])).toBeUndefined();
   });
