@@ -201,19 +201,14 @@ function covers(k: Needle, n: Needle): boolean {
   return n.text.includes(k.text);
 }
 
-function source(n: Needle): string {
-  const escaped = n.text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  return n.whole ? `${escaped}(?![ \\t\\r]*:)` : escaped;
-}
-
 export interface LinePrefilter {
   /** False when no rule can match the line (it need not be parsed). */
   mayMatch(line: string): boolean;
   /**
-   * Scans lines (separated by `\n`) at once: returns, in ascending order, one offset inside each line that must
-   * be parsed (at most one per line). Lines with no offset need not be parsed.
+   * Scans lines (bytes separated by `\n`) at once: returns, in ascending order, one offset inside each line that
+   * must be parsed (at most one per line). Lines with no offset need not be parsed.
    */
-  candidates(text: string): number[];
+  candidates(block: Uint8Array): number[];
   /** Decisive texts, lower-cased (a whole value with its quotes): a line holding one is parsed. */
   readonly needles: readonly string[];
   /** Weak conjunctions: a line holding a text of every clause is parsed. */
@@ -244,15 +239,26 @@ export function buildPrefilter(rules: readonly LoadedRule[]): LinePrefilter | un
   return new Scanner(minimal(decisive), [...conjunctions.values()]);
 }
 
+/**
+ * Finds every needle in a block of lines in one pass over its bytes (an Aho-Corasick automaton over ASCII with
+ * case folded: a few operations per byte, whatever the number of needles). Per line: a decisive needle, or the
+ * last clause of a conjunction, makes the line a candidate and the scan goes on at the next line.
+ */
 class Scanner implements LinePrefilter {
   readonly needles: readonly string[];
   readonly conjunctions: readonly (readonly (readonly string[])[])[];
-  private readonly pattern: RegExp;
-  /**
-   * Per matched text (lower-cased): null when decisive, else the clauses it satisfies — its own and those of the
-   * texts that are its prefixes (the pattern reports one text per offset, the longest).
-   */
-  private readonly clausesOf = new Map<string, Int32Array | null>();
+  /** Byte to letter of the automaton's alphabet (ASCII case folded; 0 for bytes no needle holds). */
+  private readonly letter = new Uint8Array(256);
+  private readonly letters: number;
+  /** next[state * letters + letter]: the automaton's transitions (failure links resolved). */
+  private readonly next: Int32Array;
+  /** The needles ending at a state (its own and its suffixes'): outputs[outputStart[s] .. outputStart[s + 1]). */
+  private readonly outputStart: Int32Array;
+  private readonly outputs: Int32Array;
+  /** Per needle: whether it is a whole value (must not be followed by `:`). */
+  private readonly whole: Uint8Array;
+  /** Per needle: null when decisive, else the clauses it satisfies. */
+  private readonly clausesOf: (Int32Array | null)[];
   /** Per clause: its conjunction. */
   private readonly conjunctionOf: Int32Array;
   /** Per conjunction: how many clauses it has. */
@@ -266,70 +272,143 @@ class Scanner implements LinePrefilter {
   constructor(decisive: Needle[], conjunctions: Needle[][][]) {
     this.needles = decisive.map((n) => n.text);
     this.conjunctions = conjunctions.map((clauses) => clauses.map((c) => c.map((n) => n.text)));
-    for (const n of decisive) this.clausesOf.set(n.text, null);
-    // Clauses of texts that are not decisive (a line holding a decisive text is parsed anyway).
-    const clausesOfText = new Map<string, { needle: Needle; clauses: number[] }>();
+    // Needles by text: decisive ones, then the texts of conjunctions that are not decisive.
+    const ids = new Map<string, number>();
+    const texts: Needle[] = [];
+    const clausesOf: (number[] | null)[] = [];
+    for (const n of decisive) {
+      if (ids.has(n.text)) continue;
+      ids.set(n.text, texts.length);
+      texts.push(n);
+      clausesOf.push(null);
+    }
     const conjunctionOf: number[] = [];
     conjunctions.forEach((clauses, j) => {
       for (const clause of clauses) {
-        const id = conjunctionOf.length;
+        const c = conjunctionOf.length;
         conjunctionOf.push(j);
         for (const n of clause) {
-          if (this.clausesOf.has(n.text)) continue;
-          const entry = clausesOfText.get(n.text) ?? { needle: n, clauses: [] };
-          entry.clauses.push(id);
-          clausesOfText.set(n.text, entry);
+          let id = ids.get(n.text);
+          if (id === undefined) {
+            id = texts.length;
+            ids.set(n.text, id);
+            texts.push(n);
+            clausesOf.push([]);
+          }
+          clausesOf[id]?.push(c);
         }
       }
     });
-    const texts = [...clausesOfText.values()].sort((a, b) => b.needle.text.length - a.needle.text.length);
-    for (const { needle } of texts) {
-      // A fragment that is a prefix of this text starts where it starts (whole values hold quotes no fragment has).
-      const shown = texts.filter((o) => o.needle.text === needle.text || (!o.needle.whole && needle.text.startsWith(o.needle.text)));
-      this.clausesOf.set(needle.text, Int32Array.from(new Set(shown.flatMap((o) => o.clauses))));
-    }
+    this.clausesOf = clausesOf.map((c) => (c === null ? null : Int32Array.from(new Set(c))));
+    this.whole = Uint8Array.from(texts.map((n) => (n.whole ? 1 : 0)));
     this.conjunctionOf = Int32Array.from(conjunctionOf);
     this.size = Int32Array.from(conjunctions.map((c) => c.length));
     this.clauseIn = new Float64Array(Math.max(1, conjunctionOf.length));
     this.heldIn = new Float64Array(Math.max(1, conjunctions.length));
     this.held = new Int32Array(Math.max(1, conjunctions.length));
-    // Decisive alternatives first, then the others longest first: of texts starting at one offset the first listed
-    // is reported, and a shorter one starting there is a prefix of it.
-    const alternatives = [...decisive, ...texts.map((t) => t.needle)].map(source);
-    // Case-insensitive without the u flag: only ASCII letters fold onto ASCII letters, which is what the texts need.
-    this.pattern = new RegExp(alternatives.length > 0 ? alternatives.join("|") : "(?!)", "gi");
+
+    // The alphabet: one letter per character the needles use (lower case; upper case maps to it).
+    let letters = 1;
+    for (const n of texts) {
+      for (let i = 0; i < n.text.length; i++) {
+        const c = n.text.charCodeAt(i);
+        if (this.letter[c] === 0) {
+          this.letter[c] = letters;
+          if (c >= 97 && c <= 122) this.letter[c - 32] = letters;
+          letters++;
+        }
+      }
+    }
+    this.letters = letters;
+    // The trie, then failure links breadth first, folding them into full transitions.
+    const goto: number[][] = [new Array<number>(letters).fill(-1)];
+    const ends: number[][] = [[]];
+    texts.forEach((n, id) => {
+      let state = 0;
+      for (let i = 0; i < n.text.length; i++) {
+        const l = this.letter[n.text.charCodeAt(i)];
+        if (goto[state][l] === -1) {
+          goto[state][l] = goto.length;
+          goto.push(new Array<number>(letters).fill(-1));
+          ends.push([]);
+        }
+        state = goto[state][l];
+      }
+      ends[state].push(id);
+    });
+    const states = goto.length;
+    const next = new Int32Array(states * letters);
+    const fail = new Int32Array(states);
+    const order: number[] = [];
+    for (let l = 0; l < letters; l++) {
+      const child = goto[0][l];
+      next[l] = child === -1 ? 0 : child;
+      if (child !== -1) order.push(child);
+    }
+    for (let k = 0; k < order.length; k++) {
+      const state = order[k];
+      ends[state].push(...ends[fail[state]]);
+      for (let l = 0; l < letters; l++) {
+        const child = goto[state][l];
+        if (child === -1) {
+          next[state * letters + l] = next[fail[state] * letters + l];
+        } else {
+          fail[child] = next[fail[state] * letters + l];
+          next[state * letters + l] = child;
+          order.push(child);
+        }
+      }
+    }
+    this.next = next;
+    this.outputStart = new Int32Array(states + 1);
+    const outputs: number[] = [];
+    for (let state = 0; state < states; state++) {
+      this.outputStart[state] = outputs.length;
+      outputs.push(...new Set(ends[state]));
+    }
+    this.outputStart[states] = outputs.length;
+    this.outputs = Int32Array.from(outputs);
   }
 
   mayMatch(line: string): boolean {
-    return this.candidates(line).length > 0;
+    return this.candidates(Buffer.from(line)).length > 0;
   }
 
-  candidates(text: string): number[] {
+  candidates(block: Uint8Array): number[] {
     const out: number[] = [];
-    const pattern = this.pattern;
-    pattern.lastIndex = 0;
-    let lineEnd = -1;
-    let line = this.line;
-    for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-      const at = m.index;
-      if (at > lineEnd) {
+    const { letter, letters, next, outputStart } = this;
+    const n = block.length;
+    let line = ++this.line;
+    let state = 0;
+    for (let i = 0; i < n; i++) {
+      const b = block[i];
+      if (b === 10) {
         line++;
-        const nl = text.indexOf("\n", at);
-        lineEnd = nl === -1 ? text.length : nl;
-      }
-      const clauses = this.clausesOf.get(m[0].toLowerCase());
-      if (clauses === null || clauses === undefined || this.satisfies(clauses, line)) {
-        // Decisive, or a conjunction now holds (a text this scanner did not list cannot match: decisive, to be safe).
-        out.push(at);
-        if (lineEnd >= text.length) break;
-        pattern.lastIndex = lineEnd + 1;
+        state = 0;
         continue;
       }
-      // Texts may overlap: look again from the next character, not after this match.
-      pattern.lastIndex = at + 1;
+      state = next[state * letters + letter[b]];
+      if (outputStart[state] === outputStart[state + 1] || !this.found(state, block, i, line)) continue;
+      out.push(i);
+      const nl = block.indexOf(10, i + 1);
+      if (nl === -1) break;
+      i = nl;
+      line++;
+      state = 0;
     }
     this.line = line;
     return out;
+  }
+
+  /** The needles ending at byte `end` (in state `state`): true when one makes the line a candidate. */
+  private found(state: number, block: Uint8Array, end: number, line: number): boolean {
+    for (let k = this.outputStart[state]; k < this.outputStart[state + 1]; k++) {
+      const id = this.outputs[k];
+      if (this.whole[id] === 1 && followedByColon(block, end + 1)) continue;
+      const clauses = this.clausesOf[id];
+      if (clauses === null || this.satisfies(clauses, line)) return true;
+    }
+    return false;
   }
 
   /** Marks the clauses as holding in the line; true when that completes a conjunction. */
@@ -347,4 +426,14 @@ class Scanner implements LinePrefilter {
     }
     return false;
   }
+}
+
+/** Whether the next byte from `from` on that is not a space, tab or CR is a colon (the string before is a key). */
+function followedByColon(block: Uint8Array, from: number): boolean {
+  for (let i = from; i < block.length; i++) {
+    const b = block[i];
+    if (b === 32 || b === 9 || b === 13) continue;
+    return b === 58;
+  }
+  return false;
 }

@@ -147,7 +147,7 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
     let blockAscii = false;
     if (filter !== undefined) {
       blockAscii = isAscii(block);
-      matches = filter.candidates(block.toString("latin1"));
+      matches = filter.candidates(block);
     }
     let mi = 0;
     let start = 0;

@@ -138,7 +138,7 @@ describe("replay pre-filter soundness", () => {
         const text = lines.join("\n");
         const starts: number[] = [];
         for (let i = 0, at = 0; i < lines.length; at += lines[i].length + 1, i++) starts.push(at);
-        for (const offset of filter.candidates(text)) {
+        for (const offset of filter.candidates(Buffer.from(text))) {
           let line = starts.length - 1;
           while (starts[line] > offset) line--;
           blockDecisions.add(line);
