@@ -12,7 +12,16 @@
  */
 import type { Expr } from "./ast.js";
 import { compileFieldGetter, type FieldGetter } from "./fieldAccess.js";
-import { foldCase } from "./values.js";
+import { TextAutomaton } from "./textAutomaton.js";
+import { equalsFolded, foldCase } from "./values.js";
+
+/** The conditions filed under the value (case-folded), or undefined. */
+function lookupValue(field: FieldIndex, v: string): number[] | undefined {
+  const entries = field.byHash.get(foldedHash(v));
+  if (entries === undefined) return undefined;
+  for (let i = 0; i < entries.length; i++) if (equalsFolded(v, entries[i].folded)) return entries[i].conditions;
+  return undefined;
+}
 
 export interface IndexedCondition {
   condition: Expr;
@@ -118,10 +127,30 @@ export function bestRequirement(c: IndexedCondition): Requirement | undefined {
   return best;
 }
 
+/** A hash of foldCase(s) computed without building the folded string (the same per-character fold). */
+function foldedHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    else if (c > 127) {
+      const lower = s[i].toLowerCase();
+      if (lower.length === 1) c = lower.charCodeAt(0);
+    }
+    h = Math.imul(h ^ c, 16777619);
+  }
+  return h;
+}
+
+interface ValueEntry {
+  folded: string;
+  conditions: number[];
+}
+
 interface FieldIndex {
   get: FieldGetter;
-  /** Conditions by folded value. */
-  byValue: Map<string, number[]>;
+  /** Conditions by the folded value's hash (an event's value is hashed, not folded: no string per lookup). */
+  byHash: Map<number, ValueEntry[]>;
   /** Every condition filed under this field: all are candidates when the field holds a non-string. */
   all: number[];
 }
@@ -131,9 +160,8 @@ class SubstringIndex {
   readonly get: FieldGetter;
   readonly all: number[] = [];
   private readonly bySubstring = new Map<string, number[]>();
-  private pattern: RegExp | undefined;
-  /** Per matched substring: the conditions of it and of every listed substring that is a prefix of it. */
-  private shown = new Map<string, number[]>();
+  private automaton: TextAutomaton | undefined;
+  private lists: number[][] = [];
 
   constructor(path: readonly string[]) {
     this.get = compileFieldGetter(path);
@@ -149,28 +177,29 @@ class SubstringIndex {
   }
 
   seal(): void {
-    // Longest first: of substrings starting at one offset the longest is reported; the shorter ones are its prefixes.
-    const all = [...this.bySubstring.keys()].sort((a, b) => b.length - a.length);
-    for (const s of all) this.shown.set(s, all.filter((p) => s.startsWith(p)).flatMap((p) => this.bySubstring.get(p) as number[]));
-    // Case-insensitive without the u flag folds ASCII letters only; values with other characters are not scanned.
-    this.pattern = new RegExp(all.map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|"), "gi");
+    this.automaton = new TextAutomaton([...this.bySubstring.keys()]);
+    this.lists = [...this.bySubstring.values()];
   }
 
-  /** Calls add(condition) for each condition filed under a substring the value holds (repeats possible). */
+  /**
+   * Calls add(conditions) for the conditions filed under each substring the value holds (repeats possible);
+   * false, having called nothing, for a value with characters beyond ASCII (the automaton folds ASCII case only).
+   */
   scan(value: string, add: (list: readonly number[]) => void): boolean {
     for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 126) return false;
-    const pattern = this.pattern as RegExp;
-    pattern.lastIndex = 0;
-    for (let m = pattern.exec(value); m !== null; m = pattern.exec(value)) {
-      add(this.shown.get(m[0].toLowerCase()) as number[]);
-      // Substrings may overlap: look again from the next character.
-      pattern.lastIndex = m.index + 1;
-    }
+    const lists = this.lists;
+    (this.automaton as TextAutomaton).scan(value, (text) => add(lists[text]));
     return true;
   }
 }
 
 const EMPTY = new Int32Array(0);
+
+/** Strings and nulls only (ECS keeps many keyword fields as arrays of strings). */
+function allStrings(v: readonly unknown[]): boolean {
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== "string" && v[i] !== null) return false;
+  return true;
+}
 
 export class CandidateIndex {
   private readonly fields: FieldIndex[] = [];
@@ -216,15 +245,18 @@ export class CandidateIndex {
       }
       let field = byField.get(key);
       if (!field) {
-        field = { get: compileFieldGetter(req.path), byValue: new Map(), all: [] };
+        field = { get: compileFieldGetter(req.path), byHash: new Map(), all: [] };
         byField.set(key, field);
         this.fields.push(field);
       }
       field.all.push(i);
-      for (const v of new Set(req.values.map(foldCase))) {
-        const list = field.byValue.get(v);
-        if (list) list.push(i);
-        else field.byValue.set(v, [i]);
+      for (const folded of new Set(req.values.map(foldCase))) {
+        const h = foldedHash(folded);
+        const entries = field.byHash.get(h) ?? [];
+        const entry = entries.find((e) => e.folded === folded);
+        if (entry) entry.conditions.push(i);
+        else entries.push({ folded, conditions: [i] });
+        field.byHash.set(h, entries);
       }
     });
     for (const sub of this.substrings) sub.seal();
@@ -264,16 +296,13 @@ export class CandidateIndex {
       if (v === undefined || v === null) continue;
       let list: number[] | undefined;
       if (typeof v === "string") {
-        list = field.byValue.get(foldCase(v));
+        list = lookupValue(field, v);
         if (list === undefined) continue;
-      } else if (Array.isArray(v) && v.length === 1 && typeof v[0] === "string") {
-        // ECS keeps event.category and event.type as one-element arrays.
-        list = field.byValue.get(foldCase(v[0]));
-        if (list === undefined) continue;
-      } else if (Array.isArray(v) && v.every((x) => typeof x === "string" || x === null)) {
-        for (const x of v) {
+      } else if (Array.isArray(v) && allStrings(v)) {
+        for (let k = 0; k < v.length; k++) {
+          const x = v[k];
           if (x === null) continue;
-          const l = field.byValue.get(foldCase(x as string));
+          const l = lookupValue(field, x as string);
           if (l === undefined) continue;
           for (let i = 0; i < l.length; i++) {
             const c = l[i];
@@ -304,8 +333,11 @@ export class CandidateIndex {
       if (v === undefined || v === null) continue;
       if (typeof v === "string") {
         if (!sub.scan(v, this.addList)) this.addList(sub.all);
-      } else if (Array.isArray(v) && v.every((x) => typeof x === "string" || x === null)) {
-        for (const x of v) if (x !== null && !sub.scan(x as string, this.addList)) this.addList(sub.all);
+      } else if (Array.isArray(v) && allStrings(v)) {
+        for (let k = 0; k < v.length; k++) {
+          const x = v[k];
+          if (x !== null && !sub.scan(x as string, this.addList)) this.addList(sub.all);
+        }
       } else if (typeof v === "number" || typeof v === "boolean") {
         // Pattern operators see a number or boolean as its text.
         sub.scan(String(v), this.addList);

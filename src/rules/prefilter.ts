@@ -21,6 +21,7 @@
  * (regexes, functions, `not`, numbers, booleans) gives no requirement.
  */
 import type { EventQuery, Expr, Literal } from "../eql/index.js";
+import { TextAutomaton } from "../eql/textAutomaton.js";
 import type { LoadedRule } from "./ruleFile.js";
 
 /**
@@ -241,14 +242,14 @@ export function buildPrefilter(rules: readonly LoadedRule[]): LinePrefilter | un
 
 /**
  * Finds every needle in a block of lines in one pass over its bytes (an Aho-Corasick automaton over ASCII with
- * case folded: a few operations per byte, whatever the number of needles). Per line: a decisive needle, or the
+ * case folded, see textAutomaton.ts: a few operations per byte, whatever the number of needles). Per line: a decisive needle, or the
  * last clause of a conjunction, makes the line a candidate and the scan goes on at the next line.
  */
 class Scanner implements LinePrefilter {
   readonly needles: readonly string[];
   readonly conjunctions: readonly (readonly (readonly string[])[])[];
-  /** Byte to letter of the automaton's alphabet (ASCII case folded; 0 for bytes no needle holds). */
-  private readonly letter = new Uint8Array(256);
+  /** The automaton finding the needles (textAutomaton.ts), its tables held here for the byte loop. */
+  private readonly letter: Uint8Array;
   private readonly letters: number;
   /** next[state * letters + letter]: the automaton's transitions (failure links resolved). */
   private readonly next: Int32Array;
@@ -307,67 +308,12 @@ class Scanner implements LinePrefilter {
     this.heldIn = new Float64Array(Math.max(1, conjunctions.length));
     this.held = new Int32Array(Math.max(1, conjunctions.length));
 
-    // The alphabet: one letter per character the needles use (lower case; upper case maps to it).
-    let letters = 1;
-    for (const n of texts) {
-      for (let i = 0; i < n.text.length; i++) {
-        const c = n.text.charCodeAt(i);
-        if (this.letter[c] === 0) {
-          this.letter[c] = letters;
-          if (c >= 97 && c <= 122) this.letter[c - 32] = letters;
-          letters++;
-        }
-      }
-    }
-    this.letters = letters;
-    // The trie, then failure links breadth first, folding them into full transitions.
-    const goto: number[][] = [new Array<number>(letters).fill(-1)];
-    const ends: number[][] = [[]];
-    texts.forEach((n, id) => {
-      let state = 0;
-      for (let i = 0; i < n.text.length; i++) {
-        const l = this.letter[n.text.charCodeAt(i)];
-        if (goto[state][l] === -1) {
-          goto[state][l] = goto.length;
-          goto.push(new Array<number>(letters).fill(-1));
-          ends.push([]);
-        }
-        state = goto[state][l];
-      }
-      ends[state].push(id);
-    });
-    const states = goto.length;
-    const next = new Int32Array(states * letters);
-    const fail = new Int32Array(states);
-    const order: number[] = [];
-    for (let l = 0; l < letters; l++) {
-      const child = goto[0][l];
-      next[l] = child === -1 ? 0 : child;
-      if (child !== -1) order.push(child);
-    }
-    for (let k = 0; k < order.length; k++) {
-      const state = order[k];
-      ends[state].push(...ends[fail[state]]);
-      for (let l = 0; l < letters; l++) {
-        const child = goto[state][l];
-        if (child === -1) {
-          next[state * letters + l] = next[fail[state] * letters + l];
-        } else {
-          fail[child] = next[fail[state] * letters + l];
-          next[state * letters + l] = child;
-          order.push(child);
-        }
-      }
-    }
-    this.next = next;
-    this.outputStart = new Int32Array(states + 1);
-    const outputs: number[] = [];
-    for (let state = 0; state < states; state++) {
-      this.outputStart[state] = outputs.length;
-      outputs.push(...new Set(ends[state]));
-    }
-    this.outputStart[states] = outputs.length;
-    this.outputs = Int32Array.from(outputs);
+    const automaton = new TextAutomaton(texts.map((n) => n.text));
+    this.letter = automaton.letter;
+    this.letters = automaton.letters;
+    this.next = automaton.next;
+    this.outputStart = automaton.outputStart;
+    this.outputs = automaton.outputs;
   }
 
   mayMatch(line: string): boolean {
