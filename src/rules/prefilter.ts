@@ -44,8 +44,6 @@ const WEAK_RANK = new Map<string, number>([
   ["ecs.version", 0],
 ]);
 const CATEGORY_RANK = 2;
-/** Clauses of one weak conjunction at most (each costs regex matches on the lines that hold its texts). */
-const MAX_WEAK_CLAUSES = 3;
 
 /** Printable ASCII but the quote and the backslash: what a serializer writes as itself or with a backslash. */
 const SAFE = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -131,6 +129,11 @@ function clauseOf(e: Expr): Clause | undefined {
     }
     case "comparison": {
       if (e.op !== "==") return undefined;
+      const bool = [e.left, e.right].find((x) => x.kind === "literal" && typeof x.value === "boolean");
+      if (bool !== undefined && (e.left.kind === "field" || e.right.kind === "field")) {
+        // `true` / `false`, as a JSON literal or as the string the engine also takes for it.
+        return { needles: [{ text: String((bool as Literal).value), whole: false }], strong: false, rank: 3 };
+      }
       const [field, value] = isStringLiteral(e.right) ? [e.left, e.right] : [e.right, e.left];
       const path = fieldPath(field);
       if (!path || !isStringLiteral(value)) return undefined;
@@ -158,12 +161,12 @@ function clauseOf(e: Expr): Clause | undefined {
   }
 }
 
-/** Decisive clauses of one conjunction at most (each costs regex matches on the lines that hold its texts). */
-const MAX_STRONG_CLAUSES = 3;
+/** Clauses of one conjunction at most (the most selective ones). */
+const MAX_CLAUSES = 6;
 
 /**
- * A condition's requirement, as clauses that must all hold: its best decisive clauses, or when it has none its
- * weak clauses and category; undefined when it has none at all.
+ * A condition's requirement, as clauses that must all hold, the most selective first: the clauses of its top-level
+ * conjuncts and its category; undefined when it has none at all.
  */
 function requirementOf(q: EventQuery): Clause[] | undefined {
   const conjuncts = q.condition.kind === "and" ? q.condition.operands : [q.condition];
@@ -172,16 +175,13 @@ function requirementOf(q: EventQuery): Clause[] | undefined {
     const clause = clauseOf(c);
     if (clause) clauses.push(clause);
   }
-  clauses.sort((a, b) => score(b) - score(a));
-  const strong = clauses.filter((c) => c.strong);
-  if (strong.length > 0) return strong.slice(0, MAX_STRONG_CLAUSES);
   if (q.category !== null) {
     const needle = wholeValue(q.category);
     if (needle) clauses.push({ needles: [needle], strong: false, rank: CATEGORY_RANK });
   }
   if (clauses.length === 0) return undefined;
   clauses.sort((a, b) => score(b) - score(a));
-  return clauses.slice(0, MAX_WEAK_CLAUSES);
+  return clauses.slice(0, MAX_CLAUSES);
 }
 
 /** Drops needles that contain another needle: the shorter one already lets their lines through. */
@@ -242,8 +242,10 @@ export function buildPrefilter(rules: readonly LoadedRule[]): LinePrefilter | un
 
 /**
  * Finds every needle in a block of lines in one pass over its bytes (an Aho-Corasick automaton over ASCII with
- * case folded, see textAutomaton.ts: a few operations per byte, whatever the number of needles). Per line: a decisive needle, or the
- * last clause of a conjunction, makes the line a candidate and the scan goes on at the next line.
+ * case folded, see textAutomaton.ts: a few operations per byte, whatever the number of needles). A decisive needle
+ * makes its line a candidate at once (the scan goes on at the next line). Other needles mark the clauses they
+ * satisfy; a conjunction is checked at the end of the line only if its first (most selective) clause was marked,
+ * so the work per line follows the texts found in it, not the number of rules.
  */
 class Scanner implements LinePrefilter {
   readonly needles: readonly string[];
@@ -251,69 +253,84 @@ class Scanner implements LinePrefilter {
   /** The automaton finding the needles (textAutomaton.ts), its tables held here for the byte loop. */
   private readonly letter: Uint8Array;
   private readonly letters: number;
-  /** next[state * letters + letter]: the automaton's transitions (failure links resolved). */
+  /** Transitions by state offset (state * letters) + letter: the target's offset, bit-inverted if needles end there. */
   private readonly next: Int32Array;
-  /** The needles ending at a state (its own and its suffixes'): outputs[outputStart[s] .. outputStart[s + 1]). */
   private readonly outputStart: Int32Array;
   private readonly outputs: Int32Array;
   /** Per needle: whether it is a whole value (must not be followed by `:`). */
   private readonly whole: Uint8Array;
-  /** Per needle: null when decisive, else the clauses it satisfies. */
+  /** Per needle: null when decisive, else the (distinct) clauses it satisfies. */
   private readonly clausesOf: (Int32Array | null)[];
-  /** Per clause: its conjunction. */
-  private readonly conjunctionOf: Int32Array;
-  /** Per conjunction: how many clauses it has. */
-  private readonly size: Int32Array;
-  /** clauseIn[c] === line: clause c holds in the line being scanned; heldIn / held count the conjunction's. */
+  /** Per clause: the conjunctions it is the first clause of. */
+  private readonly triggers: Int32Array[];
+  /** Per conjunction: its clauses. */
+  private readonly clausesOfConjunction: Int32Array[];
+  /** clauseIn[c] === line: clause c holds in the line being scanned. */
   private readonly clauseIn: Float64Array;
-  private readonly heldIn: Float64Array;
-  private readonly held: Int32Array;
+  /** Conjunctions to check at the end of the line; queuedIn[j] === line: conjunction j is among them. */
+  private readonly queue: Int32Array;
+  private readonly queuedIn: Float64Array;
+  private queued = 0;
   private line = 0;
 
   constructor(decisive: Needle[], conjunctions: Needle[][][]) {
     this.needles = decisive.map((n) => n.text);
     this.conjunctions = conjunctions.map((clauses) => clauses.map((c) => c.map((n) => n.text)));
-    // Needles by text: decisive ones, then the texts of conjunctions that are not decisive.
     const ids = new Map<string, number>();
     const texts: Needle[] = [];
-    const clausesOf: (number[] | null)[] = [];
+    const clausesOf: (Set<number> | null)[] = [];
     for (const n of decisive) {
       if (ids.has(n.text)) continue;
       ids.set(n.text, texts.length);
       texts.push(n);
       clausesOf.push(null);
     }
-    const conjunctionOf: number[] = [];
-    conjunctions.forEach((clauses, j) => {
-      for (const clause of clauses) {
-        const c = conjunctionOf.length;
-        conjunctionOf.push(j);
-        for (const n of clause) {
-          let id = ids.get(n.text);
-          if (id === undefined) {
-            id = texts.length;
-            ids.set(n.text, id);
-            texts.push(n);
-            clausesOf.push([]);
+    // Clauses are shared between conjunctions (the category's, `"start"`…): one mark per line each.
+    const clauseIds = new Map<string, number>();
+    const triggers: number[][] = [];
+    this.clausesOfConjunction = conjunctions.map((clauses, j) =>
+      Int32Array.from(
+        clauses.map((clause, k) => {
+          const clauseKey = JSON.stringify(clause.map(key).sort());
+          let c = clauseIds.get(clauseKey);
+          if (c === undefined) {
+            c = clauseIds.size;
+            clauseIds.set(clauseKey, c);
+            triggers.push([]);
+            for (const n of clause) {
+              let id = ids.get(n.text);
+              if (id === undefined) {
+                id = texts.length;
+                ids.set(n.text, id);
+                texts.push(n);
+                clausesOf.push(new Set());
+              }
+              clausesOf[id]?.add(c);
+            }
           }
-          clausesOf[id]?.push(c);
-        }
-      }
-    });
-    this.clausesOf = clausesOf.map((c) => (c === null ? null : Int32Array.from(new Set(c))));
+          if (k === 0) triggers[c].push(j);
+          return c;
+        }),
+      ),
+    );
+    this.clausesOf = clausesOf.map((c) => (c === null ? null : Int32Array.from(c)));
+    this.triggers = triggers.map((t) => Int32Array.from(t));
     this.whole = Uint8Array.from(texts.map((n) => (n.whole ? 1 : 0)));
-    this.conjunctionOf = Int32Array.from(conjunctionOf);
-    this.size = Int32Array.from(conjunctions.map((c) => c.length));
-    this.clauseIn = new Float64Array(Math.max(1, conjunctionOf.length));
-    this.heldIn = new Float64Array(Math.max(1, conjunctions.length));
-    this.held = new Int32Array(Math.max(1, conjunctions.length));
-
+    this.clauseIn = new Float64Array(Math.max(1, clauseIds.size));
+    this.queue = new Int32Array(Math.max(1, conjunctions.length));
+    this.queuedIn = new Float64Array(Math.max(1, conjunctions.length));
     const automaton = new TextAutomaton(texts.map((n) => n.text));
     this.letter = automaton.letter;
     this.letters = automaton.letters;
-    this.next = automaton.next;
     this.outputStart = automaton.outputStart;
     this.outputs = automaton.outputs;
+    // For the byte loop: a transition holds the target state's offset in the table, bit-inverted (negative) when
+    // needles end there — one load and one sign test per byte.
+    const letters = automaton.letters;
+    this.next = automaton.next.map((target) => {
+      const offset = target * letters;
+      return automaton.outputStart[target] === automaton.outputStart[target + 1] ? offset : ~offset;
+    });
   }
 
   mayMatch(line: string): boolean {
@@ -322,53 +339,75 @@ class Scanner implements LinePrefilter {
 
   candidates(block: Uint8Array): number[] {
     const out: number[] = [];
-    const { letter, letters, next, outputStart } = this;
+    const { letter, letters, next } = this;
     const n = block.length;
     let line = ++this.line;
-    let state = 0;
+    let lineStart = 0;
+    let offset = 0;
+    this.queued = 0;
     for (let i = 0; i < n; i++) {
       const b = block[i];
       if (b === 10) {
+        if (this.queued > 0 && this.conjunctionHolds(line)) out.push(lineStart);
         line++;
-        state = 0;
+        lineStart = i + 1;
+        offset = 0;
         continue;
       }
-      state = next[state * letters + letter[b]];
-      if (outputStart[state] === outputStart[state + 1] || !this.found(state, block, i, line)) continue;
+      offset = next[offset + letter[b]];
+      if (offset >= 0) continue;
+      offset = ~offset;
+      if (!this.found(offset / letters, block, i, line)) continue;
       out.push(i);
       const nl = block.indexOf(10, i + 1);
-      if (nl === -1) break;
+      this.queued = 0;
+      if (nl === -1) {
+        this.line = line;
+        return out;
+      }
       i = nl;
       line++;
-      state = 0;
+      lineStart = nl + 1;
+      offset = 0;
     }
+    if (this.queued > 0 && this.conjunctionHolds(line)) out.push(lineStart);
     this.line = line;
     return out;
   }
 
-  /** The needles ending at byte `end` (in state `state`): true when one makes the line a candidate. */
+  /** The needles ending at byte `end` (in state `state`): true when one is decisive; marks the others' clauses. */
   private found(state: number, block: Uint8Array, end: number, line: number): boolean {
     for (let k = this.outputStart[state]; k < this.outputStart[state + 1]; k++) {
       const id = this.outputs[k];
       if (this.whole[id] === 1 && followedByColon(block, end + 1)) continue;
       const clauses = this.clausesOf[id];
-      if (clauses === null || this.satisfies(clauses, line)) return true;
+      if (clauses === null) return true;
+      for (let i = 0; i < clauses.length; i++) {
+        const c = clauses[i];
+        if (this.clauseIn[c] === line) continue;
+        this.clauseIn[c] = line;
+        const triggered = this.triggers[c];
+        for (let t = 0; t < triggered.length; t++) {
+          const j = triggered[t];
+          if (this.queuedIn[j] !== line) {
+            this.queuedIn[j] = line;
+            this.queue[this.queued++] = j;
+          }
+        }
+      }
     }
     return false;
   }
 
-  /** Marks the clauses as holding in the line; true when that completes a conjunction. */
-  private satisfies(clauses: Int32Array, line: number): boolean {
-    for (let i = 0; i < clauses.length; i++) {
-      const c = clauses[i];
-      if (this.clauseIn[c] === line) continue;
-      this.clauseIn[c] = line;
-      const j = this.conjunctionOf[c];
-      if (this.heldIn[j] !== line) {
-        this.heldIn[j] = line;
-        this.held[j] = 0;
-      }
-      if (++this.held[j] === this.size[j]) return true;
+  /** At the end of a line: whether a queued conjunction has all its clauses marked (and the queue is emptied). */
+  private conjunctionHolds(line: number): boolean {
+    const queued = this.queued;
+    this.queued = 0;
+    for (let q = 0; q < queued; q++) {
+      const clauses = this.clausesOfConjunction[this.queue[q]];
+      let all = true;
+      for (let i = 0; i < clauses.length && all; i++) all = this.clauseIn[clauses[i]] === line;
+      if (all) return true;
     }
     return false;
   }
