@@ -115,15 +115,38 @@ function selectivity(r: Requirement): number {
   return k === 0 ? -Infinity : k * 1_000_000 - r.values.length;
 }
 
-/** The most selective requirement of a condition (its category included), or undefined when it has none. */
-export function bestRequirement(c: IndexedCondition): Requirement | undefined {
+/** Every usable requirement of a condition: its top-level conjuncts' and its category's. */
+function requirementsOf(c: IndexedCondition): Requirement[] {
   const conjuncts = c.condition.kind === "and" ? c.condition.operands : [c.condition];
+  const out: Requirement[] = [];
+  for (const conjunct of conjuncts) {
+    const r = requirementOf(conjunct);
+    if (r && selectivity(r) > -Infinity) out.push(r);
+  }
+  // The category narrows more than event.type (a network rule's "start" is every process start's too).
+  if (c.category) out.push({ path: c.category.field.split("."), values: [c.category.value], contains: false, rank: 2.5 });
+  return out;
+}
+
+function fieldKey(r: Requirement): string {
+  return `${r.contains ? "c" : "v"}${r.path.join("\u0000")}`;
+}
+
+/**
+ * The requirement a condition is filed under: the most selective; among equally ranked ones, the one on the field
+ * most conditions use (`popularity`: each extra field is one more lookup per event), then the fewest values.
+ */
+export function bestRequirement(c: IndexedCondition, popularity: ReadonlyMap<string, number> = new Map()): Requirement | undefined {
   let best: Requirement | undefined;
-  const consider = (r: Requirement | undefined): void => {
-    if (r && selectivity(r) > -Infinity && (!best || selectivity(r) > selectivity(best))) best = r;
-  };
-  for (const conjunct of conjuncts) consider(requirementOf(conjunct));
-  if (c.category) consider({ path: c.category.field.split("."), values: [c.category.value], contains: false, rank: 2 });
+  let bestKey: number[] = [];
+  for (const r of requirementsOf(c)) {
+    const key = [rank(r), popularity.get(fieldKey(r)) ?? 0, -r.values.length];
+    const better = best === undefined || key[0] > bestKey[0] || (key[0] === bestKey[0] && (key[1] > bestKey[1] || (key[1] === bestKey[1] && key[2] > bestKey[2])));
+    if (better) {
+      best = r;
+      bestKey = key;
+    }
+  }
   return best;
 }
 
@@ -226,8 +249,14 @@ export class CandidateIndex {
     this.mark = new Int32Array(Math.max(1, conditions.length));
     const byField = new Map<string, FieldIndex>();
     const bySubstringField = new Map<string, SubstringIndex>();
+    const popularity = new Map<string, number>();
+    for (const c of conditions) {
+      for (const key of new Set(requirementsOf(c).filter((r) => rank(r) >= CONTAINS_RANK).map(fieldKey))) {
+        popularity.set(key, (popularity.get(key) ?? 0) + 1);
+      }
+    }
     conditions.forEach((c, i) => {
-      const req = bestRequirement(c);
+      const req = bestRequirement(c, popularity);
       if (!req) {
         this.always.push(i);
         return;
