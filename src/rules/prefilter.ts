@@ -161,6 +161,9 @@ function clauseOf(e: Expr): Clause | undefined {
   }
 }
 
+/** Up to this many texts, a RegExp alternation finds candidate lines faster than the automaton reads them all. */
+const MAX_TRIGGER_PATTERN_TEXTS = 16;
+
 /** Clauses of one conjunction at most (the most selective ones). */
 const MAX_CLAUSES = 6;
 
@@ -272,6 +275,8 @@ class Scanner implements LinePrefilter {
   private readonly queuedIn: Float64Array;
   private queued = 0;
   private line = 0;
+  /** With few decisive and first-clause texts: a RegExp finding the lines that hold one (the others cannot match). */
+  private readonly trigger: RegExp | undefined;
 
   constructor(decisive: Needle[], conjunctions: Needle[][][]) {
     this.needles = decisive.map((n) => n.text);
@@ -319,6 +324,11 @@ class Scanner implements LinePrefilter {
     this.clauseIn = new Float64Array(Math.max(1, clauseIds.size));
     this.queue = new Int32Array(Math.max(1, conjunctions.length));
     this.queuedIn = new Float64Array(Math.max(1, conjunctions.length));
+    const triggerTexts = [...new Set([...decisive.map((n) => n.text), ...conjunctions.flatMap((clauses) => clauses[0].map((n) => n.text))])];
+    if (triggerTexts.length <= MAX_TRIGGER_PATTERN_TEXTS) {
+      // Case-insensitive without the u flag: only ASCII letters fold onto ASCII letters, which is what texts need.
+      this.trigger = new RegExp(triggerTexts.map((t) => t.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|"), "gi");
+    }
     const automaton = new TextAutomaton(texts.map((n) => n.text));
     this.letter = automaton.letter;
     this.letters = automaton.letters;
@@ -338,14 +348,32 @@ class Scanner implements LinePrefilter {
   }
 
   candidates(block: Uint8Array): number[] {
+    const trigger = this.trigger;
+    if (trigger === undefined) return this.scan(block, 0, block.length, []);
+    // Few texts: V8's RegExp finds the lines holding a decisive or first-clause text faster than the byte loop
+    // reads every line; only those lines go through the automaton.
     const out: number[] = [];
+    const text = Buffer.from(block.buffer, block.byteOffset, block.length).toString("latin1");
+    trigger.lastIndex = 0;
+    for (let m = trigger.exec(text); m !== null; m = trigger.exec(text)) {
+      const start = text.lastIndexOf("\n", m.index) + 1;
+      const nl = text.indexOf("\n", m.index);
+      const end = nl === -1 ? text.length : nl;
+      this.scan(block, start, end, out);
+      if (nl === -1) break;
+      trigger.lastIndex = nl + 1;
+    }
+    return out;
+  }
+
+  /** The automaton over the lines of block[from, to) (from: a line's start), adding candidates' offsets to `out`. */
+  private scan(block: Uint8Array, from: number, to: number, out: number[]): number[] {
     const { letter, letters, next } = this;
-    const n = block.length;
     let line = ++this.line;
-    let lineStart = 0;
+    let lineStart = from;
     let offset = 0;
     this.queued = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = from; i < to; i++) {
       const b = block[i];
       if (b === 10) {
         if (this.queued > 0 && this.conjunctionHolds(line)) out.push(lineStart);
@@ -361,7 +389,7 @@ class Scanner implements LinePrefilter {
       out.push(i);
       const nl = block.indexOf(10, i + 1);
       this.queued = 0;
-      if (nl === -1) {
+      if (nl === -1 || nl >= to) {
         this.line = line;
         return out;
       }
