@@ -162,7 +162,7 @@ function clauseOf(e: Expr): Clause | undefined {
 }
 
 /** Up to this many texts, a RegExp alternation finds candidate lines faster than the automaton reads them all. */
-const MAX_TRIGGER_PATTERN_TEXTS = 16;
+const MAX_TRIGGER_PATTERN_TEXTS = 64;
 
 /** Clauses of one conjunction at most (the most selective ones). */
 const MAX_CLAUSES = 6;
