@@ -9,7 +9,7 @@ import type { Comparison, ComparisonOperator, Expr, FieldRef, InSet, Literal, Pa
 import { compilePredicate, compileValue, equalsLiteral, inSetTest, isScript, orderLiteral, truth, type Predicate } from "./compiler.js";
 import { compileFieldGetter } from "./fieldAccess.js";
 import { patternListTest } from "./patterns.js";
-import { buildRuleIndex, forCandidates } from "./ruleIndex.js";
+import { CandidateIndex, type IndexedCondition } from "./ruleIndex.js";
 import { equalsFolded, foldCase, regionEqualsFolded, type Scalar } from "./values.js";
 
 const FLIP: Record<ComparisonOperator, ComparisonOperator> = { "==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
@@ -23,11 +23,16 @@ class Emitter {
   /** Leaf index by semantic key: the same leaf in several conditions (of a query set) is one function. */
   private readonly leaves = new Map<string, number>();
 
-  /** In a query set, a leaf's result is cached per event in `k` (0 unknown, 1 false, 2 true). */
+  /**
+   * In a query set, a leaf's result is cached per event: `kv[i]` holds it when `kg[i]` is the current event's
+   * generation `g` (so starting an event clears nothing).
+   */
   constructor(readonly shared: boolean) {}
 
   call(index: number): string {
-    return this.shared ? `(k[${index}] === 0 ? (k[${index}] = L${index}(e) ? 2 : 1) === 2 : k[${index}] === 2)` : `L${index}(e)`;
+    return this.shared
+      ? `(kg[${index}] === g ? kv[${index}] === 1 : (kg[${index}] = g, (kv[${index}] = L${index}(e) ? 1 : 0) === 1))`
+      : `L${index}(e)`;
   }
 
   get leafCount(): number {
@@ -241,64 +246,59 @@ export function generatePredicate(condition: Expr, category?: CategoryTest): Pre
   return instantiate<Predicate>(em, `return function test(e) { return ${code}; };`);
 }
 
-/** The predicates of a rule set's conditions, generated together (see generatePredicateSet). */
 export interface PredicateSet {
-  /** Writes 1 or 0 into results[i] for condition i (0 for conditions the rule index rules out). */
-  evaluate(event: Record<string, unknown>, results: Uint8Array): void;
-  /** The conditions evaluate() would test on this event (the index's candidates, or all). */
+  /**
+   * Writes the indices of the conditions the event satisfies into `out` (room for every condition), in ascending
+   * order; returns how many. Only the index's candidates are tested.
+   */
+  matching(event: Record<string, unknown>, out: Int32Array): number;
+  /** The conditions matching() would test on this event (the index's candidates). */
   candidates(event: Record<string, unknown>): number[];
   /**
    * Condition i alone, with no leaf shared from another condition already computed: timing it gives that
-   * condition's own cost on the event (for profiling a slow event). Changes nothing evaluate() relies on.
+   * condition's own cost on the event (for profiling a slow event). Changes nothing matching() relies on.
    */
   testAlone(i: number, event: Record<string, unknown>): boolean;
 }
 
 /**
  * Generates the predicates of many conditions that run on every event together (a rule set). A leaf shared by
- * several conditions (`host.os.type == "macos"`, the category test) is evaluated once per event.
+ * several conditions (`host.os.type == "macos"`, the category test) is evaluated at most once per event, and only
+ * the conditions the candidate index (ruleIndex.ts) finds for the event are tested.
  */
-export function generatePredicateSet(conditions: readonly { condition: Expr; category?: CategoryTest }[]): PredicateSet {
+export function generatePredicateSet(conditions: readonly IndexedCondition[]): PredicateSet {
   const em = new Emitter(true);
   const codes = conditions.map((c) => conditionCode(em, c.condition, c.category));
-  const rules = codes.map((code, i) => `function R${i}(e, k) { return ${code}; }`).join("\n");
-  const body = `${rules}
-return { rules: [${codes.map((_, i) => `R${i}`).join(", ")}], leaves: ${Math.max(1, em.leafCount)} };`;
-  const { rules: tests, leaves } = instantiate<{ rules: ((e: Record<string, unknown>, k: Uint8Array) => boolean)[]; leaves: number }>(em, body);
-  const k = new Uint8Array(leaves);
-  const index = buildRuleIndex(conditions.map((c) => c.condition));
-  const testAlone = (i: number, e: Record<string, unknown>): boolean => {
-    k.fill(0);
-    return tests[i](e, k);
-  };
-  if (!index) {
-    return {
-      evaluate(e, out) {
-        k.fill(0);
-        for (let i = 0; i < tests.length; i++) out[i] = tests[i](e, k) ? 1 : 0;
-      },
-      candidates: () => tests.map((_, i) => i),
-      testAlone,
-    };
-  }
-  let event: Record<string, unknown> = {};
-  let results: Uint8Array = new Uint8Array(0);
-  const run = (i: number): void => {
-    results[i] = tests[i](event, k) ? 1 : 0;
-  };
+  const rules = codes.map((code, i) => `function R${i}(e) { return ${code}; }`).join("\n");
+  const leaves = Math.max(1, em.leafCount);
+  const body = `var g = 0, kg = new Int32Array(${leaves}), kv = new Uint8Array(${leaves});
+${rules}
+return {
+  rules: [${codes.map((_, i) => `R${i}`).join(", ")}],
+  nextEvent: function () { if (++g === 0x7fffffff) { kg.fill(0); g = 1; } },
+};`;
+  const { rules: tests, nextEvent } = instantiate<{ rules: Predicate[]; nextEvent: () => void }>(em, body);
+  const index = new CandidateIndex(conditions);
+  const candidates = new Int32Array(Math.max(1, conditions.length));
   return {
-    evaluate(e, out) {
-      k.fill(0);
-      out.fill(0);
-      event = e;
-      results = out;
-      forCandidates(index, e, run);
+    matching(event, out) {
+      nextEvent();
+      const n = index.collect(event, candidates);
+      let m = 0;
+      for (let i = 0; i < n; i++) {
+        const c = candidates[i];
+        if (tests[c](event)) out[m++] = c;
+      }
+      if (m > 1) out.subarray(0, m).sort();
+      return m;
     },
-    candidates(e) {
-      const out: number[] = [];
-      forCandidates(index, e, (i) => out.push(i));
-      return out;
+    candidates(event) {
+      const found = new Int32Array(Math.max(1, conditions.length));
+      return Array.from(found.subarray(0, index.collect(event, found)));
     },
-    testAlone,
+    testAlone(i, event) {
+      nextEvent();
+      return tests[i](event);
+    },
   };
 }

@@ -177,7 +177,9 @@ export interface QuerySet {
 /**
  * Compiles queries that run together on every event (a rule set). Same hits as one matcher per query, but the
  * conditions are generated as one unit: a test shared by many rules (the category, `host.os.type == "macos"`)
- * runs once per event, and a sequence whose stages all fail and which has nothing pending is skipped.
+ * runs once per event, only the conditions the candidate index finds for an event are tested, and a sequence is
+ * pushed only an event one of its stages matched, or while it has something pending. Nothing per event is
+ * proportional to the number of queries: state is reset with generation counters, not by clearing arrays.
  * Throws on the first bad query, as compileQuery does.
  */
 export function compileQuerySet(sources: readonly string[], options: CompileOptions = {}): QuerySet {
@@ -185,37 +187,35 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
   const queries = sources.map((s) => compileQuery(s, options));
   const conditions: { condition: Expr; category?: { field: string; value: string } }[] = [];
   /** The query each condition belongs to. */
-  const conditionQuery: number[] = [];
-  let current = 0;
-  const slot = (q: EventQuery): number => {
-    conditionQuery.push(current);
+  const owners: number[] = [];
+  const slot = (q: EventQuery, owner: number): number => {
     conditions.push({
       condition: normalizeExpr(q.condition),
       category: q.category === null ? undefined : { field: resolved.categoryField, value: q.category },
     });
+    owners.push(owner);
     return conditions.length - 1;
   };
   type Entry =
     | { kind: "event"; slot: number }
-    | { kind: "sequence"; slots: number[]; plan: (flags: Uint8Array) => SequencePlan };
-  const entries: Entry[] = queries.map((q, i) => {
-    current = i;
+    | { kind: "sequence"; plan: (matched: (slot: number) => boolean) => SequencePlan };
+  const entries: Entry[] = queries.map((q, owner) => {
     const body = q.ast.body;
-    if (body.kind === "event") return { kind: "event", slot: slot(body) };
+    if (body.kind === "event") return { kind: "event", slot: slot(body, owner) };
     const stageSlots = new Map<EventQuery, number>();
     const all = body.until ? [...body.stages, body.until] : body.stages;
-    for (const st of all) stageSlots.set(st.query, slot(st.query));
+    for (const st of all) if (!stageSlots.has(st.query)) stageSlots.set(st.query, slot(st.query, owner));
     return {
       kind: "sequence",
-      slots: [...stageSlots.values()],
-      plan: (flags) =>
+      plan: (matched) =>
         sequencePlan(body, resolved, (stage) => {
           const i = stageSlots.get(stage) as number;
-          return () => flags[i] === 1;
+          return () => matched(i);
         }),
     };
   });
   const generated = generatePredicateSet(conditions);
+  const slotOwner = Int32Array.from(owners);
   return {
     queries,
     profile(event, now) {
@@ -223,65 +223,99 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
       for (const c of generated.candidates(event)) {
         const start = now();
         generated.testAlone(c, event);
-        const query = conditionQuery[c];
+        const query = slotOwner[c];
         ms.set(query, (ms.get(query) ?? 0) + (now() - start));
       }
       return [...ms].map(([query, t]) => ({ query, ms: t })).sort((a, b) => b.ms - a.ms);
     },
     newMatcher: () => {
-      const flags = new Uint8Array(Math.max(1, conditions.length));
-      // Event queries without pipes only need their flag read; the others go through a matcher.
-      const plainEvents: { query: number; slot: number }[] = [];
-      const parts: { query: number; slots: Int32Array; sequence: SequenceMatcher | null; matcher: Matcher }[] = [];
-      entries.forEach((entry, i) => {
+      // matchedIn[slot] === event: the slot's condition holds for the current event (numbered from 1).
+      const matchedIn = new Float64Array(Math.max(1, conditions.length));
+      let event = 0;
+      const matched = (slot: number): boolean => matchedIn[slot] === event;
+      const slots = new Int32Array(Math.max(1, conditions.length));
+      /** Per query: null for an event query without pipes (its hit is the event); else the matcher to push. */
+      const parts: ({ matcher: Matcher; sequence: SequenceMatcher | null } | null)[] = entries.map((entry, i) => {
         if (entry.kind === "event") {
+          if (queries[i].ast.pipes.length === 0) return null;
           const s = entry.slot;
-          if (queries[i].ast.pipes.length === 0) {
-            plainEvents.push({ query: i, slot: s });
-            return;
-          }
-          parts.push({
-            query: i,
-            slots: Int32Array.of(s),
+          return {
             sequence: null,
             matcher: piped(queries[i].ast, {
-              push: (event) => (flags[s] === 1 ? [{ kind: "event", event }] : NO_HITS),
+              push: (ev) => (matched(s) ? [{ kind: "event", event: ev }] : NO_HITS),
               finish: () => [],
               stats: () => NO_STATS,
             }),
-          });
-          return;
+          };
         }
-        const sm = new SequenceMatcher(entry.plan(flags));
-        parts.push({ query: i, slots: Int32Array.from(entry.slots), sequence: sm, matcher: piped(queries[i].ast, sm) });
+        const sm = new SequenceMatcher(entry.plan(matched));
+        return { sequence: sm, matcher: piped(queries[i].ast, sm) };
       });
-      const eventSlots = Int32Array.from(plainEvents.map((p) => p.slot));
-      const eventQueries = Int32Array.from(plainEvents.map((p) => p.query));
-      const stats: (() => MatcherStats)[] = queries.map(() => () => NO_STATS);
-      for (const p of parts) stats[p.query] = () => p.matcher.stats();
+      // Queries to run for the current event (ascending, so hits come in query order), marked by event number.
+      const queuedIn = new Float64Array(Math.max(1, queries.length));
+      const queue = new Int32Array(Math.max(1, queries.length));
+      // Sequences holding pending state: they see every event (expiry, missing-event stages), matched or not.
+      const pending: number[] = [];
+      const isPending = new Uint8Array(Math.max(1, queries.length));
       return {
-        push(event) {
-          generated.evaluate(event, flags);
-          let out: QuerySetHit[] | undefined;
-          for (let i = 0; i < eventSlots.length; i++) {
-            if (flags[eventSlots[i]] === 1) (out ??= []).push({ query: eventQueries[i], hit: { kind: "event", event } });
+        push(ev) {
+          event++;
+          const m = generated.matching(ev, slots);
+          let q = 0;
+          for (let i = 0; i < m; i++) {
+            const s = slots[i];
+            matchedIn[s] = event;
+            const owner = slotOwner[s];
+            if (queuedIn[owner] !== event) {
+              queuedIn[owner] = event;
+              queue[q++] = owner;
+            }
           }
-          for (let i = 0; i < parts.length; i++) {
-            const p = parts[i];
-            let relevant = p.sequence !== null && !p.sequence.canSkipUnmatched();
-            for (let j = 0; !relevant && j < p.slots.length; j++) if (flags[p.slots[j]] === 1) relevant = true;
-            if (!relevant) continue;
-            const hits = p.matcher.push(event);
-            for (let j = 0; j < hits.length; j++) (out ??= []).push({ query: p.query, hit: hits[j] });
+          let sorted = true;
+          for (let i = 0; i < pending.length; i++) {
+            const owner = pending[i];
+            if (queuedIn[owner] !== event) {
+              queuedIn[owner] = event;
+              if (q > 0 && queue[q - 1] > owner) sorted = false;
+              queue[q++] = owner;
+            }
+          }
+          if (q === 0) return NO_HITS as unknown as QuerySetHit[];
+          if (!sorted) queue.subarray(0, q).sort();
+          let out: QuerySetHit[] | undefined;
+          for (let i = 0; i < q; i++) {
+            const query = queue[i];
+            const part = parts[query];
+            if (part === null) {
+              (out ??= []).push({ query, hit: { kind: "event", event: ev } });
+              continue;
+            }
+            const hits = part.matcher.push(ev);
+            for (let j = 0; j < hits.length; j++) (out ??= []).push({ query, hit: hits[j] });
+            if (part.sequence !== null && isPending[query] === 0 && !part.sequence.canSkipUnmatched()) {
+              isPending[query] = 1;
+              pending.push(query);
+            }
+          }
+          // Drop the sequences that have nothing pending any more (order within the list does not matter).
+          for (let i = pending.length - 1; i >= 0; i--) {
+            const query = pending[i];
+            if ((parts[query] as { sequence: SequenceMatcher }).sequence.canSkipUnmatched()) {
+              isPending[query] = 0;
+              pending[i] = pending[pending.length - 1];
+              pending.pop();
+            }
           }
           return out ?? (NO_HITS as unknown as QuerySetHit[]);
         },
         finish() {
           const out: QuerySetHit[] = [];
-          for (const p of parts) for (const hit of p.matcher.finish()) out.push({ query: p.query, hit });
+          parts.forEach((p, query) => {
+            if (p !== null) for (const hit of p.matcher.finish()) out.push({ query, hit });
+          });
           return out;
         },
-        stats: () => stats.map((f) => f()),
+        stats: () => parts.map((p) => (p === null ? NO_STATS : p.matcher.stats())),
       };
     },
   };

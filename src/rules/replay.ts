@@ -147,17 +147,7 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
     let blockAscii = false;
     if (filter !== undefined) {
       blockAscii = isAscii(block);
-      const text = block.toString("latin1");
-      const pattern = filter.pattern;
-      pattern.lastIndex = 0;
-      matches = [];
-      for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-        matches.push(m.index);
-        // Jump to the next line: one match per line is enough.
-        const nl = text.indexOf("\n", m.index);
-        if (nl === -1) break;
-        pattern.lastIndex = nl + 1;
-      }
+      matches = filter.candidates(block);
     }
     let mi = 0;
     let start = 0;

@@ -42,9 +42,19 @@ const exec = (process: Record<string, unknown>) =>
   JSON.stringify({ "@timestamp": "2026-11-26T10:00:00.000Z", event: { category: ["process"], type: ["start"], action: "exec" }, host: { os: { type: "macos" } }, process });
 
 describe("buildPrefilter", () => {
-  it("derives the texts the shipped rules need, skipping low-cardinality fields", () => {
+  it("derives the texts the shipped rules need: each rule's clauses, all in one line", () => {
     const f = buildPrefilter(shipped)!;
-    expect([...f.needles].sort()).toEqual(['"com.apple.security"', '"security"', ".keychain", "keychain-2.db", "keychains"].sort());
+    expect(f.needles).toEqual([]);
+    // The keychain-copy rule needs a keychain path and a copying tool's name, both in the line.
+    const copy = f.conjunctions.find((c) => c[0].includes("keychain-2.db"))!;
+    expect(copy[1]).toContain('"ditto"');
+    expect(f.mayMatch(exec({ name: "ditto", args: ["ditto", "/Users/a/Library/Keychains/login.keychain-db", "/tmp"] }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "ls", args: ["ls", "/Users/a/Library/Keychains/"] }))).toBe(false);
+    expect(f.mayMatch(exec({ name: "ditto", args: ["ditto", "a", "b"] }))).toBe(false);
+    expect(f.mayMatch(exec({ name: "security", args: ["security", "dump-keychain", "-d"] }))).toBe(true);
+    // Rules matching `security`'s arguments by regex need the name, the action and the category only.
+    expect(f.mayMatch(exec({ name: "security", args: ["security", "find-certificate"] }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "security", args: ["security", "find-certificate"] }).replace('"exec"', '"exit"'))).toBe(false);
   });
 
   it("lets through every positive fixture line of every shipped rule", () => {
@@ -58,23 +68,68 @@ describe("buildPrefilter", () => {
 
   it("is case-insensitive for the ASCII letters", () => {
     const f = buildPrefilter([rule(`process where process.name : "security"`)])!;
-    expect(f.needles).toEqual(['"security"']);
+    expect(f.conjunctions).toEqual([[['"security"'], ['"process"']]]);
     expect(f.mayMatch(exec({ name: "SeCuRiTy" }))).toBe(true);
     expect(f.mayMatch(exec({ name: "securityd" }))).toBe(false);
   });
 
-  it("uses only characters no serializer escapes; splits wildcard patterns on the others", () => {
+  it("uses printable ASCII but the quote and the backslash; needs every clause of a rule", () => {
     const f = buildPrefilter([rule(`process where process.executable : "/private/tmp/*" and process.name == "a/b"`)])!;
-    expect(f.needles).toEqual(["private"]);
-    expect(buildPrefilter([rule(`process where process.name == "a/b"`)])).toBeUndefined();
+    expect(f.conjunctions).toEqual([[["/private/tmp/"], ['"a/b"'], ['"process"']]]);
+    expect(f.mayMatch(exec({ name: "a/b", executable: "/private/tmp/a/b" }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "a/b", executable: "/usr/bin/a/b" }))).toBe(false);
+    // Nothing to look for in a value with a tab (written \\t): the rule falls back on its category.
+    expect(buildPrefilter([rule(`process where process.name == "a\\tb"`)])!.needles).toEqual(['"process"']);
   });
 
-  it("takes the union over `or`, the best operand of `and`, nothing from `not`, regex or functions", () => {
-    expect([...buildPrefilter([rule(`process where process.name == "curl" or process.args : "*wget*"`)])!.needles].sort()).toEqual([`"curl"`, "wget"]);
-    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args regex "w.*"`)])).toBeUndefined();
-    expect(buildPrefilter([rule(`process where not process.name == "curl"`)])).toBeUndefined();
-    expect(buildPrefilter([rule(`process where startsWith(process.name, "curl")`)])).toBeUndefined();
-    expect(buildPrefilter([rule(`process where host.os.type == "macos" and event.action == "exec"`)])).toBeUndefined();
+  it("takes the union over `or`, nothing from `not`, regex or functions; booleans as their text", () => {
+    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args : "*wget*"`)])!.conjunctions).toEqual([
+      [["wget", '"curl"'], ['"process"']],
+    ]);
+    const categoryOnly = ['"process"'];
+    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args regex "w.*"`)])!.needles).toEqual(categoryOnly);
+    expect(buildPrefilter([rule(`process where not process.name == "curl"`)])!.needles).toEqual(categoryOnly);
+    expect(buildPrefilter([rule(`process where startsWith(process.name, "curl")`)])!.needles).toEqual(categoryOnly);
+    expect(buildPrefilter([rule(`any where not process.name == "curl"`)])).toBeUndefined();
+    const unsigned = buildPrefilter([rule(`process where process.code_signature.trusted == false`)])!;
+    expect(unsigned.mayMatch(exec({ name: "x", code_signature: { trusted: false } }))).toBe(true);
+    expect(unsigned.mayMatch(exec({ name: "x", code_signature: { trusted: "false" } }))).toBe(true);
+    expect(unsigned.mayMatch(exec({ name: "x", code_signature: { trusted: true } }))).toBe(false);
+  });
+
+  it("a rule with no text of its own needs its category and its action or type, never all lines", () => {
+    const f = buildPrefilter([
+      rule(`process where host.os.type == "macos" and event.action == "exec" and process.args regex "w.*"`, "a"),
+      rule(`network where event.type in ("start", "connection_attempted") and not cidrmatch(destination.ip, "10.0.0.0/8")`, "b"),
+      rule(`process where process.name == "curl"`, "c"),
+    ])!;
+    expect(f.needles).toEqual([]);
+    expect(f.conjunctions).toEqual([
+      [['"exec"'], ['"process"']],
+      [['"network"'], ['"start"', '"connection_attempted"']],
+      [['"curl"'], ['"process"']],
+    ]);
+    const net = (type: string) => JSON.stringify({ event: { category: ["network"], type: [type] }, destination: { ip: "8.8.8.8" } });
+    expect(f.mayMatch(net("start"))).toBe(true);
+    expect(f.mayMatch(net("end"))).toBe(false);
+    expect(f.mayMatch(exec({ name: "ls" }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "ls" }).replace('"exec"', '"fork"'))).toBe(false);
+    // A value, not a key: `"start":` (process.start, a timestamp) is not the value "start".
+    expect(f.mayMatch(JSON.stringify({ event: { category: ["network"], type: ["end"] }, process: { start: "2026-01-01" } }))).toBe(false);
+    expect(f.mayMatch(exec({ name: "CURL" }).replace('"exec"', '"fork"'))).toBe(true);
+  });
+
+  it("texts that overlap or start at one offset are all seen", () => {
+    const f = buildPrefilter([
+      rule(`process where event.type : "*sh*"`, "a"),
+      rule(`file where event.type : "*shell*"`, "b"),
+      rule(`network where event.action : "*tar*"`, "c"),
+      rule(`file where event.action == "start"`, "d"),
+    ])!;
+    const line = (category: string, type: string, action: string) => JSON.stringify({ event: { category: [category], type: [type], action } });
+    expect(f.mayMatch(line("process", "shell", "x"))).toBe(true);
+    expect(f.mayMatch(line("network", "x", "start"))).toBe(true);
+    expect(f.mayMatch(line("dns", "shell", "start"))).toBe(false);
   });
 
   it("sequences need the union of their stages, missing-event and until stages included", () => {
@@ -82,9 +137,14 @@ describe("buildPrefilter", () => {
       `sequence by process.entity_id with maxspan=1m [process where process.name == "aaa"] ![process where process.name == "bbb"] [process where process.name == "ccc"] until [process where process.name == "ddd"]`,
       "s",
     );
-    expect([...buildPrefilter([rule(`process where process.name == "curl"`), seq])!.needles].sort()).toEqual(['"aaa"', '"bbb"', '"ccc"', '"curl"', '"ddd"']);
+    const f = buildPrefilter([rule(`process where process.name == "curl"`), seq])!;
+    expect(f.conjunctions.map((c) => c[0][0]).sort()).toEqual(['"aaa"', '"bbb"', '"ccc"', '"curl"', '"ddd"']);
+    for (const name of ["aaa", "bbb", "ccc", "ddd", "curl"]) expect(f.mayMatch(exec({ name }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "eee" }))).toBe(false);
     const open = rule(`sequence [process where process.name == "aaa"] [process where true]`, "o");
-    expect(buildPrefilter([open])).toBeUndefined();
+    expect(buildPrefilter([open])!.needles).toEqual(['"process"']);
+    const any = rule(`sequence [process where process.name == "aaa"] [any where true]`, "o");
+    expect(buildPrefilter([any])).toBeUndefined();
   });
 });
 
