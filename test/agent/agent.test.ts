@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { FakeBackend } from "../helpers/fakeBackend.js";
 import { memoryAlertLog } from "../helpers/memoryAlertLog.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,6 @@ import { createEcsMapper } from "../../src/ecs/mapper.js";
 import { defaultAgent } from "../../src/ecs/agent.js";
 import { createOpsLogger, flushOpsLogger } from "../../src/output/opsLogger.js";
 import { readOpsSummary } from "../../src/status/opsLog.js";
-import type { BackendStats, EventRelevanceSpec, SensorBackend } from "../../src/sensor/backend.js";
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
 import { testHost } from "../ecs/helpers.js";
 
@@ -33,28 +33,6 @@ query = '''
 ${query}
 '''
 `;
-
-/** A backend the test feeds by hand, recording what the agent told it about relevance. */
-class FakeBackend implements SensorBackend {
-  readonly name = "linux" as const;
-  readonly relevance: EventRelevanceSpec[] = [];
-  started = false;
-  private onEvents: ((events: RawEvent[]) => void) | undefined;
-  async start(onEvents: (events: RawEvent[]) => void): Promise<void> {
-    this.started = true;
-    this.onEvents = onEvents;
-  }
-  async stop(): Promise<void> {}
-  stats(): BackendStats {
-    return { received: 0, delivered: 0, dropped: 0, queueHighWater: 0 };
-  }
-  setRelevance(relevance: EventRelevanceSpec): void {
-    this.relevance.push(relevance);
-  }
-  deliver(events: RawEvent[]): void {
-    this.onEvents!(events);
-  }
-}
 
 let dir: string;
 beforeEach(() => {

@@ -1,4 +1,5 @@
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { FakeBackend } from "../helpers/fakeBackend.js";
 import { memoryAlertLog } from "../helpers/memoryAlertLog.js";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -6,8 +7,6 @@ import { startAgent } from "../../src/agent/agent.js";
 import { UntrustedPathError } from "../../src/config/index.js";
 import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
 import { createOpsLogger, flushOpsLogger } from "../../src/output/opsLogger.js";
-import type { BackendStats, SensorBackend } from "../../src/sensor/backend.js";
-import type { RawEvent } from "../../src/sensor/rawEvent.js";
 import { trustedTempDir } from "../config/trustedTemp.js";
 import { testHost } from "../ecs/helpers.js";
 
@@ -33,21 +32,6 @@ query = '''
 process where event.type == "start" and process.args == "${arg}"
 '''
 `;
-
-class FakeBackend implements SensorBackend {
-  readonly name = "linux" as const;
-  private onEvents: ((events: RawEvent[]) => void) | undefined;
-  async start(onEvents: (events: RawEvent[]) => void): Promise<void> {
-    this.onEvents = onEvents;
-  }
-  async stop(): Promise<void> {}
-  stats(): BackendStats {
-    return { received: 0, delivered: 0, dropped: 0, queueHighWater: 0 };
-  }
-  deliver(events: RawEvent[]): void {
-    this.onEvents!(events);
-  }
-}
 
 let dir: string;
 let rules: string;
