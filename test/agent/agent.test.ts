@@ -1,15 +1,15 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { FakeBackend } from "../helpers/fakeBackend.js";
-import { memoryAlertLog } from "../helpers/memoryAlertLog.js";
+import { startTestAgent } from "../helpers/testAgent.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startAgent } from "../../src/agent/agent.js";
+import type { AgentOptions } from "../../src/agent/agent.js";
 import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
 import type { AlertLog } from "../../src/output/alertLog.js";
 import { createEcsMapper } from "../../src/ecs/mapper.js";
 import { defaultAgent } from "../../src/ecs/agent.js";
-import { createOpsLogger, flushOpsLogger } from "../../src/output/opsLogger.js";
+import { flushOpsLogger } from "../../src/output/opsLogger.js";
 import { readOpsSummary } from "../../src/status/opsLog.js";
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
 import { testHost } from "../ecs/helpers.js";
@@ -40,7 +40,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function start(backend: FakeBackend, extra: Partial<Parameters<typeof startAgent>[0]> = {}) {
+async function start(backend: FakeBackend, extra: Partial<AgentOptions> = {}) {
   const alerts: EcsEvent[] = [];
   const alertLog: AlertLog = {
     write: (a) => alerts.push(a),
@@ -52,18 +52,7 @@ async function start(backend: FakeBackend, extra: Partial<Parameters<typeof star
     lost: 1,
     lossCause: "test",
   };
-  const agent = await startAgent({
-    backend,
-    rulePaths: [join(dir, "rules")],
-    actions: new Map(),
-    alertLog,
-    ops: createOpsLogger({ file: join(dir, "ops.log"), console: false }),
-    blockFallback: "report",
-    heartbeatMs: 60_000,
-    host: testHost,
-    seedFromProc: false,
-    ...extra,
-  });
+  const { agent } = await startTestAgent([join(dir, "rules")], join(dir, "ops.log"), { backend, alertLog, ...extra });
   return { agent, alerts };
 }
 
@@ -183,25 +172,8 @@ describe("startAgent and the evaluation budget", () => {
         return event;
       },
     };
-    const backend = new FakeBackend();
-    const alerts: EcsEvent[] = [];
-    const alertLog = memoryAlertLog(alerts);
     const opsFile = join(dir, "ops.log");
-    const ops = createOpsLogger({ file: opsFile, console: false });
-    const agent = await startAgent({
-      backend,
-      rulePaths: [rules],
-      actions: new Map(),
-      alertLog,
-      ops,
-      blockFallback: "report",
-      heartbeatMs: 25,
-      host: testHost,
-      mapper,
-      seedFromProc: false,
-      eventBudgetMs: 20,
-      clock: () => clock.t,
-    });
+    const { agent, backend, alerts, ops } = await startTestAgent([rules], opsFile, { heartbeatMs: 25, mapper, eventBudgetMs: 20, clock: () => clock.t });
     let seq = 0;
     const exec = (pid: number, args: string[]): RawEvent => ({
       source: "linux", kind: "exec", seq: ++seq, time: 1_800_000_000_000 + seq, pid, ppid: 1, executable: `/usr/bin/${args[0]}`, args,

@@ -1,14 +1,10 @@
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { FakeBackend } from "../helpers/fakeBackend.js";
-import { memoryAlertLog } from "../helpers/memoryAlertLog.js";
+import { startTestAgent } from "../helpers/testAgent.js";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startAgent } from "../../src/agent/agent.js";
 import { UntrustedPathError } from "../../src/config/index.js";
-import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
-import { createOpsLogger, flushOpsLogger } from "../../src/output/opsLogger.js";
+import { flushOpsLogger } from "../../src/output/opsLogger.js";
 import { trustedTempDir } from "../config/trustedTemp.js";
-import { testHost } from "../ecs/helpers.js";
 
 const isRoot = process.geteuid?.() === 0;
 const NOBODY = 65534;
@@ -49,22 +45,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function start(relaxPermissions?: boolean) {
-  const backend = new FakeBackend();
-  const alerts: EcsEvent[] = [];
-  const alertLog = memoryAlertLog(alerts);
-  const ops = createOpsLogger({ file: join(dir, "ops.log"), console: false });
-  const agent = await startAgent({
-    backend,
-    rulePaths: [rules],
-    actions: new Map(),
-    alertLog,
-    ops,
-    blockFallback: "report",
-    heartbeatMs: 60_000,
-    host: testHost,
-    seedFromProc: false,
-    ...(relaxPermissions !== undefined ? { relaxPermissions } : {}),
-  });
+  const { agent, backend, alerts, ops } = await startTestAgent([rules], join(dir, "ops.log"), relaxPermissions !== undefined ? { relaxPermissions } : {});
   let pid = 100;
   /** Runs one exec with these arguments through the agent; returns the ids of the rules that alerted. */
   const exec = (arg: string): string[] => {
