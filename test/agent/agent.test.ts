@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { FakeBackend } from "../helpers/fakeBackend.js";
+import { ruleToml } from "../helpers/ruleToml.js";
 import { startTestAgent } from "../helpers/testAgent.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,26 +14,6 @@ import { flushOpsLogger } from "../../src/output/opsLogger.js";
 import { readOpsSummary } from "../../src/status/opsLog.js";
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
 import { testHost } from "../ecs/helpers.js";
-
-const rule = (id: string, query: string) => `[metadata]
-creation_date = "2026/11/27"
-maturity = "production"
-updated_date = "2026/11/27"
-
-[rule]
-author = ["test"]
-description = "test rule"
-language = "eql"
-license = "Apache-2.0"
-name = "Rule ${id}"
-risk_score = 47
-rule_id = "${id}"
-severity = "medium"
-type = "eql"
-query = '''
-${query}
-'''
-`;
 
 let dir: string;
 beforeEach(() => {
@@ -60,7 +41,7 @@ describe("startAgent and event relevance", () => {
   it("tells the backend which events the rules could match, before it starts and again on reload", async () => {
     const rules = join(dir, "rules");
     mkdirSync(rules);
-    writeFileSync(join(rules, "a.toml"), rule("a", 'process where event.type == "start" and event.action == "exec" and process.args == "dump-keychain"'));
+    writeFileSync(join(rules, "a.toml"), ruleToml("a", 'process where event.type == "start" and event.action == "exec" and process.args == "dump-keychain"'));
     const backend = new FakeBackend();
     const { agent, alerts } = await start(backend);
     expect(backend.relevance).toEqual([{ kinds: ["exec"], execPrefilter: { argEquals: ["dump-keychain"], argContains: [], executableBasename: [] } }]);
@@ -81,7 +62,7 @@ describe("startAgent and event relevance", () => {
     // The process table saw the fork that was not mapped: the exec's process started at the fork.
     expect((alerts[0].process as { start?: string }).start).toBe(new Date(1_800_000_000_000 + 4).toISOString());
 
-    writeFileSync(join(rules, "b.toml"), rule("b", 'process where event.action == "end" and process.exit_code == 3'));
+    writeFileSync(join(rules, "b.toml"), ruleToml("b", 'process where event.action == "end" and process.exit_code == 3'));
     agent.reload();
     expect(backend.relevance.at(-1)).toEqual({ kinds: ["exec", "exit"], execPrefilter: { argEquals: ["dump-keychain"], argContains: [], executableBasename: [] } });
     backend.deliver([ev("exit", 51, { exitStatus: 3 << 8 })]);
@@ -92,8 +73,8 @@ describe("startAgent and event relevance", () => {
   it("file rules: the backend is asked for the file kinds they test, a file event alerts with its process; a rule that can never fire is counted out and logged", async () => {
     const rules = join(dir, "rules");
     mkdirSync(rules);
-    writeFileSync(join(rules, "f.toml"), rule("f", 'file where event.action == "open" and file.path : "/tmp/macsensor-demo/secret*" and process.parent.name == "bash"'));
-    writeFileSync(join(rules, "n.toml"), rule("n", "network where destination.port == 22"));
+    writeFileSync(join(rules, "f.toml"), ruleToml("f", 'file where event.action == "open" and file.path : "/tmp/macsensor-demo/secret*" and process.parent.name == "bash"'));
+    writeFileSync(join(rules, "n.toml"), ruleToml("n", "network where destination.port == 22"));
     const backend = new FakeBackend();
     const { agent, alerts } = await start(backend);
     expect(backend.relevance).toEqual([{ kinds: ["open"], execPrefilter: null }]);
@@ -125,8 +106,8 @@ describe("startAgent and event relevance", () => {
   it("logs a rule loaded with an unknown field as a warning with its place; a rule with a type error is not loaded", async () => {
     const rules = join(dir, "rules");
     mkdirSync(rules);
-    writeFileSync(join(rules, "typo.toml"), rule("typo", 'process where process.nmae == "security"'));
-    writeFileSync(join(rules, "typed.toml"), rule("typed", 'process where process.pid : "1"'));
+    writeFileSync(join(rules, "typo.toml"), ruleToml("typo", 'process where process.nmae == "security"'));
+    writeFileSync(join(rules, "typed.toml"), ruleToml("typed", 'process where process.pid : "1"'));
     const { agent } = await start(new FakeBackend());
     expect(agent.rules).toMatchObject({ loaded: 1, errors: 1 });
     await agent.stop();
@@ -146,11 +127,11 @@ describe("startAgent and the evaluation budget", () => {
   it("alerts on an event over budget, counts it, names the slow rule in its log and heartbeat, and sequences still match", async () => {
     const rules = join(dir, "rules");
     mkdirSync(rules);
-    writeFileSync(join(rules, "scp.toml"), rule("slow-scp", 'process where event.type == "start" and process.command_line : "*scp *127.0.0.?:/*"'));
-    writeFileSync(join(rules, "dump.toml"), rule("dump", 'process where event.type == "start" and process.args == "dump-keychain"'));
+    writeFileSync(join(rules, "scp.toml"), ruleToml("slow-scp", 'process where event.type == "start" and process.command_line : "*scp *127.0.0.?:/*"'));
+    writeFileSync(join(rules, "dump.toml"), ruleToml("dump", 'process where event.type == "start" and process.args == "dump-keychain"'));
     writeFileSync(
       join(rules, "seq.toml"),
-      rule("scp-then-dump", 'sequence by host.id [process where process.name == "scp"] [process where process.args == "dump-keychain"]'),
+      ruleToml("scp-then-dump", 'sequence by host.id [process where process.name == "scp"] [process where process.args == "dump-keychain"]'),
     );
     // Reading an event's command line "takes" 30 ms of the agent's clock: the scp pattern is the slow rule.
     const clock = { t: 0 };
@@ -221,7 +202,7 @@ describe("sequence state in the heartbeat", () => {
   it("counts pending sequences, their estimated bytes and what the configured cap evicted", async () => {
     const rules = join(dir, "rules");
     mkdirSync(rules);
-    writeFileSync(join(rules, "s.toml"), rule("s", 'sequence by process.entity_id [process where event.type == "start"] [process where event.type == "end"]'));
+    writeFileSync(join(rules, "s.toml"), ruleToml("s", 'sequence by process.entity_id [process where event.type == "start"] [process where event.type == "end"]'));
     const ev = (kind: RawEvent["kind"], seq: number, pid: number, extra: Partial<RawEvent> = {}): RawEvent => ({ source: "linux", kind, seq, time: 1_800_000_000_000 + seq, pid, ppid: 1, ...extra });
     const execs = (n: number): RawEvent[] =>
       Array.from({ length: n }, (_, i) => [ev("fork", 2 * i + 1, 100 + i), ev("exec", 2 * i + 2, 100 + i, { executable: "/bin/ls", args: ["ls", "-la"] })]).flat();

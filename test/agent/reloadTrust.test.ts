@@ -1,4 +1,5 @@
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { ruleToml } from "../helpers/ruleToml.js";
 import { startTestAgent } from "../helpers/testAgent.js";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -9,25 +10,8 @@ import { trustedTempDir } from "../config/trustedTemp.js";
 const isRoot = process.geteuid?.() === 0;
 const NOBODY = 65534;
 
-const rule = (id: string, arg: string) => `[metadata]
-creation_date = "2026/12/07"
-maturity = "production"
-updated_date = "2026/12/07"
-
-[rule]
-author = ["test"]
-description = "test rule"
-language = "eql"
-license = "Apache-2.0"
-name = "Rule ${id}"
-risk_score = 47
-rule_id = "${id}"
-severity = "medium"
-type = "eql"
-query = '''
-process where event.type == "start" and process.args == "${arg}"
-'''
-`;
+/** A rule that fires on an exec with `arg` among its arguments. */
+const rule = (id: string, arg: string) => ruleToml(id, `process where event.type == "start" and process.args == "${arg}"`);
 
 let dir: string;
 let rules: string;

@@ -1,32 +1,9 @@
-/** What the end-to-end tests share: a rule file's text, reading NDJSON logs back, waiting, starting `macsensor run`. */
+/** What the end-to-end tests share: reading NDJSON logs back, waiting, starting `macsensor run`. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
-
-/** An EQL rule file with the fields the loader needs. */
-export function ruleToml(ruleId: string, name: string, query: string, severity: { riskScore: number; severity: string } = { riskScore: 73, severity: "high" }): string {
-  return `[metadata]
-creation_date = "2026/12/07"
-maturity = "production"
-updated_date = "2026/12/07"
-
-[rule]
-author = ["macsensor tests"]
-description = "${name}"
-language = "eql"
-license = "Apache-2.0"
-name = "${name}"
-risk_score = ${severity.riskScore}
-rule_id = "${ruleId}"
-severity = "${severity.severity}"
-type = "eql"
-query = '''
-${query}
-'''
-`;
-}
 
 /** The records of an NDJSON log (alerts or the agent log); none while the file does not exist yet. */
 export function readNdjson(file: string): Array<Record<string, any>> {

@@ -7,8 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ruleToml } from "../helpers/ruleToml.js";
 import { resolveBackend } from "../../src/cli/runCommand.js";
-import { cli, readNdjson, ruleToml, spawnAgent, waitFor, waitForLinuxStart, type Agent } from "./liveAgent.js";
+import { cli, readNdjson, spawnAgent, waitFor, waitForLinuxStart, type Agent } from "./liveAgent.js";
 
 const isRoot = process.geteuid?.() === 0;
 
@@ -33,8 +34,8 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
       join(rules, "dump.toml"),
       ruleToml(
         DUMP_RULE_ID,
-        "Keychain dump via security (test)",
         'process where event.type == "start" and event.action == "exec" and process.name == "security" and process.args == "dump-keychain" and process.args == "-d"',
+        { name: "Keychain dump via security (test)", severity: "high" },
       ),
     );
     alerts = join(dir, "alerts.ndjson");
@@ -126,7 +127,7 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
   });
 
   it("reloads rules on SIGHUP without a restart", async () => {
-    writeFileSync(join(rules, "later.toml"), ruleToml(LATER_RULE_ID, "Added later (test)", 'process where process.args == "added-by-reload"'));
+    writeFileSync(join(rules, "later.toml"), ruleToml(LATER_RULE_ID, 'process where process.args == "added-by-reload"', { name: "Added later (test)", severity: "high" }));
     agent.child.kill("SIGHUP");
     const ops = () => readFileSync(opsLog, "utf8");
     await waitFor("the reload", () => (ops().match(/"rules loaded"/g)?.length === 2 ? true : undefined), 10_000);

@@ -7,13 +7,13 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readNdjson, ruleToml, spawnAgent, waitFor, waitForLinuxStart, type Agent } from "./liveAgent.js";
+import { ruleToml } from "../helpers/ruleToml.js";
+import { readNdjson, spawnAgent, waitFor, waitForLinuxStart, type Agent } from "./liveAgent.js";
 
 const live = process.platform === "linux" && process.geteuid?.() === 0;
 
 const CREATE_RULE_ID = "9b1f6a2e-7c3d-4e5f-8a9b-0c1d2e3f4a01";
 const BLOCK_RULE_ID = "9b1f6a2e-7c3d-4e5f-8a9b-0c1d2e3f4a02";
-const MEDIUM = { riskScore: 47, severity: "medium" };
 
 function run(cmd: string, args: string[]): Promise<{ pid: number; code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -48,11 +48,11 @@ describe.runIf(live)("macsensor run --backend linux: file events (live, as root)
     writeFileSync(other, "public\n");
     writeFileSync(
       join(rules, "created.toml"),
-      ruleToml(CREATE_RULE_ID, "File created in the watched folder (test)", `file where event.action == "creation" and file.path : "${watched}/*"`, MEDIUM),
+      ruleToml(CREATE_RULE_ID, `file where event.action == "creation" and file.path : "${watched}/*"`, { name: "File created in the watched folder (test)" }),
     );
     writeFileSync(
       join(rules, "secret.toml"),
-      ruleToml(BLOCK_RULE_ID, "Secret file opened (test)", `file where event.action == "open" and file.path == "${secret}"`, MEDIUM),
+      ruleToml(BLOCK_RULE_ID, `file where event.action == "open" and file.path == "${secret}"`, { name: "Secret file opened (test)" }),
     );
     const config = join(dir, "config.toml");
     writeFileSync(config, `[auth]\nguard_paths = ["${secret}"]\n\n[actions]\n"${BLOCK_RULE_ID}" = "block"\n`);

@@ -8,8 +8,9 @@ import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, symlinkSync, wri
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ruleToml } from "../helpers/ruleToml.js";
 import { trustedTempDir } from "../config/trustedTemp.js";
-import { cli, readNdjson, ruleToml, spawnAgent, waitFor, waitForLinuxStart, type Agent } from "./liveAgent.js";
+import { cli, readNdjson, spawnAgent, waitFor, waitForLinuxStart, type Agent } from "./liveAgent.js";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const isRoot = process.geteuid?.() === 0;
@@ -17,7 +18,8 @@ const NOBODY = 65534;
 const env = { ...process.env, MACSENSOR_DEV: "", MACSENSOR_CONFIG: "" };
 
 /** A rule that fires on an exec with `arg` among its arguments. */
-const argRule = (ruleId: string, name: string, arg: string) => ruleToml(ruleId, name, `process where event.type == "start" and process.args == "${arg}"`);
+const argRule = (ruleId: string, name: string, arg: string) =>
+  ruleToml(ruleId, `process where event.type == "start" and process.args == "${arg}"`, { name, severity: "high" });
 
 /** A rule folder holding `good` plus a link out of it (`up -> ..`), a two-link loop and a self-link. */
 function rulesWithBadLinks(dir: string, good: Record<string, string>): string {
