@@ -13,7 +13,7 @@
  * a LuceneRegexError at the outermost repetition, as Lucene refuses automata past its state limit.
  */
 import { caseVariants } from "./caseFold.js";
-import { LuceneRegexError, misplacedOperator, parseLuceneRegex, type ClassItem, type LuceneNode } from "./luceneRegex.js";
+import { LuceneRegexError, misplacedOperator, parseLuceneRegex, rangeByWidth, type ClassItem, type LuceneNode } from "./luceneRegex.js";
 
 /** The most NFA states a pattern may compile to. */
 export const MAX_NFA_STATES = 10_000;
@@ -143,14 +143,7 @@ function fixedWidthRange(low: string, high: string): LuceneNode {
 
 function intervalNode(min: number, max: number, digits: number): LuceneNode {
   if (digits > 0) return fixedWidthRange(String(min).padStart(digits, "0"), String(max).padStart(digits, "0"));
-  const options: LuceneNode[] = [];
-  const minText = String(min);
-  const maxText = String(max);
-  for (let width = minText.length; width <= maxText.length; width++) {
-    const low = width === minText.length ? minText : `1${"0".repeat(width - 1)}`;
-    const high = width === maxText.length ? maxText : "9".repeat(width);
-    options.push(fixedWidthRange(low, high));
-  }
+  const options = rangeByWidth(min, max).map(([low, high]) => fixedWidthRange(low, high));
   const zeros: LuceneNode = { kind: "repeat", operand: { kind: "char", ch: "0" }, min: 0, max: null, at: 0 };
   return { kind: "concat", parts: [zeros, { kind: "union", options }] };
 }

@@ -406,15 +406,24 @@ export function intervalSource(min: number, max: number, digits: number): string
   if (digits > 0) {
     return fixedWidthRange(String(min).padStart(digits, "0"), String(max).padStart(digits, "0"));
   }
-  const options: string[] = [];
+  const options = rangeByWidth(min, max).map(([low, high]) => fixedWidthRange(low, high));
+  return `0*(?:${options.join("|")})`;
+}
+
+/**
+ * [min, max] (unpadded decimals) split into one [low, high] per digit count, each pair as wide as its digits:
+ * 7..120 is 7..9, 10..99, 100..120. The regex and the automaton build their alternatives from these.
+ */
+export function rangeByWidth(min: number, max: number): Array<[low: string, high: string]> {
   const minText = String(min);
   const maxText = String(max);
+  const ranges: Array<[string, string]> = [];
   for (let width = minText.length; width <= maxText.length; width++) {
     const low = width === minText.length ? minText : `1${"0".repeat(width - 1)}`;
     const high = width === maxText.length ? maxText : "9".repeat(width);
-    options.push(fixedWidthRange(low, high));
+    ranges.push([low, high]);
   }
-  return `0*(?:${options.join("|")})`;
+  return ranges;
 }
 
 /** Regex for digit strings of one width between `low` and `high` (same length, low <= high). */

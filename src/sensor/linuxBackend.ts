@@ -2,6 +2,7 @@
 import { MacsensorError } from "../errors.js";
 import type { BackendStats, EventRelevanceSpec, SensorBackend } from "./backend.js";
 import { loadNative } from "./native.js";
+import { ignoredPids, nativeStartError, stopNativeSession } from "./nativeSession.js";
 import type { LinuxStartOptions, NativeBinding, NativeLinuxHandle, NativeLinuxStats } from "./nativeBinding.js";
 import type { RawEvent } from "./rawEvent.js";
 
@@ -48,13 +49,12 @@ class LinuxBackend implements SensorBackend {
       throw new MacsensorError("this build of the macsensor addon has no Linux backend (rebuild it on Linux)");
     }
     const { ignoreSelf = true, binding: _binding, ...native } = this.options;
-    const ignorePids = [...(native.ignorePids ?? []), ...(ignoreSelf ? [process.pid] : [])];
+    const ignorePids = ignoredPids(native.ignorePids, ignoreSelf);
     try {
       this.handle = binding.startLinux({ ...native, ignorePids }, onEvents);
       if (this.relevance) this.handle.setRelevance(this.relevance);
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new MacsensorError(`cannot start the Linux backend: ${reason}`, { cause: err });
+      throw nativeStartError("the Linux backend", err);
     }
   }
 
@@ -62,13 +62,7 @@ class LinuxBackend implements SensorBackend {
     const handle = this.handle;
     if (handle === undefined) return;
     this.handle = undefined;
-    try {
-      this.lastStats = handle.stop();
-    } catch (err) {
-      // onEvents threw during the final drain: the session is stopped all the same; keep its counters.
-      this.lastStats = handle.stats();
-      throw err;
-    }
+    stopNativeSession(handle, (stats) => (this.lastStats = stats));
   }
 
   setRelevance(relevance: EventRelevanceSpec): void {

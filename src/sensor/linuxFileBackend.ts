@@ -2,6 +2,7 @@
 import { MacsensorError } from "../errors.js";
 import type { BackendStats, EventRelevanceSpec, SensorBackend } from "./backend.js";
 import { loadNative } from "./native.js";
+import { ignoredPids, nativeStartError, stopNativeSession } from "./nativeSession.js";
 import type { FanotifyStartOptions, NativeBinding, NativeFanotifyHandle, NativeFanotifyStats } from "./nativeBinding.js";
 import type { RawEvent, RawEventKind } from "./rawEvent.js";
 
@@ -57,13 +58,12 @@ export class LinuxFileBackend implements SensorBackend {
       throw new MacsensorError("this build of the macsensor addon has no fanotify backend (rebuild it on Linux)");
     }
     const { ignoreSelf = true, binding: _binding, ...native } = this.options;
-    const ignorePids = [...(native.ignorePids ?? []), ...(ignoreSelf ? [process.pid] : [])];
+    const ignorePids = ignoredPids(native.ignorePids, ignoreSelf);
     const kinds = this.kinds ?? native.kinds;
     try {
       this.handle = binding.startFanotify({ ...native, ignorePids, ...(kinds ? { kinds } : {}) }, onEvents);
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new MacsensorError(`cannot start the Linux file backend: ${reason}`, { cause: err });
+      throw nativeStartError("the Linux file backend", err);
     }
   }
 
@@ -71,12 +71,7 @@ export class LinuxFileBackend implements SensorBackend {
     const handle = this.handle;
     if (handle === undefined) return;
     this.handle = undefined;
-    try {
-      this.lastStats = handle.stop();
-    } catch (err) {
-      this.lastStats = handle.stats();
-      throw err;
-    }
+    stopNativeSession(handle, (stats) => (this.lastStats = stats));
   }
 
   /** Subscribes to the file kinds the rules need (the kernel then sends no others); process kinds are not ours. */

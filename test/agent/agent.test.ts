@@ -1,60 +1,19 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { memoryAlertLog } from "../helpers/memoryAlertLog.js";
+import { FakeBackend } from "../helpers/fakeBackend.js";
+import { ruleToml } from "../helpers/ruleToml.js";
+import { startTestAgent } from "../helpers/testAgent.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { startAgent } from "../../src/agent/agent.js";
+import type { AgentOptions } from "../../src/agent/agent.js";
 import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
 import type { AlertLog } from "../../src/output/alertLog.js";
 import { createEcsMapper } from "../../src/ecs/mapper.js";
 import { defaultAgent } from "../../src/ecs/agent.js";
-import { createOpsLogger, flushOpsLogger } from "../../src/output/opsLogger.js";
+import { flushOpsLogger } from "../../src/output/opsLogger.js";
 import { readOpsSummary } from "../../src/status/opsLog.js";
-import type { BackendStats, EventRelevanceSpec, SensorBackend } from "../../src/sensor/backend.js";
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
 import { testHost } from "../ecs/helpers.js";
-
-const rule = (id: string, query: string) => `[metadata]
-creation_date = "2026/11/27"
-maturity = "production"
-updated_date = "2026/11/27"
-
-[rule]
-author = ["test"]
-description = "test rule"
-language = "eql"
-license = "Apache-2.0"
-name = "Rule ${id}"
-risk_score = 47
-rule_id = "${id}"
-severity = "medium"
-type = "eql"
-query = '''
-${query}
-'''
-`;
-
-/** A backend the test feeds by hand, recording what the agent told it about relevance. */
-class FakeBackend implements SensorBackend {
-  readonly name = "linux" as const;
-  readonly relevance: EventRelevanceSpec[] = [];
-  started = false;
-  private onEvents: ((events: RawEvent[]) => void) | undefined;
-  async start(onEvents: (events: RawEvent[]) => void): Promise<void> {
-    this.started = true;
-    this.onEvents = onEvents;
-  }
-  async stop(): Promise<void> {}
-  stats(): BackendStats {
-    return { received: 0, delivered: 0, dropped: 0, queueHighWater: 0 };
-  }
-  setRelevance(relevance: EventRelevanceSpec): void {
-    this.relevance.push(relevance);
-  }
-  deliver(events: RawEvent[]): void {
-    this.onEvents!(events);
-  }
-}
 
 let dir: string;
 beforeEach(() => {
@@ -62,7 +21,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function start(backend: FakeBackend, extra: Partial<Parameters<typeof startAgent>[0]> = {}) {
+async function start(backend: FakeBackend, extra: Partial<AgentOptions> = {}) {
   const alerts: EcsEvent[] = [];
   const alertLog: AlertLog = {
     write: (a) => alerts.push(a),
@@ -74,18 +33,7 @@ async function start(backend: FakeBackend, extra: Partial<Parameters<typeof star
     lost: 1,
     lossCause: "test",
   };
-  const agent = await startAgent({
-    backend,
-    rulePaths: [join(dir, "rules")],
-    actions: new Map(),
-    alertLog,
-    ops: createOpsLogger({ file: join(dir, "ops.log"), console: false }),
-    blockFallback: "report",
-    heartbeatMs: 60_000,
-    host: testHost,
-    seedFromProc: false,
-    ...extra,
-  });
+  const { agent } = await startTestAgent([join(dir, "rules")], join(dir, "ops.log"), { backend, alertLog, ...extra });
   return { agent, alerts };
 }
 
@@ -93,7 +41,7 @@ describe("startAgent and event relevance", () => {
   it("tells the backend which events the rules could match, before it starts and again on reload", async () => {
     const rules = join(dir, "rules");
     mkdirSync(rules);
-    writeFileSync(join(rules, "a.toml"), rule("a", 'process where event.type == "start" and event.action == "exec" and process.args == "dump-keychain"'));
+    writeFileSync(join(rules, "a.toml"), ruleToml("a", 'process where event.type == "start" and event.action == "exec" and process.args == "dump-keychain"'));
     const backend = new FakeBackend();
     const { agent, alerts } = await start(backend);
     expect(backend.relevance).toEqual([{ kinds: ["exec"], execPrefilter: { argEquals: ["dump-keychain"], argContains: [], executableBasename: [] } }]);
@@ -114,7 +62,7 @@ describe("startAgent and event relevance", () => {
     // The process table saw the fork that was not mapped: the exec's process started at the fork.
     expect((alerts[0].process as { start?: string }).start).toBe(new Date(1_800_000_000_000 + 4).toISOString());
 
-    writeFileSync(join(rules, "b.toml"), rule("b", 'process where event.action == "end" and process.exit_code == 3'));
+    writeFileSync(join(rules, "b.toml"), ruleToml("b", 'process where event.action == "end" and process.exit_code == 3'));
     agent.reload();
     expect(backend.relevance.at(-1)).toEqual({ kinds: ["exec", "exit"], execPrefilter: { argEquals: ["dump-keychain"], argContains: [], executableBasename: [] } });
     backend.deliver([ev("exit", 51, { exitStatus: 3 << 8 })]);
@@ -125,8 +73,8 @@ describe("startAgent and event relevance", () => {
   it("file rules: the backend is asked for the file kinds they test, a file event alerts with its process; a rule that can never fire is counted out and logged", async () => {
     const rules = join(dir, "rules");
     mkdirSync(rules);
-    writeFileSync(join(rules, "f.toml"), rule("f", 'file where event.action == "open" and file.path : "/tmp/macsensor-demo/secret*" and process.parent.name == "bash"'));
-    writeFileSync(join(rules, "n.toml"), rule("n", "network where destination.port == 22"));
+    writeFileSync(join(rules, "f.toml"), ruleToml("f", 'file where event.action == "open" and file.path : "/tmp/macsensor-demo/secret*" and process.parent.name == "bash"'));
+    writeFileSync(join(rules, "n.toml"), ruleToml("n", "network where destination.port == 22"));
     const backend = new FakeBackend();
     const { agent, alerts } = await start(backend);
     expect(backend.relevance).toEqual([{ kinds: ["open"], execPrefilter: null }]);
@@ -158,8 +106,8 @@ describe("startAgent and event relevance", () => {
   it("logs a rule loaded with an unknown field as a warning with its place; a rule with a type error is not loaded", async () => {
     const rules = join(dir, "rules");
     mkdirSync(rules);
-    writeFileSync(join(rules, "typo.toml"), rule("typo", 'process where process.nmae == "security"'));
-    writeFileSync(join(rules, "typed.toml"), rule("typed", 'process where process.pid : "1"'));
+    writeFileSync(join(rules, "typo.toml"), ruleToml("typo", 'process where process.nmae == "security"'));
+    writeFileSync(join(rules, "typed.toml"), ruleToml("typed", 'process where process.pid : "1"'));
     const { agent } = await start(new FakeBackend());
     expect(agent.rules).toMatchObject({ loaded: 1, errors: 1 });
     await agent.stop();
@@ -179,11 +127,11 @@ describe("startAgent and the evaluation budget", () => {
   it("alerts on an event over budget, counts it, names the slow rule in its log and heartbeat, and sequences still match", async () => {
     const rules = join(dir, "rules");
     mkdirSync(rules);
-    writeFileSync(join(rules, "scp.toml"), rule("slow-scp", 'process where event.type == "start" and process.command_line : "*scp *127.0.0.?:/*"'));
-    writeFileSync(join(rules, "dump.toml"), rule("dump", 'process where event.type == "start" and process.args == "dump-keychain"'));
+    writeFileSync(join(rules, "scp.toml"), ruleToml("slow-scp", 'process where event.type == "start" and process.command_line : "*scp *127.0.0.?:/*"'));
+    writeFileSync(join(rules, "dump.toml"), ruleToml("dump", 'process where event.type == "start" and process.args == "dump-keychain"'));
     writeFileSync(
       join(rules, "seq.toml"),
-      rule("scp-then-dump", 'sequence by host.id [process where process.name == "scp"] [process where process.args == "dump-keychain"]'),
+      ruleToml("scp-then-dump", 'sequence by host.id [process where process.name == "scp"] [process where process.args == "dump-keychain"]'),
     );
     // Reading an event's command line "takes" 30 ms of the agent's clock: the scp pattern is the slow rule.
     const clock = { t: 0 };
@@ -205,25 +153,8 @@ describe("startAgent and the evaluation budget", () => {
         return event;
       },
     };
-    const backend = new FakeBackend();
-    const alerts: EcsEvent[] = [];
-    const alertLog = memoryAlertLog(alerts);
     const opsFile = join(dir, "ops.log");
-    const ops = createOpsLogger({ file: opsFile, console: false });
-    const agent = await startAgent({
-      backend,
-      rulePaths: [rules],
-      actions: new Map(),
-      alertLog,
-      ops,
-      blockFallback: "report",
-      heartbeatMs: 25,
-      host: testHost,
-      mapper,
-      seedFromProc: false,
-      eventBudgetMs: 20,
-      clock: () => clock.t,
-    });
+    const { agent, backend, alerts, ops } = await startTestAgent([rules], opsFile, { heartbeatMs: 25, mapper, eventBudgetMs: 20, clock: () => clock.t });
     let seq = 0;
     const exec = (pid: number, args: string[]): RawEvent => ({
       source: "linux", kind: "exec", seq: ++seq, time: 1_800_000_000_000 + seq, pid, ppid: 1, executable: `/usr/bin/${args[0]}`, args,
@@ -271,7 +202,7 @@ describe("sequence state in the heartbeat", () => {
   it("counts pending sequences, their estimated bytes and what the configured cap evicted", async () => {
     const rules = join(dir, "rules");
     mkdirSync(rules);
-    writeFileSync(join(rules, "s.toml"), rule("s", 'sequence by process.entity_id [process where event.type == "start"] [process where event.type == "end"]'));
+    writeFileSync(join(rules, "s.toml"), ruleToml("s", 'sequence by process.entity_id [process where event.type == "start"] [process where event.type == "end"]'));
     const ev = (kind: RawEvent["kind"], seq: number, pid: number, extra: Partial<RawEvent> = {}): RawEvent => ({ source: "linux", kind, seq, time: 1_800_000_000_000 + seq, pid, ppid: 1, ...extra });
     const execs = (n: number): RawEvent[] =>
       Array.from({ length: n }, (_, i) => [ev("fork", 2 * i + 1, 100 + i), ev("exec", 2 * i + 2, 100 + i, { executable: "/bin/ls", args: ["ls", "-la"] })]).flat();

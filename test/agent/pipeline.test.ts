@@ -1,23 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { Pipeline, type AlertRequest, type AuthAnswerStatus, type EvalOverrun, type PipelineDeps } from "../../src/agent/pipeline.js";
 import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
-import type { RuleAction, RuleMetadata } from "../../src/rules/ruleMetadata.js";
+import type { RuleAction } from "../../src/rules/ruleMetadata.js";
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
+import { ruleMetadata } from "../helpers/ruleMetadata.js";
 
-const rule = (ruleId: string): RuleMetadata => ({
-  ruleId,
-  name: `Rule ${ruleId}`,
-  description: "",
-  severity: "high",
-  riskScore: 73,
-  author: [],
-  references: [],
-  tags: [],
-  threat: [],
-  file: `${ruleId}.toml`,
-});
-
-const dumpRule = rule("dump");
+const dumpRule = ruleMetadata("dump");
 
 function exec(overrides: Partial<RawEvent> = {}): RawEvent {
   return { source: "es", kind: "exec", seq: 1, time: 0, pid: 812, args: ["security", "dump-keychain", "-d"], ...overrides };

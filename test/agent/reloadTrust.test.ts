@@ -1,53 +1,17 @@
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { memoryAlertLog } from "../helpers/memoryAlertLog.js";
+import { ruleToml } from "../helpers/ruleToml.js";
+import { startTestAgent } from "../helpers/testAgent.js";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startAgent } from "../../src/agent/agent.js";
 import { UntrustedPathError } from "../../src/config/index.js";
-import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
-import { createOpsLogger, flushOpsLogger } from "../../src/output/opsLogger.js";
-import type { BackendStats, SensorBackend } from "../../src/sensor/backend.js";
-import type { RawEvent } from "../../src/sensor/rawEvent.js";
+import { flushOpsLogger } from "../../src/output/opsLogger.js";
 import { trustedTempDir } from "../config/trustedTemp.js";
-import { testHost } from "../ecs/helpers.js";
 
 const isRoot = process.geteuid?.() === 0;
 const NOBODY = 65534;
 
-const rule = (id: string, arg: string) => `[metadata]
-creation_date = "2026/12/07"
-maturity = "production"
-updated_date = "2026/12/07"
-
-[rule]
-author = ["test"]
-description = "test rule"
-language = "eql"
-license = "Apache-2.0"
-name = "Rule ${id}"
-risk_score = 47
-rule_id = "${id}"
-severity = "medium"
-type = "eql"
-query = '''
-process where event.type == "start" and process.args == "${arg}"
-'''
-`;
-
-class FakeBackend implements SensorBackend {
-  readonly name = "linux" as const;
-  private onEvents: ((events: RawEvent[]) => void) | undefined;
-  async start(onEvents: (events: RawEvent[]) => void): Promise<void> {
-    this.onEvents = onEvents;
-  }
-  async stop(): Promise<void> {}
-  stats(): BackendStats {
-    return { received: 0, delivered: 0, dropped: 0, queueHighWater: 0 };
-  }
-  deliver(events: RawEvent[]): void {
-    this.onEvents!(events);
-  }
-}
+/** A rule that fires on an exec with `arg` among its arguments. */
+const rule = (id: string, arg: string) => ruleToml(id, `process where event.type == "start" and process.args == "${arg}"`);
 
 let dir: string;
 let rules: string;
@@ -65,22 +29,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function start(relaxPermissions?: boolean) {
-  const backend = new FakeBackend();
-  const alerts: EcsEvent[] = [];
-  const alertLog = memoryAlertLog(alerts);
-  const ops = createOpsLogger({ file: join(dir, "ops.log"), console: false });
-  const agent = await startAgent({
-    backend,
-    rulePaths: [rules],
-    actions: new Map(),
-    alertLog,
-    ops,
-    blockFallback: "report",
-    heartbeatMs: 60_000,
-    host: testHost,
-    seedFromProc: false,
-    ...(relaxPermissions !== undefined ? { relaxPermissions } : {}),
-  });
+  const { agent, backend, alerts, ops } = await startTestAgent([rules], join(dir, "ops.log"), relaxPermissions !== undefined ? { relaxPermissions } : {});
   let pid = 100;
   /** Runs one exec with these arguments through the agent; returns the ids of the rules that alerted. */
   const exec = (arg: string): string[] => {

@@ -1,24 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { EvalOverrun, PipelineDetector, PipelineRuleCost } from "../../src/agent/pipeline.js";
 import { SlowRuleReporter } from "../../src/agent/slowRules.js";
-import type { RuleMetadata } from "../../src/rules/ruleMetadata.js";
+import { ruleMetadata } from "../helpers/ruleMetadata.js";
 
-const rule = (ruleId: string, name: string): RuleMetadata => ({
-  ruleId,
-  name,
-  description: "",
-  severity: "high",
-  riskScore: 73,
-  author: [],
-  references: [],
-  tags: [],
-  threat: [],
-  file: `${ruleId}.toml`,
-});
-
-const scp = rule("a1b2", "Privacy pref change via scp");
-const curl = rule("c3d4", "Curl to IP");
-const shell = rule("e5f6", "Shell from Office");
+const scp = ruleMetadata("a1b2", "Privacy pref change via scp");
+const curl = ruleMetadata("c3d4", "Curl to IP");
+const shell = ruleMetadata("e5f6", "Shell from Office");
 
 /** A reporter on a fake clock, whose detector's profile "takes" profileMs and returns the given costs. */
 function harness(costs: PipelineRuleCost[], options: { profileMs?: number; minIntervalMs?: number } = {}) {

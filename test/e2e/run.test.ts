@@ -2,63 +2,19 @@
  * The live agent end to end on Linux (as root, as CI runs): `macsensor run --backend linux` as a real process,
  * real execs, alerts read back from the alert log on disk.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ruleToml } from "../helpers/ruleToml.js";
 import { resolveBackend } from "../../src/cli/runCommand.js";
+import { cli, readNdjson, spawnAgent, waitFor, waitForLinuxStart, type Agent } from "./liveAgent.js";
 
-const cli = new URL("../../dist/cli/main.js", import.meta.url).pathname;
 const isRoot = process.geteuid?.() === 0;
-
-function ruleToml(ruleId: string, name: string, query: string): string {
-  return `[metadata]
-creation_date = "2026/11/26"
-maturity = "production"
-updated_date = "2026/11/26"
-
-[rule]
-author = ["macsensor tests"]
-description = "${name}"
-language = "eql"
-license = "Apache-2.0"
-name = "${name}"
-risk_score = 73
-rule_id = "${ruleId}"
-severity = "high"
-type = "eql"
-query = '''
-${query}
-'''
-`;
-}
 
 const DUMP_RULE_ID = "0c7c1d8e-3b7a-4c55-9a57-3f2d7c1e9a01";
 const LATER_RULE_ID = "5e0b8f3a-6d1c-4a8e-8f4b-2a9c7d6e5f02";
-
-interface Agent {
-  child: ChildProcess;
-  stderr: () => string;
-}
-
-function readAlerts(file: string): Array<Record<string, any>> {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l));
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend linux (live, as root)", () => {
   let dir: string;
@@ -78,8 +34,8 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
       join(rules, "dump.toml"),
       ruleToml(
         DUMP_RULE_ID,
-        "Keychain dump via security (test)",
         'process where event.type == "start" and event.action == "exec" and process.name == "security" and process.args == "dump-keychain" and process.args == "-d"',
+        { name: "Keychain dump via security (test)", severity: "high" },
       ),
     );
     alerts = join(dir, "alerts.ndjson");
@@ -92,32 +48,21 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
     if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);
     // An agent killed with SIGKILL leaves its pid file behind: the next start must take it over.
     const killed = startAgent();
-    await waitForStart(killed);
+    await waitForLinuxStart(killed);
     const killedExit = new Promise((resolve) => killed.child.once("exit", resolve));
     killed.child.kill("SIGKILL");
     await killedExit;
     expect(readFileSync(pidFile(), "utf8")).toBe(`${killed.child.pid}\n`);
     killedPid = killed.child.pid!;
     agent = startAgent();
-    await waitForStart(agent);
+    await waitForLinuxStart(agent);
   });
 
   const pidFile = () => join(dir, "macsensor.pid");
-  const runArgs = () => [cli, "run", "--backend", "linux", "--rules", rules, "--alerts", alerts, "--log", opsLog, "--heartbeat", "1"];
+  const runArgs = () => ["run", "--backend", "linux", "--rules", rules, "--alerts", alerts, "--log", opsLog, "--heartbeat", "1"];
   const runEnv = () => ({ ...process.env, MACSENSOR_DEV: "1", MACSENSOR_PID_FILE: pidFile(), MACSENSOR_CONFIG: "" });
 
-  function startAgent(): Agent {
-    const child = spawn(process.execPath, runArgs(), { env: runEnv(), stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr!.on("data", (d) => (err += d));
-    return { child, stderr: () => err };
-  }
-
-  async function waitForStart(started: Agent): Promise<void> {
-    await waitFor("the agent to start", () => (started.stderr().includes("running with the linux backend") ? true : undefined), 20_000).catch((e) => {
-      throw new Error(`${e.message}\nstderr: ${started.stderr()}`);
-    });
-  }
+  const startAgent = () => spawnAgent(runArgs(), runEnv());
 
   afterAll(() => {
     if (agent?.child.exitCode === null) agent.child.kill("SIGKILL");
@@ -129,12 +74,12 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
   });
 
   it("alerts on a program named security run with dump-keychain -d, with its args and parent", async () => {
-    const before = readAlerts(alerts).length;
+    const before = readNdjson(alerts).length;
     const r = spawnSync("/bin/sh", ["-c", `${security} dump-keychain -d login.keychain-db; echo $$`], { encoding: "utf8" });
     const shellPid = Number(r.stdout.trim());
     const alert = await waitFor(
       "the alert",
-      () => readAlerts(alerts).slice(before).find((a) => a.process?.args?.includes("login.keychain-db")),
+      () => readNdjson(alerts).slice(before).find((a) => a.process?.args?.includes("login.keychain-db")),
       // Latency is measured by the agent benchmark; here only that the alert comes, however loaded the machine.
       20_000,
     );
@@ -151,7 +96,7 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
 
   it("refuses a second agent on the same pid file, naming the running one, and leaves its pid file alone", () => {
     expect(readFileSync(pidFile(), "utf8")).toBe(`${agent.child.pid}\n`);
-    const second = spawnSync(process.execPath, runArgs(), { env: runEnv(), encoding: "utf8", timeout: 60_000 });
+    const second = spawnSync(process.execPath, [cli, ...runArgs()], { env: runEnv(), encoding: "utf8", timeout: 60_000 });
     expect(second.status, second.stderr).toBe(75);
     expect(second.stderr).toContain(`already running (pid ${agent.child.pid}, pid file ${pidFile()})`);
     expect(second.stderr).not.toMatch(/internal error|\n\s+at /);
@@ -168,38 +113,38 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
   });
 
   it("makes no alert for a harmless exec", async () => {
-    const before = readAlerts(alerts).length;
+    const before = readNdjson(alerts).length;
     spawnSync(security, ["list-keychains"]);
     spawnSync("/bin/echo", ["dump-keychain", "-d"]);
     // A matching exec after the harmless ones: once its alert is on disk, the harmless ones were processed too.
     spawnSync(security, ["dump-keychain", "-d", "marker-after-harmless"]);
-    await waitFor("the marker alert", () => readAlerts(alerts).slice(before).find((a) => a.process.args.includes("marker-after-harmless")), 10_000);
+    await waitFor("the marker alert", () => readNdjson(alerts).slice(before).find((a) => a.process.args.includes("marker-after-harmless")), 10_000);
     // Only our own programs count: anything else on the machine may exec what it likes meanwhile.
-    const added = readAlerts(alerts)
+    const added = readNdjson(alerts)
       .slice(before)
       .filter((a) => a.process.executable === security || a.process.executable === "/bin/echo");
     expect(added.map((a) => a.process.args.join(" "))).toEqual([`${security} dump-keychain -d marker-after-harmless`]);
   });
 
   it("reloads rules on SIGHUP without a restart", async () => {
-    writeFileSync(join(rules, "later.toml"), ruleToml(LATER_RULE_ID, "Added later (test)", 'process where process.args == "added-by-reload"'));
+    writeFileSync(join(rules, "later.toml"), ruleToml(LATER_RULE_ID, 'process where process.args == "added-by-reload"', { name: "Added later (test)", severity: "high" }));
     agent.child.kill("SIGHUP");
     const ops = () => readFileSync(opsLog, "utf8");
     await waitFor("the reload", () => (ops().match(/"rules loaded"/g)?.length === 2 ? true : undefined), 10_000);
     // Our long-lived program, so that /proc still holds its arguments when the agent reads them.
     spawnSync(security, ["added-by-reload"]);
-    const alert = await waitFor("the new rule's alert", () => readAlerts(alerts).find((a) => a.rule.id === LATER_RULE_ID), 10_000);
+    const alert = await waitFor("the new rule's alert", () => readNdjson(alerts).find((a) => a.rule.id === LATER_RULE_ID), 10_000);
     expect(alert.process.args).toEqual([security, "added-by-reload"]);
   });
 
   it("survives a burst of 2,000 execs: every match alerted or counted as dropped; SIGTERM drains and exits 0", async () => {
-    const before = readAlerts(alerts).filter((a) => a.rule.id === DUMP_RULE_ID).length;
+    const before = readNdjson(alerts).filter((a) => a.rule.id === DUMP_RULE_ID).length;
     const burst = spawnSync("/bin/sh", ["-c", `i=0; while [ $i -lt 2000 ]; do ${security} dump-keychain -d burst & i=$((i+1)); done; wait`]);
     expect(burst.status).toBe(0);
     const exited = new Promise<number | null>((resolve) => agent.child.once("exit", (code) => resolve(code)));
     agent.child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    const burstAlerts = readAlerts(alerts)
+    const burstAlerts = readNdjson(alerts)
       .slice(0)
       .filter((a) => a.rule.id === DUMP_RULE_ID && a.process.executable === security && a.process.args.includes("burst"));
     const stopped = readFileSync(opsLog, "utf8")

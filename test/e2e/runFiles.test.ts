@@ -2,57 +2,18 @@
  * File events end to end on Linux (as root): `macsensor run --backend linux` with a file rule and a file block
  * rule, real files touched by real processes, alerts read back from the alert log; a guarded open denied for real.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ruleToml } from "../helpers/ruleToml.js";
+import { readNdjson, spawnAgent, waitFor, waitForLinuxStart, type Agent } from "./liveAgent.js";
 
-const cli = new URL("../../dist/cli/main.js", import.meta.url).pathname;
 const live = process.platform === "linux" && process.geteuid?.() === 0;
 
 const CREATE_RULE_ID = "9b1f6a2e-7c3d-4e5f-8a9b-0c1d2e3f4a01";
 const BLOCK_RULE_ID = "9b1f6a2e-7c3d-4e5f-8a9b-0c1d2e3f4a02";
-
-function ruleToml(ruleId: string, name: string, query: string): string {
-  return `[metadata]
-creation_date = "2026/12/07"
-maturity = "production"
-updated_date = "2026/12/07"
-
-[rule]
-author = ["macsensor tests"]
-description = "${name}"
-language = "eql"
-license = "Apache-2.0"
-name = "${name}"
-risk_score = 47
-rule_id = "${ruleId}"
-severity = "medium"
-type = "eql"
-query = '''
-${query}
-'''
-`;
-}
-
-function readAlerts(file: string): Array<Record<string, any>> {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l));
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function run(cmd: string, args: string[]): Promise<{ pid: number; code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -72,8 +33,7 @@ describe.runIf(live)("macsensor run --backend linux: file events (live, as root)
   let watched: string;
   let secret: string;
   let other: string;
-  let agent: ChildProcess;
-  let stderr = "";
+  let agent: Agent;
 
   beforeAll(async () => {
     dir = realpathSync(mkdtempSync(join(tmpdir(), "macsensor-e2e-files-")));
@@ -88,28 +48,25 @@ describe.runIf(live)("macsensor run --backend linux: file events (live, as root)
     writeFileSync(other, "public\n");
     writeFileSync(
       join(rules, "created.toml"),
-      ruleToml(CREATE_RULE_ID, "File created in the watched folder (test)", `file where event.action == "creation" and file.path : "${watched}/*"`),
+      ruleToml(CREATE_RULE_ID, `file where event.action == "creation" and file.path : "${watched}/*"`, { name: "File created in the watched folder (test)" }),
     );
     writeFileSync(
       join(rules, "secret.toml"),
-      ruleToml(BLOCK_RULE_ID, "Secret file opened (test)", `file where event.action == "open" and file.path == "${secret}"`),
+      ruleToml(BLOCK_RULE_ID, `file where event.action == "open" and file.path == "${secret}"`, { name: "Secret file opened (test)" }),
     );
     const config = join(dir, "config.toml");
     writeFileSync(config, `[auth]\nguard_paths = ["${secret}"]\n\n[actions]\n"${BLOCK_RULE_ID}" = "block"\n`);
     alerts = join(dir, "alerts.ndjson");
-    agent = spawn(
-      process.execPath,
-      [cli, "run", "--backend", "linux", "--config", config, "--rules", rules, "--alerts", alerts, "--log", join(dir, "macsensor.log")],
-      { env: { ...process.env, MACSENSOR_DEV: "1", MACSENSOR_PID_FILE: join(dir, "macsensor.pid") }, stdio: ["ignore", "ignore", "pipe"] },
-    );
-    agent.stderr!.on("data", (d) => (stderr += d));
-    await waitFor("the agent to start", () => (stderr.includes("running with the linux backend") ? true : undefined), 20_000).catch((e) => {
-      throw new Error(`${e.message}\nstderr: ${stderr}`);
+    agent = spawnAgent(["run", "--backend", "linux", "--config", config, "--rules", rules, "--alerts", alerts, "--log", join(dir, "macsensor.log")], {
+      ...process.env,
+      MACSENSOR_DEV: "1",
+      MACSENSOR_PID_FILE: join(dir, "macsensor.pid"),
     });
+    await waitForLinuxStart(agent);
   });
 
   afterAll(() => {
-    if (agent?.exitCode === null) agent.kill("SIGKILL");
+    if (agent?.child.exitCode === null) agent.child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -119,7 +76,7 @@ describe.runIf(live)("macsensor run --backend linux: file events (live, as root)
     const script = `sleep 0.3; echo hi > ${target}; sleep 0.3`;
     const shell = await run("/bin/sh", ["-c", script]);
     expect(shell.code).toBe(0);
-    const alert = await waitFor("the creation alert", () => readAlerts(alerts).find((a) => a.rule.id === CREATE_RULE_ID), 2_000);
+    const alert = await waitFor("the creation alert", () => readNdjson(alerts).find((a) => a.rule.id === CREATE_RULE_ID), 2_000);
     expect(alert.file.path).toBe(target);
     expect(alert.process.pid).toBe(shell.pid);
     expect(alert.process.executable).toBe(realpathSync("/bin/sh"));
@@ -132,16 +89,16 @@ describe.runIf(live)("macsensor run --backend linux: file events (live, as root)
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain("Operation not permitted");
     expect(await run("/bin/cat", [other])).toMatchObject({ code: 0, stdout: "public\n" });
-    const alert = await waitFor("the block alert", () => readAlerts(alerts).find((a) => a.rule.id === BLOCK_RULE_ID), 5_000);
+    const alert = await waitFor("the block alert", () => readNdjson(alerts).find((a) => a.rule.id === BLOCK_RULE_ID), 5_000);
     expect(alert.process.pid).toBe(denied.pid);
     expect(alert.macsensor.response).toMatchObject({ action: "block", result: "success" });
   });
 
   it("the agent killed with SIGKILL while an open is pending never hangs the host", async () => {
     // Stopped, the agent holds the guarded open without answering (its watchdog thread is stopped too).
-    agent.kill("SIGSTOP");
+    agent.child.kill("SIGSTOP");
     const state = (pid: number) => readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "")[0];
-    await waitFor("the agent to stop", () => (state(agent.pid!) === "T" ? true : undefined), 10_000);
+    await waitFor("the agent to stop", () => (state(agent.child.pid!) === "T" ? true : undefined), 10_000);
     const cat = spawn("/bin/cat", [secret]);
     let out = "";
     cat.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -151,8 +108,8 @@ describe.runIf(live)("macsensor run --backend linux: file events (live, as root)
     await waitFor("cat to wait on fanotify", () => (wchan().includes("fanotify") ? true : undefined), 10_000).catch((e) => {
       throw new Error(`${e.message}; wchan ${wchan()}`);
     });
-    const exited = new Promise((resolve) => agent.once("exit", resolve));
-    agent.kill("SIGKILL");
+    const exited = new Promise((resolve) => agent.child.once("exit", resolve));
+    agent.child.kill("SIGKILL");
     await exited;
     expect(await pending).toBe(0);
     expect(out).toBe("s3cret\n");

@@ -3,40 +3,23 @@
  * loops are per-file errors (never a crash), and a rule a non-root user could change, dropped in after start, is
  * refused on SIGHUP while the old rules keep running. Without MACSENSOR_DEV: the strict check is the point.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ruleToml } from "../helpers/ruleToml.js";
 import { trustedTempDir } from "../config/trustedTemp.js";
+import { cli, readNdjson, spawnAgent, waitFor, waitForLinuxStart, type Agent } from "./liveAgent.js";
 
-const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const isRoot = process.geteuid?.() === 0;
 const NOBODY = 65534;
 const env = { ...process.env, MACSENSOR_DEV: "", MACSENSOR_CONFIG: "" };
 
-function ruleToml(ruleId: string, name: string, arg: string): string {
-  return `[metadata]
-creation_date = "2026/12/07"
-maturity = "production"
-updated_date = "2026/12/07"
-
-[rule]
-author = ["macsensor tests"]
-description = "${name}"
-language = "eql"
-license = "Apache-2.0"
-name = "${name}"
-risk_score = 73
-rule_id = "${ruleId}"
-severity = "high"
-type = "eql"
-query = '''
-process where event.type == "start" and process.args == "${arg}"
-'''
-`;
-}
+/** A rule that fires on an exec with `arg` among its arguments. */
+const argRule = (ruleId: string, name: string, arg: string) =>
+  ruleToml(ruleId, `process where event.type == "start" and process.args == "${arg}"`, { name, severity: "high" });
 
 /** A rule folder holding `good` plus a link out of it (`up -> ..`), a two-link loop and a self-link. */
 function rulesWithBadLinks(dir: string, good: Record<string, string>): string {
@@ -49,24 +32,6 @@ function rulesWithBadLinks(dir: string, good: Record<string, string>): string {
   symlinkSync("a.toml", join(rules, "b.toml"));
   symlinkSync("self.toml", join(rules, "self.toml"));
   return rules;
-}
-
-function readLines(file: string): Array<Record<string, any>> {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l));
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("macsensor run --replay with links out of the rule folder and link loops", () => {
@@ -94,12 +59,11 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
   let alerts: string;
   let opsLog: string;
   let tool: string;
-  let child: ChildProcess;
-  let stderr = "";
+  let agent: Agent;
 
   beforeAll(async () => {
     dir = trustedTempDir("run-trust-");
-    rules = rulesWithBadLinks(dir, { "old.toml": ruleToml(OLD_RULE_ID, "Old rule (test)", "old-rule-marker") });
+    rules = rulesWithBadLinks(dir, { "old.toml": argRule(OLD_RULE_ID, "Old rule (test)", "old-rule-marker") });
     alerts = join(dir, "alerts.ndjson");
     opsLog = join(dir, "macsensor.log");
     // A program that lives 200 ms, so that /proc still has its arguments when the agent reads them.
@@ -107,44 +71,42 @@ describe.runIf(isRoot && process.platform === "linux")("macsensor run --backend 
     writeFileSync(join(dir, "tool.c"), "#include <unistd.h>\nint main(void) { usleep(200000); return 0; }\n");
     const cc = spawnSync("cc", ["-O2", "-o", tool, join(dir, "tool.c")], { encoding: "utf8" });
     if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);
-    child = spawn(process.execPath, [cli, "run", "--backend", "linux", "--rules", rules, "--alerts", alerts, "--log", opsLog, "--heartbeat", "60"], {
-      env: { ...env, MACSENSOR_PID_FILE: join(dir, "macsensor.pid") },
-      stdio: ["ignore", "ignore", "pipe"],
+    agent = spawnAgent(["run", "--backend", "linux", "--rules", rules, "--alerts", alerts, "--log", opsLog, "--heartbeat", "60"], {
+      ...env,
+      MACSENSOR_PID_FILE: join(dir, "macsensor.pid"),
     });
-    child.stderr!.on("data", (d) => (stderr += d));
-    await waitFor("the agent to start", () => (stderr.includes("running with the linux backend") || child.exitCode !== null ? true : undefined), 20_000);
-    if (child.exitCode !== null) throw new Error(`the agent exited ${child.exitCode}: ${stderr}`);
+    await waitForLinuxStart(agent);
   }, 60_000);
 
   afterAll(() => {
-    if (child?.exitCode === null) child.kill("SIGKILL");
+    if (agent?.child.exitCode === null) agent.child.kill("SIGKILL");
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("starts with the links as per-file errors in the agent log", async () => {
-    expect(stderr).toContain("running with the linux backend, 1 rules");
+    expect(agent.stderr()).toContain("running with the linux backend, 1 rules");
     // The agent log is written asynchronously: wait for the record that follows the per-file errors.
-    await waitFor("the rules loaded record", () => (readLines(opsLog).some((l) => l.message === "rules loaded") ? true : undefined), 10_000);
-    const notLoaded = readLines(opsLog).filter((l) => l.message === "rule not loaded");
+    await waitFor("the rules loaded record", () => (readNdjson(opsLog).some((l) => l.message === "rules loaded") ? true : undefined), 10_000);
+    const notLoaded = readNdjson(opsLog).filter((l) => l.message === "rule not loaded");
     expect(notLoaded.map((l) => l.file.path).sort()).toEqual(["a.toml", "b.toml", "self.toml", "up"].map((n) => join(rules, n)));
   });
 
   it("refuses on SIGHUP a rule owned by nobody and writable by all; the old rule keeps firing", async () => {
     const dropped = join(rules, "dropped.toml");
-    writeFileSync(dropped, ruleToml(DROPPED_RULE_ID, "Dropped after start (test)", "dropped-rule-marker"));
+    writeFileSync(dropped, argRule(DROPPED_RULE_ID, "Dropped after start (test)", "dropped-rule-marker"));
     chmodSync(dropped, 0o666);
     chownSync(dropped, NOBODY, NOBODY);
-    child.kill("SIGHUP");
-    const refused = await waitFor("the refusal", () => readLines(opsLog).find((l) => l.message === "rule reload refused; the previous rules stay in force"), 10_000);
+    agent.child.kill("SIGHUP");
+    const refused = await waitFor("the refusal", () => readNdjson(opsLog).find((l) => l.message === "rule reload refused; the previous rules stay in force"), 10_000);
     expect(refused.file.path).toBe(dropped);
     expect(refused.error.message).toContain(`${dropped} is owned by uid ${NOBODY}, not root`);
-    await waitFor("the refusal on stderr", () => (stderr.includes("macsensor: rule reload refused, the previous rules stay in force: refusing to load") ? true : undefined), 10_000);
+    await waitFor("the refusal on stderr", () => (agent.stderr().includes("macsensor: rule reload refused, the previous rules stay in force: refusing to load") ? true : undefined), 10_000);
 
     // Execs are handled in order, so once the old rule's alert is written the dropped rule's chance has passed.
     spawnSync(tool, ["dropped-rule-marker"]);
     spawnSync(tool, ["old-rule-marker"]);
-    await waitFor("the old rule's alert", () => readLines(alerts).find((a) => a.rule.id === OLD_RULE_ID), 10_000);
-    expect(readLines(alerts).filter((a) => a.rule.id === DROPPED_RULE_ID)).toEqual([]);
-    expect(child.exitCode).toBeNull();
+    await waitFor("the old rule's alert", () => readNdjson(alerts).find((a) => a.rule.id === OLD_RULE_ID), 10_000);
+    expect(readNdjson(alerts).filter((a) => a.rule.id === DROPPED_RULE_ID)).toEqual([]);
+    expect(agent.child.exitCode).toBeNull();
   });
 });

@@ -1,39 +1,13 @@
 // The AUTH_EXEC path through the ES stand-in: JavaScript decides, the native watchdog answers for a stalled
 // JavaScript before the deadline, each message is answered exactly once and released, es_new_client failures
 // become actionable errors.
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
-import {
-  ES_EVENT, type EsHandle, type EsStartOptions, type EsTestAddon, type MessageSpec, addonPath, loadEsTestAddon, until,
-} from "./es-standin/loadAddon.js";
+import { ES_EVENT, type EsHandle, type MessageSpec, addonPath, until } from "./es-standin/loadAddon.js";
+import { recordEsSessions } from "./es-standin/session.js";
 
-let addon: EsTestAddon;
-let handle: EsHandle | undefined;
-let events: RawEvent[] = [];
-
-beforeAll(() => {
-  addon = loadEsTestAddon();
-}, 300_000);
-
-afterEach(() => {
-  if (handle) addon.stopEs(handle);
-  handle = undefined;
-  addon.standin.setNewClientResult(0);
-  addon.standin.reset();
-});
-
-function start(options: EsStartOptions, decide?: (ev: RawEvent, h: EsHandle) => void): EsHandle {
-  events = [];
-  const h = addon.startEs(options, (batch) => {
-    for (const ev of batch) {
-      events.push(ev);
-      if (ev.auth && decide) decide(ev, h);
-    }
-  });
-  handle = h;
-  return h;
-}
+const es = recordEsSessions((addon) => addon.standin.setNewClientResult(0));
 
 function exec(tag: string, args: string[], extra: Partial<MessageSpec> = {}): MessageSpec {
   const executable = args[0].startsWith("/") ? args[0] : `/usr/bin/${args[0]}`;
@@ -52,17 +26,17 @@ function spin(ms: number): void {
 
 describe("block mode: JavaScript decides", () => {
   it("DENY for a keychain dump, ALLOW otherwise; each answered once, uncached, before the deadline", async () => {
-    const h = start({ authExec: true }, (ev, hh) => {
-      expect(addon.respond(hh, ev.auth!.id, !isKeychainDump(ev))).toBe("answered");
+    const h = es.start({ authExec: true }, (ev, hh) => {
+      expect(es.addon.respond(hh, ev.auth!.id, !isKeychainDump(ev))).toBe("answered");
     });
-    expect(addon.standin.state().subscriptions).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
-    addon.standin.enqueue([
+    expect(es.addon.standin.state().subscriptions).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+    es.addon.standin.enqueue([
       exec("dump", ["security", "dump-keychain", "-d"]),
       exec("find", ["security", "find-certificate", "-a"]),
       exec("ls", ["/bin/ls", "-l"]),
     ]);
-    await until(() => addon.standin.authRecords().every((r) => r.answers === 1) && events.length === 3, "3 answers");
-    const records = addon.standin.authRecords();
+    await until(() => es.addon.standin.authRecords().every((r) => r.answers === 1) && es.events.length === 3, "3 answers");
+    const records = es.addon.standin.authRecords();
     expect(records.map((r) => [r.tag, r.result, r.cache])).toEqual([
       ["dump", "deny", false],
       ["find", "allow", false],
@@ -71,28 +45,28 @@ describe("block mode: JavaScript decides", () => {
     for (const r of records) expect(r.answerUs!).toBeLessThan(r.deadlineUs);
     // The AUTH event tells JavaScript its own deadline: the watchdog's, before ES's.
     // The stand-in's default deadline is 15 s, so the watchdog answers 12 s after delivery.
-    for (const ev of events) {
+    for (const ev of es.events) {
       expect(ev.auth!.deadlineMs - ev.time).toBeGreaterThan(11_000);
       expect(ev.auth!.deadlineMs - ev.time).toBeLessThan(12_500);
     }
-    expect(addon.esStats(h)).toMatchObject({ allowed: 2, denied: 1, authToJs: 3, watchdogAnswers: 0, retainedNow: 0 });
-    expect(addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+    expect(es.addon.esStats(h)).toMatchObject({ allowed: 2, denied: 1, authToJs: 3, watchdogAnswers: 0, retainedNow: 0 });
+    expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
   });
 
   it("report mode does not subscribe AUTH_EXEC; setAuthExec switches NOTIFY_EXEC and AUTH_EXEC", () => {
-    const h = start({});
-    const subs = (): number[] => [...addon.standin.state().subscriptions].sort((a, b) => a - b);
+    const h = es.start({});
+    const subs = (): number[] => [...es.addon.standin.state().subscriptions].sort((a, b) => a - b);
     expect(subs()).toEqual([ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
-    addon.setAuthExec(h, true);
+    es.addon.setAuthExec(h, true);
     expect(subs()).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
-    addon.setAuthExec(h, false);
+    es.addon.setAuthExec(h, false);
     expect(subs()).toEqual([ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
   });
 });
 
 describe("deadline watchdog", () => {
   it("budget: 80% of the time left, keeping between 1 s and 5 s in hand", () => {
-    const delay = (ms: number): number => Math.round(addon.internals.watchdogDelayMs(ms));
+    const delay = (ms: number): number => Math.round(es.addon.internals.watchdogDelayMs(ms));
     expect(delay(1500)).toBe(500);     // headroom 20% = 0.3 s, raised to 1 s
     expect(delay(15_000)).toBe(12_000); // 20% = 3 s
     expect(delay(60_000)).toBe(55_000); // 20% = 12 s, capped at 5 s
@@ -103,95 +77,94 @@ describe("deadline watchdog", () => {
 
   it("answers ALLOW before the deadline while JavaScript is stalled; the late JS answer is refused and counted", async () => {
     const statuses: string[] = [];
-    const h = start({ authExec: true }, (ev, hh) => {
+    const h = es.start({ authExec: true }, (ev, hh) => {
       spin(3000); // longer than the whole 1.5 s deadline
-      statuses.push(addon.respond(hh, ev.auth!.id, false));
+      statuses.push(es.addon.respond(hh, ev.auth!.id, false));
     });
-    addon.standin.enqueue(exec("slow", ["security", "dump-keychain"], { deadlineMs: 1500 }));
+    es.addon.standin.enqueue(exec("slow", ["security", "dump-keychain"], { deadlineMs: 1500 }));
     await until(() => statuses.length === 1, "the late JavaScript answer");
-    const [r] = addon.standin.authRecords();
+    const [r] = es.addon.standin.authRecords();
     expect(r).toMatchObject({ tag: "slow", answers: 1, result: "allow", cache: false });
     expect(r.answerUs!).toBeLessThan(r.deadlineUs);
     expect(statuses).toEqual(["tooLate"]);
-    expect(addon.esStats(h)).toMatchObject({ watchdogAnswers: 1, lateJsAnswers: 1, denied: 0, retainedNow: 0 });
-    expect(addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+    expect(es.addon.esStats(h)).toMatchObject({ watchdogAnswers: 1, lateJsAnswers: 1, denied: 0, retainedNow: 0 });
+    expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
   });
 
   it("fail-closed: the watchdog answers DENY", async () => {
     const statuses: string[] = [];
-    const h = start({ authExec: true, failClosed: true }, (ev, hh) => {
+    const h = es.start({ authExec: true, failClosed: true }, (ev, hh) => {
       spin(2500);
-      statuses.push(addon.respond(hh, ev.auth!.id, true));
+      statuses.push(es.addon.respond(hh, ev.auth!.id, true));
     });
-    addon.standin.enqueue(exec("slow", ["/bin/ls"], { deadlineMs: 1500 }));
+    es.addon.standin.enqueue(exec("slow", ["/bin/ls"], { deadlineMs: 1500 }));
     await until(() => statuses.length === 1, "the late JavaScript answer");
-    expect(addon.standin.authRecords()[0]).toMatchObject({ answers: 1, result: "deny", cache: false });
+    expect(es.addon.standin.authRecords()[0]).toMatchObject({ answers: 1, result: "deny", cache: false });
     expect(statuses).toEqual(["tooLate"]);
-    expect(addon.esStats(h)).toMatchObject({ watchdogAnswers: 1, denied: 1, allowed: 0 });
-    expect(addon.standin.state().killed).toBe(false);
+    expect(es.addon.esStats(h)).toMatchObject({ watchdogAnswers: 1, denied: 1, allowed: 0 });
+    expect(es.addon.standin.state().killed).toBe(false);
   });
 
   it("a deadline already closer than the 1 s headroom is answered at once by the watchdog", async () => {
-    start({ authExec: true });
-    addon.standin.enqueue(exec("short", ["/bin/ls"], { deadlineMs: 400 }));
-    await until(() => addon.standin.authRecords()[0]?.answers === 1, "the watchdog answer");
-    const [r] = addon.standin.authRecords();
+    es.start({ authExec: true });
+    es.addon.standin.enqueue(exec("short", ["/bin/ls"], { deadlineMs: 400 }));
+    await until(() => es.addon.standin.authRecords()[0]?.answers === 1, "the watchdog answer");
+    const [r] = es.addon.standin.authRecords();
     expect(r.result).toBe("allow");
     expect(r.answerUs!).toBeLessThan(r.deadlineUs);
-    expect(addon.standin.state().killed).toBe(false);
+    expect(es.addon.standin.state().killed).toBe(false);
   });
 });
 
 describe("exactly one answer", () => {
   it("a second JavaScript answer gets 'duplicate' and never reaches ES; an unknown id gets 'unknown'", async () => {
     const statuses: string[] = [];
-    const h = start({ authExec: true }, (ev, hh) => {
-      statuses.push(addon.respond(hh, ev.auth!.id, true), addon.respond(hh, ev.auth!.id, false));
+    const h = es.start({ authExec: true }, (ev, hh) => {
+      statuses.push(es.addon.respond(hh, ev.auth!.id, true), es.addon.respond(hh, ev.auth!.id, false));
     });
-    addon.standin.enqueue(exec("once", ["/bin/ls"]));
+    es.addon.standin.enqueue(exec("once", ["/bin/ls"]));
     await until(() => statuses.length === 2, "two answers");
     expect(statuses).toEqual(["answered", "duplicate"]);
-    expect(addon.respond(h, 987654, true)).toBe("unknown");
-    expect(addon.standin.authRecords()[0]).toMatchObject({ answers: 1, result: "allow" });
-    expect(addon.esStats(h)).toMatchObject({ duplicateJsAnswers: 1, unknownJsAnswers: 1 });
-    expect(addon.standin.state().violations).toEqual([]);
+    expect(es.addon.respond(h, 987654, true)).toBe("unknown");
+    expect(es.addon.standin.authRecords()[0]).toMatchObject({ answers: 1, result: "allow" });
+    expect(es.addon.esStats(h)).toMatchObject({ duplicateJsAnswers: 1, unknownJsAnswers: 1 });
+    expect(es.addon.standin.state().violations).toEqual([]);
   });
 
   it("JavaScript and the watchdog racing for the same messages: each still answered exactly once", async () => {
     const statuses: string[] = [];
-    const h = start({ authExec: true }, (ev, hh) => {
-      setTimeout(() => statuses.push(addon.respond(hh, ev.auth!.id, true)), Math.random() * 20);
+    const h = es.start({ authExec: true }, (ev, hh) => {
+      setTimeout(() => statuses.push(es.addon.respond(hh, ev.auth!.id, true)), Math.random() * 20);
     });
     // The watchdog moments are spread over 0–200 ms after delivery (deadline - 1 s), so some JavaScript
     // answers come first and some after the watchdog, whatever the machine's load.
     const n = 100;
-    addon.standin.enqueue(Array.from({ length: n }, (_, i) => exec(`r${i}`, ["/bin/ls"], { deadlineMs: 1000 + 2 * i })));
+    es.addon.standin.enqueue(Array.from({ length: n }, (_, i) => exec(`r${i}`, ["/bin/ls"], { deadlineMs: 1000 + 2 * i })));
     await until(() => statuses.length === n, "every JavaScript answer");
-    const records = addon.standin.authRecords();
+    const records = es.addon.standin.authRecords();
     expect(records.every((r) => r.answers === 1 && r.result === "allow")).toBe(true);
     const late = statuses.filter((s) => s === "tooLate").length;
     expect(statuses.filter((s) => s === "answered").length + late).toBe(n);
-    expect(addon.esStats(h)).toMatchObject({ watchdogAnswers: late, lateJsAnswers: late, retainedNow: 0, pendingAuth: 0 });
-    expect(addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+    expect(es.addon.esStats(h)).toMatchObject({ watchdogAnswers: late, lateJsAnswers: late, retainedNow: 0, pendingAuth: 0 });
+    expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
   });
 
   it("stop answers everything pending (ALLOW), releases every retained message, and drains events to JS", async () => {
-    const h = start({ authExec: true }); // JavaScript never answers
-    addon.standin.enqueue([exec("a", ["/bin/ls"]), exec("b", ["/bin/ps"]), exec("c", ["/bin/df"])]);
-    expect(addon.standin.waitIdle()).toBe(true);
-    expect(addon.esStats(h)).toMatchObject({ pendingAuth: 3, retainedNow: 3 });
-    expect(addon.standin.state().liveMessages).toBe(3);
-    addon.stopEs(h);
-    handle = undefined;
-    expect(events).toHaveLength(3);
-    expect(addon.standin.authRecords().map((r) => [r.answers, r.result])).toEqual([[1, "allow"], [1, "allow"], [1, "allow"]]);
-    const state = addon.standin.state();
+    const h = es.start({ authExec: true }); // JavaScript never answers
+    es.addon.standin.enqueue([exec("a", ["/bin/ls"]), exec("b", ["/bin/ps"]), exec("c", ["/bin/df"])]);
+    expect(es.addon.standin.waitIdle()).toBe(true);
+    expect(es.addon.esStats(h)).toMatchObject({ pendingAuth: 3, retainedNow: 3 });
+    expect(es.addon.standin.state().liveMessages).toBe(3);
+    es.stop();
+    expect(es.events).toHaveLength(3);
+    expect(es.addon.standin.authRecords().map((r) => [r.answers, r.result])).toEqual([[1, "allow"], [1, "allow"], [1, "allow"]]);
+    const state = es.addon.standin.state();
     expect(state).toMatchObject({ clientAlive: false, liveMessages: 0, killed: false, violations: [] });
     expect(state.retains).toBe(state.releases);
-    expect(addon.esStats(h)).toMatchObject({ pendingAuth: 0, retainedNow: 0 });
+    expect(es.addon.esStats(h)).toMatchObject({ pendingAuth: 0, retainedNow: 0 });
     // Events drained at stop may still be answered by the rules: too late, stop answered them.
-    expect(addon.respond(h, events[0].auth!.id, false)).toBe("tooLate");
-    expect(addon.standin.authRecords()[0].answers).toBe(1);
+    expect(es.addon.respond(h, es.events[0].auth!.id, false)).toBe("tooLate");
+    expect(es.addon.standin.authRecords()[0].answers).toBe(1);
   });
 
   it("an environment torn down without stopEs (a worker exiting) stops its client and answers what is pending", async () => {
@@ -207,29 +180,28 @@ describe("exactly one answer", () => {
       worker.on("exit", resolve);
       worker.on("error", reject);
     });
-    expect(addon.standin.authRecords().map((r) => [r.tag, r.answers, r.result])).toEqual([["w", 1, "allow"]]);
-    expect(addon.standin.state()).toMatchObject({ clientAlive: false, liveMessages: 0, killed: false, violations: [] });
+    expect(es.addon.standin.authRecords().map((r) => [r.tag, r.answers, r.result])).toEqual([["w", 1, "allow"]]);
+    expect(es.addon.standin.state()).toMatchObject({ clientAlive: false, liveMessages: 0, killed: false, violations: [] });
   });
 
   it("control calls after stop throw a clear error; respond just reports the id as unknown", () => {
-    const h = start({});
-    addon.stopEs(h);
-    handle = undefined;
-    expect(addon.respond(h, 1, true)).toBe("unknown");
-    expect(() => addon.setAuthExec(h, true)).toThrow(/stopped/);
+    const h = es.start({});
+    es.stop();
+    expect(es.addon.respond(h, 1, true)).toBe("unknown");
+    expect(() => es.addon.setAuthExec(h, true)).toThrow(/stopped/);
   });
 
   it("an AUTH exec the queue cannot take is answered at once natively, and the gap shows in seq", async () => {
-    const h = start({ authExec: true, queueCapacity: 1 });
-    addon.standin.enqueue([exec("q1", ["/bin/ls"]), exec("q2", ["/bin/ls"]), exec("q3", ["/bin/ls"])]);
-    expect(addon.standin.waitIdle()).toBe(true); // JavaScript is blocked here: the queue holds one event
-    const records = addon.standin.authRecords();
+    const h = es.start({ authExec: true, queueCapacity: 1 });
+    es.addon.standin.enqueue([exec("q1", ["/bin/ls"]), exec("q2", ["/bin/ls"]), exec("q3", ["/bin/ls"])]);
+    expect(es.addon.standin.waitIdle()).toBe(true); // JavaScript is blocked here: the queue holds one event
+    const records = es.addon.standin.authRecords();
     expect(records.map((r) => r.answers)).toEqual([0, 1, 1]);
-    expect(addon.esStats(h)).toMatchObject({ queueDrops: 2, pendingAuth: 1 });
-    await until(() => events.length === 1, "the queued event");
-    expect(events[0].seq).toBe(1);
-    expect(addon.respond(h, events[0].auth!.id, true)).toBe("answered");
-    expect(addon.standin.state()).toMatchObject({ killed: false, liveMessages: 0 });
+    expect(es.addon.esStats(h)).toMatchObject({ queueDrops: 2, pendingAuth: 1 });
+    await until(() => es.events.length === 1, "the queued event");
+    expect(es.events[0].seq).toBe(1);
+    expect(es.addon.respond(h, es.events[0].auth!.id, true)).toBe("answered");
+    expect(es.addon.standin.state()).toMatchObject({ killed: false, liveMessages: 0 });
   });
 });
 
@@ -243,30 +215,30 @@ describe("es_new_client failures", () => {
   ];
   for (const [result, code, message] of cases) {
     it(`${code}: one actionable message`, () => {
-      addon.standin.setNewClientResult(result);
+      es.addon.standin.setNewClientResult(result);
       let error: (Error & { code?: string }) | undefined;
       try {
-        handle = addon.startEs({}, () => {});
+        es.track(es.addon.startEs({}, () => {}));
       } catch (e) {
         error = e as Error & { code?: string };
       }
       expect(error?.code).toBe(code);
       expect(error?.message).toMatch(message);
-      expect(addon.standin.state().clientAlive).toBe(false);
+      expect(es.addon.standin.state().clientAlive).toBe(false);
     });
   }
 
   it("something that is not an ES handle is refused, never used", () => {
     const fake = {} as EsHandle;
-    expect(() => addon.respond(fake, 1, true)).toThrow(/handle returned by startEs/);
-    expect(() => addon.esStats(fake)).toThrow(/handle returned by startEs/);
-    expect(() => addon.stopEs(fake)).toThrow(/handle returned by startEs/);
+    expect(() => es.addon.respond(fake, 1, true)).toThrow(/handle returned by startEs/);
+    expect(() => es.addon.esStats(fake)).toThrow(/handle returned by startEs/);
+    expect(() => es.addon.stopEs(fake)).toThrow(/handle returned by startEs/);
   });
 
   it("bad options are refused with the option's name", () => {
-    expect(() => addon.startEs({ queueCapacity: 0 }, () => {})).toThrow(/queueCapacity/);
-    expect(() => addon.startEs({ captureEnv: [1 as unknown as string] }, () => {})).toThrow(/captureEnv\[0\]/);
-    expect(() => addon.startEs({ failClosed: "yes" as unknown as boolean }, () => {})).toThrow(/failClosed/);
-    expect(addon.standin.state().clientAlive).toBe(false);
+    expect(() => es.addon.startEs({ queueCapacity: 0 }, () => {})).toThrow(/queueCapacity/);
+    expect(() => es.addon.startEs({ captureEnv: [1 as unknown as string] }, () => {})).toThrow(/captureEnv\[0\]/);
+    expect(() => es.addon.startEs({ failClosed: "yes" as unknown as boolean }, () => {})).toThrow(/failClosed/);
+    expect(es.addon.standin.state().clientAlive).toBe(false);
   });
 });

