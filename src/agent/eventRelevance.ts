@@ -11,15 +11,17 @@
  *   string literals (==, in, `:` without wildcards) under and/or (src/ecs/mapper.ts ECS_ACTION / ECS_TYPE);
  *   a sequence or sample sees every kind.
  * - Execs also pass the pre-filter over the executable's name and the arguments, when every rule that can see an
- *   exec allows one. A fork, exit or file event carries its image from the process table, so only its kind is
- *   checked.
+ *   exec allows one. A fork or exit carries its image from the process table, so only its kind is checked.
+ * - File events also pass the path pre-filter derived from the file stages' `file.path` / `name` / `extension` /
+ *   `directory` conditions (the same derivation as the ES AUTH_OPEN pre-filter); a rename passes on either path.
+ *   File events feed nothing else, so one turned away costs nothing but its delivery.
  * The same spec goes to the backend (SensorBackend.setRelevance), which then wakes JavaScript only for events
  * that pass and lets the others ride along with the next batch.
  */
 import type { Expr, Query } from "../eql/ast.js";
 import { ECS_ACTION, ECS_TYPE } from "../ecs/mapper.js";
 import type { EventRelevanceSpec } from "../sensor/backend.js";
-import { derivePrefilter, type PrefilterSpec } from "../sensor/esPrefilter.js";
+import { deriveOpenPrefilter, derivePrefilter, type FilePrefilterSpec, type PrefilterSpec } from "../sensor/esPrefilter.js";
 import { FILE_EVENT_KINDS, type RawEvent, type RawEventKind } from "../sensor/rawEvent.js";
 
 export type EventRelevance = (raw: RawEvent) => boolean;
@@ -40,12 +42,18 @@ const CATEGORY_KINDS: ReadonlyMap<string, Kinds> = new Map([
 export function deriveRelevanceSpec(queries: readonly Query[]): EventRelevanceSpec {
   const kinds = new Set<RawEventKind>();
   const execQueries: Query[] = [];
+  const fileQueries: Query[] = [];
   for (const query of queries) {
     const k = queryKinds(query);
     for (const kind of k) kinds.add(kind);
     if (k.has("exec")) execQueries.push(query);
+    if (FILE_EVENT_KINDS.some((f) => k.has(f))) fileQueries.push(query);
   }
-  return { kinds: KINDS.filter((k) => kinds.has(k)), execPrefilter: execQueries.length === 0 ? null : derivePrefilter(execQueries) };
+  return {
+    kinds: KINDS.filter((k) => kinds.has(k)),
+    execPrefilter: execQueries.length === 0 ? null : derivePrefilter(execQueries),
+    filePrefilter: fileQueries.length === 0 ? null : deriveOpenPrefilter(fileQueries),
+  };
 }
 
 /** The test of a spec on one raw event. */
@@ -53,7 +61,10 @@ export function relevanceOf(spec: EventRelevanceSpec): EventRelevance {
   const kinds = new Set(spec.kinds);
   const prefilter = spec.execPrefilter;
   const execCandidate = prefilter === null ? () => true : (raw: RawEvent) => isExecCandidate(prefilter, raw);
-  return (raw) => kinds.has(raw.kind) && (raw.kind !== "exec" || execCandidate(raw));
+  const files = spec.filePrefilter ?? null;
+  const fileCandidate = files === null ? () => true : (raw: RawEvent) => isFileCandidate(files, raw);
+  return (raw) =>
+    kinds.has(raw.kind) && (raw.kind === "exec" ? execCandidate(raw) : raw.file === undefined || fileCandidate(raw));
 }
 
 export function deriveEventRelevance(queries: readonly Query[]): EventRelevance {
@@ -120,6 +131,24 @@ const lower = (text: string) => text.replace(/[A-Z]+/g, (c) => c.toLowerCase());
  * The ES pre-filter's test (native/common/prefilter.h) on a raw exec: ASCII case folded; an executable that is
  * unknown (process.name then comes from args[0]), not UTF-8 or not ASCII passes, as does any such argument.
  */
+/** The native FilePrefilter (native/common/prefilter.cc) in JavaScript: a rename passes on either path. */
+function isFileCandidate(spec: FilePrefilterSpec, raw: RawEvent): boolean {
+  const file = raw.file;
+  if (file === undefined) return true;
+  if (pathCandidate(spec, file.path, file.pathTruncated === true)) return true;
+  return file.originalPath !== undefined && pathCandidate(spec, file.originalPath, file.originalPathTruncated === true);
+}
+
+function pathCandidate(spec: FilePrefilterSpec, path: RawEvent["executable"], truncated: boolean): boolean {
+  if (typeof path !== "string" || truncated || NON_ASCII.test(path)) return true;
+  const p = lower(path);
+  if (spec.pathEquals.includes(p)) return true;
+  for (const prefix of spec.pathPrefix) if (p.startsWith(prefix)) return true;
+  for (const suffix of spec.pathSuffix) if (p.endsWith(suffix)) return true;
+  for (const part of spec.pathContains) if (p.includes(part)) return true;
+  return spec.nameEquals.length > 0 && spec.nameEquals.includes(p.slice(p.lastIndexOf("/") + 1));
+}
+
 function isExecCandidate(spec: PrefilterSpec, raw: RawEvent): boolean {
   if (spec.executableBasename.length > 0) {
     if (typeof raw.executable !== "string") return true;

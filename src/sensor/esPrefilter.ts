@@ -294,10 +294,14 @@ type FileAtom = [keyof FilePrefilterSpec, string];
 function fileAtom(field: string, text: string, wildcards: boolean): FileAtom | "any" {
   const hasWildcard = wildcards && /[*?]/.test(text);
   switch (field) {
+    // A rename's source path: the pre-filter tests it too (a rename passes on either path), and an event without
+    // one cannot satisfy the condition, so the atoms of the path serve.
+    case "file.Ext.original.path":
     case "file.path": {
       if (!hasWildcard) return fileSafe(["pathEquals", text]);
       return patternAtom(text);
     }
+    case "file.Ext.original.name":
     case "file.name": {
       if (!hasWildcard) return fileSafe(["nameEquals", text]);
       // The name is the path's tail, so a name pattern's literal tail is the path's tail; a literal head of the

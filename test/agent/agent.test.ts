@@ -44,7 +44,7 @@ describe("startAgent and event relevance", () => {
     writeFileSync(join(rules, "a.toml"), ruleToml("a", 'process where event.type == "start" and event.action == "exec" and process.args == "dump-keychain"'));
     const backend = new FakeBackend();
     const { agent, alerts } = await start(backend);
-    expect(backend.relevance).toEqual([{ kinds: ["exec"], execPrefilter: { argEquals: ["dump-keychain"], argContains: [], executableBasename: [] } }]);
+    expect(backend.relevance).toEqual([{ kinds: ["exec"], execPrefilter: { argEquals: ["dump-keychain"], argContains: [], executableBasename: [] }, filePrefilter: null }]);
 
     let seq = 0;
     const ev = (kind: RawEvent["kind"], pid: number, extra: Partial<RawEvent> = {}): RawEvent => ({ source: "linux", kind, seq: ++seq, time: 1_800_000_000_000 + seq, pid, ppid: 1, ...extra });
@@ -64,7 +64,7 @@ describe("startAgent and event relevance", () => {
 
     writeFileSync(join(rules, "b.toml"), ruleToml("b", 'process where event.action == "end" and process.exit_code == 3'));
     agent.reload();
-    expect(backend.relevance.at(-1)).toEqual({ kinds: ["exec", "exit"], execPrefilter: { argEquals: ["dump-keychain"], argContains: [], executableBasename: [] } });
+    expect(backend.relevance.at(-1)).toEqual({ kinds: ["exec", "exit"], execPrefilter: { argEquals: ["dump-keychain"], argContains: [], executableBasename: [] }, filePrefilter: null });
     backend.deliver([ev("exit", 51, { exitStatus: 3 << 8 })]);
     expect(alerts).toHaveLength(2);
     await agent.stop();
@@ -77,7 +77,9 @@ describe("startAgent and event relevance", () => {
     writeFileSync(join(rules, "n.toml"), ruleToml("n", "network where destination.port == 22"));
     const backend = new FakeBackend();
     const { agent, alerts } = await start(backend);
-    expect(backend.relevance).toEqual([{ kinds: ["open"], execPrefilter: null }]);
+    expect(backend.relevance).toEqual([
+      { kinds: ["open"], execPrefilter: null, filePrefilter: { pathEquals: [], pathPrefix: ["/tmp/macsensor-demo/secret"], pathSuffix: [], pathContains: [], nameEquals: [] } },
+    ]);
     expect(agent.rules).toMatchObject({ loaded: 2, canFire: 1 });
 
     let seq = 0;

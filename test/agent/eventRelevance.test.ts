@@ -80,10 +80,25 @@ describe("deriveEventRelevance", () => {
 
   it("lets through the file kinds file rules can see, and no process event for them", () => {
     const relevant = relevance('file where event.action == "open" and file.name == "login.keychain-db"');
-    expect(relevant(raw("open", 40, { file: { path: "/tmp/a" } }))).toBe(true);
-    expect(relevant(raw("create", 40, { file: { path: "/tmp/a" } }))).toBe(false);
+    expect(relevant(raw("open", 40, { file: { path: "/Users/a/Library/Keychains/login.keychain-db" } }))).toBe(true);
+    expect(relevant(raw("create", 40, { file: { path: "/Users/a/Library/Keychains/login.keychain-db" } }))).toBe(false);
     expect(relevant(raw("exec", 40, { executable: "/bin/ls", args: ["ls"] }))).toBe(false);
     expect(relevant(raw("exit", 40))).toBe(false);
+  });
+
+  it("turns away file events whose path no file rule can match, and keeps a rename by either path", () => {
+    const relevant = relevance('file where file.path : "/Users/*/Library/Keychains/*" or file.name == "secret"');
+    const file = (kind: RawEvent["kind"], path: string, extra: Partial<NonNullable<RawEvent["file"]>> = {}) =>
+      raw(kind, 41, { file: { path, ...extra } });
+    expect(relevant(file("open", "/usr/share/doc/README"))).toBe(false);
+    expect(relevant(file("open", "/USERS/a/Library/Keychains/x.db"))).toBe(true); // ASCII case folded
+    expect(relevant(file("delete", "/tmp/dir/secret"))).toBe(true);
+    expect(relevant(file("open", "/tmp/dir/secret.txt"))).toBe(false);
+    expect(relevant(file("rename", "/tmp/copy", { originalPath: "/Users/a/Library/Keychains/login.keychain-db" }))).toBe(true);
+    expect(relevant(file("open", "/tmp/é/x"))).toBe(true); // non-ASCII: not checked
+    expect(relevant(file("open", "/tmp/a", { pathTruncated: true }))).toBe(true);
+    expect(relevant(raw("open", 41, { file: { path: new Uint8Array([0x2f, 0xff]) } }))).toBe(true);
+    expect(relevance('file where process.name == "cat"')(file("open", "/anything"))).toBe(true); // no path condition
   });
 
   it("lets through what it cannot check: non-UTF-8 or non-ASCII arguments, an unknown executable", () => {
