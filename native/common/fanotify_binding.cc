@@ -1,6 +1,7 @@
 // binding.startFanotify({ roots, kinds, guardPaths, authBudgetMs, denyOnTimeout, ignorePids, queueCapacity,
 //   batchMax }, (events) => ...) → handle (root only; see native/linux/fanotify_reader.h)
 //   handle.setKinds(kinds): the file kinds ("open" | "create" | "modify" | "rename" | "delete") to report.
+//   handle.setPathFilter(spec | null): file events whose paths fail the FilePrefilterSpec are counted, not queued.
 //   handle.respond(authId, allow) → "answered" | "late" | "unknown": answers a guarded open.
 //   handle.stop(): stops the reader, allows pending opens, delivers what is queued, returns the final stats.
 //   handle.stats(), handle.lastError().
@@ -101,6 +102,7 @@ Napi::Object StatsToJs(Napi::Env env, const FanSession& s) {
   set("authAnsweredNative", f.auth_answered_native);
   set("authLate", f.auth_late);
   set("authDenied", f.auth_denied);
+  set("pathFiltered", f.path_filtered);
   return o;
 }
 
@@ -160,6 +162,17 @@ Napi::Value SetKinds(const Napi::CallbackInfo& info) {
   if (s->stopped) return info.Env().Undefined();
   std::string e = s->reader->SetKinds(mask);
   if (!e.empty()) Napi::Error::New(info.Env(), "setKinds: " + e).ThrowAsJavaScriptException();
+  return info.Env().Undefined();
+}
+
+Napi::Value SetPathFilter(const Napi::CallbackInfo& info) {
+  FanSession* s = This(info, "setPathFilter");
+  if (s == nullptr) return info.Env().Undefined();
+  std::optional<FilePrefilter> filter;
+  if (!ReadFilePrefilter(info.Env(), info.Length() > 0 ? info[0] : info.Env().Undefined(), "setPathFilter", &filter)) {
+    return info.Env().Undefined();
+  }
+  if (!s->stopped) s->reader->SetPathFilter(std::move(filter));
   return info.Env().Undefined();
 }
 
@@ -248,6 +261,7 @@ Napi::Value StartFanotify(const Napi::CallbackInfo& info) {
                return s == nullptr ? i.Env().Undefined() : Napi::Value(StatsToJs(i.Env(), *s));
              }, "stats"));
   handle.Set("setKinds", Napi::Function::New(env, SetKinds, "setKinds"));
+  handle.Set("setPathFilter", Napi::Function::New(env, SetPathFilter, "setPathFilter"));
   handle.Set("respond", Napi::Function::New(env, Respond, "respond"));
   handle.Set("lastError", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
                FanSession* s = This(i, "lastError");

@@ -292,7 +292,22 @@ void FanotifyReader::FillCommon(RawEvent& ev, RawEventKind kind, int32_t pid) {
   }
 }
 
+void FanotifyReader::SetPathFilter(std::optional<FilePrefilter> filter) {
+  std::lock_guard<std::mutex> lock(mu_);
+  path_filter_ = std::move(filter);
+}
+
 void FanotifyReader::Emit(RawEvent&& ev) {
+  if (!ev.auth.has_value() && ev.file.has_value()) {
+    // Before the sequence number: a filtered event is not a lost one.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (path_filter_.has_value() && !path_filter_->IsCandidate(ev.file->path, ev.file->path_truncated) &&
+        !(ev.file->original_path.has_value() &&
+          path_filter_->IsCandidate(*ev.file->original_path, ev.file->original_path_truncated))) {
+      stats_.path_filtered++;
+      return;
+    }
+  }
   ev.seq = ++seq_;
   const bool partial = !ev.partial.empty();
   const bool auth = ev.auth.has_value();

@@ -22,6 +22,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "prefilter.h"
 #include "raw_event.h"
 
 namespace macsensor::linux_fan {
@@ -55,6 +56,7 @@ struct FanotifyStats {
   uint64_t auth_answered_native = 0;  // queue full, or pending at Stop
   uint64_t auth_late = 0;             // Respond() after the watchdog (or Stop) answered
   uint64_t auth_denied = 0;           // of all answers, denials
+  uint64_t path_filtered = 0;         // file events no rule's path condition can match: never queued
 };
 
 enum class RespondStatus { Answered, Late, Unknown };
@@ -77,6 +79,11 @@ class FanotifyReader {
   // Which file kinds to report from now on (a mask of KindBit); marks are added and removed to match, so the
   // kernel sends nothing for the others. Any thread. Returns an error message, or empty.
   std::string SetKinds(uint32_t kinds);
+
+  // File events whose path (and, for a rename, original path) fail `filter` are counted and never queued (no rule
+  // can match them, and file events feed nothing else); permission events are never filtered. nullopt: keep all.
+  // Any thread.
+  void SetPathFilter(std::optional<FilePrefilter> filter);
 
   // Answers a permission event handed out with auth id `id`. Any thread.
   RespondStatus Respond(uint64_t id, bool allow);
@@ -135,6 +142,7 @@ class FanotifyReader {
   mutable std::mutex mu_;
   uint32_t kinds_ = 0;  // under mu_: what the marks currently ask for
   uint64_t next_auth_id_ = 1;
+  std::optional<FilePrefilter> path_filter_;  // under mu_
   std::map<uint64_t, Pending> pending_;  // under mu_
   std::unordered_set<uint64_t> expired_;  // under mu_: answered by the watchdog or at Stop (for "late")
   FanotifyStats stats_;

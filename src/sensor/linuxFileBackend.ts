@@ -4,6 +4,7 @@ import type { BackendStats, EventRelevanceSpec, SensorBackend } from "./backend.
 import { loadNative } from "./native.js";
 import { ignoredPids, nativeStartError, stopNativeSession } from "./nativeSession.js";
 import type { FanotifyStartOptions, NativeBinding, NativeFanotifyHandle, NativeFanotifyStats } from "./nativeBinding.js";
+import type { FilePrefilterSpec } from "./esPrefilter.js";
 import type { RawEvent, RawEventKind } from "./rawEvent.js";
 
 export interface LinuxFileBackendOptions extends FanotifyStartOptions {
@@ -37,6 +38,7 @@ const ZERO_STATS: NativeFanotifyStats = {
   authAnsweredNative: 0,
   authLate: 0,
   authDenied: 0,
+  pathFiltered: 0,
 };
 
 export class LinuxFileBackend implements SensorBackend {
@@ -45,6 +47,7 @@ export class LinuxFileBackend implements SensorBackend {
   private handle: NativeFanotifyHandle | undefined;
   private lastStats: NativeFanotifyStats = ZERO_STATS;
   private kinds: RawEventKind[] | undefined;
+  private pathFilter: FilePrefilterSpec | null = null;
 
   constructor(private readonly options: LinuxFileBackendOptions = {}) {}
 
@@ -62,6 +65,7 @@ export class LinuxFileBackend implements SensorBackend {
     const kinds = this.kinds ?? native.kinds;
     try {
       this.handle = binding.startFanotify({ ...native, ignorePids, ...(kinds ? { kinds } : {}) }, onEvents);
+      this.handle.setPathFilter(this.pathFilter);
     } catch (err) {
       throw nativeStartError("the Linux file backend", err);
     }
@@ -74,10 +78,15 @@ export class LinuxFileBackend implements SensorBackend {
     stopNativeSession(handle, (stats) => (this.lastStats = stats));
   }
 
-  /** Subscribes to the file kinds the rules need (the kernel then sends no others); process kinds are not ours. */
+  /**
+   * Subscribes to the file kinds the rules need (the kernel then sends no others; process kinds are not ours), and
+   * drops in the reader the file events whose paths no rule can match.
+   */
   setRelevance(relevance: EventRelevanceSpec): void {
     this.kinds = relevance.kinds.filter((k) => FILE_KINDS.has(k));
+    this.pathFilter = relevance.filePrefilter ?? null;
     this.handle?.setKinds(this.kinds);
+    this.handle?.setPathFilter(this.pathFilter);
   }
 
   respond(authId: number, allow: boolean): LinuxFileRespondStatus {

@@ -3,6 +3,7 @@
  * does not build are absent: check before calling (e.g. `binding.startLinux` only exists on Linux).
  */
 import type { EventRelevanceSpec } from "./backend.js";
+import type { FilePrefilterSpec } from "./esPrefilter.js";
 import type { RawEvent, RawEventKind, RawText } from "./rawEvent.js";
 
 export interface LinuxStartOptions {
@@ -107,6 +108,8 @@ export interface NativeFanotifyStats {
   authAnsweredNative: number;
   authLate: number;
   authDenied: number;
+  /** File events no rule's path condition can match, dropped before the queue (not losses). */
+  pathFiltered: number;
 }
 
 export type FanotifyRespondStatus = "answered" | "late" | "unknown";
@@ -116,6 +119,8 @@ export interface NativeFanotifyHandle {
   stats(): NativeFanotifyStats;
   lastError(): string | undefined;
   setKinds(kinds: RawEventKind[]): void;
+  /** File events whose path (or a rename's original path) fails the spec are counted (pathFiltered), never queued. */
+  setPathFilter(spec: FilePrefilterSpec | null): void;
   respond(authId: number, allow: boolean): FanotifyRespondStatus;
 }
 

@@ -99,6 +99,29 @@ describe.runIf(live)("fanotify file events", () => {
     await until("the marker's create", () => r.find("create", g) !== undefined);
     expect(r.events.filter((e) => e.kind !== "create")).toEqual([]);
   });
+
+  it("drops in the reader the file events whose paths the relevance's file pre-filter rules out, counting them", async () => {
+    const r = await Recorder.start();
+    const watched = join(dir, "watched");
+    const other = join(dir, "unwatched");
+    mkdirSync(watched, { recursive: true });
+    mkdirSync(other, { recursive: true });
+    r.backend.setRelevance({
+      kinds: ["create"],
+      execPrefilter: null,
+      filePrefilter: { pathEquals: [], pathPrefix: [`${watched.toLowerCase()}/`], pathSuffix: [], pathContains: [], nameEquals: [] },
+    });
+    const skipped = join(other, "a.txt");
+    const kept = join(watched, "b.txt");
+    await run("/bin/sh", ["-c", `echo x > ${skipped}; echo x > ${kept}`]);
+    await until("the watched create", () => r.find("create", kept) !== undefined);
+    expect(r.find("create", skipped)).toBeUndefined();
+    expect(r.backend.stats().pathFiltered).toBeGreaterThanOrEqual(1);
+    // Filtered events are not losses: the sequence numbers stay gapless.
+    expect(r.backend.stats().dropped).toBe(0);
+    const seqs = r.events.map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
+  });
 });
 
 describe.runIf(live)("fanotify guarded opens", () => {
