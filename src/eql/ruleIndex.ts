@@ -218,6 +218,23 @@ class SubstringIndex {
 
 const EMPTY = new Int32Array(0);
 
+/**
+ * Past this many characters a field's text is not scanned for the index's substrings: its conditions are all
+ * candidates. A scan finds candidates for rules that will read the text anyway; on a huge value (an attacker's
+ * 1 MB command line) it would only add a pass, and every repetition of a substring a call.
+ */
+const SCAN_LIMIT = 16 * 1024;
+
+function longerThan(values: readonly unknown[], limit: number): boolean {
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (typeof x === "string") total += x.length;
+    if (total > limit) return true;
+  }
+  return false;
+}
+
 /** Strings and nulls only (ECS keeps many keyword fields as arrays of strings). */
 function allStrings(v: readonly unknown[]): boolean {
   for (let i = 0; i < v.length; i++) if (typeof v[i] !== "string" && v[i] !== null) return false;
@@ -361,8 +378,12 @@ export class CandidateIndex {
       const v = sub.get(event);
       if (v === undefined || v === null) continue;
       if (typeof v === "string") {
-        if (!sub.scan(v, this.addList)) this.addList(sub.all);
+        if (v.length > SCAN_LIMIT || !sub.scan(v, this.addList)) this.addList(sub.all);
       } else if (Array.isArray(v) && allStrings(v)) {
+        if (longerThan(v, SCAN_LIMIT)) {
+          this.addList(sub.all);
+          continue;
+        }
         for (let k = 0; k < v.length; k++) {
           const x = v[k];
           if (x !== null && !sub.scan(x as string, this.addList)) this.addList(sub.all);

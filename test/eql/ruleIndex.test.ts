@@ -94,6 +94,16 @@ describe("the candidate index", () => {
     expect(candidates(index, 3, { process: { executable: ["a", "/keychain"] } })).toEqual([0]);
   });
 
+  it("does not scan a huge value for substrings: every condition filed under that field is a candidate", () => {
+    const sources = ['process where process.command_line : "*keych*"', 'process where process.command_line : "*chains*"'];
+    const index = new CandidateIndex(conditionsOf(sources));
+    expect(candidates(index, 2, { process: { command_line: "x".repeat(1000) } })).toEqual([]);
+    // An attacker's 1 MB command line (or 16k arguments) costs no extra pass: the rules read it anyway.
+    expect(candidates(index, 2, { process: { command_line: "x".repeat(20_000) } })).toEqual([0, 1]);
+    expect(candidates(index, 2, { process: { command_line: Array.from({ length: 400 }, () => "y".repeat(64)) } })).toEqual([0, 1]);
+    expect(candidates(index, 2, { process: { command_line: ["ab", "/keychains"] } })).toEqual([0, 1]);
+  });
+
   it("an event collects only the rules filed under its values, however many others are loaded", () => {
     const names = Array.from({ length: 2000 }, (_, i) => `tool${i}`);
     const sources = names.map((n) => `process where event.type == "start" and process.name == "${n}" and process.args : "*-x*"`);
