@@ -43,9 +43,9 @@ interface Requirement {
 /**
  * Fields with a handful of values that nearly every event of a kind carries: a requirement on them narrows little,
  * so a condition is filed under one only when it has nothing better. Ranked by how much they narrow; rank 0 ones
- * are the same on every event of a source and are never used.
+ * are the same on every event of a source and are never used. The replay pre-filter ranks texts by the same table.
  */
-const LOW_CARDINALITY = new Map([
+export const LOW_CARDINALITY: ReadonlyMap<string, number> = new Map([
   ["event.action", 3],
   ["event.type", 2],
   ["event.category", 2],

@@ -22,27 +22,11 @@
  */
 import type { EventQuery, Expr, Literal } from "../eql/index.js";
 import { TextAutomaton } from "../eql/textAutomaton.js";
+import { LOW_CARDINALITY } from "../eql/ruleIndex.js";
 import type { LoadedRule } from "./ruleFile.js";
 
-/**
- * Fields with a handful of values that every event carries: their texts are weak (they only narrow by kind of
- * event), ranked by how much they narrow; those ranked 0 are the same on every event of a source and are not used.
- */
-const WEAK_RANK = new Map<string, number>([
-  ["event.action", 3],
-  ["event.type", 2],
-  ["event.category", 2],
-  ["event.outcome", 1],
-  ["event.kind", 0],
-  ["event.module", 0],
-  ["event.dataset", 0],
-  ["host.os.type", 0],
-  ["host.os.name", 0],
-  ["host.os.family", 0],
-  ["host.os.platform", 0],
-  ["agent.type", 0],
-  ["ecs.version", 0],
-]);
+/** Weak fields (event.action, event.type, …, host.os.*) and how much each narrows: the candidate index's table. */
+const WEAK_RANK = LOW_CARDINALITY;
 const CATEGORY_RANK = 2;
 
 /** Printable ASCII but the quote and the backslash: what a serializer writes as itself or with a backslash. */
