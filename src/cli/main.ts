@@ -3,6 +3,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { commands } from "./commands.js";
 import { MacsensorError } from "../errors.js";
+import { closestName } from "../closestName.js";
 
 export const VERSION = "0.1.0";
 
@@ -35,7 +36,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = commands.find((c) => c.name === name);
   if (!entry) {
-    process.stderr.write(`macsensor: unknown command '${name}'\n\n${usage()}\n`);
+    const guess = closestName(name, commands.map((c) => c.name));
+    process.stderr.write(`macsensor: unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ""}\n\n${usage()}\n`);
     return 2;
   }
   const mod = await entry.load();

@@ -20,6 +20,7 @@ import {
   type MacsensorConfig,
   type ValueSource,
 } from "./schema.js";
+import { closestName } from "../closestName.js";
 import { locateTomlKeys, type KeyOffsets } from "./tomlLocator.js";
 import { checkTrustedPath, permissionsRelaxed } from "./trust.js";
 
@@ -95,28 +96,10 @@ function isTable(v: unknown): v is Tree {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date) && !(v instanceof Uint8Array);
 }
 
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return d[a.length][b.length];
-}
-
 function suggestion(key: string): string {
   const known = [...SETTINGS.map((s) => s.key), ...SETTING_TABLES, "actions"];
-  const extended = known.find((k) => k.startsWith(key));
-  if (extended) return ` (did you mean ${extended}?)`;
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const dist = editDistance(key, k);
-    if (dist < bestDistance) [best, bestDistance] = [k, dist];
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean ${best}?)` : "";
+  const best = known.find((k) => k.startsWith(key)) ?? closestName(key, known);
+  return best !== undefined ? ` (did you mean ${best}?)` : "";
 }
 
 /** Walks one source's tree into checked entries, problems and unknown-key warnings. */

@@ -25,6 +25,27 @@ describe("parseCommandLine", () => {
 
   it("names the command and the problem on stderr for an unknown option and says exit 2", () => {
     expect(parseCommandLine("alerts", "HELP", ["--frob"], { json: { type: "boolean" } })).toBe(2);
-    expect(String(err.mock.calls[0][0])).toMatch(/^macsensor alerts: Unknown option '--frob'/);
+    expect(String(err.mock.calls[0][0])).toMatch(/^macsensor alerts: unknown option --frob\n/);
+  });
+
+  it("suggests the flag a typo was meant to be, by prefix or by edit distance", () => {
+    const options = { rules: { type: "string" }, since: { type: "string" }, json: { type: "boolean" } } as const;
+    expect(parseCommandLine("run", "HELP", ["--rule", "x"], options)).toBe(2);
+    expect(parseCommandLine("run", "HELP", ["--sinse=2h"], options)).toBe(2);
+    expect(parseCommandLine("run", "HELP", ["--zzzzzz"], options)).toBe(2);
+    const lines = err.mock.calls.map((c) => String(c[0]).split("\n")[0]);
+    expect(lines).toEqual([
+      "macsensor run: unknown option --rule (did you mean --rules?)",
+      "macsensor run: unknown option --sinse (did you mean --since?)",
+      "macsensor run: unknown option --zzzzzz",
+    ]);
+  });
+
+  it("says which flag lacks a value, and which takes none", () => {
+    const options = { rules: { type: "string" }, json: { type: "boolean" } } as const;
+    expect(parseCommandLine("replay", "HELP", ["--rules"], options)).toBe(2);
+    expect(parseCommandLine("status", "HELP", ["--json=yes"], options)).toBe(2);
+    const lines = err.mock.calls.map((c) => String(c[0]).split("\n")[0]);
+    expect(lines).toEqual(["macsensor replay: --rules needs a value", "macsensor status: --json takes no value"]);
   });
 });

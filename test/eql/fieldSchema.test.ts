@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { closestName, createFieldSchema, editDistance, typeFamily } from "../../src/eql/fieldSchema.js";
+import { closestName, editDistance } from "../../src/closestName.js";
+import { createFieldSchema, typeFamily } from "../../src/eql/fieldSchema.js";
 
 describe("edit distance", () => {
   it("counts insertions, deletions, substitutions and neighbour swaps as one edit each", () => {
