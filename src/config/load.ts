@@ -21,6 +21,7 @@ import {
   type ValueSource,
 } from "./schema.js";
 import { closestName } from "../closestName.js";
+import { isConfigurationProfile, PREFERENCE_DOMAIN, profileSettings } from "./managedProfile.js";
 import { locateTomlKeys, type KeyOffsets } from "./tomlLocator.js";
 import { checkTrustedPath, permissionsRelaxed } from "./trust.js";
 
@@ -230,6 +231,16 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       } catch (e) {
         if (e instanceof PlistError) throw new ConfigError([{ key: "", location: managedFile, message: e.message }], "unreadable managed preferences");
         throw e;
+      }
+      if (isConfigurationProfile(root)) {
+        const { settings, from } = profileSettings(root);
+        warnings.push(
+          settings
+            ? `${managedFile}: a configuration profile, not managed preferences; read the settings it installs for ${PREFERENCE_DOMAIN} (${from.join(", ")}). ` +
+                `On a Mac the agent reads ${defaultManagedPath("darwin") ?? "the managed-preferences plist"}, which macOS writes when MDM installs the profile`
+            : `${managedFile}: a configuration profile with no settings for ${PREFERENCE_DOMAIN} (no com.apple.ManagedClient.preferences payload for it): nothing managed`,
+        );
+        root = settings ?? {};
       }
       if (!isPlistDict(root)) {
         problems.push({ key: "", location: managedFile, message: "the managed preferences must be a dictionary at the top" });

@@ -214,4 +214,56 @@ describe("loadConfig", () => {
     const file = toml(`backend = "linux"`);
     expect(loadConfig({ platform: "linux", managedFile: null, env: { MACSENSOR_CONFIG: file } }).config.backend).toBe("linux");
   });
+
+  describe("--managed given a configuration profile (.mobileconfig)", () => {
+    const profile = (payloads: string): string => {
+      const path = join(dir, `profile-${Math.random().toString(36).slice(2)}.mobileconfig`);
+      writeFileSync(
+        path,
+        `<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict>
+          <key>PayloadType</key><string>Configuration</string>
+          <key>PayloadContent</key><array>${payloads}</array></dict></plist>`,
+      );
+      return path;
+    };
+    const mcx = (settings: string): string =>
+      `<dict><key>PayloadType</key><string>com.apple.ManagedClient.preferences</string>
+        <key>PayloadContent</key><dict><key>com.macsensor.agent</key><dict><key>Forced</key><array>
+        <dict><key>mcx_preference_settings</key><dict>${settings}</dict></dict></array></dict></dict></dict>`;
+
+    it("warns that it is a profile and reads the settings the profile installs", () => {
+      const managedFile = profile(mcx(`<key>auth</key><dict><key>fail_mode</key><string>closed</string></dict>`));
+      const r = loadConfig({ ...linux, managedFile });
+      expect(r.config.auth.failMode).toBe("closed");
+      expect(r.settings["auth.fail_mode"]).toEqual({ value: "closed", source: "managed", location: managedFile });
+      expect(r.warnings).toHaveLength(1);
+      expect(r.warnings[0]).toContain(`${managedFile}: a configuration profile, not managed preferences`);
+      expect(r.warnings[0]).toContain("PayloadContent[0] com.apple.ManagedClient.preferences (Forced)");
+      expect(r.warnings[0]).toContain("/Library/Managed Preferences/com.macsensor.agent.plist");
+    });
+
+    it("reads a payload typed with the preference domain itself, and merges payloads in order", () => {
+      const managedFile = profile(
+        mcx(`<key>heartbeat</key><dict><key>interval_seconds</key><integer>30</integer></dict>`) +
+          `<dict><key>PayloadType</key><string>com.macsensor.agent</string><key>PayloadUUID</key><string>x</string>
+            <key>backend</key><string>es</string></dict>`,
+      );
+      const r = loadConfig({ ...linux, managedFile });
+      expect(r.config.heartbeat.intervalSeconds).toBe(30);
+      expect(r.config.backend).toBe("es");
+      expect(r.warnings[0]).toContain("PayloadContent[1] com.macsensor.agent");
+    });
+
+    it("says a profile without our domain manages nothing", () => {
+      const managedFile = profile(`<dict><key>PayloadType</key><string>com.apple.TCC.configuration-profile-policy</string></dict>`);
+      const r = loadConfig({ ...linux, managedFile });
+      expect(r.settings["auth.fail_mode"].source).toBe("default");
+      expect(r.warnings).toEqual([`${managedFile}: a configuration profile with no settings for com.macsensor.agent (no com.apple.ManagedClient.preferences payload for it): nothing managed`]);
+    });
+
+    it("the shipped example profile previews as managed settings", () => {
+      const r = loadConfig({ ...linux, managedFile: new URL("../../launchd/profiles/macsensor-managed-preferences.mobileconfig", import.meta.url).pathname });
+      expect(r.settings["heartbeat.interval_seconds"].source).toBe("managed");
+    });
+  });
 });
