@@ -50,7 +50,7 @@ export interface CheckContext {
 
 export interface Setting {
   key: string;
-  /** One line for `config show --help` and the README. */
+  /** One line for `config show --help` and docs/deployment.md. */
   doc: string;
   defaultValue(platform: Platform): unknown;
   check(raw: unknown, ctx: CheckContext): Checked;

@@ -1,6 +1,6 @@
 /**
  * The alert log: winston with our rotating file transport, one ECS NDJSON line per alert.
- * See README "## Alerts" for the file names and rotation.
+ * See docs/alerts.md for the file names and rotation.
  */
 import winston from "winston";
 import type { EcsEvent } from "../ecs/ecsEvent.js";

@@ -1,5 +1,5 @@
 /**
- * An alert is the triggering ECS event plus what the rule says and what the agent did; see README "## Alerts"
+ * An alert is the triggering ECS event plus what the rule says and what the agent did; see docs/alerts.md
  * for the schema. Nested objects of the event (process, host, ...) are shared, not copied: do not change an
  * event after building an alert from it until the alert is written.
  */
