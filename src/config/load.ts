@@ -22,7 +22,7 @@ import {
 } from "./schema.js";
 import { closestName } from "../closestName.js";
 import { isConfigurationProfile, PREFERENCE_DOMAIN, profileSettings } from "./managedProfile.js";
-import { locateTomlKeys, type KeyOffsets } from "./tomlLocator.js";
+import { scanToml } from "../toml/tomlLayout.js";
 import { checkTrustedPath, permissionsRelaxed } from "./trust.js";
 
 export interface ConfigProblem {
@@ -147,7 +147,7 @@ function collect(tree: Tree, ctx: SourceContext, entries: Entry[], problems: Con
   walk(tree, "");
 }
 
-function tomlContext(file: string, text: string, offsets: KeyOffsets): SourceContext {
+function tomlContext(file: string, text: string, offsets: ReadonlyMap<string, number>): SourceContext {
   return {
     kind: "file",
     file,
@@ -212,7 +212,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       }
       throw e;
     }
-    collect(tree, tomlContext(configFile, text, locateTomlKeys(text)), fileEntries, problems, warnings);
+    collect(tree, tomlContext(configFile, text, scanToml(text).offsets), fileEntries, problems, warnings);
   }
 
   if (managedFile !== undefined) {

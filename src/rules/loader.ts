@@ -2,7 +2,7 @@ import { readFileSync, realpathSync, statSync } from "node:fs";
 import { RuleError } from "./ruleError.js";
 import { walkRuleFolder, type RuleFolderEntry } from "./ruleFolder.js";
 import { parseRuleFile, type LoadedRule, type RuleFileOptions, type RuleFileResult } from "./ruleFile.js";
-import { findKey, scanToml } from "./tomlLocate.js";
+import { findKey, scanToml } from "../toml/tomlLayout.js";
 
 export interface LoadResult {
   /** The rules that loaded, in file order. */

@@ -6,7 +6,7 @@ import type { RuleMetadata, Severity, ThreatEntry, ThreatReference, ThreatTechni
 import { checkFieldTypes, type FieldWarning, type TypedSchema } from "../eql/typeCheck.js";
 import { ecsFieldSchema } from "../ecs/ecsSchema.js";
 import { RuleError, RuleWarning } from "./ruleError.js";
-import { locate, scanToml, findKey, stringOffsetMapper, type TomlLayout } from "./tomlLocate.js";
+import { locate, scanToml, findKey, stringOffsetMapper, type TomlLayout } from "../toml/tomlLayout.js";
 
 /** A rule ready to run: what it says about itself and its compiled query. */
 export interface LoadedRule {
@@ -57,15 +57,19 @@ function describe(v: unknown): string {
 
 /** Reads and checks the fields of one parsed rule file; every problem is a RuleError at the key's place. */
 class FieldReader {
-  readonly layout: TomlLayout;
+  private scanned?: TomlLayout;
   ruleId?: string;
   name?: string;
 
   constructor(
     readonly text: string,
     readonly file: string,
-  ) {
-    this.layout = scanToml(text);
+  ) {}
+
+  /** Positions are needed only for a message, so the file is scanned for them only then. */
+  get layout(): TomlLayout {
+    this.scanned ??= scanToml(this.text);
+    return this.scanned;
   }
 
   fail(field: string, reason: string): never {
@@ -265,7 +269,7 @@ function readRule(doc: Table, r: FieldReader, file: string, options: RuleFileOpt
   } catch (err) {
     const key = findKey(r.layout, "rule.query");
     if (err instanceof SourceError && key) {
-      const toFile = stringOffsetMapper(r.text, key.valueOffset);
+      const toFile = stringOffsetMapper(r.text, key);
       const start = toFile(err.offset);
       if (UNSUPPORTED.test(err.reason)) {
         // Valid Elasticsearch EQL the host engine does not run (sample queries, pipes other than head/tail):
@@ -313,7 +317,7 @@ function queryWarning(r: FieldReader, w: FieldWarning, ruleId: string, name: str
   const key = findKey(r.layout, "rule.query");
   const about = { queryField: w.field, ...(w.suggestion !== undefined ? { suggestion: w.suggestion } : {}) };
   if (!key) return new RuleWarning(w.reason, r.text, { file: r.file, field: "rule.query", ruleId, name, ...about });
-  const toFile = stringOffsetMapper(r.text, key.valueOffset);
+  const toFile = stringOffsetMapper(r.text, key);
   const start = toFile(w.start);
   const end = toFile(Math.max(w.start, w.end - 1)) + 1;
   return new RuleWarning(w.reason, r.text, {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { positionAt } from "../../src/errors.js";
-import { locateTomlKeys } from "../../src/config/tomlLocator.js";
+import { scanToml } from "../../src/toml/tomlLayout.js";
+
+const locateTomlKeys = (text: string): ReadonlyMap<string, number> => scanToml(text).offsets;
 
 function where(text: string, key: string): string {
   const offset = locateTomlKeys(text).get(key);

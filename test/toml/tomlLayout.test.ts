@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "smol-toml";
-import { findKey, locate, scanToml, stringOffsetMapper } from "../../src/rules/tomlLocate.js";
+import { findKey, locate, scanToml, stringOffsetMapper } from "../../src/toml/tomlLayout.js";
 
 const text = `# a comment [not.a.header]
 [metadata]
@@ -89,7 +89,7 @@ describe("stringOffsetMapper", () => {
   function check(toml: string) {
     const value = parse(toml).q as string;
     const key = findKey(scanToml(toml), "q")!;
-    const map = stringOffsetMapper(toml, key.valueOffset);
+    const map = stringOffsetMapper(toml, key);
     // Every character of the decoded string that stands for itself is found at its mapped offset in the file.
     for (let i = 0; i < value.length; i++) {
       const raw = toml[map(i)];
@@ -111,7 +111,7 @@ describe("stringOffsetMapper", () => {
 
   it("past the end maps just after the last character", () => {
     const toml = `q = 'abc'`;
-    const map = stringOffsetMapper(toml, findKey(scanToml(toml), "q")!.valueOffset);
+    const map = stringOffsetMapper(toml, findKey(scanToml(toml), "q")!);
     expect(map(3)).toBe(toml.indexOf("c") + 1);
   });
 });
