@@ -156,7 +156,10 @@ export function buildAlert(input: AlertInput): EcsEvent {
     if (input.agent.name !== undefined) agent.name = input.agent.name;
     alert.agent = agent;
   }
-  if (fields.data_stream !== undefined) alert.data_stream = { ...objectAt(fields.data_stream), dataset: ALERT_DATASET };
+  // Every alert, live or replayed, names the same data stream, so a shipper routes them all to
+  // logs-macsensor.alerts-<namespace> (docs/shipping/); the event's namespace is kept when it has one.
+  const namespace = objectAt(fields.data_stream).namespace;
+  alert.data_stream = { type: "logs", dataset: ALERT_DATASET, namespace: typeof namespace === "string" && namespace !== "" ? namespace : "default" };
   alert.message = alertMessage(rule, event);
   alert.event = alertEventFields(input, events, source);
   alert.rule = ruleFields(rule);

@@ -78,6 +78,7 @@ describe("buildAlert", () => {
     expect(alert).toEqual({
       "@timestamp": "2026-11-26T09:15:02.200Z",
       ecs: { version: "8.17.0" },
+      data_stream: { type: "logs", dataset: "macsensor.alerts", namespace: "default" },
       host: { id: "8C1F3E2A-6B0D-4F4E-9D7C-2A1B3C4D5E6F", name: "ann-mbp", os: { type: "macos", name: "macOS", version: "15.1" } },
       process: {
         pid: 812,
@@ -192,11 +193,18 @@ describe("buildAlert", () => {
     expect(alert.macsensor).toMatchObject({ raw_bytes: rawBytes, response: { action: "report", result: "success" } });
   });
 
-  it("sets data_stream.dataset when the event has a data stream, and ecs.version when it has none", () => {
-    const { ecs: _ecs, ...withoutEcs } = execEvent({ data_stream: { type: "logs", dataset: "macsensor.process", namespace: "default" } });
+  it("sets ecs.version when the event has none", () => {
+    const { ecs: _ecs, ...withoutEcs } = execEvent();
     const alert = buildAlert({ rule, event: withoutEcs, response: { action: "report", result: "success" }, now: NOW });
-    expect(alert.data_stream).toEqual({ type: "logs", dataset: "macsensor.alerts", namespace: "default" });
     expect(alert.ecs).toEqual({ version: "8.17.0" });
+  });
+
+  it("names the alerts data stream on every alert, live or replayed, keeping the event's namespace", () => {
+    const report = { action: "report", result: "success" } as const;
+    const live = buildAlert({ rule, event: execEvent({ data_stream: { type: "logs", dataset: "endpoint.events.process", namespace: "fleet-a" } }), response: report, now: NOW });
+    expect(live.data_stream).toEqual({ type: "logs", dataset: "macsensor.alerts", namespace: "fleet-a" });
+    const { data_stream: _ds, ...replayed } = execEvent();
+    expect(buildAlert({ rule, event: replayed, response: report, now: NOW }).data_stream).toEqual({ type: "logs", dataset: "macsensor.alerts", namespace: "default" });
   });
 });
 
