@@ -8,6 +8,7 @@ import { createEcsMapper, type EcsMapper } from "../ecs/mapper.js";
 import { defaultAgent } from "../ecs/agent.js";
 import { detectHost, type EcsHost } from "../ecs/host.js";
 import { seedFromProc } from "../ecs/procSeed.js";
+import { ttyPath } from "../ecs/tty.js";
 import { createSystemUserNames } from "../ecs/userNames.js";
 import { checkTrustedRulePaths, UntrustedPathError } from "../config/trust.js";
 import type { Query } from "../eql/ast.js";
@@ -15,6 +16,7 @@ import type { AlertLog } from "../output/alertLog.js";
 import type { OpsLogger } from "../output/opsLogger.js";
 import { startHeartbeat } from "../output/opsLogger.js";
 import { buildAlert } from "../response/alert.js";
+import { createTtyNotifier, DEFAULT_TTY_MESSAGE, type TtyNotifier } from "../response/ttyNotice.js";
 import { loadRules } from "../rules/loader.js";
 import { ruleCoverage } from "../rules/coverage.js";
 import type { RuleAction } from "../rules/ruleMetadata.js";
@@ -23,7 +25,7 @@ import type { SensorBackend } from "../sensor/backend.js";
 import type { EsBackend } from "../sensor/esBackend.js";
 import type { RawEvent } from "../sensor/rawEvent.js";
 import { deriveRelevanceSpec, relevanceOf, type EventRelevance } from "./eventRelevance.js";
-import { Pipeline, type AuthAnswerStatus, type PipelineDetection, type PipelineDetector } from "./pipeline.js";
+import { Pipeline, type AuthAnswerStatus, type PipelineDetection, type PipelineDetector, type StoppedEvent } from "./pipeline.js";
 import { SlowRuleReporter } from "./slowRules.js";
 
 /** Shared by every event that matches nothing (almost all of them), so the hot path allocates nothing. */
@@ -54,6 +56,8 @@ export interface AgentOptions {
   clock?: () => number;
   /** Estimated bytes of pending sequence state, shared equally by the sequence rules (config sequences.max_pending_bytes). */
   maxPendingSequenceBytes?: number;
+  /** The line shown on a stopped program's terminal (config notify.tty_message); null: none. Default DEFAULT_TTY_MESSAGE. */
+  ttyMessage?: string | null;
 }
 
 const DEFAULT_MAX_PENDING_SEQUENCE_BYTES = 32 * 1024 * 1024;
@@ -179,6 +183,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         return typeof status === "string" ? (ANSWER_STATUS[status] ?? "error") : "ok";
       }
     : undefined;
+  const ttyNotifier = options.ttyMessage === null ? undefined : createTtyNotifier(options.ttyMessage ?? DEFAULT_TTY_MESSAGE);
   const pipeline = new Pipeline({
     map: (raw) => mapper.map(raw),
     track: (raw) => mapper.track(raw),
@@ -195,6 +200,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     onError: (error, raw: RawEvent) => ops.error("event not processed", { error, macsensor: { source: raw.source, kind: raw.kind, pid: raw.pid } }),
     evalBudget: { ms: options.eventBudgetMs ?? DEFAULT_EVENT_BUDGET_MS, now: clock },
     onOverrun: (overrun) => slowRules.report(overrun),
+    ...(ttyNotifier ? { onStopped: (stopped: StoppedEvent) => tellTerminal(ttyNotifier, stopped) } : {}),
   });
 
   await backend.start((events) => {
@@ -264,4 +270,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       await options.alertLog.flush();
     },
   };
+}
+
+/** The stopped process's terminal: the raw event's, else the one its ECS char_device names. */
+function tellTerminal(notifier: TtyNotifier, { raw, event, rule, action }: StoppedEvent): void {
+  const own = typeof raw.tty === "string" && raw.tty.startsWith("/dev/") ? raw.tty : undefined;
+  const device = (event.process as { tty?: { char_device?: { major?: unknown; minor?: unknown } } } | undefined)?.tty?.char_device;
+  const tty = own ?? ttyPath(device);
+  if (tty !== undefined) notifier.notify({ tty, rule: rule.name, action, event });
 }

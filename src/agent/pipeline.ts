@@ -83,6 +83,16 @@ export interface PipelineDeps {
   evalBudget?: { ms: number; now(): number };
   /** Called once an over-budget event has been fully handled (verdict answered, alerts written). */
   onOverrun?(overrun: EvalOverrun): void;
+  /** Called once per event that a block or kill stopped, after its alerts: tells the user (their terminal). */
+  onStopped?(stopped: StoppedEvent): void;
+}
+
+/** An event a rule stopped: the first such rule and what was done. */
+export interface StoppedEvent {
+  raw: RawEvent;
+  event: EcsEvent;
+  rule: RuleMetadata;
+  action: "blocked" | "killed";
 }
 
 export interface PipelineCounts {
@@ -172,10 +182,22 @@ export class Pipeline {
       if (!allow) authOutcome = blockOutcome(status, this.deps.failClosed === true, raw);
     }
     let killOutcome: PipelineResponse | undefined;
+    let stopped: StoppedEvent | undefined;
     for (const detection of detections) {
       const action = actionOf(actions, detection.rule.ruleId);
       const response = this.respondTo(action, raw, authOutcome, () => (killOutcome ??= this.killOnce(raw.pid)));
       this.emitAlert(detection, event, response);
+      if (response.result === "success" && (response.action === "block" || response.action === "kill")) {
+        stopped ??= { raw, event, rule: detection.rule, action: response.action === "block" ? "blocked" : "killed" };
+      }
+    }
+    if (stopped && this.deps.onStopped) {
+      try {
+        this.deps.onStopped(stopped);
+      } catch (error) {
+        this.counts.errors++;
+        this.deps.onError(error, raw);
+      }
     }
     if (budget && evalMs > budget.ms) this.overran({ raw, event, detector, ms: evalMs, budgetMs: budget.ms });
   }

@@ -147,6 +147,7 @@ export async function run(argv: string[]): Promise<number> {
       heartbeatMs: heartbeatSeconds * 1000,
       relaxPermissions: relax,
       eventBudgetMs: config.rules.eventBudgetMs,
+      ttyMessage: config.notify.ttyMessage === "" ? null : config.notify.ttyMessage,
       maxPendingSequenceBytes: config.sequences.maxPendingBytes,
     });
 

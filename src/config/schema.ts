@@ -4,6 +4,7 @@
  */
 import { isAbsolute } from "node:path";
 import type { RuleAction } from "../rules/ruleMetadata.js";
+import { DEFAULT_TTY_MESSAGE } from "../response/ttyNotice.js";
 import { defaultAlertsPath, defaultOpsLogPath, defaultRulesPath, type Platform } from "./paths.js";
 
 export type FailMode = "open" | "closed";
@@ -35,6 +36,8 @@ export interface MacsensorConfig {
   backend: BackendName;
   eslogger: { blockFallback: BlockFallback };
   development: { relaxPermissions: boolean };
+  /** The line on a stopped program's terminal; "" for none. */
+  notify: { ttyMessage: string };
 }
 
 /** Where a key's value came from, for `config show` and messages. */
@@ -233,6 +236,15 @@ export const SETTINGS: readonly Setting[] = [
     check: oneOf<BlockFallback>(["kill", "report"]),
   },
   {
+    key: "notify.tty_message",
+    doc: 'the line a blocked or killed program\'s terminal shows; {action}, {what}, {rule} are filled in; "" shows nothing',
+    defaultValue: () => DEFAULT_TTY_MESSAGE,
+    check: (raw: unknown): Checked =>
+      typeof raw === "string" && raw.length <= 1000 && !/[\u0000-\u001f\u007f]/.test(raw)
+        ? ok(raw)
+        : bad(`expected one line of text (at most 1000 characters, no control characters), got ${describeValue(raw)}`),
+  },
+  {
     key: "development.relax_permissions",
     doc: "accept rule and config files a non-root user could change (development only; also MACSENSOR_DEV=1)",
     defaultValue: () => false,
@@ -276,5 +288,6 @@ export function toConfig(flat: ReadonlyMap<string, unknown>, actions: Record<str
     backend: get("backend"),
     eslogger: { blockFallback: get("eslogger.block_fallback") },
     development: { relaxPermissions: get("development.relax_permissions") },
+    notify: { ttyMessage: get("notify.tty_message") },
   };
 }

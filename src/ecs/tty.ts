@@ -13,3 +13,14 @@ export function ttyCharDevice(tty: string): { major: number; minor: number } | u
   if (m) return { major: Number(m[1]), minor: Number(m[2]) };
   return undefined;
 }
+
+/** The terminal's path from ECS process.tty.char_device, on the platform whose numbering it follows. */
+export function ttyPath(device: { major?: unknown; minor?: unknown } | undefined, platform: NodeJS.Platform = process.platform): string | undefined {
+  const major = device?.major;
+  const minor = device?.minor;
+  if (typeof major !== "number" || typeof minor !== "number") return undefined;
+  if (platform === "darwin" && major === 16) return `/dev/ttys${String(minor).padStart(3, "0")}`;
+  if (platform === "linux" && major >= 136 && major <= 143) return `/dev/pts/${(major - 136) * 256 + minor}`;
+  if (platform === "linux" && major === 4 && minor < 64) return `/dev/tty${minor}`;
+  return undefined;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Pipeline, type AlertRequest, type AuthAnswerStatus, type EvalOverrun, type PipelineDeps } from "../../src/agent/pipeline.js";
+import { Pipeline, type AlertRequest, type AuthAnswerStatus, type EvalOverrun, type PipelineDeps, type StoppedEvent } from "../../src/agent/pipeline.js";
 import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
 import type { RuleAction } from "../../src/rules/ruleMetadata.js";
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
@@ -329,5 +329,27 @@ describe("Pipeline evaluation budget", () => {
     const p = new Pipeline(h.deps);
     p.handle(exec());
     expect(p.counts.evalOverruns).toBe(0);
+  });
+
+  describe("onStopped (the terminal notice)", () => {
+    const run = (options: Parameters<typeof harness>[0], raw: RawEvent): StoppedEvent[] => {
+      const h = harness(options);
+      const stopped: StoppedEvent[] = [];
+      new Pipeline({ ...h.deps, onStopped: (s) => stopped.push(s) }).handle(raw);
+      return stopped;
+    };
+
+    it("is told once, with the rule, when a block denies or a kill kills", () => {
+      const blocked = run({ actions: { dump: "block" } }, exec({ auth: { id: 1, deadlineMs: 0 }, tty: "/dev/pts/4" }));
+      expect(blocked.map((s) => [s.action, s.rule.ruleId, s.raw.tty])).toEqual([["blocked", "dump", "/dev/pts/4"]]);
+      const killed = run({ actions: { dump: "kill" } }, exec());
+      expect(killed.map((s) => s.action)).toEqual(["killed"]);
+    });
+
+    it("is not told when nothing was stopped: report, a late allow, a kill that failed", () => {
+      expect(run({}, exec({ auth: { id: 1, deadlineMs: 0 } }))).toEqual([]);
+      expect(run({ actions: { dump: "block" }, answerStatus: "late" }, exec({ auth: { id: 1, deadlineMs: 0 } }))).toEqual([]);
+      expect(run({ actions: { dump: "kill" }, killFails: true }, exec())).toEqual([]);
+    });
   });
 });

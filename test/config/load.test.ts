@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig, type LoadConfigOptions } from "../../src/config/index.js";
 import { trustedTempDir } from "./trustedTemp.js";
+import { DEFAULT_TTY_MESSAGE } from "../../src/response/ttyNotice.js";
 
 const fixtures = new URL("../fixtures/config/", import.meta.url).pathname;
 const dir = trustedTempDir("load-");
@@ -44,6 +45,7 @@ describe("loadConfig", () => {
       backend: "auto",
       eslogger: { blockFallback: "kill" },
       development: { relaxPermissions: false },
+      notify: { ttyMessage: DEFAULT_TTY_MESSAGE },
     });
     expect(Object.values(r.settings).every((s) => s.source === "default")).toBe(true);
   });
@@ -265,5 +267,12 @@ describe("loadConfig", () => {
       const r = loadConfig({ ...linux, managedFile: new URL("../../launchd/profiles/macsensor-managed-preferences.mobileconfig", import.meta.url).pathname });
       expect(r.settings["heartbeat.interval_seconds"].source).toBe("managed");
     });
+  });
+
+  it("notify.tty_message: one line of text, or empty for none", () => {
+    expect(loadConfig({ ...linux, configFile: toml(`[notify]\ntty_message = "Blocked: {what}. Ask it@example.com"`) }).config.notify.ttyMessage).toBe("Blocked: {what}. Ask it@example.com");
+    expect(loadConfig({ ...linux, configFile: toml(`[notify]\ntty_message = ""`) }).config.notify.ttyMessage).toBe("");
+    const e = problemsOf(() => loadConfig({ ...linux, configFile: toml(`[notify]\ntty_message = "two\\nlines"`) }));
+    expect(e.problems.map((p) => [p.key, p.message])).toEqual([["notify.tty_message", expect.stringContaining("one line of text")]]);
   });
 });
