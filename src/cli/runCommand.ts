@@ -22,9 +22,12 @@ Options:
   --action <RULE_ID=ACTION> report, block or kill for a rule (repeatable); overrides the configuration
   --heartbeat <seconds>     heartbeat interval
   --replay <file>           do not start a live source: replay recorded ECS events (NDJSON) through the rules
+  --supervised              started by launchd (KeepAlive): a start that fails on the configuration waits 10 s,
+                            20 s, ... up to 10 min before exiting 78, or until the configuration changes
   -h, --help                show this help
 
-Exit status: 0 after SIGTERM; 75 when another agent already runs with the same pid file (it is named).
+Exit status: 0 after SIGTERM; 2 on a configuration or usage error (78 with --supervised, after the wait); 75 when
+another agent already runs with the same pid file (it is named).
 
 Without root (or any live source) and with --backend auto, it says what is missing and replays the bundled
 recorded events instead, so that a first run still shows an alert.`;
@@ -53,25 +56,66 @@ function bundledRecording(): string {
   return new URL("../../samples/recorded-events.ndjson", import.meta.url).pathname;
 }
 
+const RUN_OPTIONS = {
+  backend: { type: "string" },
+  rules: { type: "string", multiple: true },
+  alerts: { type: "string" },
+  log: { type: "string" },
+  config: { type: "string" },
+  managed: { type: "string" },
+  action: { type: "string", multiple: true },
+  heartbeat: { type: "string" },
+  replay: { type: "string" },
+  supervised: { type: "boolean" },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine("run", HELP, argv, {
-    backend: { type: "string" },
-    rules: { type: "string", multiple: true },
-    alerts: { type: "string" },
-    log: { type: "string" },
-    config: { type: "string" },
-    managed: { type: "string" },
-    action: { type: "string", multiple: true },
-    heartbeat: { type: "string" },
-    replay: { type: "string" },
-  });
+  const parsed = parseCommandLine("run", HELP, argv, RUN_OPTIONS);
   if (typeof parsed === "number") return parsed;
   const { values } = parsed;
   if (parsed.positionals.length > 0) {
     process.stderr.write(`macsensor run: unexpected argument '${parsed.positionals[0]}'\n\n${HELP}\n`);
     return 2;
   }
+  if (!values.supervised) return runAgent(values);
+  return runSupervised(values);
+}
 
+type RunValues = Exclude<ReturnType<typeof parseCommandLine<typeof RUN_OPTIONS>>, number>["values"];
+
+/**
+ * Under launchd (KeepAlive): a start that fails on the admin's input (configuration, rules, permissions) waits
+ * longer each time before exiting (src/agent/startupBackoff.ts), so a bad profile cannot restart the agent every
+ * 10 s forever; a change to the configuration ends the wait.
+ */
+async function runSupervised(values: RunValues): Promise<number> {
+  const [{ StartupBackoff, waitUnlessChanged, EXIT_CONFIG, HEALTHY_AFTER_MS }, { stateDir, defaultConfigPath, defaultManagedPath }] = await Promise.all([
+    import("../agent/startupBackoff.js"),
+    import("../config/paths.js"),
+  ]);
+  const backoff = new StartupBackoff(`${stateDir()}/startup-failures.json`);
+  try {
+    return await runAgent(values, () => setTimeout(() => backoff.reset(), HEALTHY_AFTER_MS).unref());
+  } catch (error) {
+    if (!isUserError(error)) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    const { failures, delayMs } = backoff.recordFailure(reason);
+    process.stderr.write(
+      `macsensor: ${reason}\nmacsensor: start ${failures} in a row failed on the configuration; waiting ${Math.round(delayMs / 1000)} s (or until it changes) before exiting ${EXIT_CONFIG}\n`,
+    );
+    const watched = [values.config ?? process.env.MACSENSOR_CONFIG ?? defaultConfigPath(), values.managed ?? defaultManagedPath()].filter((p): p is string => p !== undefined);
+    await waitUnlessChanged(delayMs, watched);
+    return EXIT_CONFIG;
+  }
+}
+
+/** Errors an admin's input causes, as opposed to a bug: the ones worth waiting on rather than crashing. */
+function isUserError(error: unknown): boolean {
+  // Endpoint Security refusing the client (not entitled, no Full Disk Access, not root) is the admin's to fix too.
+  return error instanceof MacsensorError || esErrorCode(error) !== undefined;
+}
+
+async function runAgent(values: RunValues, onStarted?: () => void): Promise<number> {
   const [{ loadConfig, checkTrustedRulePaths, permissionsRelaxed, pidFilePath }, { shippedRulesPath }, { parseActionAssignment }] = await Promise.all([
     import("../config/index.js"),
     import("../rules/shippedRules.js"),
@@ -190,6 +234,7 @@ export async function run(argv: string[]): Promise<number> {
       }
     },
   });
+  onStarted?.();
   process.stderr.write(
     `macsensor: running with the ${running} backend, ${agent.rules.loaded} rules (${agent.rules.canFire} can fire on this sensor's events, ${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n`,
   );

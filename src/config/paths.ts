@@ -45,3 +45,8 @@ export function defaultOpsLogPath(platform: Platform = process.platform): string
 export function pidFilePath(env: NodeJS.ProcessEnv = process.env): string {
   return env.MACSENSOR_PID_FILE || "/var/run/macsensor.pid";
 }
+
+/** Where the agent keeps state across restarts (the crash-loop guard's count). `MACSENSOR_STATE_DIR` overrides it. */
+export function stateDir(env: NodeJS.ProcessEnv = process.env, platform: Platform = process.platform): string {
+  return env.MACSENSOR_STATE_DIR || (platform === "darwin" ? `${MAC_SUPPORT}/state` : "/var/lib/macsensor");
+}

@@ -46,7 +46,7 @@ describe("the LaunchDaemon", () => {
 
   it("runs the bundle's executable with `run`, as the label status asks launchctl about", () => {
     expect(d.Label).toBe(LAUNCHD_LABEL);
-    expect(d.ProgramArguments).toEqual([`${APP}/Contents/MacOS/macsensor`, "run"]);
+    expect(d.ProgramArguments).toEqual([`${APP}/Contents/MacOS/macsensor`, "run", "--supervised"]);
     expect((d.EnvironmentVariables as Dict).MACSENSOR_NATIVE_ADDON).toBe(`${APP}/Contents/Frameworks/macsensor.node`);
   });
 
