@@ -146,6 +146,57 @@ describe("exactly one answer", () => {
   });
 });
 
+describe("messages ES queued before an unsubscribe are still delivered", () => {
+  it("back to NOTIFY_EXEC: AUTH execs queued before the unsubscribe arrive and JavaScript answers each once", async () => {
+    const h = es.start({ authExec: true }, (ev, hh) => {
+      expect(es.addon.respond(hh, ev.auth!.id, !isKeychainDump(ev))).toBe("answered");
+    });
+    es.addon.standin.holdDelivery("untilUnsubscribe");
+    es.addon.standin.enqueue([exec("dump", ["security", "dump-keychain"]), exec("ls", ["/bin/ls"])]);
+    es.addon.setAuthExec(h, false); // returns once ES delivered both, after AUTH_EXEC was unsubscribed
+    expect(es.addon.standin.state().subscriptions).not.toContain(ES_EVENT.AUTH_EXEC);
+    await until(() => es.addon.standin.authRecords().every((r) => r.answers === 1) && es.events.length === 2, "2 answers");
+    expect(es.addon.standin.authRecords().map((r) => [r.tag, r.delivered, r.result])).toEqual([
+      ["dump", true, "deny"],
+      ["ls", true, "allow"],
+    ]);
+    expect(es.addon.esStats(h)).toMatchObject({ authToJs: 2, watchdogAnswers: 0, retainedNow: 0, pendingAuth: 0 });
+    expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+  });
+
+  for (const failClosed of [false, true]) {
+    const result = failClosed ? "deny" : "allow";
+    it(`stop: AUTH execs ES delivers after es_unsubscribe_all are answered (${result}) before the client goes, nothing held`, async () => {
+      const h = es.start({ authExec: true, failClosed }); // JavaScript never answers
+      es.addon.standin.holdDelivery("untilUnsubscribe");
+      es.addon.standin.enqueue([exec("a", ["/bin/ls"]), exec("b", ["/bin/ps"]), exec("c", ["/bin/df"])]);
+      es.stop();
+      expect(es.addon.standin.authRecords().map((r) => [r.tag, r.delivered, r.answers, r.result])).toEqual([
+        ["a", true, 1, result],
+        ["b", true, 1, result],
+        ["c", true, 1, result],
+      ]);
+      expect(es.events.map((ev) => ev.args?.[0])).toEqual(["/bin/ls", "/bin/ps", "/bin/df"]); // drained at stop
+      const state = es.addon.standin.state();
+      expect(state).toMatchObject({ clientAlive: false, liveMessages: 0, killed: false, violations: [] });
+      expect(state.retains).toBe(state.releases);
+      expect(es.addon.esStats(h)).toMatchObject({ pendingAuth: 0, retainedNow: 0, respondErrors: 0 });
+    });
+  }
+
+  it("what ES still holds queued when the client is deleted is dropped: never delivered, no answer owed", () => {
+    es.start({ authExec: true });
+    es.addon.standin.holdDelivery(true);
+    es.addon.standin.enqueue([exec("a", ["/bin/ls"]), exec("b", ["/bin/ps"])]);
+    es.stop();
+    expect(es.addon.standin.authRecords().map((r) => [r.tag, r.delivered, r.dropped, r.answers])).toEqual([
+      ["a", false, true, 0],
+      ["b", false, true, 0],
+    ]);
+    expect(es.addon.standin.state()).toMatchObject({ clientAlive: false, liveMessages: 0, killed: false, violations: [] });
+  });
+});
+
 describe("es_new_client failures", () => {
   const cases: [number, string, RegExp][] = [
     [5, "ES_NOT_PRIVILEGED", /root/],

@@ -62,8 +62,11 @@ export function recordEsSessions(
   }, 300_000);
   afterEach(() => {
     es.stop();
-    check?.(es.addon);
-    es.addon.standin.reset();
+    try {
+      check?.(es.addon);
+    } finally {
+      es.addon.standin.reset(); // a failed check must not fail the next test too
+    }
   });
   return es;
 }
