@@ -151,10 +151,11 @@ describe("messages ES queued before an unsubscribe are still delivered", () => {
     const h = es.start({ authExec: true }, (ev, hh) => {
       expect(es.addon.respond(hh, ev.auth!.id, !isKeychainDump(ev))).toBe("answered");
     });
-    es.addon.standin.holdDelivery("untilUnsubscribe");
+    es.addon.standin.holdDelivery(true);
     es.addon.standin.enqueue([exec("dump", ["security", "dump-keychain"]), exec("ls", ["/bin/ls"])]);
-    es.addon.setAuthExec(h, false); // returns once ES delivered both, after AUTH_EXEC was unsubscribed
+    es.addon.setAuthExec(h, false);
     expect(es.addon.standin.state().subscriptions).not.toContain(ES_EVENT.AUTH_EXEC);
+    es.addon.standin.holdDelivery(false); // ES delivers what it queued while AUTH_EXEC was subscribed
     await until(() => es.addon.standin.authRecords().every((r) => r.answers === 1) && es.events.length === 2, "2 answers");
     expect(es.addon.standin.authRecords().map((r) => [r.tag, r.delivered, r.result])).toEqual([
       ["dump", true, "deny"],
@@ -168,6 +169,7 @@ describe("messages ES queued before an unsubscribe are still delivered", () => {
     const result = failClosed ? "deny" : "allow";
     it(`stop: AUTH execs ES delivers after es_unsubscribe_all are answered (${result}) before the client goes, nothing held`, async () => {
       const h = es.start({ authExec: true, failClosed }); // JavaScript never answers
+      // Held until stop's es_unsubscribe_all, which returns once ES delivered all three: before es_delete_client.
       es.addon.standin.holdDelivery("untilUnsubscribe");
       es.addon.standin.enqueue([exec("a", ["/bin/ls"]), exec("b", ["/bin/ps"]), exec("c", ["/bin/df"])]);
       es.stop();
