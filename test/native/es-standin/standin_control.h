@@ -77,7 +77,7 @@ struct State {
   bool killed = false;
   std::vector<std::string> violations;  // what ES would have killed the client for, or misuse of the API
   uint64_t delivered = 0;
-  uint64_t suppressed = 0;  // not subscribed or muted
+  uint64_t suppressed = 0;  // not subscribed, muted, or no client when ES raised the event
   uint64_t queued = 0;
   uint64_t live_messages = 0;  // messages still referenced (retained and not released)
   uint64_t retains = 0, releases = 0;
