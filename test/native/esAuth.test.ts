@@ -1,6 +1,6 @@
-// The AUTH_EXEC path through the ES stand-in: JavaScript decides, the native watchdog answers for a stalled
-// JavaScript before the deadline, each message is answered exactly once and released, es_new_client failures
-// become actionable errors.
+// The AUTH_EXEC path through the ES stand-in: JavaScript decides, each message is answered exactly once and
+// released (also when ES delivers it after an unsubscribe), es_new_client failures become actionable errors.
+// The deadline watchdog and the Mach timebases are in esDeadline.test.ts.
 import { describe, expect, it } from "vitest";
 
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
@@ -16,13 +16,6 @@ function exec(tag: string, args: string[], extra: Partial<MessageSpec> = {}): Me
 
 const isKeychainDump = (ev: RawEvent): boolean =>
   ev.executable === "/usr/bin/security" && (ev.args ?? []).some((a) => a === "dump-keychain");
-
-function spin(ms: number): void {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    /* JavaScript stalled: the event loop cannot run */
-  }
-}
 
 describe("block mode: JavaScript decides", () => {
   it("DENY for a keychain dump, ALLOW otherwise; each answered once, uncached, before the deadline", async () => {
@@ -61,58 +54,6 @@ describe("block mode: JavaScript decides", () => {
     expect(subs()).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
     es.addon.setAuthExec(h, false);
     expect(subs()).toEqual([ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
-  });
-});
-
-describe("deadline watchdog", () => {
-  it("budget: 80% of the time left, keeping between 1 s and 5 s in hand", () => {
-    const delay = (ms: number): number => Math.round(es.addon.internals.watchdogDelayMs(ms));
-    expect(delay(1500)).toBe(500);     // headroom 20% = 0.3 s, raised to 1 s
-    expect(delay(15_000)).toBe(12_000); // 20% = 3 s
-    expect(delay(60_000)).toBe(55_000); // 20% = 12 s, capped at 5 s
-    expect(delay(10_000)).toBe(8_000);
-    expect(delay(800)).toBe(0);         // less than 1 s left: answer at once
-    expect(delay(0)).toBe(0);
-  });
-
-  it("answers ALLOW before the deadline while JavaScript is stalled; the late JS answer is refused and counted", async () => {
-    const statuses: string[] = [];
-    const h = es.start({ authExec: true }, (ev, hh) => {
-      spin(3000); // longer than the whole 1.5 s deadline
-      statuses.push(es.addon.respond(hh, ev.auth!.id, false));
-    });
-    es.addon.standin.enqueue(exec("slow", ["security", "dump-keychain"], { deadlineMs: 1500 }));
-    await until(() => statuses.length === 1, "the late JavaScript answer");
-    const [r] = es.addon.standin.authRecords();
-    expect(r).toMatchObject({ tag: "slow", answers: 1, result: "allow", cache: false });
-    expect(r.answerUs!).toBeLessThan(r.deadlineUs);
-    expect(statuses).toEqual(["tooLate"]);
-    expect(es.addon.esStats(h)).toMatchObject({ watchdogAnswers: 1, lateJsAnswers: 1, denied: 0, retainedNow: 0 });
-    expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
-  });
-
-  it("fail-closed: the watchdog answers DENY", async () => {
-    const statuses: string[] = [];
-    const h = es.start({ authExec: true, failClosed: true }, (ev, hh) => {
-      spin(2500);
-      statuses.push(es.addon.respond(hh, ev.auth!.id, true));
-    });
-    es.addon.standin.enqueue(exec("slow", ["/bin/ls"], { deadlineMs: 1500 }));
-    await until(() => statuses.length === 1, "the late JavaScript answer");
-    expect(es.addon.standin.authRecords()[0]).toMatchObject({ answers: 1, result: "deny", cache: false });
-    expect(statuses).toEqual(["tooLate"]);
-    expect(es.addon.esStats(h)).toMatchObject({ watchdogAnswers: 1, denied: 1, allowed: 0 });
-    expect(es.addon.standin.state().killed).toBe(false);
-  });
-
-  it("a deadline already closer than the 1 s headroom is answered at once by the watchdog", async () => {
-    es.start({ authExec: true });
-    es.addon.standin.enqueue(exec("short", ["/bin/ls"], { deadlineMs: 400 }));
-    await until(() => es.addon.standin.authRecords()[0]?.answers === 1, "the watchdog answer");
-    const [r] = es.addon.standin.authRecords();
-    expect(r.result).toBe("allow");
-    expect(r.answerUs!).toBeLessThan(r.deadlineUs);
-    expect(es.addon.standin.state().killed).toBe(false);
   });
 });
 
@@ -202,6 +143,59 @@ describe("exactly one answer", () => {
     expect(es.events[0].seq).toBe(1);
     expect(es.addon.respond(h, es.events[0].auth!.id, true)).toBe("answered");
     expect(es.addon.standin.state()).toMatchObject({ killed: false, liveMessages: 0 });
+  });
+});
+
+describe("messages ES queued before an unsubscribe are still delivered", () => {
+  it("back to NOTIFY_EXEC: AUTH execs queued before the unsubscribe arrive and JavaScript answers each once", async () => {
+    const h = es.start({ authExec: true }, (ev, hh) => {
+      expect(es.addon.respond(hh, ev.auth!.id, !isKeychainDump(ev))).toBe("answered");
+    });
+    es.addon.standin.holdDelivery(true);
+    es.addon.standin.enqueue([exec("dump", ["security", "dump-keychain"]), exec("ls", ["/bin/ls"])]);
+    es.addon.setAuthExec(h, false);
+    expect(es.addon.standin.state().subscriptions).not.toContain(ES_EVENT.AUTH_EXEC);
+    es.addon.standin.holdDelivery(false); // ES delivers what it queued while AUTH_EXEC was subscribed
+    await until(() => es.addon.standin.authRecords().every((r) => r.answers === 1) && es.events.length === 2, "2 answers");
+    expect(es.addon.standin.authRecords().map((r) => [r.tag, r.delivered, r.result])).toEqual([
+      ["dump", true, "deny"],
+      ["ls", true, "allow"],
+    ]);
+    expect(es.addon.esStats(h)).toMatchObject({ authToJs: 2, watchdogAnswers: 0, retainedNow: 0, pendingAuth: 0 });
+    expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+  });
+
+  for (const failClosed of [false, true]) {
+    const result = failClosed ? "deny" : "allow";
+    it(`stop: AUTH execs ES delivers after es_unsubscribe_all are answered (${result}) before the client goes, nothing held`, async () => {
+      const h = es.start({ authExec: true, failClosed }); // JavaScript never answers
+      // Held until stop's es_unsubscribe_all, which returns once ES delivered all three: before es_delete_client.
+      es.addon.standin.holdDelivery("untilUnsubscribe");
+      es.addon.standin.enqueue([exec("a", ["/bin/ls"]), exec("b", ["/bin/ps"]), exec("c", ["/bin/df"])]);
+      es.stop();
+      expect(es.addon.standin.authRecords().map((r) => [r.tag, r.delivered, r.answers, r.result])).toEqual([
+        ["a", true, 1, result],
+        ["b", true, 1, result],
+        ["c", true, 1, result],
+      ]);
+      expect(es.events.map((ev) => ev.args?.[0])).toEqual(["/bin/ls", "/bin/ps", "/bin/df"]); // drained at stop
+      const state = es.addon.standin.state();
+      expect(state).toMatchObject({ clientAlive: false, liveMessages: 0, killed: false, violations: [] });
+      expect(state.retains).toBe(state.releases);
+      expect(es.addon.esStats(h)).toMatchObject({ pendingAuth: 0, retainedNow: 0, respondErrors: 0 });
+    });
+  }
+
+  it("what ES still holds queued when the client is deleted is dropped: never delivered, no answer owed", () => {
+    es.start({ authExec: true });
+    es.addon.standin.holdDelivery(true);
+    es.addon.standin.enqueue([exec("a", ["/bin/ls"]), exec("b", ["/bin/ps"])]);
+    es.stop();
+    expect(es.addon.standin.authRecords().map((r) => [r.tag, r.delivered, r.dropped, r.answers])).toEqual([
+      ["a", false, true, 0],
+      ["b", false, true, 0],
+    ]);
+    expect(es.addon.standin.state()).toMatchObject({ clientAlive: false, liveMessages: 0, killed: false, violations: [] });
   });
 });
 

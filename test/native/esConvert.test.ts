@@ -91,6 +91,23 @@ describe("exec conversion per message version", () => {
   });
 });
 
+describe("string tokens are read by length", () => {
+  // The stand-in puts no NUL after any token: '#' bytes follow up to a guard page, so a C-string read crashes.
+  it("every kind of token, empty ones and ones longer than a page, arrives exact", async () => {
+    es.start({ captureEnv: ["LONG", "EMPTY"] });
+    const long = `/${"d".repeat(5000)}/bin`;
+    const [ev] = await es.deliver([execSpec(7, {
+      target: { ...target, executable: long, signingId: "", teamId: "T3AM1D", tty: "/dev/ttys009" },
+      args: ["", long, "x"], env: [`LONG=${long}`, "EMPTY="], cwd: long, script: "/s",
+    })]);
+    expect(ev).toMatchObject({
+      executable: long, args: ["", long, "x"], env: [`LONG=${long}`, "EMPTY="], cwd: long, script: "/s",
+      tty: "/dev/ttys009", codeSignature: { teamId: "T3AM1D" },
+    });
+    expect(ev.codeSignature).not.toHaveProperty("signingId");
+  });
+});
+
 describe("arguments", () => {
   it("no arguments at all", async () => {
     es.start();

@@ -2,7 +2,7 @@
 // backend compiled against the Linux ES stand-in. Several test files may call this at once (vitest forks):
 // a lock directory makes one of them build while the others wait.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,13 +72,20 @@ export interface MessageSpec {
   modified?: boolean;
 }
 
+/** An AUTH message, from the moment ES queued it. Times count from delivery (from enqueue while undelivered). */
 export interface AuthRecord {
   tag: string;
   answers: number;
   result: "allow" | "deny" | null;
   cache?: boolean;
   answerUs?: number;
+  /** The budget: time from delivery to the deadline (negative: delivered after it). */
   deadlineUs: number;
+  delivered: boolean;
+  /** Still queued when the client was deleted: never delivered, no answer expected. */
+  dropped: boolean;
+  /** How long it waited in ES's queue before delivery. */
+  waitedUs?: number;
   /** Which respond function gave the answer. */
   answeredWith?: "auth" | "flags";
   /** es_respond_flags_result's mask (AUTH_OPEN). */
@@ -100,7 +107,18 @@ export interface StandinState {
   subscriptions: number[];
   mutedPaths: { path: string; type: number }[];
   mutedPids: number[];
+  held: boolean;
+  /** The Mach timebase in force: ns = ticks * numer / denom. */
+  timebase: { numer: number; denom: number };
+  clientsDeleted: number;
 }
+
+/** The Mach timebases the stand-in models: Apple silicon (24 MHz ticks) and Intel (1 ns ticks). */
+export const TIMEBASES = {
+  appleSilicon: { numer: 125, denom: 3 },
+  intel: { numer: 1, denom: 1 },
+} as const;
+export type TimebaseName = keyof typeof TIMEBASES;
 
 export type PrefilterSpec = Partial<import("../../../src/sensor/esPrefilter.js").PrefilterSpec>;
 export type { EsHandle, EsStartOptions, EsRespondStatus as RespondStatus } from "../../../src/sensor/esBackend.js";
@@ -114,6 +132,12 @@ export interface EsTestAddon extends EsBinding {
     state(): StandinState;
     reset(): void;
     setNewClientResult(result: number): void;
+    /** true: ES is slow to deliver (the deadlines run on); "untilUnsubscribe": held until the client's next
+     * es_unsubscribe(_all), which then waits until everything queued before it was delivered. */
+    holdDelivery(hold: boolean | "untilUnsubscribe"): void;
+    setTimebase(numer: number, denom: number): void;
+    /** Commits a misuse the stand-in makes fatal; only in a child process. */
+    selfTestMisuse(what: "cstring" | "deleteFromHandler" | "deleteFromOtherThread"): void;
   };
   internals: {
     /** When the watchdog answers a message whose deadline is remainingMs away, in ms after delivery. */
@@ -184,13 +208,39 @@ function buildIfStale(): void {
   }
 }
 
-let cached: EsTestAddon | undefined;
+const cached = new Map<TimebaseName, EsTestAddon>();
 
-export function loadEsTestAddon(): EsTestAddon {
-  if (cached) return cached;
+/**
+ * The addon file for a timebase. The timebase is per loaded instance (MachClock keeps the first one it reads), and
+ * Node loads a file once per process: each timebase but the default gets its own copy of the addon, loaded apart.
+ */
+function addonFileFor(timebase: TimebaseName): string {
+  if (timebase === "appleSilicon") return addonPath;
+  const copy = addonPath.replace(/\.node$/, `.${timebase}.node`);
+  let fresh = false;
+  try {
+    fresh = statSync(copy).mtimeMs >= statSync(addonPath).mtimeMs;
+  } catch {
+    /* no copy yet */
+  }
+  if (!fresh) {
+    const tmp = `${copy}.${process.pid}.tmp`;
+    copyFileSync(addonPath, tmp);
+    renameSync(tmp, copy); // atomic: a process loading the copy meanwhile sees the old file or the new one
+  }
+  return copy;
+}
+
+/** The ES test addon with the stand-in in the given Mach timebase (default: Apple silicon's 125/3). */
+export function loadEsTestAddon(timebase: TimebaseName = "appleSilicon"): EsTestAddon {
+  const known = cached.get(timebase);
+  if (known) return known;
   buildIfStale();
-  cached = createRequire(import.meta.url)(addonPath) as EsTestAddon;
-  return cached;
+  const addon = createRequire(import.meta.url)(addonFileFor(timebase)) as EsTestAddon;
+  const { numer, denom } = TIMEBASES[timebase];
+  if (timebase !== "appleSilicon") addon.standin.setTimebase(numer, denom);
+  cached.set(timebase, addon);
+  return addon;
 }
 
 /** Polls until pred() holds (the ES thread delivers through the event loop). */

@@ -3,7 +3,9 @@
 import { afterEach, beforeAll, expect } from "vitest";
 
 import type { RawEvent } from "../../../src/sensor/rawEvent.js";
-import { type EsHandle, type EsStartOptions, type EsTestAddon, type MessageSpec, loadEsTestAddon, until } from "./loadAddon.js";
+import {
+  type EsHandle, type EsStartOptions, type EsTestAddon, type MessageSpec, type TimebaseName, loadEsTestAddon, until,
+} from "./loadAddon.js";
 
 export class EsSessionRecorder {
   addon!: EsTestAddon;
@@ -50,15 +52,21 @@ export class EsSessionRecorder {
  * Registers the file's hooks: the addon loaded before its tests; after each, the session stopped, `check` run on
  * the stand-in (e.g. no protocol violations) and the stand-in reset.
  */
-export function recordEsSessions(check?: (addon: EsTestAddon) => void): EsSessionRecorder {
+export function recordEsSessions(
+  check?: (addon: EsTestAddon) => void,
+  timebase: TimebaseName = "appleSilicon",
+): EsSessionRecorder {
   const es = new EsSessionRecorder();
   beforeAll(() => {
-    es.addon = loadEsTestAddon();
+    es.addon = loadEsTestAddon(timebase);
   }, 300_000);
   afterEach(() => {
     es.stop();
-    check?.(es.addon);
-    es.addon.standin.reset();
+    try {
+      check?.(es.addon);
+    } finally {
+      es.addon.standin.reset(); // a failed check must not fail the next test too
+    }
   });
   return es;
 }

@@ -2,26 +2,37 @@
 // uses, with ES's semantics where tests depend on them:
 //  - es_new_client starts ONE serial delivery thread that calls the handler block for each scripted message,
 //    in order; the message is valid during the call, and afterwards only while the client holds a retain.
-//  - AUTH messages carry a real deadline in Mach ticks (24 MHz, from CLOCK_MONOTONIC). An answer after the
-//    deadline, no answer by the deadline, or a second answer marks the client killed, as ES would kill it.
+//  - ES decides when an event is raised (Enqueue) whether the client gets it (subscribed, not muted), and an AUTH
+//    message's deadline counts from then, not from delivery: time spent queued behind a slow handler, or while
+//    delivery is held (HoldDelivery), comes out of the budget. Messages already queued are still delivered after
+//    es_unsubscribe, as by real ES; es_delete_client drops what is still queued (no answer expected).
+//  - AUTH messages carry a real deadline in Mach ticks from CLOCK_MONOTONIC, in the Apple silicon timebase (24 MHz,
+//    125/3 ns per tick) or Intel's (1 ns, SetTimebase). An answer after the deadline, no answer by the deadline, or
+//    a second answer marks the client killed, as ES would kill it.
+//  - es_delete_client from the client's own handler, or from another thread than es_new_client's, aborts the
+//    process with a message saying so: it is a fatal misuse on macOS.
 //  - es_respond_auth_result records each answer, its time and its cache flag; es_respond_flags_result (the only
 //    answer AUTH_OPEN takes) records the flags mask; the wrong function for the event type is refused with
 //    ES_RESPOND_RESULT_ERR_EVENT_TYPE and recorded as a violation, as a misuse of the API.
 //  - retain/release are counted; releasing a message not held, or answering a released one, is a violation.
 //  - fields a message version does not have are filled with poison (bad pointers, odd numbers), so code that
 //    reads them without checking msg->version crashes or fails the tests.
-//  - es_exec_arg strings are packed back to back with no NUL between them: only (pointer, length) works; every
-//    other string token (paths, file names, signing ids) is followed by a non-NUL byte ('#'), so reading one as
-//    a C string picks up garbage.
+//  - no string token is NUL-terminated: es_exec_arg/es_exec_env strings are packed back to back, and every
+//    token (paths, file names, signing ids, args, env) is followed by '#' bytes up to an inaccessible guard page
+//    (StringArena), so reading one as a C string crashes the test instead of passing.
 #include <Block.h>
 #include <bsm/libbsm.h>
 #include <mach/mach_time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -52,22 +63,89 @@ namespace {
 es_file_t* const kPoisonFile = reinterpret_cast<es_file_t*>(uintptr_t{0xdead0000});
 constexpr uint32_t kPoison32 = 0x7eadbeef;
 
+// A misuse macOS makes fatal: say what it was, then abort.
+[[noreturn]] void Fatal(const char* what) {
+  std::fprintf(stderr, "ES stand-in: fatal: %s\n", what);
+  std::fflush(stderr);
+  std::abort();
+}
+
+// Where a message's strings live: private mappings in which every byte after the strings is '#', up to an
+// inaccessible guard page. Each token is thus followed by a non-NUL byte, and a token read as a C string
+// (strlen, "%s", std::string(const char*)) runs into the guard page and crashes instead of passing.
+class StringArena {
+ public:
+  StringArena() = default;
+  ~StringArena() {
+    for (const Chunk& c : chunks_) munmap(c.base, c.size + PageSize());
+  }
+  StringArena(const StringArena&) = delete;
+  StringArena& operator=(const StringArena&) = delete;
+
+  // A copy of the bytes, followed by at least one '#'.
+  const char* Add(const std::string& bytes) {
+    const size_t need = bytes.size() + 1;
+    if (chunks_.empty() || chunks_.back().size - chunks_.back().used < need) NewChunk(need);
+    Chunk& c = chunks_.back();
+    char* out = c.base + c.used;
+    if (!bytes.empty()) std::memcpy(out, bytes.data(), bytes.size());
+    c.used += need;
+    return out;
+  }
+
+ private:
+  struct Chunk {
+    char* base;
+    size_t size;  // bytes before the guard page
+    size_t used;
+  };
+  static size_t PageSize() {
+    static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    return page;
+  }
+  void NewChunk(size_t need) {
+    const size_t page = PageSize();
+    const size_t size = (need + page - 1) / page * page;
+    void* p = mmap(nullptr, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) Fatal("mmap failed for a message's strings");
+    char* base = static_cast<char*>(p);
+    std::memset(base, '#', size);
+    if (mprotect(base + size, page, PROT_NONE) != 0) Fatal("mprotect failed for a string guard page");
+    chunks_.push_back(Chunk{base, size, 0});
+  }
+  std::vector<Chunk> chunks_;
+};
+
 struct Owned {
   es_message_t msg{};
   es_process_t process{}, target{};
   es_thread_t thread{};
   std::deque<es_file_t> files;
-  std::deque<std::string> strings;
-  std::string packed_args, packed_env;
+  StringArena text;
+  const char* packed_args = nullptr;
+  const char* packed_env = nullptr;
   std::vector<std::pair<size_t, size_t>> args, env;  // (offset, length) into the packed buffers
   int refs = 0;
-  int auth_index = -1;  // into g.auth_records
+  int auth_index = -1;  // into g.auth_records, when records_epoch is still g.records_epoch
+  uint64_t records_epoch = 0;
+};
+
+// A message ES has raised for the client and not delivered yet.
+struct Queued {
+  standin::MessageSpec spec;
+  uint64_t enqueued_ticks = 0;
+  timespec enqueued_time{};
+  int auth_index = -1;
+  uint64_t records_epoch = 0;
 };
 
 struct Global {
   std::mutex mu;
   std::condition_variable work_cv, idle_cv;
-  std::deque<standin::MessageSpec> queue;
+  std::deque<Queued> queue;
+  standin::Hold hold = standin::Hold::Off;
+  uint64_t records_epoch = 0;  // bumped by Reset: records of an earlier epoch are gone
+  uint64_t clients_deleted = 0;
   bool busy = false;
   es_client_s* client = nullptr;
   int next_new_client_result = 0;
@@ -107,10 +185,7 @@ audit_token_t PoisonToken() {
   return out;
 }
 
-es_string_token_t StringToken(Owned& o, const std::string& s) {
-  o.strings.push_back(s + '#');  // no NUL right after the token's bytes
-  return es_string_token_t{s.size(), o.strings.back().data()};
-}
+es_string_token_t StringToken(Owned& o, const std::string& s) { return es_string_token_t{s.size(), o.text.Add(s)}; }
 
 es_file_t* File(Owned& o, const std::string& path, bool truncated = false) {
   es_file_t f{};
@@ -145,18 +220,24 @@ void FillProcess(Owned& o, es_process_t& p, const standin::ProcSpec& s, uint32_t
   p.parent_audit_token = version >= 4 ? MakeToken(s.parent) : PoisonToken();
 }
 
-void Pack(const std::vector<std::string>& items, std::string* packed, std::vector<std::pair<size_t, size_t>>* idx) {
-  size_t total = 0;
-  for (const auto& s : items) total += s.size();
-  packed->reserve(total);
+// The strings back to back, no separator, in the message's arena.
+const char* Pack(Owned& o, const std::vector<std::string>& items, std::vector<std::pair<size_t, size_t>>* idx) {
+  std::string packed;
   for (const auto& s : items) {
-    idx->emplace_back(packed->size(), s.size());
-    packed->append(s);
+    idx->emplace_back(packed.size(), s.size());
+    packed.append(s);
   }
+  return o.text.Add(packed);
 }
 
+// The Mach timebase: ns = ticks * numer / denom. Apple silicon's by default.
+std::atomic<uint32_t> g_timebase_numer{125}, g_timebase_denom{3};
+std::atomic<bool> g_timebase_read{false};
+
 uint64_t NowTicks() { return mach_absolute_time(); }
-uint64_t MsToTicks(double ms) { return static_cast<uint64_t>(ms * 1e6 * 3.0 / 125.0); }
+uint64_t MsToTicks(double ms) {
+  return static_cast<uint64_t>(ms * 1e6 * g_timebase_denom.load() / g_timebase_numer.load());
+}
 
 bool IsAuth(es_event_type_t t) { return t == ES_EVENT_TYPE_AUTH_EXEC || t == ES_EVENT_TYPE_AUTH_OPEN; }
 
@@ -188,15 +269,15 @@ bool ShouldDeliverLocked(const es_client_s& c, const standin::MessageSpec& s) {
   return true;
 }
 
-std::unique_ptr<Owned> BuildLocked(Global& g, es_client_s& c, const standin::MessageSpec& s) {
+std::unique_ptr<Owned> BuildLocked(es_client_s& c, const Queued& q) {
+  const standin::MessageSpec& s = q.spec;
   auto o = std::make_unique<Owned>();
   es_message_t& m = o->msg;
   const uint32_t v = s.version;
-  const uint64_t now = NowTicks();
   m.version = v;
-  clock_gettime(CLOCK_REALTIME, &m.time);
-  m.mach_time = now;
-  m.deadline = IsAuth(s.type) ? now + MsToTicks(s.deadline_ms) : 0;
+  m.time = q.enqueued_time;
+  m.mach_time = q.enqueued_ticks;
+  m.deadline = IsAuth(s.type) ? q.enqueued_ticks + MsToTicks(s.deadline_ms) : 0;
   FillProcess(*o, o->process, s.process, v);
   m.process = &o->process;
   c.type_seq[s.type] += s.skip_seq;
@@ -216,8 +297,8 @@ std::unique_ptr<Owned> BuildLocked(Global& g, es_client_s& c, const standin::Mes
       e.script = v >= 2 ? (s.script ? File(*o, *s.script) : nullptr) : kPoisonFile;
       e.cwd = v >= 3 ? File(*o, s.cwd.value_or("/")) : kPoisonFile;
       if (v >= 4) e.last_fd = 2;
-      Pack(s.args, &o->packed_args, &o->args);
-      Pack(s.env, &o->packed_env, &o->env);
+      o->packed_args = Pack(*o, s.args, &o->args);
+      o->packed_env = Pack(*o, s.env, &o->env);
       break;
     }
     case ES_EVENT_TYPE_NOTIFY_FORK:
@@ -279,15 +360,8 @@ std::unique_ptr<Owned> BuildLocked(Global& g, es_client_s& c, const standin::Mes
     m.thread = reinterpret_cast<es_thread_t*>(kPoisonFile);
     m.global_seq_num = kPoison32;
   }
-  if (IsAuth(s.type)) {
-    standin::AuthRecord r;
-    r.tag = s.tag;
-    r.delivered_ticks = now;
-    r.deadline_ticks = m.deadline;
-    if (s.type == ES_EVENT_TYPE_AUTH_OPEN) r.requested_fflag = s.fflag;
-    o->auth_index = static_cast<int>(g.auth_records.size());
-    g.auth_records.push_back(r);
-  }
+  o->auth_index = q.auth_index;
+  o->records_epoch = q.records_epoch;
   o->refs = 1;  // the delivery's own reference, dropped when the handler returns
   return o;
 }
@@ -302,27 +376,76 @@ void ReleaseLocked(Global& g, const es_message_t* msg, bool by_client) {
   if (--it->second->refs == 0) g.live.erase(it);
 }
 
+// The AUTH record of a queued or delivered message, or nullptr when Reset forgot it.
+standin::AuthRecord* RecordLocked(Global& g, int index, uint64_t epoch) {
+  if (index < 0 || epoch != g.records_epoch || static_cast<size_t>(index) >= g.auth_records.size()) return nullptr;
+  return &g.auth_records[static_cast<size_t>(index)];
+}
+
+// ES raising an event: whether the client gets it (subscribed, not muted) is decided now, and an AUTH message's
+// deadline counts from now, however long it then waits in the queue.
+void EnqueueLocked(Global& g, standin::MessageSpec spec) {
+  if (g.client == nullptr || !ShouldDeliverLocked(*g.client, spec)) {
+    g.suppressed++;
+    return;
+  }
+  Queued q;
+  q.enqueued_ticks = NowTicks();
+  clock_gettime(CLOCK_REALTIME, &q.enqueued_time);
+  if (IsAuth(spec.type)) {
+    standin::AuthRecord r;
+    r.tag = spec.tag;
+    r.enqueued_ticks = q.enqueued_ticks;
+    r.deadline_ticks = q.enqueued_ticks + MsToTicks(spec.deadline_ms);
+    if (spec.type == ES_EVENT_TYPE_AUTH_OPEN) r.requested_fflag = spec.fflag;
+    q.auth_index = static_cast<int>(g.auth_records.size());
+    q.records_epoch = g.records_epoch;
+    g.auth_records.push_back(r);
+  }
+  q.spec = std::move(spec);
+  g.queue.push_back(std::move(q));
+  g.busy = true;
+}
+
+// es_delete_client: what is still queued is never delivered, and ES expects no answer to it.
+void DropQueuedLocked(Global& g) {
+  for (const Queued& q : g.queue) {
+    if (standin::AuthRecord* r = RecordLocked(g, q.auth_index, q.records_epoch)) r->dropped = true;
+  }
+  g.queue.clear();
+}
+
+// With Hold::UntilUnsubscribe, an unsubscribe releases the held queue and returns once ES has delivered every
+// message queued before it: the schedule in which a client meets messages of events it just unsubscribed.
+void DeliverBacklogOnUnsubscribe(Global& g, es_client_s* client, std::unique_lock<std::mutex>& lock) {
+  if (g.hold != standin::Hold::UntilUnsubscribe) return;
+  g.hold = standin::Hold::Off;
+  g.work_cv.notify_all();
+  if (std::this_thread::get_id() == client->delivery.get_id()) return;  // from the handler: cannot wait for itself
+  g.idle_cv.wait(lock, [&] { return g.client != client || (g.queue.empty() && !g.busy); });
+}
+
 void DeliveryLoop(es_client_s* c) {
   Global& g = G();
   std::unique_lock<std::mutex> lock(g.mu);
   while (!c->stopping) {
-    if (g.queue.empty()) {
+    if (g.queue.empty() || g.hold != standin::Hold::Off) {
       g.busy = false;
       g.idle_cv.notify_all();
       g.work_cv.wait(lock);
       continue;
     }
     g.busy = true;
-    standin::MessageSpec spec = std::move(g.queue.front());
+    Queued queued = std::move(g.queue.front());
     g.queue.pop_front();
-    if (!ShouldDeliverLocked(*c, spec)) {
-      g.suppressed++;
-      continue;
-    }
-    std::unique_ptr<Owned> owned = BuildLocked(g, *c, spec);
+    std::unique_ptr<Owned> owned = BuildLocked(*c, queued);
     const es_message_t* msg = &owned->msg;
     g.live.emplace(msg, std::move(owned));
     g.delivered++;
+    if (standin::AuthRecord* r = RecordLocked(g, queued.auth_index, queued.records_epoch)) {
+      r->delivered = true;
+      r->delivered_ticks = NowTicks();
+    }
     lock.unlock();
     c->handler(c, msg);
     lock.lock();
@@ -330,6 +453,18 @@ void DeliveryLoop(es_client_s* c) {
   }
   g.busy = false;
   g.idle_cv.notify_all();
+}
+
+// es_delete_client must be called from the thread that called es_new_client (ESClient.h, macOS 12-26); from the
+// client's own handler it could never return (it waits for the handler). Both are fatal, as on macOS.
+void CheckDeleteThreadLocked(const es_client_s& client) {
+  if (std::this_thread::get_id() == client.delivery.get_id()) {
+    Fatal("es_delete_client called from the client's own handler block (it must be called from the thread "
+          "that called es_new_client)");
+  }
+  if (client.creator != std::this_thread::get_id()) {
+    Fatal("es_delete_client called from another thread than the one that called es_new_client");
+  }
 }
 
 Owned* OwnerOfExecLocked(Global& g, const es_event_exec_t* event) {
@@ -362,8 +497,10 @@ es_respond_result_t RecordAnswer(es_client_t* client, const es_message_t* messag
     return ES_RESPOND_RESULT_NOT_FOUND;
   }
   Owned& o = *it->second;
-  if (o.auth_index < 0) return ES_RESPOND_RESULT_ERR_EVENT_TYPE;
-  standin::AuthRecord& r = g.auth_records[static_cast<size_t>(o.auth_index)];
+  if (!IsAuth(o.msg.event_type)) return ES_RESPOND_RESULT_ERR_EVENT_TYPE;
+  standin::AuthRecord* record = RecordLocked(g, o.auth_index, o.records_epoch);
+  if (record == nullptr) return ES_RESPOND_RESULT_NOT_FOUND;  // forgotten by Reset
+  standin::AuthRecord& r = *record;
   if ((o.msg.event_type == ES_EVENT_TYPE_AUTH_OPEN) != flags_answer) {
     ViolationLocked(g, std::string(fn) + " is the wrong answer for AUTH message '" + r.tag + "'", false);
     return ES_RESPOND_RESULT_ERR_EVENT_TYPE;
@@ -395,12 +532,14 @@ uint64_t mach_absolute_time(void) {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   const uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-  return ns * 3 / 125;
+  return static_cast<uint64_t>(static_cast<unsigned __int128>(ns) * g_timebase_denom.load() /
+                               g_timebase_numer.load());
 }
 
 kern_return_t mach_timebase_info(mach_timebase_info_t info) {
-  info->numer = 125;
-  info->denom = 3;
+  g_timebase_read = true;
+  info->numer = g_timebase_numer.load();
+  info->denom = g_timebase_denom.load();
   return 0;
 }
 
@@ -434,16 +573,19 @@ es_return_t es_delete_client(es_client_t* client) {
   Global& g = G();
   {
     std::lock_guard<std::mutex> lock(g.mu);
-    if (client->creator != std::this_thread::get_id()) {
-      ViolationLocked(g, "es_delete_client called from another thread than es_new_client", false);
-    }
+    CheckDeleteThreadLocked(*client);
     client->stopping = true;
   }
   g.work_cv.notify_all();
+  g.idle_cv.notify_all();  // an unsubscribe waiting for the backlog stops waiting
   client->delivery.join();
   std::lock_guard<std::mutex> lock(g.mu);
   Block_release(client->handler);
-  if (g.client == client) g.client = nullptr;
+  if (g.client == client) {
+    g.client = nullptr;
+    DropQueuedLocked(g);
+  }
+  g.clients_deleted++;
   delete client;
   return ES_RETURN_SUCCESS;
 }
@@ -455,14 +597,16 @@ es_return_t es_subscribe(es_client_t* client, const es_event_type_t* events, uin
 }
 
 es_return_t es_unsubscribe(es_client_t* client, const es_event_type_t* events, uint32_t count) {
-  std::lock_guard<std::mutex> lock(G().mu);
+  std::unique_lock<std::mutex> lock(G().mu);
   for (uint32_t i = 0; i < count; i++) client->subscriptions.erase(events[i]);
+  DeliverBacklogOnUnsubscribe(G(), client, lock);
   return ES_RETURN_SUCCESS;
 }
 
 es_return_t es_unsubscribe_all(es_client_t* client) {
-  std::lock_guard<std::mutex> lock(G().mu);
+  std::unique_lock<std::mutex> lock(G().mu);
   client->subscriptions.clear();
+  DeliverBacklogOnUnsubscribe(G(), client, lock);
   return ES_RETURN_SUCCESS;
 }
 
@@ -538,7 +682,7 @@ es_string_token_t es_exec_arg(const es_event_exec_t* event, uint32_t index) {
     ViolationLocked(g, "es_exec_arg index out of range (undefined behaviour in ES)", true);
     return es_string_token_t{0, nullptr};
   }
-  return es_string_token_t{o->args[index].second, o->packed_args.data() + o->args[index].first};
+  return es_string_token_t{o->args[index].second, o->packed_args + o->args[index].first};
 }
 
 es_string_token_t es_exec_env(const es_event_exec_t* event, uint32_t index) {
@@ -549,7 +693,7 @@ es_string_token_t es_exec_env(const es_event_exec_t* event, uint32_t index) {
     ViolationLocked(g, "es_exec_env index out of range (undefined behaviour in ES)", true);
     return es_string_token_t{0, nullptr};
   }
-  return es_string_token_t{o->env[index].second, o->packed_env.data() + o->env[index].first};
+  return es_string_token_t{o->env[index].second, o->packed_env + o->env[index].first};
 }
 
 }  // extern "C"
@@ -577,8 +721,7 @@ void Enqueue(MessageSpec spec) {
   Global& g = G();
   {
     std::lock_guard<std::mutex> lock(g.mu);
-    g.queue.push_back(std::move(spec));
-    g.busy = true;
+    EnqueueLocked(g, std::move(spec));
   }
   g.work_cv.notify_all();
 }
@@ -601,7 +744,7 @@ State GetState() {
   const uint64_t now = NowTicks();
   std::lock_guard<std::mutex> lock(g.mu);
   for (const AuthRecord& r : g.auth_records) {
-    if (r.answers == 0 && now > r.deadline_ticks) {
+    if (r.answers == 0 && !r.dropped && now > r.deadline_ticks) {
       std::string what = "AUTH message '" + r.tag + "' not answered by its deadline";
       if (std::find(g.violations.begin(), g.violations.end(), what) == g.violations.end()) {
         ViolationLocked(g, what, true);
@@ -625,6 +768,10 @@ State GetState() {
     for (const auto& [key, events] : g.client->muted_path_events) s.muted_paths.push_back(key);
     for (const audit_token_t& t : g.client->muted_processes) s.muted_pids.push_back(audit_token_to_pid(t));
   }
+  s.held = g.hold != Hold::Off;
+  s.timebase_numer = g_timebase_numer.load();
+  s.timebase_denom = g_timebase_denom.load();
+  s.clients_deleted = g.clients_deleted;
   return s;
 }
 
@@ -632,6 +779,8 @@ void Reset() {
   Global& g = G();
   std::lock_guard<std::mutex> lock(g.mu);
   g.queue.clear();
+  g.hold = Hold::Off;
+  g.records_epoch++;
   g.auth_records.clear();
   g.violations.clear();
   g.killed = false;
@@ -645,6 +794,63 @@ void SetNewClientResult(int result) {
   G().next_new_client_result = result;
 }
 
-double TicksToMicros(uint64_t ticks) { return static_cast<double>(ticks) * 125.0 / 3.0 / 1000.0; }
+double TicksToMicros(uint64_t ticks) {
+  return static_cast<double>(ticks) * g_timebase_numer.load() / g_timebase_denom.load() / 1000.0;
+}
+
+void HoldDelivery(Hold hold) {
+  Global& g = G();
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    g.hold = hold;
+  }
+  g.work_cv.notify_all();
+}
+
+bool SetTimebase(uint32_t numer, uint32_t denom, std::string* error) {
+  if (numer == 0 || denom == 0) {
+    *error = "the timebase needs a non-zero numerator and denominator";
+    return false;
+  }
+  if (g_timebase_read.load()) {
+    *error = "the Mach timebase was already read (MachClock keeps it for the life of the process): set it right "
+             "after loading the addon";
+    return false;
+  }
+  g_timebase_numer = numer;
+  g_timebase_denom = denom;
+  return true;
+}
+
+bool SelfTestMisuse(const std::string& what) {
+  if (what == "cstring") {
+    MessageSpec spec;
+    spec.process.executable = "/bin/zsh";
+    Queued q;
+    q.spec = spec;
+    es_client_s scratch;
+    std::unique_ptr<Owned> o = BuildLocked(scratch, q);
+    volatile size_t n = std::strlen(o->msg.event.exec.target->executable->path.data);  // runs into the guard page
+    std::fprintf(stderr, "ES stand-in: strlen of a string token returned %zu instead of crashing\n", n);
+    return true;
+  }
+  es_client_t* client = nullptr;
+  if (what == "deleteFromHandler") {
+    if (es_new_client(&client, ^(es_client_t* c, const es_message_t*) { es_delete_client(c); }) != 0) return true;
+    const es_event_type_t exit_event = ES_EVENT_TYPE_NOTIFY_EXIT;
+    es_subscribe(client, &exit_event, 1);
+    MessageSpec spec;
+    spec.type = ES_EVENT_TYPE_NOTIFY_EXIT;
+    Enqueue(spec);
+    std::this_thread::sleep_for(std::chrono::seconds(10));  // the handler aborts the process meanwhile
+    return true;
+  }
+  if (what == "deleteFromOtherThread") {
+    if (es_new_client(&client, ^(es_client_t*, const es_message_t*) {}) != 0) return true;
+    std::thread([client] { es_delete_client(client); }).join();
+    return true;
+  }
+  return false;
+}
 
 }  // namespace standin

@@ -37,7 +37,7 @@ struct ProcSpec {
 struct MessageSpec {
   uint32_t version = 7;
   es_event_type_t type = ES_EVENT_TYPE_NOTIFY_EXEC;
-  double deadline_ms = 15000;  // AUTH only: the deadline, counted from delivery
+  double deadline_ms = 15000;  // AUTH only: the deadline, counted from enqueue (when ES raised the event)
   std::string tag;
   uint64_t skip_seq = 0;       // ES "dropped" this many messages of this type just before this one
   ProcSpec process;            // the acting process
@@ -58,6 +58,9 @@ struct MessageSpec {
 
 struct AuthRecord {
   std::string tag;
+  uint64_t enqueued_ticks = 0;   // when ES raised the event; the deadline counts from here
+  bool delivered = false;
+  bool dropped = false;          // still queued when the client was deleted: ES expects no answer
   uint64_t delivered_ticks = 0;
   uint64_t deadline_ticks = 0;
   int answers = 0;
@@ -74,7 +77,7 @@ struct State {
   bool killed = false;
   std::vector<std::string> violations;  // what ES would have killed the client for, or misuse of the API
   uint64_t delivered = 0;
-  uint64_t suppressed = 0;  // not subscribed or muted
+  uint64_t suppressed = 0;  // not subscribed, muted, or no client when ES raised the event
   uint64_t queued = 0;
   uint64_t live_messages = 0;  // messages still referenced (retained and not released)
   uint64_t retains = 0, releases = 0;
@@ -82,7 +85,25 @@ struct State {
   std::vector<int> subscriptions;
   std::vector<std::pair<std::string, int>> muted_paths;  // (path, es_mute_path_type_t)
   std::vector<int32_t> muted_pids;
+  bool held = false;  // delivery held (HoldDelivery)
+  uint32_t timebase_numer = 0, timebase_denom = 0;
+  uint64_t clients_deleted = 0;  // es_delete_client calls that succeeded (from the creating thread)
 };
+
+// Whether the delivery thread may take queued messages. Held: ES is slow to deliver (the backlog eats the
+// deadlines). UntilUnsubscribe: held until the client's next es_unsubscribe / es_unsubscribe_all, which then
+// waits until ES delivered everything queued before it (real ES still delivers messages already queued).
+enum class Hold { Off, Held, UntilUnsubscribe };
+void HoldDelivery(Hold hold);
+
+// The Mach timebase (125/3: Apple silicon, the default; 1/1: Intel). Only before anything read the timebase:
+// MachClock caches it for the life of the process, as on a Mac. False with *error otherwise.
+bool SetTimebase(uint32_t numer, uint32_t denom, std::string* error);
+
+// Misuses the stand-in must make fatal, run on purpose by the tests (in a child process): "cstring" reads a
+// string token with strlen; "deleteFromHandler" / "deleteFromOtherThread" call es_delete_client from the
+// client's handler / from another thread than es_new_client's. False when `what` is none of them.
+bool SelfTestMisuse(const std::string& what);
 
 void Enqueue(MessageSpec spec);
 bool WaitIdle(int timeout_ms);

@@ -2,10 +2,17 @@
 // against the stand-in, plus `standin`, the JS control surface of the stand-in:
 //   standin.enqueue(spec | spec[])   script messages (fields below); delivered in order by the ES thread
 //   standin.waitIdle(timeoutMs?)     → true once every queued message was handled (blocks the JS thread)
-//   standin.authRecords()            → [{ tag, answers, result: "allow"|"deny"|null, cache, answerUs, deadlineUs }]
+//   standin.authRecords()            → [{ tag, answers, result: "allow"|"deny"|null, cache, answerUs, deadlineUs,
+//                                      delivered, dropped, waitedUs }] — an AUTH message gets its record when
+//                                      queued; answerUs and deadlineUs count from delivery (from enqueue while it
+//                                      is undelivered), waitedUs is the time it spent queued
 //   standin.state()                  → { clientAlive, killed, violations, delivered, suppressed, liveMessages, ... }
 //   standin.reset()                  forget records and violations (messages still held stay counted)
 //   standin.setNewClientResult(n)    the next es_new_client calls return es_new_client_result_t n (0: succeed)
+//   standin.holdDelivery(false | true | "untilUnsubscribe")  hold the queue (see standin::Hold)
+//   standin.setTimebase(numer, denom)  the Mach timebase; throws once anything has read it
+//   standin.selfTestMisuse(what)     commit a misuse the stand-in makes fatal ("cstring", "deleteFromHandler",
+//                                      "deleteFromOtherThread"): for tests in a child process
 // Message spec: { type: "auth_exec"|"notify_exec"|"fork"|"exit"|"auth_open"|"notify_open"|"create"|"close"|
 //   "rename"|"unlink", version?, deadlineMs?, tag?, skipSeq?, process?: Proc, target?: Proc, args?: Text[],
 //   env?: Text[], cwd?: Text, script?: Text, exitStatus?,
@@ -37,6 +44,11 @@ bool ReadText(Napi::Value v, std::string* out) {
     return true;
   }
   return false;
+}
+
+// Signed time from one Mach tick to another, in microseconds.
+double MicrosBetween(uint64_t from, uint64_t to) {
+  return to >= from ? standin::TicksToMicros(to - from) : -standin::TicksToMicros(from - to);
 }
 
 double Num(Napi::Object o, const char* key, double def) {
@@ -199,11 +211,14 @@ Napi::Value AuthRecords(const Napi::CallbackInfo& info) {
       o.Set("cache", r.cache);
       o.Set("answeredWith", r.flags_answer ? "flags" : "auth");
       if (r.flags_answer) o.Set("flags", static_cast<double>(r.flags));
-      o.Set("answerUs", standin::TicksToMicros(r.answered_ticks - r.delivered_ticks));
+      o.Set("answerUs", MicrosBetween(r.delivered ? r.delivered_ticks : r.enqueued_ticks, r.answered_ticks));
     } else {
       o.Set("result", env.Null());
     }
-    o.Set("deadlineUs", standin::TicksToMicros(r.deadline_ticks - r.delivered_ticks));
+    o.Set("deadlineUs", MicrosBetween(r.delivered ? r.delivered_ticks : r.enqueued_ticks, r.deadline_ticks));
+    o.Set("delivered", r.delivered);
+    o.Set("dropped", r.dropped);
+    if (r.delivered) o.Set("waitedUs", MicrosBetween(r.enqueued_ticks, r.delivered_ticks));
     o.Set("requestedFflag", r.requested_fflag);
     out.Set(static_cast<uint32_t>(i), o);
   }
@@ -240,6 +255,12 @@ Napi::Value State(const Napi::CallbackInfo& info) {
   Napi::Array pids = Napi::Array::New(env, s.muted_pids.size());
   for (size_t i = 0; i < s.muted_pids.size(); i++) pids.Set(static_cast<uint32_t>(i), s.muted_pids[i]);
   o.Set("mutedPids", pids);
+  o.Set("held", s.held);
+  Napi::Object timebase = Napi::Object::New(env);
+  timebase.Set("numer", s.timebase_numer);
+  timebase.Set("denom", s.timebase_denom);
+  o.Set("timebase", timebase);
+  o.Set("clientsDeleted", static_cast<double>(s.clients_deleted));
   return o;
 }
 
@@ -251,6 +272,44 @@ Napi::Value Reset(const Napi::CallbackInfo& info) {
 Napi::Value SetNewClientResult(const Napi::CallbackInfo& info) {
   standin::SetNewClientResult(info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0);
   return info.Env().Undefined();
+}
+
+Napi::Value HoldDelivery(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  standin::Hold hold = standin::Hold::Off;
+  if (info[0].IsString() && info[0].As<Napi::String>().Utf8Value() == "untilUnsubscribe") {
+    hold = standin::Hold::UntilUnsubscribe;
+  } else if (info[0].IsBoolean()) {
+    hold = info[0].As<Napi::Boolean>().Value() ? standin::Hold::Held : standin::Hold::Off;
+  } else {
+    Napi::TypeError::New(env, "standin.holdDelivery(hold: boolean | \"untilUnsubscribe\")").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  standin::HoldDelivery(hold);
+  return env.Undefined();
+}
+
+Napi::Value SetTimebase(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "standin.setTimebase(numer: number, denom: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string error;
+  if (!standin::SetTimebase(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value(),
+                            &error)) {
+    Napi::Error::New(env, "standin.setTimebase: " + error).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+Napi::Value SelfTestMisuse(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string what = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (!standin::SelfTestMisuse(what)) {
+    Napi::TypeError::New(env, "standin.selfTestMisuse: unknown misuse '" + what + "'").ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
 }
 
 // internals.watchdogDelayMs(remainingMs): how long after delivery the watchdog answers a message whose
@@ -272,6 +331,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   standin.Set("state", Napi::Function::New(env, State, "state"));
   standin.Set("reset", Napi::Function::New(env, Reset, "reset"));
   standin.Set("setNewClientResult", Napi::Function::New(env, SetNewClientResult, "setNewClientResult"));
+  standin.Set("holdDelivery", Napi::Function::New(env, HoldDelivery, "holdDelivery"));
+  standin.Set("setTimebase", Napi::Function::New(env, SetTimebase, "setTimebase"));
+  standin.Set("selfTestMisuse", Napi::Function::New(env, SelfTestMisuse, "selfTestMisuse"));
   exports.Set("standin", standin);
   Napi::Object internals = Napi::Object::New(env);
   internals.Set("watchdogDelayMs", Napi::Function::New(env, WatchdogDelayMs, "watchdogDelayMs"));
