@@ -78,7 +78,8 @@ export interface RunningAgent {
    * Loads the rules again; events keep flowing through the old rules until the new ones are ready. Throws, keeping
    * the old rules, when the new ones fail the trust check (UntrustedPathError) or cannot be read; it logs why.
    */
-  reload(): RulesSummary;
+  /** With `changes`, the rule paths and per-rule actions to run with from now on (kept only if the load succeeds). */
+  reload(changes?: { rulePaths?: readonly string[]; actions?: ReadonlyMap<string, RuleAction> }): RulesSummary;
   counts(): Record<string, number>;
   /** Stops the backend, runs what it still had queued through the rules, flushes the alert log. */
   stop(): Promise<void>;
@@ -121,14 +122,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   }
 
+  // What a reload may change (managed preferences re-read while running); everything else is fixed at start.
+  let rulePaths = options.rulePaths;
+  let actions = options.actions;
   let ruleSet: RuleSet;
   let relevance: EventRelevance;
   let blockQueries: Query[] = [];
   const loadRuleSet = (): RulesSummary => {
     // The same check as at start on every load, so a rule dropped in later cannot skip it.
     const relax = options.relaxPermissions ?? false;
-    for (const warning of checkTrustedRulePaths(options.rulePaths, { relax })) ops.warn(warning);
-    const result = loadRules(options.rulePaths);
+    for (const warning of checkTrustedRulePaths(rulePaths, { relax })) ops.warn(warning);
+    const result = loadRules(rulePaths);
     for (const file of result.files) {
       if (file.status === "skipped") ops.info("rule skipped", { file: { path: file.file }, macsensor: { reason: file.reason } });
       if (file.status === "error") ops.error("rule not loaded", { file: { path: file.file }, error: file.error });
@@ -140,7 +144,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
     const sequenceRules = result.rules.filter((r) => r.query.isSequence).length;
     const maxPendingBytes = Math.max(64 * 1024, Math.floor((options.maxPendingSequenceBytes ?? DEFAULT_MAX_PENDING_SEQUENCE_BYTES) / Math.max(1, sequenceRules)));
-    const next = new RuleSet(result.rules, { actions: options.actions, compile: { maxPendingBytes } });
+    const next = new RuleSet(result.rules, { actions, compile: { maxPendingBytes } });
     for (const id of next.unknownActionIds()) ops.warn("an action is configured for a rule that is not loaded", { rule: { id } });
     const relevanceSpec = deriveRelevanceSpec(result.rules.map((r) => r.query.ast));
     ruleSet = next;
@@ -188,7 +192,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     map: (raw) => mapper.map(raw),
     track: (raw) => mapper.track(raw),
     detector: () => detector,
-    actions: () => options.actions,
+    actions: () => actions,
     ...(respond ? { respond, authExec: backend.authKinds?.includes("exec") ?? true } : {}),
     blockFallback: options.blockFallback,
     failClosed: options.failClosed ?? false,
@@ -251,10 +255,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     get rules() {
       return rules;
     },
-    reload() {
+    reload(changes) {
+      const previous = { rulePaths, actions };
+      if (changes?.rulePaths) rulePaths = changes.rulePaths;
+      if (changes?.actions) actions = changes.actions;
       try {
         rules = loadRuleSet();
       } catch (error) {
+        ({ rulePaths, actions } = previous);
         const offender = error instanceof UntrustedPathError ? { file: { path: error.offender } } : {};
         ops.error("rule reload refused; the previous rules stay in force", { error, ...offender });
         throw error;

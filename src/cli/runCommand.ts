@@ -116,22 +116,25 @@ function isUserError(error: unknown): boolean {
 }
 
 async function runAgent(values: RunValues, onStarted?: () => void): Promise<number> {
-  const [{ loadConfig, checkTrustedRulePaths, permissionsRelaxed, pidFilePath }, { shippedRulesPath }, { parseActionAssignment }] = await Promise.all([
+  const [{ loadConfig, checkTrustedRulePaths, permissionsRelaxed, pidFilePath, defaultManagedPath }, { shippedRulesPath }, { parseActionAssignment }] = await Promise.all([
     import("../config/index.js"),
     import("../rules/shippedRules.js"),
     import("../rules/ruleSet.js"),
   ]);
-  const loaded = loadConfig({
+  const loadOptions = {
     ...(values.config !== undefined ? { configFile: values.config } : {}),
     ...(values.managed !== undefined ? { managedFile: values.managed } : {}),
-  });
+  };
+  const loaded = loadConfig(loadOptions);
   const config = loaded.config;
   for (const warning of loaded.warnings) process.stderr.write(`macsensor: warning: ${warning}\n`);
   const relax = config.development.relaxPermissions || permissionsRelaxed();
 
   const actions = new Map<string, RuleAction>(Object.entries(config.actions));
+  const commandLineActions = new Map<string, RuleAction>();
   for (const assignment of values.action ?? []) {
     const [id, action] = parseActionAssignment(assignment);
+    commandLineActions.set(id, action);
     actions.set(id, action);
   }
   const configuredRules = loaded.settings["rules.paths"]?.source !== "default" || config.rules.paths.every((p) => existsSync(p));
@@ -215,6 +218,24 @@ async function runAgent(values: RunValues, onStarted?: () => void): Promise<numb
     throw err;
   }
   if (pidLock === undefined) ops.warn("running without a pid file", { file: { path: pidFile } });
+  // A changed MDM profile applies without a restart (actions and rule paths; other keys at the next start).
+  const managedPath = values.managed ?? defaultManagedPath();
+  if (managedPath !== undefined) {
+    const [{ watchManagedPreferences }, { createManagedReload }] = await Promise.all([import("../config/managedWatch.js"), import("../agent/managedReload.js")]);
+    const managed = createManagedReload(loaded, {
+      load: () => loadConfig(loadOptions),
+      agent,
+      ops,
+      commandLineActions,
+      ...(values.rules !== undefined ? { commandLineRules: values.rules } : {}),
+    });
+    watchManagedPreferences(managedPath, () => {
+      const { applied, atNextStart } = managed.apply();
+      if (applied.length > 0 || atNextStart.length > 0) {
+        process.stderr.write(`macsensor: managed preferences changed: applied ${applied.join(", ") || "nothing"}${atNextStart.length > 0 ? `; at the next start: ${atNextStart.join(", ")}` : ""}\n`);
+      }
+    });
+  }
   process.on("SIGHUP", () => {
     try {
       agent.reload();
