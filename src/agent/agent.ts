@@ -138,14 +138,15 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const maxPendingBytes = Math.max(64 * 1024, Math.floor((options.maxPendingSequenceBytes ?? DEFAULT_MAX_PENDING_SEQUENCE_BYTES) / Math.max(1, sequenceRules)));
     const next = new RuleSet(result.rules, { actions: options.actions, compile: { maxPendingBytes } });
     for (const id of next.unknownActionIds()) ops.warn("an action is configured for a rule that is not loaded", { rule: { id } });
-    const relevanceSpec = deriveRelevanceSpec(result.rules.map((r) => r.query.ast));
+    const sensor = { hostOsType: host.os.type };
+    const relevanceSpec = deriveRelevanceSpec(result.rules.map((r) => r.query.ast), sensor);
     ruleSet = next;
     relevance = relevanceOf(relevanceSpec);
     backend.setRelevance?.(relevanceSpec);
     blockQueries = result.rules.filter((r) => next.actionFor(r.metadata.ruleId) === "block").map((r) => r.query.ast);
     let canFire = 0;
     for (const rule of result.rules) {
-      const coverage = ruleCoverage(rule.query.ast);
+      const coverage = ruleCoverage(rule.query.ast, sensor);
       if (coverage.fires) canFire++;
       else ops.warn("rule loaded but can never fire", { file: { path: rule.metadata.file }, rule: { id: rule.metadata.ruleId }, macsensor: { reason: coverage.reason } });
     }
