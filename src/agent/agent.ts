@@ -19,7 +19,8 @@ import { loadRules } from "../rules/loader.js";
 import { ruleCoverage } from "../rules/coverage.js";
 import type { RuleAction } from "../rules/ruleMetadata.js";
 import { RuleSet } from "../rules/ruleSet.js";
-import type { SensorBackend } from "../sensor/backend.js";
+import type { FileGuardReport, SensorBackend } from "../sensor/backend.js";
+import type { GuardedRule } from "../sensor/fileGuards.js";
 import type { EsBackend } from "../sensor/esBackend.js";
 import type { RawEvent } from "../sensor/rawEvent.js";
 import { deriveRelevanceSpec, relevanceOf, type EventRelevance } from "./eventRelevance.js";
@@ -76,6 +77,8 @@ export interface RunningAgent {
    */
   reload(): RulesSummary;
   counts(): Record<string, number>;
+  /** What the backend holds opens of, and why (Linux file backend; absent for the others). Current after a reload. */
+  readonly guards: FileGuardReport | undefined;
   /** Stops the backend, runs what it still had queued through the rules, flushes the alert log. */
   stop(): Promise<void>;
   readonly rules: RulesSummary;
@@ -120,6 +123,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let ruleSet: RuleSet;
   let relevance: EventRelevance;
   let blockQueries: Query[] = [];
+  let guardRules: GuardedRule[] = [];
+  let guards: FileGuardReport | undefined;
   const loadRuleSet = (): RulesSummary => {
     // The same check as at start on every load, so a rule dropped in later cannot skip it.
     const relax = options.relaxPermissions ?? false;
@@ -143,7 +148,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     ruleSet = next;
     relevance = relevanceOf(relevanceSpec);
     backend.setRelevance?.(relevanceSpec);
-    blockQueries = result.rules.filter((r) => next.actionFor(r.metadata.ruleId) === "block").map((r) => r.query.ast);
+    const blockRules = result.rules.filter((r) => next.actionFor(r.metadata.ruleId) === "block");
+    blockQueries = blockRules.map((r) => r.query.ast);
+    guardRules = blockRules.map((r) => ({ id: r.metadata.ruleId, name: r.metadata.name, query: r.query.ast }));
     let canFire = 0;
     for (const rule of result.rules) {
       const coverage = ruleCoverage(rule.query.ast, sensor);
@@ -162,6 +169,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
   let rules = loadRuleSet();
   if (isEsBackend(backend)) backend.setBlockRules(blockQueries);
+  /** Tells the backend which opens the block rules need held, and logs what it holds and what it cannot. */
+  const applyGuards = (): void => {
+    if (!backend.setGuardRules) return;
+    guards = backend.setGuardRules(guardRules, { hostOsType: host.os.type });
+    if (guards === undefined) return;
+    logGuards(ops, guards);
+  };
 
   const detector: PipelineDetector = {
     push: (event) => {
@@ -208,6 +222,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       }
     }
   });
+  applyGuards();
   ops.info("agent started", { process: { pid: process.pid }, macsensor: { backend: backend.name, rules } });
 
   const counts = (): Record<string, number> => {
@@ -255,9 +270,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         throw error;
       }
       if (isEsBackend(backend)) backend.setBlockRules(blockQueries);
+      applyGuards();
       return rules;
     },
     counts,
+    get guards() {
+      return guards;
+    },
     async stop() {
       stopHeartbeat();
       await backend.stop();
@@ -265,4 +284,27 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       await options.alertLog.flush();
     },
   };
+}
+
+function logGuards(ops: OpsLogger, report: FileGuardReport): void {
+  ops.info("file guards", {
+    macsensor: {
+      guards: {
+        active: report.active,
+        configured: report.configured,
+        marks: report.marks,
+        unguarded: report.unguarded.map((u) => u.id),
+      },
+    },
+  });
+  for (const rule of report.unguarded) {
+    ops.warn("block rule cannot hold the opens it matches: it alerts, but every open it matches goes ahead", {
+      rule: { id: rule.id, name: rule.name },
+      macsensor: { reason: rule.reason },
+    });
+  }
+  for (const problem of report.problems) ops.warn("an open guard could not be set; opens there are not held", { macsensor: { reason: problem } });
+  if (!report.active && (report.marks.length > 0 || report.configured.length > 0)) {
+    ops.warn("file events are off, so no open is held: block rules on files only alert");
+  }
 }
