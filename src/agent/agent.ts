@@ -164,7 +164,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       errors: result.errors.length,
       block: blockQueries.length,
     };
-    ops.info("rules loaded", { macsensor: { rules: summary } });
+    // The kinds the backend subscribes to: a file kind here means file events are on.
+    ops.info("rules loaded", { macsensor: { rules: summary, event_kinds: relevanceSpec.kinds } });
     return summary;
   };
   let rules = loadRuleSet();
