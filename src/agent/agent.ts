@@ -223,8 +223,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       }
     }
   });
-  applyGuards();
   ops.info("agent started", { process: { pid: process.pid }, macsensor: { backend: backend.name, rules } });
+  // After the start record: `status` reads the latest run's records from there on.
+  applyGuards();
 
   const counts = (): Record<string, number> => {
     const b = backend.stats();

@@ -237,6 +237,14 @@ describe.runIf(live)("fanotify guarded opens", () => {
     expect(r.backend.stats()).toMatchObject({ authRequests: 1, permAllowedNative: permEvents });
   });
 
+  it("never holds the agent's own opens of a file a block rule guards", async () => {
+    const r = await Recorder.start({ kinds: ["open"], authBudgetMs: 500, denyOnTimeout: true });
+    r.backend.setGuardRules([{ id: "r4", name: "secret", query: parseQuery(`file where file.path == "${secret}"`) }], { hostOsType: "linux" });
+    // Synchronous: were it held, JavaScript could not answer and the watchdog would deny it.
+    expect(readFileSync(secret, "utf8")).toBe("s3cret\n");
+    expect(r.backend.stats()).toMatchObject({ authRequests: 0 });
+  });
+
   it("an allowed guarded open is reported once, with its auth request, not again as a plain open", async () => {
     const r = await Recorder.start({ kinds: ["open"] });
     r.backend.setGuardRules([{ id: "r2", name: "secret", query: parseQuery(`file where file.path == "${secret}"`) }], { hostOsType: "linux" });
