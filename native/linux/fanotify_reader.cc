@@ -51,12 +51,6 @@ bool ReadLink(const std::string& link, std::string* out) {
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-// "/a/b" guards "/a/b/c" (and "/a/b" itself), not "/a/bc".
-bool UnderDir(const std::string& path, const std::string& dir) {
-  if (path.size() < dir.size() || path.compare(0, dir.size(), dir) != 0) return false;
-  return path.size() == dir.size() || dir == "/" || path[dir.size()] == '/';
-}
-
 }  // namespace
 
 FanotifyReader::FanotifyReader(Sink sink, FanotifyOptions options)
@@ -225,8 +219,12 @@ bool FanotifyReader::Guarded(const std::string& path, const uint64_t* fsid) cons
   for (const std::string& f : guard_files_) {
     if (path == f) return true;
   }
+  // A directory mark (FAN_EVENT_ON_CHILD) sees its children's opens, not deeper ones: a deeper open is not held, and
+  // its notification must not be taken for one reported with an auth request.
+  const size_t slash = path.rfind('/');
+  const std::string parent = slash == 0 ? "/" : (slash == std::string::npos ? std::string() : path.substr(0, slash));
   for (const std::string& d : guard_dirs_) {
-    if (UnderDir(path, d)) return true;
+    if (parent == d) return true;
   }
   if (!has_derived_.load(std::memory_order_acquire)) return false;
   std::shared_ptr<const GuardState> g;
@@ -237,8 +235,6 @@ bool FanotifyReader::Guarded(const std::string& path, const uint64_t* fsid) cons
   if (!g || !g->filter.has_value() || !g->filter->IsCandidate(path, false)) return false;
   if (fsid == nullptr) return true;
   // A notification: was the open also seen by a permission mark (and so reported with its auth request)?
-  const size_t slash = path.rfind('/');
-  const std::string parent = slash == 0 ? "/" : path.substr(0, slash);
   for (const std::string& d : g->dirs) {
     if (parent == d) return true;
   }

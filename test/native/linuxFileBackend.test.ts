@@ -245,6 +245,18 @@ describe.runIf(live)("fanotify guarded opens", () => {
     expect(r.backend.stats()).toMatchObject({ authRequests: 0 });
   });
 
+  it("a guarded directory holds its children's opens only, and a deeper open is still reported", async () => {
+    const deep = join(dir, "guard", "sub", "deep");
+    mkdirSync(join(dir, "guard", "sub"), { recursive: true });
+    writeFileSync(deep, "deep\n");
+    const r = await Recorder.start({ guardPaths: [join(dir, "guard")], kinds: ["open"] });
+    r.onAuth = (e, backend) => backend.respond(e.auth!.id, true);
+    const cat = await run("/bin/cat", [deep]);
+    expect(cat).toMatchObject({ code: 0, stdout: "deep\n" });
+    await until("the deep open", () => r.find("open", deep, cat.pid) !== undefined);
+    expect(r.backend.stats()).toMatchObject({ authRequests: 0 });
+  });
+
   it("an allowed guarded open is reported once, with its auth request, not again as a plain open", async () => {
     const r = await Recorder.start({ kinds: ["open"] });
     r.backend.setGuardRules([{ id: "r2", name: "secret", query: parseQuery(`file where file.path == "${secret}"`) }], { hostOsType: "linux" });
