@@ -190,10 +190,11 @@ export async function run(argv: string[]): Promise<number> {
       }
     },
   });
+  // One write: whoever waits for the "running with" line sees the guards with it.
   process.stderr.write(
-    `macsensor: running with the ${running} backend, ${agent.rules.loaded} rules (${agent.rules.canFire} can fire on this sensor's events, ${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n`,
+    `macsensor: running with the ${running} backend, ${agent.rules.loaded} rules (${agent.rules.canFire} can fire on this sensor's events, ${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n` +
+      (agent.guards ? describeGuards(agent.guards) : ""),
   );
-  if (agent.guards) process.stderr.write(describeGuards(agent.guards));
   // The backend's thread-safe function or child process keeps the event loop alive until a signal stops it.
   await new Promise<never>(() => undefined);
   return 0;
