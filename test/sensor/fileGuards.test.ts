@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseQuery } from "../../src/eql/index.js";
+import { relevanceOf } from "../../src/agent/eventRelevance.js";
+import { compileQuery, parseQuery } from "../../src/eql/index.js";
+import type { RawEvent } from "../../src/sensor/rawEvent.js";
+import { testMapper } from "../ecs/helpers.js";
+import { seededRandom } from "../helpers/seededRandom.js";
 import { parseMountInfo, planFileGuards, ruleGuardTargets, type GuardFacts, type Mount } from "../../src/sensor/fileGuards.js";
 
 const linux = { hostOsType: "linux" };
@@ -99,6 +103,60 @@ describe("planFileGuards", () => {
   it("a rule for another OS guards nothing", () => {
     const plan = planFileGuards([rule("mac", 'file where host.os.type == "macos" and file.path == "/etc/shadow"')], linux, facts(["/", "/etc"]));
     expect(plan).toMatchObject({ dirs: [], filesystems: [], filter: null, unguarded: [] });
+  });
+});
+
+describe("planFileGuards is sound", () => {
+  it("every open a block rule matches is under a mark and passes the guard filter (random rules and paths)", () => {
+    const random = seededRandom(1337);
+    const { int: rand, pick } = random;
+    const existing = ["/", "/etc", "/etc/ssh", "/home", "/home/a", "/home/a/.ssh", "/home/big", "/home/big/x", "/tmp"];
+    const paths = [
+      "/etc/shadow", "/etc/ssh/ssh_host_rsa_key", "/etc/ssh/sub/key", "/home/a/.ssh/id_rsa", "/home/a/notes.txt",
+      "/home/big/x/id_rsa", "/home/big/x/deep/y.pem", "/tmp/SHADOW", "/tmp/x.pem", "/srv/app/secret", "/srv/id_rsa", "/id_rsa",
+    ];
+    const atom = (): string => {
+      switch (rand(9)) {
+        case 0: return `file.path == ${JSON.stringify(pick(paths))}`;
+        case 1: return `file.path : ${JSON.stringify(pick(["/etc/*", "/home/*/.ssh/*", "*/id_rsa", "/srv/*", "/tmp/*.pem", "/etc/ssh/ssh_host_*", "/ETC/SHADOW"]))}`;
+        case 2: return `file.name ${pick(["==", ":"])} ${JSON.stringify(pick(["id_rsa", "shadow", "*.pem", "SHADOW"]))}`;
+        case 3: return `file.directory ${pick(["==", ":"])} ${JSON.stringify(pick(["/etc", "/etc/ssh", "/home/a/.ssh", "/srv/app", "/home/*", "/tmp/"]))}`;
+        case 4: return `file.extension == ${JSON.stringify(pick(["pem", "txt"]))}`;
+        case 5: return `process.name == ${JSON.stringify(pick(["cat", "sh"]))}`;
+        case 6: return `event.action == ${JSON.stringify(pick(["open", "creation"]))}`;
+        case 7: return `file.path in (${JSON.stringify(pick(paths))}, ${JSON.stringify(pick(paths))})`;
+        default: return `not file.name == ${JSON.stringify(pick(["id_rsa", "x"]))}`;
+      }
+    };
+    const expr = (depth: number): string => (depth === 0 || rand(3) === 0 ? atom() : `(${expr(depth - 1)} ${rand(2) ? "and" : "or"} ${expr(depth - 1)})`);
+    const fakeFacts = facts(existing);
+    const fsOf = (path: string) => mounts.filter((m) => m.fsType !== "proc" && (m.mountPoint === "/" || path.startsWith(`${m.mountPoint}/`))).sort((a, b) => b.mountPoint.length - a.mountPoint.length)[0].mountPoint;
+    let matched = 0;
+    let unguarded = 0;
+    for (let round = 0; round < 600; round++) {
+      const query = `${pick(["file", "any"])} where ${expr(3)}`;
+      // testMapper's host is a Mac.
+      const plan = planFileGuards([rule("r", query)], { hostOsType: "macos" }, fakeFacts);
+      if (plan.unguarded.length > 0) {
+        unguarded++;
+        continue;
+      }
+      const passes = relevanceOf({ kinds: ["open"], execPrefilter: null, filePrefilter: plan.filter ?? { pathEquals: [], pathPrefix: [], pathSuffix: [], pathContains: [], nameEquals: [] } });
+      const test = compileQuery(query).test!;
+      const mapper = testMapper();
+      mapper.map({ source: "linux", kind: "exec", seq: 1, time: 1, pid: 7, ppid: 1, executable: "/bin/cat", args: ["cat"] });
+      for (const path of paths) {
+        const raw: RawEvent = { source: "linux", kind: "open", seq: 2, time: 2, pid: 7, file: { path } };
+        if (!test(mapper.map(raw))) continue;
+        matched++;
+        const parent = path.slice(0, path.lastIndexOf("/")) || "/";
+        const marked = plan.dirs.includes(parent) || plan.filesystems.includes(fsOf(path));
+        expect(marked, `${query}: ${path} under no mark (${JSON.stringify(plan)})`).toBe(true);
+        expect(passes(raw), `${query}: ${path} fails the guard filter`).toBe(true);
+      }
+    }
+    expect(matched).toBeGreaterThan(300);
+    expect(unguarded).toBeGreaterThan(10);
   });
 });
 
