@@ -276,6 +276,13 @@ describe.runIf(live)("fanotify guarded opens", () => {
     expect((await run("/bin/cat", [secret])).code).not.toBe(0);
     expect(await run("/bin/cat", [other])).toMatchObject({ code: 0, stdout: "public\n" });
     expect(r.backend.stats()).toMatchObject({ authRequests: 1, authDenied: 1 });
+    // Allowed, the open is reported once: its notification is known (by the filesystem's id) for a held one.
+    r.onAuth = (e, backend) => backend.respond(e.auth!.id, true);
+    const allowed = await run("/bin/cat", [secret]);
+    expect(allowed).toMatchObject({ code: 0, stdout: "s3cret\n" });
+    const marker = await run("/bin/cat", [other]);
+    await until("the marker's open", () => r.find("open", other, marker.pid) !== undefined);
+    expect(r.events.filter((e) => e.kind === "open" && e.pid === allowed.pid && e.file?.path === secret).map((e) => e.auth !== undefined)).toEqual([true]);
   });
 
   it("refuses a guarded path that does not exist, naming it", async () => {
