@@ -2,6 +2,9 @@
 //   batchMax }, (events) => ...) → handle (root only; see native/linux/fanotify_reader.h)
 //   handle.setKinds(kinds): the file kinds ("open" | "create" | "modify" | "rename" | "delete") to report.
 //   handle.setPathFilter(spec | null): file events whose paths fail the FilePrefilterSpec are counted, not queued.
+//   handle.setGuards({ dirs, filesystems, filter }) → string[]: the opens held besides guardPaths (derived from
+//     the block rules): children of `dirs`, and everything on the filesystems of `filesystems`, whose path passes
+//     `filter` (a FilePrefilterSpec; null: none held). Returns why each mark that could not be added failed.
 //   handle.respond(authId, allow) → "answered" | "late" | "unknown": answers a guarded open.
 //   handle.stop(): stops the reader, allows pending opens, delivers what is queued, returns the final stats.
 //   handle.stats(), handle.lastError().
@@ -176,6 +179,25 @@ Napi::Value SetPathFilter(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetGuards(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  FanSession* s = This(info, "setGuards");
+  if (s == nullptr) return env.Undefined();
+  if (info.Length() < 1 || !info[0].IsObject()) return TypeFail(env, "setGuards: expected { dirs, filesystems, filter }");
+  Napi::Object spec = info[0].As<Napi::Object>();
+  linux_fan::DerivedGuards guards;
+  if (!ReadStringList(env, spec, "dirs", "setGuards", &guards.dirs) ||
+      !ReadStringList(env, spec, "filesystems", "setGuards", &guards.filesystems) ||
+      !ReadFilePrefilter(env, spec.Get("filter"), "setGuards", &guards.filter)) {
+    return env.Undefined();
+  }
+  Napi::Array out = Napi::Array::New(env);
+  if (s->stopped) return out;
+  std::vector<std::string> problems = s->reader->SetGuards(std::move(guards));
+  for (uint32_t i = 0; i < problems.size(); i++) out.Set(i, Napi::String::New(env, problems[i]));
+  return out;
+}
+
 Napi::Value Respond(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   FanSession* s = This(info, "respond");
@@ -262,6 +284,7 @@ Napi::Value StartFanotify(const Napi::CallbackInfo& info) {
              }, "stats"));
   handle.Set("setKinds", Napi::Function::New(env, SetKinds, "setKinds"));
   handle.Set("setPathFilter", Napi::Function::New(env, SetPathFilter, "setPathFilter"));
+  handle.Set("setGuards", Napi::Function::New(env, SetGuards, "setGuards"));
   handle.Set("respond", Napi::Function::New(env, Respond, "respond"));
   handle.Set("lastError", Napi::Function::New(env, [](const Napi::CallbackInfo& i) -> Napi::Value {
                FanSession* s = This(i, "lastError");

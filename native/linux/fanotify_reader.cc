@@ -51,12 +51,6 @@ bool ReadLink(const std::string& link, std::string* out) {
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
-// "/a/b" guards "/a/b/c" (and "/a/b" itself), not "/a/bc".
-bool UnderDir(const std::string& path, const std::string& dir) {
-  if (path.size() < dir.size() || path.compare(0, dir.size(), dir) != 0) return false;
-  return path.size() == dir.size() || dir == "/" || path[dir.size()] == '/';
-}
-
 }  // namespace
 
 FanotifyReader::FanotifyReader(Sink sink, FanotifyOptions options)
@@ -221,14 +215,88 @@ std::string FanotifyReader::LastError() const {
   return last_error_;
 }
 
-bool FanotifyReader::Guarded(const std::string& path) const {
+bool FanotifyReader::Guarded(const std::string& path, const uint64_t* fsid) const {
   for (const std::string& f : guard_files_) {
     if (path == f) return true;
   }
+  // A directory mark (FAN_EVENT_ON_CHILD) sees its children's opens, not deeper ones: a deeper open is not held, and
+  // its notification must not be taken for one reported with an auth request.
+  const size_t slash = path.rfind('/');
+  const std::string parent = slash == 0 ? "/" : (slash == std::string::npos ? std::string() : path.substr(0, slash));
   for (const std::string& d : guard_dirs_) {
-    if (UnderDir(path, d)) return true;
+    if (parent == d) return true;
+  }
+  if (!has_derived_.load(std::memory_order_acquire)) return false;
+  std::shared_ptr<const GuardState> g;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    g = guards_;
+  }
+  if (!g || !g->filter.has_value() || !g->filter->IsCandidate(path, false)) return false;
+  if (fsid == nullptr) return true;
+  // A notification: was the open also seen by a permission mark (and so reported with its auth request)?
+  for (const std::string& d : g->dirs) {
+    if (parent == d) return true;
+  }
+  for (uint64_t id : g->fsids) {
+    if (*fsid == id) return true;
   }
   return false;
+}
+
+std::vector<std::string> FanotifyReader::SetGuards(DerivedGuards guards) {
+  std::vector<std::string> problems;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (open_fd_ < 0 || stopped_) return problems;
+  }
+  auto next = std::make_shared<GuardState>();
+  next->filter = std::move(guards.filter);
+  for (const std::string& dir : guards.dirs) {
+    if (fanotify_mark(open_fd_, FAN_MARK_ADD | FAN_MARK_ONLYDIR, FAN_OPEN_PERM | FAN_EVENT_ON_CHILD, AT_FDCWD,
+                      dir.c_str()) != 0) {
+      problems.push_back(Errno("fanotify_mark FAN_OPEN_PERM " + dir));
+      continue;
+    }
+    next->dirs.push_back(dir);
+  }
+  for (const std::string& fs : guards.filesystems) {
+    struct statfs sfs{};
+    if (statfs(fs.c_str(), &sfs) != 0 ||
+        fanotify_mark(open_fd_, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_PERM, AT_FDCWD, fs.c_str()) != 0) {
+      problems.push_back(Errno("fanotify_mark FAN_MARK_FILESYSTEM FAN_OPEN_PERM " + fs));
+      continue;
+    }
+    uint64_t id = 0;
+    static_assert(sizeof(sfs.f_fsid) == sizeof(id), "fsid is 64 bits");
+    std::memcpy(&id, &sfs.f_fsid, sizeof(id));
+    next->filesystems.push_back(fs);
+    next->fsids.push_back(id);
+  }
+  std::shared_ptr<const GuardState> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    old = std::move(guards_);
+    guards_ = next;
+    has_derived_.store(next->filter.has_value(), std::memory_order_release);
+  }
+  if (!old) return problems;
+  auto contains = [](const auto& list, const auto& item) {
+    for (const auto& x : list) {
+      if (x == item) return true;
+    }
+    return false;
+  };
+  for (const std::string& dir : old->dirs) {
+    if (contains(next->dirs, dir) || contains(guard_dirs_, dir)) continue;
+    fanotify_mark(open_fd_, FAN_MARK_REMOVE, FAN_OPEN_PERM | FAN_EVENT_ON_CHILD, AT_FDCWD, dir.c_str());
+  }
+  for (size_t i = 0; i < old->filesystems.size(); i++) {
+    // Several paths may name one filesystem: its mark goes only when none of the new ones is on it.
+    if (contains(next->fsids, old->fsids[i])) continue;
+    fanotify_mark(open_fd_, FAN_MARK_REMOVE | FAN_MARK_FILESYSTEM, FAN_OPEN_PERM, AT_FDCWD, old->filesystems[i].c_str());
+  }
+  return problems;
 }
 
 void FanotifyReader::Run() {
@@ -450,6 +518,7 @@ void FanotifyReader::HandleNameEvent(const void* raw, size_t len) {
   }
   std::string path, old_path;
   bool have_path = false, have_old = false;
+  uint64_t fsid = 0;
   const char* p = static_cast<const char*>(raw) + meta->metadata_len;
   const char* end = static_cast<const char*>(raw) + len;
   while (p + sizeof(fanotify_event_info_header) <= end) {
@@ -469,6 +538,7 @@ void FanotifyReader::HandleNameEvent(const void* raw, size_t len) {
       } else {
         path = std::move(full);
         have_path = ok;
+        std::memcpy(&fsid, &reinterpret_cast<const fanotify_event_info_fid*>(p)->fsid, sizeof(fsid));
       }
     }
     p += hdr->len;
@@ -489,7 +559,7 @@ void FanotifyReader::HandleNameEvent(const void* raw, size_t len) {
   // Events on one name not yet read are merged into one mask: report them in the order they can happen.
   if (meta->mask & FAN_CREATE) emit(RawEventKind::Create);
   // An open of a guarded file was reported by its permission event (with the auth request) already.
-  if ((meta->mask & FAN_OPEN) && !(have_path && Guarded(path))) emit(RawEventKind::Open);
+  if ((meta->mask & FAN_OPEN) && !(have_path && Guarded(path, &fsid))) emit(RawEventKind::Open);
   if (meta->mask & FAN_CLOSE_WRITE) emit(RawEventKind::Modify);
   if (meta->mask & FAN_RENAME) emit(RawEventKind::Rename);
   if (meta->mask & FAN_DELETE) emit(RawEventKind::Delete);

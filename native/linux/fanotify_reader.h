@@ -6,16 +6,21 @@
 //   delete; paths are rebuilt from the directory's file handle (open_by_handle_at) and the name. No event
 //   opens a file descriptor, and the directory is resolved once per run of events in it.
 // - the permission group (FAN_CLASS_CONTENT, fd reporting, path from the event's fd): FAN_OPEN_PERM inode marks
-//   on the guarded paths only (a guarded directory guards its children). A permission event for a path outside the guarded ones, or from an ignored pid (the agent's own
+//   on the guarded paths only (a guarded directory guards its children), and the marks SetGuards derives from
+//   the block rules: directory marks (their children) and filesystem marks, each open under them held only when
+//   its path passes the guard filter. A permission event for a path outside the guarded ones, or from an ignored pid (the agent's own
 //   opens), is allowed at once on the reader thread; a guarded one goes to the consumer with an auth request and
 //   is answered by Respond(), or by the reader thread once its budget has passed (the kernel has no deadline: an
 //   agent that never answers must not hang the host). Closing the group (process killed) makes the kernel allow
 //   whatever is pending.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -61,6 +66,13 @@ struct FanotifyStats {
 
 enum class RespondStatus { Answered, Late, Unknown };
 
+// Opens held for a verdict besides the configured guard_paths (derived from the block rules; see SetGuards).
+struct DerivedGuards {
+  std::vector<std::string> dirs;         // FAN_OPEN_PERM | FAN_EVENT_ON_CHILD inode marks: their children's opens
+  std::vector<std::string> filesystems;  // a path on each filesystem to mark whole (FAN_MARK_FILESYSTEM)
+  std::optional<FilePrefilter> filter;   // an open under those marks is held only when its path passes this
+};
+
 class FanotifyReader {
  public:
   // Receives each event on the reader thread; returns false when it had to drop it. Must not block.
@@ -85,6 +97,11 @@ class FanotifyReader {
   // Any thread.
   void SetPathFilter(std::optional<FilePrefilter> filter);
 
+  // Replaces the derived guards: adds the new marks, then switches the filter, then removes the marks no longer
+  // wanted (so no moment leaves a guarded path unmarked). The configured guard_paths stay as they are. Returns
+  // one message per mark that could not be added (that directory or filesystem is then not guarded). Any thread.
+  std::vector<std::string> SetGuards(DerivedGuards guards);
+
   // Answers a permission event handed out with auth id `id`. Any thread.
   RespondStatus Respond(uint64_t id, bool allow);
 
@@ -103,7 +120,14 @@ class FanotifyReader {
   void HandleNameEvent(const void* meta, size_t len);
   void HandleOpenEvent(const void* meta);
   void ExpirePending();
-  bool Guarded(const std::string& path) const;
+  struct GuardState {
+    std::vector<std::string> dirs, filesystems;
+    std::vector<uint64_t> fsids;  // statfs f_fsid of each marked filesystem, as fanotify reports it
+    std::optional<FilePrefilter> filter;
+  };
+  // Whether an open of `path` is held. fsid: the event's filesystem when known (name group), to tell whether a
+  // filesystem mark saw it; nullptr: it came as a permission event, so some mark saw it.
+  bool Guarded(const std::string& path, const uint64_t* fsid = nullptr) const;
   bool Ignored(int32_t pid) const { return pid == self_pid_ || options_.ignore_pids.count(pid) != 0; }
   void AnswerFd(int fd, bool allow);
   void Emit(RawEvent&& ev);
@@ -143,6 +167,8 @@ class FanotifyReader {
   uint32_t kinds_ = 0;  // under mu_: what the marks currently ask for
   uint64_t next_auth_id_ = 1;
   std::optional<FilePrefilter> path_filter_;  // under mu_
+  std::shared_ptr<const GuardState> guards_;  // under mu_ (the pointer; the state is immutable)
+  std::atomic<bool> has_derived_{false};      // guards_ has a filter: spares the lock on every open otherwise
   std::map<uint64_t, Pending> pending_;  // under mu_
   std::unordered_set<uint64_t> expired_;  // under mu_: answered by the watchdog or at Stop (for "late")
   FanotifyStats stats_;

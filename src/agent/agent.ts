@@ -21,7 +21,8 @@ import { loadRules } from "../rules/loader.js";
 import { ruleCoverage } from "../rules/coverage.js";
 import type { RuleAction } from "../rules/ruleMetadata.js";
 import { RuleSet } from "../rules/ruleSet.js";
-import type { SensorBackend } from "../sensor/backend.js";
+import type { FileGuardReport, SensorBackend } from "../sensor/backend.js";
+import type { GuardedRule } from "../sensor/fileGuards.js";
 import type { EsBackend } from "../sensor/esBackend.js";
 import type { RawEvent } from "../sensor/rawEvent.js";
 import { deriveRelevanceSpec, relevanceOf, type EventRelevance } from "./eventRelevance.js";
@@ -81,6 +82,8 @@ export interface RunningAgent {
   /** With `changes`, the rule paths and per-rule actions to run with from now on (kept only if the load succeeds). */
   reload(changes?: { rulePaths?: readonly string[]; actions?: ReadonlyMap<string, RuleAction> }): RulesSummary;
   counts(): Record<string, number>;
+  /** What the backend holds opens of, and why (Linux file backend; absent for the others). Current after a reload. */
+  readonly guards: FileGuardReport | undefined;
   /** Stops the backend, runs what it still had queued through the rules, flushes the alert log. */
   stop(): Promise<void>;
   readonly rules: RulesSummary;
@@ -128,6 +131,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let ruleSet: RuleSet;
   let relevance: EventRelevance;
   let blockQueries: Query[] = [];
+  let guardRules: GuardedRule[] = [];
+  let guards: FileGuardReport | undefined;
   const loadRuleSet = (): RulesSummary => {
     // The same check as at start on every load, so a rule dropped in later cannot skip it.
     const relax = options.relaxPermissions ?? false;
@@ -146,14 +151,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const maxPendingBytes = Math.max(64 * 1024, Math.floor((options.maxPendingSequenceBytes ?? DEFAULT_MAX_PENDING_SEQUENCE_BYTES) / Math.max(1, sequenceRules)));
     const next = new RuleSet(result.rules, { actions, compile: { maxPendingBytes } });
     for (const id of next.unknownActionIds()) ops.warn("an action is configured for a rule that is not loaded", { rule: { id } });
-    const relevanceSpec = deriveRelevanceSpec(result.rules.map((r) => r.query.ast));
+    const sensor = { hostOsType: host.os.type };
+    const relevanceSpec = deriveRelevanceSpec(result.rules.map((r) => r.query.ast), sensor);
     ruleSet = next;
     relevance = relevanceOf(relevanceSpec);
     backend.setRelevance?.(relevanceSpec);
-    blockQueries = result.rules.filter((r) => next.actionFor(r.metadata.ruleId) === "block").map((r) => r.query.ast);
+    const blockRules = result.rules.filter((r) => next.actionFor(r.metadata.ruleId) === "block");
+    blockQueries = blockRules.map((r) => r.query.ast);
+    guardRules = blockRules.map((r) => ({ id: r.metadata.ruleId, name: r.metadata.name, query: r.query.ast }));
     let canFire = 0;
     for (const rule of result.rules) {
-      const coverage = ruleCoverage(rule.query.ast);
+      const coverage = ruleCoverage(rule.query.ast, sensor);
       if (coverage.fires) canFire++;
       else ops.warn("rule loaded but can never fire", { file: { path: rule.metadata.file }, rule: { id: rule.metadata.ruleId }, macsensor: { reason: coverage.reason } });
     }
@@ -164,11 +172,19 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       errors: result.errors.length,
       block: blockQueries.length,
     };
-    ops.info("rules loaded", { macsensor: { rules: summary } });
+    // The kinds the backend subscribes to: a file kind here means file events are on.
+    ops.info("rules loaded", { macsensor: { rules: summary, event_kinds: relevanceSpec.kinds } });
     return summary;
   };
   let rules = loadRuleSet();
   if (isEsBackend(backend)) backend.setBlockRules(blockQueries);
+  /** Tells the backend which opens the block rules need held, and logs what it holds and what it cannot. */
+  const applyGuards = (): void => {
+    if (!backend.setGuardRules) return;
+    guards = backend.setGuardRules(guardRules, { hostOsType: host.os.type });
+    if (guards === undefined) return;
+    logGuards(ops, guards);
+  };
 
   const detector: PipelineDetector = {
     push: (event) => {
@@ -218,6 +234,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   });
   ops.info("agent started", { process: { pid: process.pid }, macsensor: { backend: backend.name, rules } });
+  // After the start record: `status` reads the latest run's records from there on.
+  applyGuards();
 
   const counts = (): Record<string, number> => {
     const b = backend.stats();
@@ -268,9 +286,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         throw error;
       }
       if (isEsBackend(backend)) backend.setBlockRules(blockQueries);
+      applyGuards();
       return rules;
     },
     counts,
+    get guards() {
+      return guards;
+    },
     async stop() {
       stopHeartbeat();
       await backend.stop();
@@ -286,4 +308,27 @@ function tellTerminal(notifier: TtyNotifier, { raw, event, rule, action }: Stopp
   const device = (event.process as { tty?: { char_device?: { major?: unknown; minor?: unknown } } } | undefined)?.tty?.char_device;
   const tty = own ?? ttyPath(device);
   if (tty !== undefined) notifier.notify({ tty, rule: rule.name, action, event });
+}
+
+function logGuards(ops: OpsLogger, report: FileGuardReport): void {
+  ops.info("file guards", {
+    macsensor: {
+      guards: {
+        active: report.active,
+        configured: report.configured,
+        marks: report.marks,
+        unguarded: report.unguarded.map((u) => u.id),
+      },
+    },
+  });
+  for (const rule of report.unguarded) {
+    ops.warn("block rule cannot hold the opens it matches: it alerts, but every open it matches goes ahead", {
+      rule: { id: rule.id, name: rule.name },
+      macsensor: { reason: rule.reason },
+    });
+  }
+  for (const problem of report.problems) ops.warn("an open guard could not be set; opens there are not held", { macsensor: { reason: problem } });
+  if (!report.active && (report.marks.length > 0 || report.configured.length > 0)) {
+    ops.warn("file events are off, so no open is held: block rules on files only alert");
+  }
 }

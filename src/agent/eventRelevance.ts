@@ -9,7 +9,9 @@
  * - Kind: the query's category (`process where`: exec, fork, exit; `file where`: open, create, modify, rename,
  *   delete; `any where`: all; another category: none) narrowed by `event.action` / `event.type` compared with
  *   string literals (==, in, `:` without wildcards) under and/or (src/ecs/mapper.ts ECS_ACTION / ECS_TYPE);
- *   a sequence or sample sees every kind.
+ *   a sequence or sample sees every kind. A condition that `host.os.type` equals (==, in, `:` without wildcards)
+ *   only other OS types than this sensor's host has (`host.os.type == "macos"` on Linux) holds for no event: the
+ *   mapper writes the host's own type on every event.
  * - Execs also pass the pre-filter over the executable's name and the arguments, when every rule that can see an
  *   exec allows one. A fork or exit carries its image from the process table, so only its kind is checked.
  * - File events also pass the path pre-filter derived from the file stages' `file.path` / `name` / `extension` /
@@ -38,13 +40,19 @@ const CATEGORY_KINDS: ReadonlyMap<string, Kinds> = new Map([
   ["file", new Set<RawEventKind>(FILE_EVENT_KINDS)],
 ]);
 
+/** What is known of the sensor a query is read for. */
+export interface SensorContext {
+  /** The host.os.type the mapper writes on every event ("linux", "macos"); absent: any. */
+  hostOsType?: string;
+}
+
 /** What the rules could match, as data (also handed to the backend, which wakes JavaScript for these only). */
-export function deriveRelevanceSpec(queries: readonly Query[]): EventRelevanceSpec {
+export function deriveRelevanceSpec(queries: readonly Query[], context: SensorContext = {}): EventRelevanceSpec {
   const kinds = new Set<RawEventKind>();
   const execQueries: Query[] = [];
   const fileQueries: Query[] = [];
   for (const query of queries) {
-    const k = queryKinds(query);
+    const k = queryKinds(query, context);
     for (const kind of k) kinds.add(kind);
     if (k.has("exec")) execQueries.push(query);
     if (FILE_EVENT_KINDS.some((f) => k.has(f))) fileQueries.push(query);
@@ -67,39 +75,62 @@ export function relevanceOf(spec: EventRelevanceSpec): EventRelevance {
     kinds.has(raw.kind) && (raw.kind === "exec" ? execCandidate(raw) : raw.file === undefined || fileCandidate(raw));
 }
 
-export function deriveEventRelevance(queries: readonly Query[]): EventRelevance {
-  return relevanceOf(deriveRelevanceSpec(queries));
+export function deriveEventRelevance(queries: readonly Query[], context: SensorContext = {}): EventRelevance {
+  return relevanceOf(deriveRelevanceSpec(queries, context));
 }
 
-/** The kinds of raw event one query could match. */
-export function queryKinds(query: Query): Kinds {
+/** The kinds of raw event one query could match on a sensor of `context`. */
+export function queryKinds(query: Query, context: SensorContext = {}): Kinds {
   if (query.body.kind !== "event") return ALL;
   const category = query.body.category;
-  const kinds = exprKinds(query.body.condition);
+  const kinds = exprKinds(query.body.condition, context);
   if (category === null || category === "any") return kinds;
   const ofCategory = CATEGORY_KINDS.get(category);
   return ofCategory ? new Set([...kinds].filter((k) => ofCategory.has(k))) : NONE;
 }
 
-function exprKinds(expr: Expr): Kinds {
+function exprKinds(expr: Expr, context: SensorContext): Kinds {
   switch (expr.kind) {
     case "and":
-      return expr.operands.map(exprKinds).reduce((a, b) => new Set([...a].filter((k) => b.has(k))));
+      return expr.operands.map((e) => exprKinds(e, context)).reduce((a, b) => new Set([...a].filter((k) => b.has(k))));
     case "or":
-      return new Set(expr.operands.flatMap((operand) => [...exprKinds(operand)]));
+      return new Set(expr.operands.flatMap((operand) => [...exprKinds(operand, context)]));
     case "literal":
       return expr.value === false || expr.value === null ? NONE : ALL;
     case "comparison":
       if (expr.op !== "==") return ALL;
-      return kindsWhere(expr.left, [expr.right], false) ?? kindsWhere(expr.right, [expr.left], false) ?? ALL;
+      return (
+        kindsWhere(expr.left, [expr.right], false) ??
+        kindsWhere(expr.right, [expr.left], false) ??
+        hostOsWhere(expr.left, [expr.right], false, context) ??
+        hostOsWhere(expr.right, [expr.left], false, context) ??
+        ALL
+      );
     case "in":
-      return kindsWhere(expr.subject, expr.values, expr.caseInsensitive) ?? ALL;
+      return kindsWhere(expr.subject, expr.values, expr.caseInsensitive) ?? hostOsWhere(expr.subject, expr.values, expr.caseInsensitive, context) ?? ALL;
     case "pattern":
       if (expr.op !== ":") return ALL;
-      return kindsWhere(expr.subject, expr.patterns, true, true) ?? ALL;
+      return kindsWhere(expr.subject, expr.patterns, true, true) ?? hostOsWhere(expr.subject, expr.patterns, true, context, true) ?? ALL;
     default:
       return ALL;
   }
+}
+
+/**
+ * `host.os.type` equal to one of `values` (string literals): every kind when the sensor's own type is among them,
+ * none when it is not; undefined when the sensor's type is unknown or the condition is not of that form.
+ */
+function hostOsWhere(subject: Expr, values: Expr[], caseInsensitive: boolean, context: SensorContext, wildcards = false): Kinds | undefined {
+  const own = context.hostOsType;
+  if (own === undefined || subject.kind !== "field" || subject.path.join(".") !== "host.os.type") return undefined;
+  const fold = (text: string) => (caseInsensitive ? text.toLowerCase() : text);
+  for (const v of values) {
+    if (v.kind !== "literal") return undefined;
+    if (v.type === "null") continue; // the mapper always writes host.os.type
+    if (typeof v.value !== "string" || (wildcards && /[*?]/.test(v.value))) return undefined;
+    if (fold(v.value) === fold(own)) return ALL;
+  }
+  return NONE;
 }
 
 /** `event.action` / `event.type` equal to one of `values` (string literals): the kinds that have such a value. */

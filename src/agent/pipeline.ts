@@ -227,7 +227,8 @@ export class Pipeline {
     if (authOutcome) return authOutcome;
     if (raw.kind === "open") {
       if (this.deps.respond) {
-        return { action: "block", result: "failure", reason: "the open arrived without an AUTH request (no AUTH_OPEN subscription at that moment), so it went ahead" };
+        const why = raw.source === "linux" ? "no guard held opens of this path" : "no AUTH_OPEN subscription at that moment";
+        return { action: "block", result: "failure", reason: `the open arrived without an AUTH request (${why}), so it went ahead` };
       }
       return { action: "report", result: "success", reason: `the ${raw.source} backend cannot block opens; reported only` };
     }

@@ -2,9 +2,10 @@ import { parseCommandLine } from "./args.js";
 import type { RuleFileResult } from "../rules/ruleFile.js";
 import type { RuleWarning } from "../rules/ruleError.js";
 import { fieldTypesOption } from "./fieldTypesOption.js";
-import { PRODUCED_CATEGORIES, ruleCoverage } from "../rules/coverage.js";
+import { hostOsTypeOf, PRODUCED_CATEGORIES, ruleCoverage } from "../rules/coverage.js";
+import type { SensorContext } from "../agent/eventRelevance.js";
 
-const HELP = `Usage: macsensor rules validate <path>... [--json] [--no-ecs-types | --mapping FILE]
+const HELP = `Usage: macsensor rules validate <path>... [--json] [--host-os TYPE] [--no-ecs-types | --mapping FILE]
 
 Loads Elastic detection-rules TOML files (folders are searched recursively for *.toml) and reports, per file,
 whether its rule loaded, was skipped (not EQL, or deprecated) or is in error, with the place of the error.
@@ -14,12 +15,16 @@ Elasticsearch would reject for the field's type (process.pid : "x", process.pid 
 that is in neither is a warning naming the closest known field. A rule with warnings still loads.
 
 Every loaded rule also says which event categories it needs and whether this sensor produces events it could
-match (FIRES yes/no): the sensor writes process and file events, so e.g. a network rule loads but never fires.
+match (FIRES yes/no): the sensor writes process and file events, so e.g. a network rule loads but never fires;
+nor does a rule whose host.os.type condition names another OS than the sensor's (\`host.os.type == "macos"\`
+on a Linux host).
 
 Options:
   --json            one JSON object per file: {"file","status","rule_id","name","reason"} (+ "line","column"
                     for errors; + "needs": ["network"], "fires": false and "warnings": [{"line","column","field",
                     "reason","suggestion"}] for loaded rules; "reason" says why a loaded rule cannot fire)
+  --host-os TYPE    the host.os.type of the sensor the rules are for: macos, linux, or any (no OS check);
+                    default: this machine's (${hostOsTypeOf(process.platform)})
   --no-ecs-types    do not check field names and types
   --mapping FILE    check against this mapping instead of ECS: a JSON object of field names to types
                     ({"pid": "long"}) or an Elasticsearch mapping ({"properties": ...})
@@ -58,9 +63,9 @@ function warningRow(w: RuleWarning): WarningRow {
   };
 }
 
-function toRow(r: RuleFileResult): Row {
+function toRow(r: RuleFileResult, sensor: SensorContext): Row {
   if (r.status === "loaded") {
-    const coverage = ruleCoverage(r.rule.query.ast);
+    const coverage = ruleCoverage(r.rule.query.ast, sensor);
     return {
       file: r.file,
       status: r.status,
@@ -105,6 +110,7 @@ export async function run(argv: string[]): Promise<number> {
     json: { type: "boolean" },
     "no-ecs-types": { type: "boolean" },
     mapping: { type: "string" },
+    "host-os": { type: "string" },
   });
   if (typeof parsed === "number") return parsed;
   const [sub, ...paths] = parsed.positionals;
@@ -113,12 +119,18 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
+  const hostOs = parsed.values["host-os"] ?? hostOsTypeOf(process.platform);
+  if (!/^[a-z]+$/.test(hostOs)) {
+    process.stderr.write(`macsensor rules: --host-os must be an ECS host.os.type (macos, linux, windows, unix) or any, found '${hostOs}'\n`);
+    return 2;
+  }
+  const sensor: SensorContext = hostOs === "any" ? {} : { hostOsType: hostOs };
   const fieldTypes = await fieldTypesOption("rules", parsed.values["no-ecs-types"], parsed.values.mapping);
   if (typeof fieldTypes === "number") return fieldTypes;
   const { loadRules } = await import("../rules/loader.js");
   const result = loadRules(paths, { fieldTypes });
   const warnings = result.files.flatMap((f) => (f.status === "loaded" ? f.warnings : []));
-  const rows = result.files.map(toRow);
+  const rows = result.files.map((f) => toRow(f, sensor));
   if (parsed.values.json) {
     process.stdout.write(rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""));
   } else {
@@ -127,7 +139,7 @@ export async function run(argv: string[]): Promise<number> {
     let out = rows.length ? table(rows) + "\n" : "";
     const warned = warnings.length > 0 ? `, ${warnings.length} warning${warnings.length === 1 ? "" : "s"}` : "";
     const firing = rows.filter((r) => r.fires === true).length;
-    if (counts.loaded > 0) out += `\n${firing} of ${counts.loaded} loaded rules can fire on this sensor's events (${PRODUCED_CATEGORIES.join(", ")})`;
+    if (counts.loaded > 0) out += `\n${firing} of ${counts.loaded} loaded rules can fire on this sensor's events (${PRODUCED_CATEGORIES.join(", ")}${sensor.hostOsType ? `; host.os.type ${sensor.hostOsType}` : ""})`;
     out += `\n${counts.loaded} loaded, ${counts.skipped} skipped, ${counts.error} in error${warned}\n`;
     process.stdout.write(out);
     const messages = [...result.errors.map((e) => e.message), ...warnings.map((w) => `warning: ${w.message}`)];

@@ -239,6 +239,7 @@ async function runAgent(values: RunValues, onStarted?: () => void): Promise<numb
   process.on("SIGHUP", () => {
     try {
       agent.reload();
+      if (agent.guards) process.stderr.write(describeGuards(agent.guards));
     } catch (error) {
       // The agent has logged why; an operator watching the terminal learns it too.
       process.stderr.write(`macsensor: rule reload refused, the previous rules stay in force: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -256,12 +257,36 @@ async function runAgent(values: RunValues, onStarted?: () => void): Promise<numb
     },
   });
   onStarted?.();
+  // One write: whoever waits for the "running with" line sees the guards with it.
   process.stderr.write(
-    `macsensor: running with the ${running} backend, ${agent.rules.loaded} rules (${agent.rules.canFire} can fire on this sensor's events, ${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n`,
+    `macsensor: running with the ${running} backend, ${agent.rules.loaded} rules (${agent.rules.canFire} can fire on this sensor's events, ${agent.rules.block} blocking); alerts → ${values.alerts ?? config.alerts.path}\n` +
+      (agent.guards ? describeGuards(agent.guards) : ""),
   );
   // The backend's thread-safe function or child process keeps the event loop alive until a signal stops it.
   await new Promise<never>(() => undefined);
   return 0;
+}
+
+/** Which opens wait for a verdict and why, and the block rules that cannot hold theirs (start-up output). */
+export function describeGuards(report: import("../sensor/backend.js").FileGuardReport): string {
+  const lines: string[] = [];
+  if (!report.active) {
+    if (report.marks.length > 0 || report.configured.length > 0 || report.unguarded.length > 0) lines.push("warning: file events are off, so no open is held: block rules on files only alert");
+  } else if (report.marks.length === 0 && report.configured.length === 0) {
+    lines.push("no open is held for a verdict (no block rule on file opens, no auth.guard_paths)");
+  } else {
+    lines.push("opens held for a verdict (fanotify FAN_OPEN_PERM):");
+    for (const path of report.configured) lines.push(`  ${path}: auth.guard_paths`);
+    for (const m of report.marks) {
+      const where = m.kind === "dir" ? `files in ${m.path}` : `the filesystem mounted at ${m.path}`;
+      lines.push(`  ${where}: block rule${m.rules.length === 1 ? "" : "s"} ${m.rules.join(", ")}${m.note ? ` (${m.note})` : ""}`);
+    }
+  }
+  for (const rule of report.unguarded) {
+    lines.push(`warning: block rule ${rule.id} (${rule.name}) cannot hold the opens it matches (${rule.reason}): it alerts, but they go ahead`);
+  }
+  for (const problem of report.problems) lines.push(`warning: an open guard could not be set, opens there are not held: ${problem}`);
+  return lines.map((l) => `macsensor: ${l}\n`).join("");
 }
 
 /** The ES result name an Endpoint Security start failure carries (the addon sets `code`). */

@@ -4,6 +4,7 @@ import { parseCommandLine } from "./args.js";
 const HELP = `Usage: macsensor status [--json] [--pid-file FILE] [--log FILE] [--alerts FILE] [--config FILE] [--managed FILE]
 
 Shows whether the agent runs (launchd on macOS, the pid file elsewhere), its backend, rules loaded and skipped,
+on Linux which opens it holds for the block rules' verdict (and which block rules cannot hold theirs),
 the counts of its last heartbeat (events, alerts, drops, deadline fallbacks) and the alerts of the last 24 hours.
 Only the running agent's own run counts ("no heartbeat yet" before its first); when none runs, the last run's.
 
@@ -100,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
       detail: running.detail,
       backend: ops.backend ?? null,
       rules: ops.rules ?? null,
+      guards: ops.guards ?? null,
       heartbeat: ops.heartbeat ?? null,
       run: ops.run ?? null,
       alerts_24h: { total, by_severity: bySeverity, by_rule: Object.fromEntries(topRules) },
@@ -119,6 +121,17 @@ export async function run(argv: string[]): Promise<number> {
   out.push(`backend:         ${ops.backend ?? "unknown (not in the agent log)"}`);
   const rules = ops.rules;
   out.push(`rules:           ${rules ? `${rules.loaded ?? "?"} loaded, ${rules.skipped ?? "?"} skipped` : "unknown (not in the agent log)"}`);
+  const guards = ops.guards;
+  if (guards) {
+    const held = [
+      ...guards.configured.map((p) => `${p} (auth.guard_paths)`),
+      ...guards.marks.map((m) => `${m.kind === "dir" ? `files in ${m.path}` : `filesystem ${m.path}`} (${m.rules.length} block rule${m.rules.length === 1 ? "" : "s"})`),
+    ];
+    out.push(`held opens:      ${!guards.active ? "none: file events are off" : held.length > 0 ? held.join(", ") : "none"}`);
+    if (guards.unguarded.length > 0) {
+      out.push(`warning: ${guards.unguarded.length} block rule(s) cannot hold the opens they match (they alert, the opens go ahead): ${guards.unguarded.join(", ")}`);
+    }
+  }
   if (ops.heartbeat) {
     const counts = new Map(Object.entries(ops.heartbeat.counts).map(([k, v]) => [words(k), v]));
     const names = [...HEADLINE_COUNTS.filter((k) => counts.has(k) || !NEWER_COUNTS.has(k)), ...[...counts.keys()].filter((k) => !HEADLINE_COUNTS.includes(k))];

@@ -159,7 +159,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     key: "auth.guard_paths",
-    doc: "Linux: files, or folders guarding their children, whose opens wait for the verdict of file block rules (fanotify FAN_OPEN_PERM)",
+    doc: "Linux: files, or folders guarding their children, whose opens also wait for the verdict of file block rules (fanotify FAN_OPEN_PERM), besides the paths the block rules name themselves",
     defaultValue: () => [],
     check: listOf(path(true), "absolute paths"),
   },

@@ -5,9 +5,11 @@
  * A stage (an event query, or a sequence stage that must be seen) can fire when its category is one the sensor
  * produces (or `any`) and some kind of event of that category has the event.action / event.type values it tests
  * (the same reading as the event relevance, src/agent/eventRelevance.ts). A sequence fires when every such stage
- * can; missing (`![...]`) and `until` stages need no event.
+ * can; missing (`![...]`) and `until` stages need no event. Read for a sensor on a known OS, a stage that tests
+ * host.os.type against other OS types only (Elastic's macOS rules say `host.os.type == "macos"`) cannot fire
+ * either: every event carries the sensor host's own type.
  */
-import { queryKinds } from "../agent/eventRelevance.js";
+import { queryKinds, type SensorContext } from "../agent/eventRelevance.js";
 import type { EventQuery, Query } from "../eql/ast.js";
 
 /** The event.category values this sensor's documents carry (src/ecs/mapper.ts). */
@@ -22,7 +24,14 @@ export interface RuleCoverage {
   reason?: string;
 }
 
-export function ruleCoverage(query: Query): RuleCoverage {
+/** The ECS host.os.type of a Node.js platform, as src/ecs/host.ts writes it. */
+export function hostOsTypeOf(platform: string): string {
+  if (platform === "darwin") return "macos";
+  if (platform === "linux") return "linux";
+  return platform === "win32" ? "windows" : "unix";
+}
+
+export function ruleCoverage(query: Query, context: SensorContext = {}): RuleCoverage {
   const body = query.body;
   const stages: EventQuery[] = body.kind === "event" ? [body] : body.stages.filter((s) => !s.missing).map((s) => s.query);
   const needs = [...new Set(stages.flatMap((s) => (s.category === null ? [] : [s.category])))].sort();
@@ -32,9 +41,11 @@ export function ruleCoverage(query: Query): RuleCoverage {
   }
   for (const stage of stages) {
     const asQuery: Query = { ...query, body: stage, pipes: [] };
-    if (queryKinds(asQuery).size === 0) {
-      return { needs, fires: false, reason: `no ${stage.category ?? "event"} event this sensor produces has the event.action / event.type it tests` };
+    if (queryKinds(asQuery, context).size > 0) continue;
+    if (queryKinds(asQuery).size > 0) {
+      return { needs, fires: false, reason: `its host.os.type condition excludes this sensor's host (${context.hostOsType})` };
     }
+    return { needs, fires: false, reason: `no ${stage.category ?? "event"} event this sensor produces has the event.action / event.type it tests` };
   }
   return { needs, fires: true };
 }

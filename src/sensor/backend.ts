@@ -1,5 +1,7 @@
 /** What every event source implements: the Linux process connector, Endpoint Security, eslogger, replay. */
+import type { SensorContext } from "../agent/eventRelevance.js";
 import type { FilePrefilterSpec, PrefilterSpec } from "./esPrefilter.js";
+import type { GuardedRule, GuardPlan } from "./fileGuards.js";
 import type { RawEvent, RawEventKind } from "./rawEvent.js";
 
 /**
@@ -45,4 +47,19 @@ export interface SensorBackend {
    * batches (never out of order, never dropping them). Can be called before start and again at any time.
    */
   setRelevance?(relevance: EventRelevanceSpec): void;
+  /**
+   * Backends that hold opens for a verdict by path (the Linux file backend): derive what to hold from the loaded
+   * block rules, replacing what the previous call set. Returns what is held and why, and what cannot be.
+   */
+  setGuardRules?(rules: readonly GuardedRule[], context: SensorContext): FileGuardReport | undefined;
+}
+
+/** What a backend holds opens of, and why (src/sensor/fileGuards.ts). */
+export interface FileGuardReport extends Pick<GuardPlan, "marks" | "unguarded"> {
+  /** The configured paths (auth.guard_paths), held whatever the rules say. */
+  configured: string[];
+  /** Marks the kernel refused (that directory or filesystem is not guarded), and why. */
+  problems: string[];
+  /** False when the backend is not running (fanotify could not start): nothing is held. */
+  active: boolean;
 }

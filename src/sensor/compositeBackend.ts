@@ -5,7 +5,9 @@
  * renumbered too, so that respond() reaches the source that asked. Stats are summed by name.
  */
 import { MacsensorError } from "../errors.js";
-import type { BackendStats, EventRelevanceSpec, SensorBackend } from "./backend.js";
+import type { SensorContext } from "../agent/eventRelevance.js";
+import type { BackendStats, EventRelevanceSpec, FileGuardReport, SensorBackend } from "./backend.js";
+import type { GuardedRule } from "./fileGuards.js";
 import type { RawEvent, RawEventKind } from "./rawEvent.js";
 
 type RespondFn = (authId: number, allow: boolean) => unknown;
@@ -74,6 +76,15 @@ export class CompositeBackend implements SensorBackend {
       }
     }
     if (first !== undefined) throw first;
+  }
+
+  setGuardRules(rules: readonly GuardedRule[], context: SensorContext): FileGuardReport | undefined {
+    let report: FileGuardReport | undefined;
+    for (const part of this.parts) {
+      const r = part.setGuardRules?.(rules, context);
+      report ??= r;
+    }
+    return report;
   }
 
   setRelevance(relevance: EventRelevanceSpec): void {

@@ -1,9 +1,11 @@
 /** File events on Linux: fanotify through the native addon (root only), guarded opens answered through respond. */
 import { MacsensorError } from "../errors.js";
-import type { BackendStats, EventRelevanceSpec, SensorBackend } from "./backend.js";
+import type { SensorContext } from "../agent/eventRelevance.js";
+import type { BackendStats, EventRelevanceSpec, FileGuardReport, SensorBackend } from "./backend.js";
+import { hostGuardFacts, planFileGuards, type GuardedRule, type GuardFacts } from "./fileGuards.js";
 import { loadNative } from "./native.js";
 import { ignoredPids, nativeStartError, stopNativeSession } from "./nativeSession.js";
-import type { FanotifyStartOptions, NativeBinding, NativeFanotifyHandle, NativeFanotifyStats } from "./nativeBinding.js";
+import type { FanotifyGuards, FanotifyStartOptions, NativeBinding, NativeFanotifyHandle, NativeFanotifyStats } from "./nativeBinding.js";
 import type { FilePrefilterSpec } from "./esPrefilter.js";
 import type { RawEvent, RawEventKind } from "./rawEvent.js";
 
@@ -11,6 +13,8 @@ export interface LinuxFileBackendOptions extends FanotifyStartOptions {
   /** Also ignore this process's own pid (never report or block the agent's own opens). Default true. */
   ignoreSelf?: boolean;
   binding?: NativeBinding;
+  /** The host's directories and mounts, for the guard plan; default the real ones. */
+  guardFacts?: GuardFacts;
 }
 
 /** What respond() answers, in the words the agent maps (see agent.ts ANSWER_STATUS). */
@@ -48,6 +52,8 @@ export class LinuxFileBackend implements SensorBackend {
   private lastStats: NativeFanotifyStats = ZERO_STATS;
   private kinds: RawEventKind[] | undefined;
   private pathFilter: FilePrefilterSpec | null = null;
+  private guards: FanotifyGuards = { dirs: [], filesystems: [], filter: null };
+  private guardProblems: string[] = [];
 
   constructor(private readonly options: LinuxFileBackendOptions = {}) {}
 
@@ -60,12 +66,13 @@ export class LinuxFileBackend implements SensorBackend {
     if (typeof binding.startFanotify !== "function") {
       throw new MacsensorError("this build of the macsensor addon has no fanotify backend (rebuild it on Linux)");
     }
-    const { ignoreSelf = true, binding: _binding, ...native } = this.options;
+    const { ignoreSelf = true, binding: _binding, guardFacts: _facts, ...native } = this.options;
     const ignorePids = ignoredPids(native.ignorePids, ignoreSelf);
     const kinds = this.kinds ?? native.kinds;
     try {
       this.handle = binding.startFanotify({ ...native, ignorePids, ...(kinds ? { kinds } : {}) }, onEvents);
       this.handle.setPathFilter(this.pathFilter);
+      this.guardProblems = this.handle.setGuards(this.guards);
     } catch (err) {
       throw nativeStartError("the Linux file backend", err);
     }
@@ -87,6 +94,23 @@ export class LinuxFileBackend implements SensorBackend {
     this.pathFilter = relevance.filePrefilter ?? null;
     this.handle?.setKinds(this.kinds);
     this.handle?.setPathFilter(this.pathFilter);
+  }
+
+  /**
+   * Holds the opens the block rules could match (src/sensor/fileGuards.ts) besides the configured guard paths;
+   * the agent's own opens never wait (its pid is ignored natively). Can be called before start and again at any time.
+   */
+  setGuardRules(rules: readonly GuardedRule[], context: SensorContext): FileGuardReport {
+    const plan = planFileGuards(rules, context, this.options.guardFacts ?? hostGuardFacts());
+    this.guards = { dirs: plan.dirs, filesystems: plan.filesystems, filter: plan.filter };
+    if (this.handle !== undefined) this.guardProblems = this.handle.setGuards(this.guards);
+    return {
+      configured: [...(this.options.guardPaths ?? [])],
+      marks: plan.marks,
+      unguarded: plan.unguarded,
+      problems: this.handle === undefined ? [] : [...this.guardProblems],
+      active: this.handle !== undefined,
+    };
   }
 
   respond(authId: number, allow: boolean): LinuxFileRespondStatus {

@@ -122,6 +122,17 @@ export interface NativeFanotifyHandle {
   /** File events whose path (or a rename's original path) fails the spec are counted (pathFiltered), never queued. */
   setPathFilter(spec: FilePrefilterSpec | null): void;
   respond(authId: number, allow: boolean): FanotifyRespondStatus;
+  /**
+   * Holds, besides guardPaths, the opens of children of `dirs` and of anything on the filesystems of `filesystems`
+   * whose path passes `filter` (null: none); replaces the previous call's. Returns why each refused mark failed.
+   */
+  setGuards(guards: FanotifyGuards): string[];
+}
+
+export interface FanotifyGuards {
+  dirs: string[];
+  filesystems: string[];
+  filter: FilePrefilterSpec | null;
 }
 
 export interface NativeBinding {

@@ -24,8 +24,18 @@ export interface SlowRuleSummary {
   time?: string;
 }
 
+/** What the Linux agent holds opens of (its latest "file guards" record, src/agent/agent.ts). */
+export interface GuardsSummary {
+  active: boolean;
+  configured: string[];
+  marks: { kind: string; path: string; rules: string[]; note?: string }[];
+  /** Block rules whose opens cannot be held. */
+  unguarded: string[];
+}
+
 export interface OpsSummary {
   file: string;
+  guards?: GuardsSummary;
   /** The latest run's last heartbeat; absent before its first one. */
   heartbeat?: { time?: string; counts: Record<string, number>; slow_rule?: SlowRuleSummary };
   backend?: string;
@@ -100,6 +110,24 @@ function slowRuleOf(value: unknown): SlowRuleSummary | undefined {
   };
 }
 
+function guardsOf(value: unknown): GuardsSummary | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  const strings = (x: unknown): string[] => (Array.isArray(x) ? x.filter((s): s is string => typeof s === "string") : []);
+  const marks = Array.isArray(v.marks) ? v.marks : [];
+  return {
+    active: v.active !== false,
+    configured: strings(v.configured),
+    marks: marks.flatMap((m: unknown) => {
+      if (m === null || typeof m !== "object") return [];
+      const r = m as Record<string, unknown>;
+      if (typeof r.kind !== "string" || typeof r.path !== "string") return [];
+      return [{ kind: r.kind, path: r.path, rules: strings(r.rules), ...(typeof r.note === "string" ? { note: r.note } : {}) }];
+    }),
+    unguarded: strings(v.unguarded),
+  };
+}
+
 /** Scans one file backwards into `summary`; true once the latest run's start record is reached. */
 function scan(f: string, summary: OpsSummary): boolean {
   for (const line of linesBackwards(f)) {
@@ -121,6 +149,10 @@ function scan(f: string, summary: OpsSummary): boolean {
         ...(typeof time === "string" ? { time } : {}),
         ...(slowRule ? { slow_rule: slowRule } : {}),
       };
+    }
+    if (summary.guards === undefined && message === "file guards") {
+      const guards = guardsOf(field(doc, "macsensor.guards"));
+      if (guards) summary.guards = guards;
     }
     const backend = field(doc, "macsensor.backend");
     if (summary.backend === undefined && typeof backend === "string") summary.backend = backend;

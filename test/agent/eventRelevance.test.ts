@@ -7,6 +7,7 @@ import { seededRandom } from "../helpers/seededRandom.js";
 
 const kinds = (query: string) => [...queryKinds(parseQuery(query))].sort();
 const relevance = (...queries: string[]) => deriveEventRelevance(queries.map((q) => parseQuery(q)));
+const onHost = (hostOsType: string, query: string) => [...queryKinds(parseQuery(query), { hostOsType })].sort();
 
 let seq = 0;
 const raw = (kind: RawEvent["kind"], pid: number, extra: Partial<RawEvent> = {}): RawEvent => ({
@@ -62,6 +63,21 @@ describe("queryKinds", () => {
     expect(kinds('file where event.type != "deletion"')).toEqual(["create", "delete", "modify", "open", "rename"]);
     expect(kinds('process where event.action == "open"')).toEqual([]);
     expect(kinds('any where event.type == "change"')).toEqual(["modify", "rename"]);
+  });
+
+  it("a host.os.type condition naming only other OS types than the sensor's host matches no event there", () => {
+    const macOnly = 'host.os.type == "macos" and event.type == "start"';
+    expect(onHost("linux", `process where ${macOnly}`)).toEqual([]);
+    expect(onHost("macos", `process where ${macOnly}`)).toEqual(["exec", "fork"]);
+    expect(onHost("linux", 'file where host.os.type == "macos" and file.name == "login.keychain-db"')).toEqual([]);
+    expect(onHost("linux", 'file where host.os.type in ("macos", "linux")')).toEqual(["create", "delete", "modify", "open", "rename"]);
+    expect(onHost("linux", 'file where host.os.type : "LINUX"')).toEqual(["create", "delete", "modify", "open", "rename"]);
+    expect(onHost("linux", 'file where host.os.type == "Linux"')).toEqual([]);
+    expect(onHost("linux", 'file where host.os.type : "mac*"')).toEqual(["create", "delete", "modify", "open", "rename"]);
+    expect(onHost("linux", 'file where host.os.type == "macos" or file.name == "x"')).toEqual(["create", "delete", "modify", "open", "rename"]);
+    expect(onHost("linux", 'file where host.os.type != "macos"')).toEqual(["create", "delete", "modify", "open", "rename"]);
+    // Read without a host, the condition is not understood: every kind.
+    expect(kinds(`process where ${macOnly}`)).toEqual(["exec", "fork"]);
   });
 });
 
@@ -133,7 +149,7 @@ describe("deriveEventRelevance", () => {
         case 12: return `event.action ${pick(["==", ":"])} ${JSON.stringify(pick(["open", "creation", "modification", "rename", "deletion", "Open"]))}`;
         case 13: return `event.type in (${JSON.stringify(pick(["creation", "change", "deletion", "access", "start"]))}, ${JSON.stringify(pick(["end", "change"]))})`;
         case 14: return `file.path : ${JSON.stringify(pick(["/Users/*/Library/Keychains/*", "/tmp/*", "*"]))}`;
-        case 15: return `file.extension == ${JSON.stringify(pick(["keychain-db", "txt"]))}`;
+        case 15: return rand(2) ? `file.extension == ${JSON.stringify(pick(["keychain-db", "txt"]))}` : `host.os.type ${pick(["==", ":"])} ${JSON.stringify(pick(["macos", "linux", "MacOS"]))}`;
         case 0: return `process.args == ${w}`;
         case 1: return `process.args : ${w}`;
         case 2: return `process.name : ${w}`;
@@ -157,7 +173,8 @@ describe("deriveEventRelevance", () => {
     for (let round = 0; round < 400; round++) {
       const queries = [`${pick(["process", "file"])} where ${expr(3)}`];
       if (rand(3) === 0) queries.push(`${pick(["process", "any", "file"])} where ${expr(2)}`);
-      const relevant = relevance(...queries);
+      // testMapper's host is a Mac.
+      const relevant = deriveEventRelevance(queries.map((q) => parseQuery(q)), { hostOsType: "macos" });
       const tests = queries.map((q) => compileQuery(q).test!);
       const mapper = testMapper();
       let pid = 100;

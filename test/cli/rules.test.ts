@@ -12,7 +12,7 @@ const macsensor = (...args: string[]) => spawnSync(process.execPath, [cli, ...ar
 
 describe("macsensor rules validate", () => {
   it("shipped rules: a table of loaded files, exit 0", () => {
-    const r = macsensor("rules", "validate", "rules");
+    const r = macsensor("rules", "validate", "--host-os", "macos", "rules");
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^STATUS\s+FILE\s+RULE ID\s+FIRES\s+NEEDS\s+NAME \/ REASON$/);
@@ -20,7 +20,7 @@ describe("macsensor rules validate", () => {
       expect.stringMatching(/^loaded\s+rules\/macos\/keychain_dump_via_security\.toml\s+4d667968-8a1d-4326-92cd-8c2bed996ab9\s+yes\s+process\s+Keychain Secrets Dumped via Security Command$/),
     );
     expect(lines).toContainEqual(expect.stringMatching(/^loaded\s+rules\/macos\/keychain_database_opened_by_unexpected_process\.toml\s+\S+\s+yes\s+file\s+/));
-    expect(lines).toContainEqual(expect.stringMatching(/^(\d+) of \1 loaded rules can fire on this sensor's events \(process, file\)$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^(\d+) of \1 loaded rules can fire on this sensor's events \(process, file; host\.os\.type macos\)$/));
     expect(lines.at(-1)).toMatch(/^\d+ loaded, 0 skipped, 0 in error$/);
     expect(r.stderr).toBe("");
   });
@@ -42,13 +42,25 @@ describe("macsensor rules validate", () => {
     expect(table.stdout).toMatch(
       /^loaded\s+test\/fixtures\/rules\/coverage\/network_then_file\.toml\s+\S+\s+no\s+file,network\s+Download Then Keychain Read: needs network events, which this sensor does not produce$/m,
     );
-    expect(table.stdout).toMatch(/^1 of 2 loaded rules can fire on this sensor's events \(process, file\)\n2 loaded, 0 skipped, 0 in error$/m);
+    expect(table.stdout).toMatch(/^1 of 2 loaded rules can fire on this sensor's events \(process, file; host\.os\.type \w+\)\n2 loaded, 0 skipped, 0 in error$/m);
     const json = macsensor("rules", "validate", "--json", "test/fixtures/rules/coverage");
     const rows = json.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(rows.map((r) => [r.name, r.needs, r.fires, r.reason])).toEqual([
       ["Keychain Opened", ["file"], true, null],
       ["Download Then Keychain Read", ["file", "network"], false, "needs network events, which this sensor does not produce"],
     ]);
+  });
+
+  it("--host-os: a macOS rule cannot fire for a Linux sensor (the default on Linux), and can for any OS", () => {
+    const rule = "rules/macos/keychain_dump_via_security.toml";
+    const linux = macsensor("rules", "validate", "--json", "--host-os", "linux", rule);
+    expect(JSON.parse(linux.stdout)).toMatchObject({ fires: false, reason: "its host.os.type condition excludes this sensor's host (linux)" });
+    expect(JSON.parse(macsensor("rules", "validate", "--json", "--host-os", "any", rule).stdout)).toMatchObject({ fires: true, reason: null });
+    const here = process.platform === "darwin" ? "macos" : process.platform === "linux" ? "linux" : undefined;
+    if (here) expect(macsensor("rules", "validate", rule).stdout).toContain(`host.os.type ${here})`);
+    const bad = macsensor("rules", "validate", "--host-os", "Mac OS", rule);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--host-os must be");
   });
 
   it("--json: one object per file with file, status, rule_id, name, reason", () => {

@@ -298,4 +298,25 @@ describe("only the running agent's own run counts", () => {
     expect(r.stdout).toContain(`(of the last run, pid ${previousPid}, which has stopped)`);
     expect(readOpsSummary(runLog).run).toEqual({ pid: previousPid, started: iso(2 * HOUR) });
   });
+
+  it("shows which opens the running agent holds (its latest file guards record) and the block rules that cannot hold theirs", () => {
+    const guards = (ago: number, marks: unknown[], unguarded: string[]) =>
+      record({ "@timestamp": iso(ago), message: "file guards", macsensor: { guards: { active: true, configured: ["/srv/x"], marks, unguarded } } });
+    writeFileSync(
+      runLog,
+      [
+        started(previousPid, 2 * HOUR, "linux"),
+        guards(2 * HOUR, [{ kind: "dir", path: "/old", rules: ["r0 (old)"] }], []),
+        started(agent.pid!, 5_000, "linux"),
+        guards(4_000, [{ kind: "dir", path: "/old", rules: ["r0 (old)"] }], []),
+        // After a reload: the newest record is the one in force.
+        guards(2_000, [{ kind: "dir", path: "/etc", rules: ["r1 (shadow)", "r2 (gshadow)"] }, { kind: "filesystem", path: "/home", rules: ["r3 (keys)"] }], ["r4"]),
+      ].join("\n") + "\n",
+    );
+    writeFileSync(pidFile, `${agent.pid}\n`);
+    const r = statusOf();
+    expect(r.stdout).toContain("held opens:      /srv/x (auth.guard_paths), files in /etc (2 block rules), filesystem /home (1 block rule)\n");
+    expect(r.stdout).toContain("warning: 1 block rule(s) cannot hold the opens they match (they alert, the opens go ahead): r4\n");
+    expect(JSON.parse(statusOf("--json").stdout).guards).toMatchObject({ configured: ["/srv/x"], unguarded: ["r4"], marks: [{ path: "/etc" }, { path: "/home" }] });
+  });
 });

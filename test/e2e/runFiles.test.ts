@@ -1,9 +1,10 @@
 /**
  * File events end to end on Linux (as root): `macsensor run --backend linux` with a file rule and a file block
- * rule, real files touched by real processes, alerts read back from the alert log; a guarded open denied for real.
+ * rule, real files touched by real processes, alerts read back from the alert log; a guarded open denied for real,
+ * the guard derived from the block rule alone (no auth.guard_paths).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,11 +34,14 @@ describe.runIf(live)("macsensor run --backend linux: file events (live, as root)
   let watched: string;
   let secret: string;
   let other: string;
+  let rules: string;
+  let log: string;
   let agent: Agent;
 
   beforeAll(async () => {
     dir = realpathSync(mkdtempSync(join(tmpdir(), "macsensor-e2e-files-")));
-    const rules = join(dir, "rules");
+    rules = join(dir, "rules");
+    log = join(dir, "macsensor.log");
     watched = join(dir, "watched");
     mkdirSync(rules);
     mkdirSync(watched);
@@ -55,9 +59,9 @@ describe.runIf(live)("macsensor run --backend linux: file events (live, as root)
       ruleToml(BLOCK_RULE_ID, `file where event.action == "open" and file.path == "${secret}"`, { name: "Secret file opened (test)" }),
     );
     const config = join(dir, "config.toml");
-    writeFileSync(config, `[auth]\nguard_paths = ["${secret}"]\n\n[actions]\n"${BLOCK_RULE_ID}" = "block"\n`);
+    writeFileSync(config, `[actions]\n"${BLOCK_RULE_ID}" = "block"\n`);
     alerts = join(dir, "alerts.ndjson");
-    agent = spawnAgent(["run", "--backend", "linux", "--config", config, "--rules", rules, "--alerts", alerts, "--log", join(dir, "macsensor.log")], {
+    agent = spawnAgent(["run", "--backend", "linux", "--config", config, "--rules", rules, "--alerts", alerts, "--log", log], {
       ...process.env,
       MACSENSOR_DEV: "1",
       MACSENSOR_PID_FILE: join(dir, "macsensor.pid"),
@@ -84,14 +88,34 @@ describe.runIf(live)("macsensor run --backend linux: file events (live, as root)
     expect(alert.process.parent.pid).toBe(process.pid);
   });
 
-  it("a block rule makes cat of the guarded file fail (EPERM: fanotify's only denial errno), other files open", async () => {
+  it("says at start which opens it holds, and for which block rule", () => {
+    expect(agent.stderr()).toContain(`macsensor:   files in ${join(dir, "guard")}: block rule ${BLOCK_RULE_ID} (Secret file opened (test))`);
+  });
+
+  it("a block rule alone makes cat of its file fail with EPERM (fanotify's FAN_DENY; EACCES is not possible), its neighbour opens", async () => {
     const denied = await run("/bin/cat", [secret]);
     expect(denied.code).not.toBe(0);
-    expect(denied.stderr).toContain("Operation not permitted");
+    // strerror(EPERM): FAN_DENY fails the open with EPERM, and FAN_DENY_ERRNO (Linux 6.13+, pre-content groups
+    // only) does not allow EACCES either; see docs/internals.md, "Denied opens: EPERM, not EACCES".
+    expect(denied.stderr).toBe(`/bin/cat: ${secret}: Operation not permitted\n`);
     expect(await run("/bin/cat", [other])).toMatchObject({ code: 0, stdout: "public\n" });
     const alert = await waitFor("the block alert", () => readNdjson(alerts).find((a) => a.rule.id === BLOCK_RULE_ID), 5_000);
     expect(alert.process.pid).toBe(denied.pid);
     expect(alert.macsensor.response).toMatchObject({ action: "block", result: "success" });
+  });
+
+  it("a reload that removes the block rule unguards its file; putting it back guards it again", async () => {
+    const aside = join(dir, "secret.toml.off");
+    renameSync(join(rules, "secret.toml"), aside);
+    const before = agent.stderr().length;
+    agent.child.kill("SIGHUP");
+    await waitFor("the reload", () => (agent.stderr().slice(before).includes("no open is held for a verdict") ? true : undefined), 10_000);
+    expect(await run("/bin/cat", [secret])).toMatchObject({ code: 0, stdout: "s3cret\n" });
+    renameSync(aside, join(rules, "secret.toml"));
+    const again = agent.stderr().length;
+    agent.child.kill("SIGHUP");
+    await waitFor("the second reload", () => (agent.stderr().slice(again).includes(`block rule ${BLOCK_RULE_ID}`) ? true : undefined), 10_000);
+    expect((await run("/bin/cat", [secret])).code).not.toBe(0);
   });
 
   it("the agent killed with SIGKILL while an open is pending never hangs the host", async () => {
@@ -114,5 +138,44 @@ describe.runIf(live)("macsensor run --backend linux: file events (live, as root)
     expect(await pending).toBe(0);
     expect(out).toBe("s3cret\n");
     expect(spawnSync("/bin/cat", [secret], { encoding: "utf8" }).stdout).toBe("s3cret\n");
+  });
+});
+
+describe.runIf(live)("macsensor run --backend linux: a macOS-only file rule (live, as root)", () => {
+  let dir: string;
+  let log: string;
+  let agent: Agent;
+
+  beforeAll(async () => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), "macsensor-e2e-macrule-")));
+    const rules = join(dir, "rules");
+    mkdirSync(rules);
+    log = join(dir, "macsensor.log");
+    writeFileSync(
+      join(rules, "keychain.toml"),
+      ruleToml(BLOCK_RULE_ID, `file where host.os.type == "macos" and event.type == "access" and file.name == "login.keychain-db"`, { name: "Keychain opened (macOS)" }),
+    );
+    const config = join(dir, "config.toml");
+    writeFileSync(config, `[actions]\n"${BLOCK_RULE_ID}" = "block"\n`);
+    agent = spawnAgent(["run", "--backend", "linux", "--config", config, "--rules", rules, "--alerts", join(dir, "alerts.ndjson"), "--log", log], {
+      ...process.env,
+      MACSENSOR_DEV: "1",
+      MACSENSOR_PID_FILE: join(dir, "macsensor.pid"),
+    });
+    await waitForLinuxStart(agent);
+  });
+
+  afterAll(() => {
+    if (agent?.child.exitCode === null) agent.child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("subscribes to no file event, holds no open, and says the rule cannot fire here", () => {
+    const loaded = readNdjson(log).find((r) => r.message === "rules loaded");
+    expect(loaded?.macsensor.event_kinds).toEqual([]);
+    expect(agent.stderr()).toMatch(/1 rules \(0 can fire on this sensor's events, 1 blocking\)/);
+    expect(agent.stderr()).toContain("no open is held for a verdict");
+    const warning = readNdjson(log).find((r) => r.message === "rule loaded but can never fire");
+    expect(warning?.macsensor.reason).toBe("its host.os.type condition excludes this sensor's host (linux)");
   });
 });

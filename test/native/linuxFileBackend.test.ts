@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLinuxFileBackend, type LinuxFileBackend, type LinuxFileBackendOptions } from "../../src/sensor/linuxFileBackend.js";
 import { defaultAddonPaths } from "../../src/sensor/native.js";
+import { parseQuery } from "../../src/eql/index.js";
 import type { RawEvent } from "../../src/sensor/rawEvent.js";
 
 const live = process.platform === "linux" && process.getuid?.() === 0;
@@ -207,6 +208,81 @@ describe.runIf(live)("fanotify guarded opens", () => {
     } finally {
       agent.kill("SIGKILL");
     }
+  });
+
+  it("holds the opens a block rule names, derived from its query, and not its neighbours'; a new rule set unguards them", async () => {
+    const r = await Recorder.start({ kinds: ["open"] });
+    const report = r.backend.setGuardRules(
+      [{ id: "r1", name: "secret", query: parseQuery(`file where event.action == "open" and file.path == "${secret}"`) }],
+      { hostOsType: "linux" },
+    );
+    expect(report).toMatchObject({ active: true, problems: [], unguarded: [], marks: [{ kind: "dir", path: join(dir, "guard"), rules: ["r1 (secret)"] }] });
+    r.onAuth = (e, backend) => backend.respond(e.auth!.id, false);
+    const denied = await run("/bin/cat", [secret]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain("Operation not permitted");
+    const fine = await run("/bin/cat", [other]);
+    expect(fine).toMatchObject({ code: 0, stdout: "public\n" });
+    // The neighbour's open was seen by the directory mark, allowed natively, and still reported as an open.
+    await until("the neighbour's open", () => r.find("open", other, fine.pid) !== undefined);
+    expect(r.events.filter((e) => e.auth !== undefined).map((e) => e.file?.path)).toEqual([secret]);
+    expect(r.backend.stats()).toMatchObject({ authRequests: 1, authDenied: 1 });
+    expect(r.backend.stats().permAllowedNative).toBeGreaterThan(0);
+
+    expect(r.backend.setGuardRules([], { hostOsType: "linux" })).toMatchObject({ marks: [], problems: [] });
+    const permEvents = r.backend.stats().permAllowedNative;
+    expect(await run("/bin/cat", [secret])).toMatchObject({ code: 0, stdout: "s3cret\n" });
+    expect(await run("/bin/cat", [other])).toMatchObject({ code: 0 });
+    // The directory's mark is gone: its opens no longer even reach the reader.
+    expect(r.backend.stats()).toMatchObject({ authRequests: 1, permAllowedNative: permEvents });
+  });
+
+  it("never holds the agent's own opens of a file a block rule guards", async () => {
+    const r = await Recorder.start({ kinds: ["open"], authBudgetMs: 500, denyOnTimeout: true });
+    r.backend.setGuardRules([{ id: "r4", name: "secret", query: parseQuery(`file where file.path == "${secret}"`) }], { hostOsType: "linux" });
+    // Synchronous: were it held, JavaScript could not answer and the watchdog would deny it.
+    expect(readFileSync(secret, "utf8")).toBe("s3cret\n");
+    expect(r.backend.stats()).toMatchObject({ authRequests: 0 });
+  });
+
+  it("a guarded directory holds its children's opens only, and a deeper open is still reported", async () => {
+    const deep = join(dir, "guard", "sub", "deep");
+    mkdirSync(join(dir, "guard", "sub"), { recursive: true });
+    writeFileSync(deep, "deep\n");
+    const r = await Recorder.start({ guardPaths: [join(dir, "guard")], kinds: ["open"] });
+    r.onAuth = (e, backend) => backend.respond(e.auth!.id, true);
+    const cat = await run("/bin/cat", [deep]);
+    expect(cat).toMatchObject({ code: 0, stdout: "deep\n" });
+    await until("the deep open", () => r.find("open", deep, cat.pid) !== undefined);
+    expect(r.backend.stats()).toMatchObject({ authRequests: 0 });
+  });
+
+  it("an allowed guarded open is reported once, with its auth request, not again as a plain open", async () => {
+    const r = await Recorder.start({ kinds: ["open"] });
+    r.backend.setGuardRules([{ id: "r2", name: "secret", query: parseQuery(`file where file.path == "${secret}"`) }], { hostOsType: "linux" });
+    r.onAuth = (e, backend) => backend.respond(e.auth!.id, true);
+    const allowed = await run("/bin/cat", [secret]);
+    expect(allowed).toMatchObject({ code: 0, stdout: "s3cret\n" });
+    const marker = await run("/bin/cat", [other]);
+    await until("the marker's open", () => r.find("open", other, marker.pid) !== undefined);
+    expect(r.events.filter((e) => e.kind === "open" && e.file?.path === secret).map((e) => e.auth !== undefined)).toEqual([true]);
+  });
+
+  it("a guard on a filesystem (a wildcard under a directory) holds only the opens that pass the rule's path filter", async () => {
+    const r = await Recorder.start({ kinds: ["open"] });
+    const report = r.backend.setGuardRules([{ id: "r3", name: "deep", query: parseQuery(`file where file.path : "${dir}/guard/sec*"`) }], { hostOsType: "linux" });
+    expect(report.marks).toEqual([expect.objectContaining({ kind: "filesystem" })]);
+    r.onAuth = (e, backend) => backend.respond(e.auth!.id, false);
+    expect((await run("/bin/cat", [secret])).code).not.toBe(0);
+    expect(await run("/bin/cat", [other])).toMatchObject({ code: 0, stdout: "public\n" });
+    expect(r.backend.stats()).toMatchObject({ authRequests: 1, authDenied: 1 });
+    // Allowed, the open is reported once: its notification is known (by the filesystem's id) for a held one.
+    r.onAuth = (e, backend) => backend.respond(e.auth!.id, true);
+    const allowed = await run("/bin/cat", [secret]);
+    expect(allowed).toMatchObject({ code: 0, stdout: "s3cret\n" });
+    const marker = await run("/bin/cat", [other]);
+    await until("the marker's open", () => r.find("open", other, marker.pid) !== undefined);
+    expect(r.events.filter((e) => e.kind === "open" && e.pid === allowed.pid && e.file?.path === secret).map((e) => e.auth !== undefined)).toEqual([true]);
   });
 
   it("refuses a guarded path that does not exist, naming it", async () => {

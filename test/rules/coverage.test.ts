@@ -25,4 +25,15 @@ describe("ruleCoverage", () => {
     expect(coverage('sequence by process.entity_id [process where true] ![network where true]')).toEqual({ needs: ["process"], fires: true });
     expect(coverage('sequence by host.id [library where true] [registry where true]').reason).toBe("needs library and registry events, which this sensor does not produce");
   });
+
+  it("on a sensor whose host is another OS than the rule's host.os.type names, a rule never fires", () => {
+    const macOnly = parseQuery('process where host.os.type == "macos" and event.type == "start" and process.name == "security"');
+    expect(ruleCoverage(macOnly, { hostOsType: "linux" })).toEqual({ needs: ["process"], fires: false, reason: "its host.os.type condition excludes this sensor's host (linux)" });
+    expect(ruleCoverage(macOnly, { hostOsType: "macos" })).toEqual({ needs: ["process"], fires: true });
+    expect(ruleCoverage(macOnly)).toEqual({ needs: ["process"], fires: true });
+    const either = parseQuery('sequence [process where host.os.type == "linux"] [file where host.os.type == "macos"]');
+    expect(ruleCoverage(either, { hostOsType: "linux" }).fires).toBe(false);
+    // An action the sensor never writes is still named as such.
+    expect(ruleCoverage(parseQuery('file where event.action == "launch_daemon"'), { hostOsType: "linux" }).reason).toMatch(/event\.action/);
+  });
 });
