@@ -69,6 +69,7 @@ cp "$PROVISIONING_PROFILE" "$APP/Contents/embedded.provisionprofile"
 cp "$LAUNCHD/com.macsensor.agent.plist" "$LAUNCHD/install.sh" "$LAUNCHD/uninstall.sh" "$LAUNCHD/config.toml" \
 	"$APP/Contents/Resources/"
 cp -R "$REPO/rules" "$APP/Contents/Resources/rules"
+cp "$LAUNCHD/newsyslog/macsensor.conf" "$APP/Contents/Resources/newsyslog.conf"
 
 echo "== 4. Code signing: hardened runtime, timestamp; inner code first, same Team ID throughout"
 codesign --force --options runtime --timestamp --sign "$APP_IDENTITY" "$APP/Contents/Frameworks/macsensor.node"

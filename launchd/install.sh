@@ -148,6 +148,15 @@ cp "$RESOURCES/$LABEL.plist" "$PLIST"
 own 0:0 "$PLIST"
 chmod 0644 "$PLIST"
 
+# newsyslog rotates what launchd captures for the agent (stderr.log); the agent rotates its own logs.
+if [ -f "$RESOURCES/newsyslog.conf" ]; then
+	system_dir "$ROOT/etc"
+	system_dir "$ROOT/etc/newsyslog.d"
+	cp "$RESOURCES/newsyslog.conf" "$ROOT/etc/newsyslog.d/macsensor.conf"
+	own 0:0 "$ROOT/etc/newsyslog.d/macsensor.conf"
+	chmod 0644 "$ROOT/etc/newsyslog.d/macsensor.conf"
+fi
+
 # `sudo macsensor status` for admins: a link to the bundle's executable on the default PATH.
 system_dir "$ROOT/usr/local/bin"
 ln -sfn "/Library/Application Support/macsensor/macsensor.app/Contents/MacOS/macsensor" "$ROOT/usr/local/bin/macsensor"

@@ -58,7 +58,7 @@ if [ "$UNLOAD" -eq 1 ] && "$LAUNCHCTL" print "system/$LABEL" >/dev/null 2>&1; th
 	"$LAUNCHCTL" bootout "system/$LABEL" || true
 fi
 
-rm -f "$PLIST"
+rm -f "$PLIST" "$ROOT/etc/newsyslog.d/macsensor.conf"
 rm -rf "$SUPPORT/macsensor.app" "$SUPPORT/macsensor.app.new" "$SUPPORT/rules/macsensor"
 rm -f "$ROOT/var/run/macsensor.pid"
 if [ -L "$ROOT/usr/local/bin/macsensor" ]; then rm -f "$ROOT/usr/local/bin/macsensor"; fi

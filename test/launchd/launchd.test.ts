@@ -235,6 +235,7 @@ describe("install.sh and uninstall.sh in a staged root", () => {
   writeFileSync(join(bundle, "Contents", "Info.plist"), read("bundle/Info.plist"), { mode: 0o666 });
   writeFileSync(join(bundle, "Contents", "Resources", "com.macsensor.agent.plist"), read("com.macsensor.agent.plist"));
   writeFileSync(join(bundle, "Contents", "Resources", "config.toml"), read("config.toml"));
+  writeFileSync(join(bundle, "Contents", "Resources", "newsyslog.conf"), read("newsyslog/macsensor.conf"));
   writeFileSync(join(bundle, "Contents", "Resources", "rules", "macos", "a.toml"), "# rule\n", { mode: 0o666 });
 
   const run = (script: string, args: string[]) =>
@@ -255,6 +256,8 @@ describe("install.sh and uninstall.sh in a staged root", () => {
     expect(mode(`${support}/rules/macsensor/macos/a.toml`)).toBe("0644");
     expect(mode("Library/LaunchDaemons/com.macsensor.agent.plist")).toBe("0644");
     expect(mode("Library/Logs/macsensor")).toBe("0750");
+    expect(mode("etc/newsyslog.d/macsensor.conf")).toBe("0644");
+    expect(readFileSync(join(root, "etc/newsyslog.d/macsensor.conf"), "utf8")).toBe(read("newsyslog/macsensor.conf"));
     expect(readlinkSync(join(root, "usr/local/bin/macsensor"))).toBe(`${APP}/Contents/MacOS/macsensor`);
     if (isRoot) {
       for (const p of [support, `${support}/config.toml`, `${support}/macsensor.app/Contents/MacOS/macsensor`, "Library/Logs/macsensor"]) {
@@ -335,5 +338,37 @@ describe("install.sh and uninstall.sh in a staged root", () => {
     expect(run("uninstall.sh", ["--root", root, "--purge"]).status).toBe(0);
     // --root never talks to launchctl
     expect(readFileSync(calls, "utf8")).toBe("");
+  });
+});
+
+describe("newsyslog/macsensor.conf", () => {
+  const entries = read("newsyslog/macsensor.conf")
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith("#"))
+    .map((l) => l.trim().split(/\s+/));
+  const daemon = plist.parse(read("com.macsensor.agent.plist")) as Dict;
+
+  it("rotates every file launchd writes for the agent, and none the agent rotates itself", () => {
+    const launchdFiles = [daemon.StandardErrorPath, daemon.StandardOutPath].filter((p) => typeof p === "string" && p !== "/dev/null");
+    expect(entries.map((e) => e[0]).sort()).toEqual([...launchdFiles].sort());
+    for (const own of ["/Library/Logs/macsensor/alerts.ndjson", "/Library/Logs/macsensor/macsensor.log"]) {
+      expect(entries.map((e) => e[0])).not.toContain(own);
+    }
+  });
+
+  it("each entry is well formed: root:wheel, 0640 as the agent's logs, bounded, uncompressed, no process signalled", () => {
+    for (const [path, owner, mode, count, size, when, flags, ...rest] of entries) {
+      expect([path, owner, mode]).toEqual([path, "root:wheel", "640"]);
+      expect(Number(count)).toBeGreaterThan(0);
+      expect(Number(size)).toBeGreaterThan(0);
+      expect(when).toBe("*");
+      expect(flags).toMatch(/^[^ZJX]*N[^ZJX]*$/);
+      expect(rest).toEqual([]);
+    }
+  });
+
+  it("is copied into the bundle by build-pkg.sh and removed by uninstall.sh", () => {
+    expect(read("build-pkg.sh")).toContain('cp "$LAUNCHD/newsyslog/macsensor.conf" "$APP/Contents/Resources/newsyslog.conf"');
+    expect(read("uninstall.sh")).toContain('"$ROOT/etc/newsyslog.d/macsensor.conf"');
   });
 });
