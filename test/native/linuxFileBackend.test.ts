@@ -122,6 +122,21 @@ describe.runIf(live)("fanotify file events", () => {
     const seqs = r.events.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
   });
+
+  it("puts each event in its own directory when one read holds events from more directories than it caches", async () => {
+    const r = await Recorder.start();
+    r.backend.setRelevance({ kinds: ["create"], execPrefilter: null });
+    const root = join(dir, "many");
+    const dirs = Array.from({ length: 40 }, (_, i) => join(root, `d${i}`));
+    for (const d of dirs) mkdirSync(d, { recursive: true });
+    // One process, round robin over the directories, far faster than the reader reads: few reads, many directories each.
+    const files = Array.from({ length: 400 }, (_, i) => join(dirs[(i * 7) % dirs.length], `f${i}`));
+    const script = files.map((f) => `: > ${f}`).join("\n");
+    expect((await run("/bin/sh", ["-c", script])).code).toBe(0);
+    const created = () => r.events.filter((e) => e.kind === "create" && String(e.file?.path).startsWith(root)).map((e) => e.file?.path);
+    await until("every create", () => created().length >= files.length);
+    expect(created()).toEqual(files);
+  });
 });
 
 describe.runIf(live)("fanotify guarded opens", () => {
