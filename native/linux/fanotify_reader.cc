@@ -30,10 +30,6 @@ namespace {
 #endif
 
 constexpr size_t kReadBuffer = 256 * 1024;
-// The name group is read at most this often while events keep coming: each read then takes a few hundred events
-// at once rather than one or two, which spares wake-ups and lets the per-buffer caches hit. An event after a quiet
-// spell is read at once; none waits longer than this. Permission events (the other group) are never held.
-constexpr uint64_t kNameReadIntervalNs = 5'000'000;
 constexpr size_t kRememberedExpired = 65536;
 
 uint64_t MonoNs() {
@@ -241,6 +237,11 @@ bool FanotifyReader::Guarded(const std::string& path) const {
 void FanotifyReader::Run() {
   pthread_setname_np(pthread_self(), "macsensor-fan");  // so that its CPU can be told apart in /proc/<pid>/task
   std::vector<char> buf(kReadBuffer);
+  // The name group is read at most every read_interval_ms while events keep coming: each read then takes a few
+  // hundred events at once rather than one or two, which spares wake-ups and lets the per-buffer caches hit. An
+  // event after a quiet spell is read at once; none waits longer than the interval. Permission events (the other
+  // group) are never held.
+  const uint64_t interval_ns = static_cast<uint64_t>(options_.read_interval_ms) * 1000000ull;
   uint64_t name_read_at = 0;  // MonoNs of the last read of the name group
   for (;;) {
     int timeout_ms = -1;
@@ -254,9 +255,9 @@ void FanotifyReader::Run() {
       }
     }
     const uint64_t now = MonoNs();
-    const bool name_due = now - name_read_at >= kNameReadIntervalNs;
+    const bool name_due = now - name_read_at >= interval_ns;
     if (!name_due) {
-      const int wait_ms = static_cast<int>((name_read_at + kNameReadIntervalNs - now + 999999) / 1000000);
+      const int wait_ms = static_cast<int>((name_read_at + interval_ns - now + 999999) / 1000000);
       timeout_ms = timeout_ms < 0 ? wait_ms : std::min(timeout_ms, wait_ms);
     }
     // poll skips a negative fd: the name group is left to fill until it is due.
@@ -267,7 +268,11 @@ void FanotifyReader::Run() {
       last_error_ = Errno("poll");
       return;
     }
-    if (n > 0 && (fds[2].revents & POLLIN)) return;
+    if (n > 0 && (fds[2].revents & POLLIN)) {
+      // What the kernel queued before the stop, held back by the read interval, is still reported.
+      ReadNameGroup(buf.data(), buf.size());
+      return;
+    }
     // Permission events first: a process waits on each.
     if (n > 0 && (fds[0].revents & POLLIN)) ReadOpenGroup(buf.data(), buf.size());
     if (n > 0 && (fds[1].revents & POLLIN)) {

@@ -41,6 +41,8 @@ struct FanotifyOptions {
   int auth_budget_ms = 2000;               // answered by the reader thread after this long
   bool deny_on_timeout = false;            // what the reader thread answers then (fail open by default)
   std::unordered_set<int32_t> ignore_pids;  // never reported, their opens always allowed
+  // The name group is read at most this often while events keep coming (see kNameReadInterval in the .cc).
+  int read_interval_ms = 5;
 };
 
 struct FanotifyStats {

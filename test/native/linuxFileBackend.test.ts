@@ -137,6 +137,26 @@ describe.runIf(live)("fanotify file events", () => {
     await until("every create", () => created().length >= files.length);
     expect(created()).toEqual(files);
   });
+
+  it("stop still reports what the kernel queued before it, though the read interval held it back", async () => {
+    // A long interval: once the first create has been read, the second waits for the next read, 5 s later.
+    const r = await Recorder.start({ readIntervalMs: 5_000 });
+    r.backend.setRelevance({ kinds: ["create"], execPrefilter: null });
+    const root = join(dir, "before-stop");
+    mkdirSync(root);
+    const [first, second] = [join(root, "first"), join(root, "second")];
+    expect((await run("/bin/sh", ["-c", `: > ${first}`])).code).toBe(0);
+    await until("the first create", () => r.find("create", first) !== undefined);
+    expect((await run("/bin/sh", ["-c", `: > ${second}`])).code).toBe(0);
+    expect(r.find("create", second)).toBeUndefined();
+    running.splice(running.indexOf(r), 1);
+    await r.backend.stop();
+    expect(r.events.filter((e) => String(e.file?.path).startsWith(root)).map((e) => e.file?.path)).toEqual([first, second]);
+  });
+
+  it("rejects a read interval out of range with the option's name", async () => {
+    await expect(Recorder.start({ readIntervalMs: -1 })).rejects.toThrow(/readIntervalMs must be an integer from 0 to 10000, got -1/);
+  });
 });
 
 describe.runIf(live)("fanotify guarded opens", () => {
