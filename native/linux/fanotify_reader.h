@@ -76,7 +76,8 @@ class FanotifyReader {
 
   // Creates the groups, marks, starts the thread. Empty string on success, else why not.
   std::string Start();
-  // Stops the thread, allows every pending permission event, closes the groups. Idempotent.
+  // Reads what the name group still holds, stops the thread, allows every pending permission event, closes the
+  // groups. Idempotent.
   void Stop();
 
   // Which file kinds to report from now on (a mask of KindBit); marks are added and removed to match, so the
