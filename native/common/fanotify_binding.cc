@@ -1,5 +1,5 @@
 // binding.startFanotify({ roots, kinds, guardPaths, authBudgetMs, denyOnTimeout, ignorePids, queueCapacity,
-//   batchMax }, (events) => ...) → handle (root only; see native/linux/fanotify_reader.h)
+//   batchMax, readIntervalMs }, (events) => ...) → handle (root only; see native/linux/fanotify_reader.h)
 //   handle.setKinds(kinds): the file kinds ("open" | "create" | "modify" | "rename" | "delete") to report.
 //   handle.setPathFilter(spec | null): file events whose paths fail the FilePrefilterSpec are counted, not queued.
 //   handle.setGuards({ dirs, filesystems, filter }) → string[]: the opens held besides guardPaths (derived from
@@ -231,14 +231,16 @@ Napi::Value StartFanotify(const Napi::CallbackInfo& info) {
   }
   Napi::Object opts = info[0].As<Napi::Object>();
   linux_fan::FanotifyOptions fo;
-  double capacity = 16384, batch_max = 512, budget = 2000;
+  double capacity = 16384, batch_max = 512, budget = 2000, read_interval = fo.read_interval_ms;
   std::string error;
   if (!ReadInt(opts, "queueCapacity", 1, 1 << 24, &capacity, &error) ||
       !ReadInt(opts, "batchMax", 1, 1 << 20, &batch_max, &error) ||
-      !ReadInt(opts, "authBudgetMs", 1, 60000, &budget, &error)) {
+      !ReadInt(opts, "authBudgetMs", 1, 60000, &budget, &error) ||
+      !ReadInt(opts, "readIntervalMs", 0, 10000, &read_interval, &error)) {
     return TypeFail(env, error);
   }
   fo.auth_budget_ms = static_cast<int>(budget);
+  fo.read_interval_ms = static_cast<int>(read_interval);
   std::vector<std::string> roots;
   if (!ReadStringList(env, opts, "roots", "startFanotify", &roots) ||
       !ReadStringList(env, opts, "guardPaths", "startFanotify", &fo.guard_paths)) {

@@ -15,6 +15,7 @@
 //   whatever is pending.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -45,6 +46,8 @@ struct FanotifyOptions {
   int auth_budget_ms = 2000;               // answered by the reader thread after this long
   bool deny_on_timeout = false;            // what the reader thread answers then (fail open by default)
   std::unordered_set<int32_t> ignore_pids;  // never reported, their opens always allowed
+  // The name group is read at most this often while events keep coming (see kNameReadInterval in the .cc).
+  int read_interval_ms = 5;
 };
 
 struct FanotifyStats {
@@ -85,7 +88,8 @@ class FanotifyReader {
 
   // Creates the groups, marks, starts the thread. Empty string on success, else why not.
   std::string Start();
-  // Stops the thread, allows every pending permission event, closes the groups. Idempotent.
+  // Reads what the name group still holds, stops the thread, allows every pending permission event, closes the
+  // groups. Idempotent.
   void Stop();
 
   // Which file kinds to report from now on (a mask of KindBit); marks are added and removed to match, so the
@@ -146,22 +150,30 @@ class FanotifyReader {
   std::vector<std::string> guard_files_, guard_dirs_;
   std::thread thread_;
   uint64_t seq_ = 0;  // reader thread only
-  // Reader thread only, valid for one read() buffer: the last executable and directory resolved. A tar or a
-  // build touches many files in a row from one process and one directory; these spare a readlink, and an
-  // open_by_handle_at + readlink + close, per event. Within one buffer they are no staler than a fresh read.
+  // Reader thread only, valid for one read() buffer: the last executable and the directories resolved in it. A
+  // tar or a build touches many files in a row from one process and a few directories; these spare a readlink,
+  // and an open_by_handle_at + readlink + close, per event. Within one buffer they are no staler than a fresh
+  // read (every event in it was queued before the buffer was read).
   struct {
     int32_t pid = 0;
     bool ok = false;
     std::string exe;
   } exe_cache_;
-  struct {
+  static constexpr size_t kDirCacheSlots = 16;
+  struct DirSlot {
     std::string handle;  // fsid + file handle bytes
     std::string path;
-  } dir_cache_;
+  };
+  std::array<DirSlot, kDirCacheSlots> dir_cache_;
+  size_t dir_cache_used_ = 0;  // slots valid in this buffer
+  size_t dir_cache_next_ = 0;  // the slot replaced next once all are used
   void ForgetCaches() {
     exe_cache_.pid = 0;
-    dir_cache_.handle.clear();
+    dir_cache_used_ = 0;
   }
+  // Whether a name-group event for `path` (and a rename's `original`) can match a rule; counts `events` as
+  // path_filtered when not.
+  bool PassesPathFilter(const std::string& path, const std::string* original, uint64_t events);
 
   mutable std::mutex mu_;
   uint32_t kinds_ = 0;  // under mu_: what the marks currently ask for

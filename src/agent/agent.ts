@@ -247,6 +247,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       // Backends number every event they lose, so their own count and the gaps the pipeline saw agree;
       // the larger covers a backend that reports neither way.
       drops: Math.max(b.dropped, pipeline.counts.seqGaps),
+      // File events the backend's reader dropped because no rule's path condition can match them (not lost).
+      fileEventsFiltered: b.pathFiltered ?? 0,
       deadlineFallbacks: b.watchdogAnswers ?? 0,
       // Of the alerts raised: on disk, waiting in memory for the disk, never to be written.
       alertsWritten: options.alertLog.written,

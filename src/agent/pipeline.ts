@@ -108,6 +108,8 @@ export interface PipelineCounts {
   partialExecs: number;
   /** Events no loaded rule could match: they fed the process table, with no ECS document or rule run. */
   notMatchable: number;
+  /** Of `events`, file events (what reached JavaScript; the backend may have dropped others no rule can match). */
+  fileEvents: number;
   /** Events whose rule evaluation took longer than the budget (they were still evaluated in full). */
   evalOverruns: number;
   errors: number;
@@ -131,6 +133,7 @@ export class Pipeline {
     duplicateNotifySkipped: 0,
     partialExecs: 0,
     notMatchable: 0,
+    fileEvents: 0,
     evalOverruns: 0,
     errors: 0,
   };
@@ -147,6 +150,7 @@ export class Pipeline {
     }
     this.counts.events++;
     if (raw.partial && raw.kind === "exec") this.counts.partialExecs++;
+    if (isFileEvent(raw)) this.counts.fileEvents++;
     let event: EcsEvent;
     let detections: readonly PipelineDetection[];
     let detector: PipelineDetector;

@@ -81,6 +81,11 @@ export interface FanotifyStartOptions {
   ignorePids?: number[];
   queueCapacity?: number;
   batchMax?: number;
+  /**
+   * While events keep coming, create/open/modify/rename/delete are read at most this often (ms), a few hundred at a
+   * time; an event after a quiet spell is read at once. Default 5; 0 reads each as it comes.
+   */
+  readIntervalMs?: number;
 }
 
 /** Counters of a fanotify session; `dropped` = queueDropped + kernelOverflows. */

@@ -97,7 +97,10 @@ describe("startAgent and event relevance", () => {
       file: { path: "/tmp/macsensor-demo/secret", name: "secret" },
       process: { executable: "/usr/bin/cat", args: ["cat", "/tmp/macsensor-demo/secret"], parent: { name: "bash" } },
     });
-    expect(agent.counts()).toMatchObject({ events: 5, notMatchable: 4, alerts: 1 });
+    expect(agent.counts()).toMatchObject({ events: 5, notMatchable: 4, alerts: 1, fileEvents: 2, fileEventsFiltered: 0 });
+    // The file events the backend's reader dropped by path are counted beside those that reached the rules.
+    backend.extraStats = { pathFiltered: 7 };
+    expect(agent.counts()).toMatchObject({ fileEvents: 2, fileEventsFiltered: 7 });
     await agent.stop();
     const lines = readFileSync(join(dir, "ops.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.message === "rule loaded but can never fire")).toMatchObject([

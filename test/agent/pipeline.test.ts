@@ -191,11 +191,13 @@ describe("Pipeline", () => {
     p.handle(exec({ seq: 2 }));
     p.handle(exec({ seq: 3, args: ["ls"], auth: { id: 4, deadlineMs: 0 } }));
     p.handle(exec({ seq: 4, kind: "exit" as const, args: undefined }));
-    expect(tracked).toEqual([1, 4]);
+    p.handle(exec({ seq: 5, kind: "open" as const, args: undefined, file: { path: "/tmp/unrelated" } }));
+    expect(tracked).toEqual([1, 4, 5]);
     expect(mapped).toEqual([2, 3]);
     expect(h.answers).toEqual([[4, true]]);
     expect(h.alerts).toHaveLength(1);
-    expect(p.counts).toMatchObject({ events: 4, notMatchable: 2, alerts: 1 });
+    // File events are counted apart too, matchable or not (what the backend's reader let through).
+    expect(p.counts).toMatchObject({ events: 5, notMatchable: 3, fileEvents: 1, alerts: 1 });
   });
 });
 

@@ -123,6 +123,41 @@ describe.runIf(live)("fanotify file events", () => {
     const seqs = r.events.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => seqs[0] + i));
   });
+
+  it("puts each event in its own directory when one read holds events from more directories than it caches", async () => {
+    const r = await Recorder.start();
+    r.backend.setRelevance({ kinds: ["create"], execPrefilter: null });
+    const root = join(dir, "many");
+    const dirs = Array.from({ length: 40 }, (_, i) => join(root, `d${i}`));
+    for (const d of dirs) mkdirSync(d, { recursive: true });
+    // One process, round robin over the directories, far faster than the reader reads: few reads, many directories each.
+    const files = Array.from({ length: 400 }, (_, i) => join(dirs[(i * 7) % dirs.length], `f${i}`));
+    const script = files.map((f) => `: > ${f}`).join("\n");
+    expect((await run("/bin/sh", ["-c", script])).code).toBe(0);
+    const created = () => r.events.filter((e) => e.kind === "create" && String(e.file?.path).startsWith(root)).map((e) => e.file?.path);
+    await until("every create", () => created().length >= files.length);
+    expect(created()).toEqual(files);
+  });
+
+  it("stop still reports what the kernel queued before it, though the read interval held it back", async () => {
+    // A long interval: once the first create has been read, the second waits for the next read, 5 s later.
+    const r = await Recorder.start({ readIntervalMs: 5_000 });
+    r.backend.setRelevance({ kinds: ["create"], execPrefilter: null });
+    const root = join(dir, "before-stop");
+    mkdirSync(root);
+    const [first, second] = [join(root, "first"), join(root, "second")];
+    expect((await run("/bin/sh", ["-c", `: > ${first}`])).code).toBe(0);
+    await until("the first create", () => r.find("create", first) !== undefined);
+    expect((await run("/bin/sh", ["-c", `: > ${second}`])).code).toBe(0);
+    expect(r.find("create", second)).toBeUndefined();
+    running.splice(running.indexOf(r), 1);
+    await r.backend.stop();
+    expect(r.events.filter((e) => String(e.file?.path).startsWith(root)).map((e) => e.file?.path)).toEqual([first, second]);
+  });
+
+  it("rejects a read interval out of range with the option's name", async () => {
+    await expect(Recorder.start({ readIntervalMs: -1 })).rejects.toThrow(/readIntervalMs must be an integer from 0 to 10000, got -1/);
+  });
 });
 
 describe.runIf(live)("fanotify guarded opens", () => {
