@@ -8,7 +8,8 @@ import { createEcsMapper, type EcsMapper } from "../ecs/mapper.js";
 import { defaultAgent } from "../ecs/agent.js";
 import { detectHost, type EcsHost } from "../ecs/host.js";
 import { seedFromProc } from "../ecs/procSeed.js";
-import { createSystemUserNames } from "../ecs/userNames.js";
+import { liveUserNames } from "../ecs/hostMapper.js";
+import { prefetchKnownUsers } from "../ecs/userNames.js";
 import { checkTrustedRulePaths, UntrustedPathError } from "../config/trust.js";
 import type { Query } from "../eql/ast.js";
 import type { AlertLog } from "../output/alertLog.js";
@@ -107,7 +108,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const host = options.host ?? detectHost();
   const mapper =
     options.mapper ??
-    createEcsMapper({ host, agent: defaultAgent(host), users: createSystemUserNames() });
+    createEcsMapper({ host, agent: defaultAgent(host), users: liveUserNames() });
   if (options.seedFromProc ?? process.platform === "linux") {
     try {
       const seeded = seedFromProc(mapper.table);
@@ -197,6 +198,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     onOverrun: (overrun) => slowRules.report(overrun),
   });
 
+  // Nothing on the event path may block (an AUTH exec waits for this thread): names are resolved off the thread,
+  // the logged-in user's before the backend starts.
+  await prefetchKnownUsers(mapper.users, 2000);
   await backend.start((events) => {
     for (const raw of events) {
       try {
