@@ -4,6 +4,7 @@
  * the defaults here, so tests can start a real agent with their own rules, logs and backend.
  */
 import { DEFAULT_EVENT_BUDGET_MS } from "../config/schema.js";
+import type { EcsEvent } from "../ecs/ecsEvent.js";
 import { createEcsMapper, type EcsMapper } from "../ecs/mapper.js";
 import { defaultAgent } from "../ecs/agent.js";
 import { detectHost, type EcsHost } from "../ecs/host.js";
@@ -182,6 +183,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     : undefined;
   const pipeline = new Pipeline({
     map: (raw) => mapper.map(raw),
+    ...(mapper.preview ? { preview: (raw: RawEvent) => (mapper.preview as (raw: RawEvent) => EcsEvent)(raw) } : {}),
     track: (raw) => mapper.track(raw),
     detector: () => detector,
     actions: () => options.actions,

@@ -38,6 +38,11 @@ export interface EcsMapper {
   map(raw: RawEvent): EcsEvent;
   /** Feeds the process table only: for events no rule needs to see, which then cost no document. */
   track(raw: RawEvent): void;
+  /**
+   * The ECS document of an exec that has not happened yet (an AUTH exec), leaving the process table as it was:
+   * the exec may be denied, and if it runs its NOTIFY is mapped (map) then. Other kinds: as map.
+   */
+  preview?(raw: RawEvent): EcsEvent;
 }
 
 /**
@@ -209,9 +214,25 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
   }
 
   function map(raw: RawEvent): EcsEvent {
+    return mapWith(raw, (r, decoded) => table.apply(r, decoded));
+  }
+
+  function preview(raw: RawEvent): EcsEvent {
+    if (raw.kind !== "exec") return map(raw);
+    let undo: (() => void) | undefined;
+    const doc = mapWith(raw, (r, decoded) => {
+      const tentative = table.applyTentativeExec(r, decoded);
+      undo = tentative.undo;
+      return tentative.result;
+    });
+    undo?.();
+    return doc;
+  }
+
+  function mapWith(raw: RawEvent, apply: (raw: RawEvent, decoded: DecodedImage) => ApplyResult): EcsEvent {
     rawBytes.length = 0;
     const decoded = decodeImage(raw);
-    const applied: ApplyResult = table.apply(raw, decoded);
+    const applied: ApplyResult = apply(raw, decoded);
     const entry = applied.entry;
 
     const process: Record<string, unknown> = { pid: raw.pid, entity_id: entry.entityId };
@@ -331,5 +352,5 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
     return doc;
   }
 
-  return { table, map, track, ...(users ? { users } : {}) };
+  return { table, map, track, preview, ...(users ? { users } : {}) };
 }
