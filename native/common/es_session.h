@@ -22,7 +22,8 @@
 //
 // File events (SetFileEvents): NOTIFY_OPEN / CREATE / CLOSE (reported only when `modified`) / RENAME / UNLINK for
 // the file kinds the loaded rules need, nothing before. While a block rule on file events is loaded AUTH_OPEN
-// replaces NOTIFY_OPEN the same way AUTH_EXEC replaces NOTIFY_EXEC, with its own native pre-filter over the path
+// replaces NOTIFY_OPEN (subscribed before NOTIFY_OPEN goes, so no open is unseen; unlike execs, opens are reported
+// from their AUTH message: they are far too many to take twice), with its own native pre-filter over the path
 // (SetOpenPrefilter), the same pending table and the same watchdog; it is answered with es_respond_flags_result
 // (ALLOW = UINT32_MAX, which masks none of the requested fflag bits; DENY = 0), never cached.
 //
