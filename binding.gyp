@@ -8,7 +8,9 @@
         "native/common/procargs.cc",
         "native/common/procargs_js.cc",
         "native/common/prefilter.cc",
-        "native/common/prefilter_js.cc"
+        "native/common/prefilter_js.cc",
+        "native/common/id_names.cc",
+        "native/common/id_names_js.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -36,7 +36,7 @@ sources=("$here"/macos/*.cc
   "$here"/common/es_session.cc "$here"/common/es_convert.cc "$here"/common/es_binding.cc
   "$here"/common/pending_auth.cc "$here"/common/deadline_watchdog.cc "$here"/common/prefilter.cc
   "$here"/common/prefilter_js.cc "$here"/common/raw_event_js.cc "$here"/common/addon.cc
-  "$here"/common/procargs.cc "$here"/common/procargs_js.cc)
+  "$here"/common/procargs.cc "$here"/common/procargs_js.cc "$here"/common/id_names.cc "$here"/common/id_names_js.cc)
 
 status=0
 for target in arm64-apple-macos13 x86_64-apple-macos13; do

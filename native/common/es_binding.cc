@@ -14,7 +14,7 @@
 //   binding.setRelevance(h, { kinds, execPrefilter })  // the NOTIFY events that wake JS at once
 //                                  // (event_relevance.h; until set: execs); AUTH requests always do
 //   binding.respond(h, authId, allow) → "answered" | "tooLate" | "duplicate" | "unknown" | "error"
-//   binding.setAuthExec(h, on)        // subscribe AUTH_EXEC (block rules loaded) or go back to NOTIFY_EXEC
+//   binding.setAuthExec(h, on)        // subscribe AUTH_EXEC beside NOTIFY_EXEC (block rules loaded), or unsubscribe it
 //   binding.setPrefilter(h, spec | null)
 //   binding.setFileEvents(h, { kinds, authOpen, openPrefilter })  // the file kinds to subscribe ("open",
 //                                  // "create", "modify", "rename", "delete"; others ignored), AUTH_OPEN instead of
@@ -318,6 +318,7 @@ Napi::Value EsStats(const Napi::CallbackInfo& info) {
   set("respondErrors", static_cast<double>(s.respond_errors));
   set("retainedNow", static_cast<double>(s.retained_now));
   set("pendingAuth", static_cast<double>(s.pending_auth));
+  set("ownChildren", static_cast<double>(s.own_children));
   return out;
 }
 

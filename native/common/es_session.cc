@@ -1,5 +1,7 @@
 #include "es_session.h"
 
+#include <bsm/libbsm.h>
+
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -13,7 +15,6 @@ namespace {
 constexpr es_event_type_t kReportEvents[] = {ES_EVENT_TYPE_NOTIFY_EXEC, ES_EVENT_TYPE_NOTIFY_FORK,
                                              ES_EVENT_TYPE_NOTIFY_EXIT};
 constexpr es_event_type_t kAuthExec[] = {ES_EVENT_TYPE_AUTH_EXEC};
-constexpr es_event_type_t kNotifyExec[] = {ES_EVENT_TYPE_NOTIFY_EXEC};
 
 // One actionable message per es_new_client failure.
 void DescribeNewClientError(es_new_client_result_t r, std::string* error, std::string* code) {
@@ -97,6 +98,8 @@ std::unique_ptr<EsSession> EsSession::Start(EsSessionOptions options, Sink sink,
     return nullptr;
   }
   self->client_ = client;
+  audit_token_t self_token;
+  if (GetSelfAuditToken(&self_token)) self->self_pid_ = audit_token_to_pid(self_token);
   self->ApplyMutes();
 
   bool ok = es_subscribe(client, kReportEvents, 3) == ES_RETURN_SUCCESS;
@@ -134,17 +137,13 @@ bool EsSession::SetAuthExec(bool on, std::string* error) {
     return false;
   }
   if (on == auth_exec_) return true;
+  // NOTIFY_EXEC stays subscribed either way (see the header): only AUTH_EXEC comes and goes.
   if (on) {
     if (es_subscribe(client_, kAuthExec, 1) != ES_RETURN_SUCCESS) {
       *error = "es_subscribe(AUTH_EXEC) failed";
       return false;
     }
-    es_unsubscribe(client_, kNotifyExec, 1);
   } else {
-    if (es_subscribe(client_, kNotifyExec, 1) != ES_RETURN_SUCCESS) {
-      *error = "es_subscribe(NOTIFY_EXEC) failed";
-      return false;
-    }
     es_unsubscribe(client_, kAuthExec, 1);
   }
   auth_exec_ = on;
@@ -220,7 +219,7 @@ void EsSession::OnMessage(es_client_t* client, const es_message_t* msg) {
     counters_.seq_gap_drops.fetch_add(gap, std::memory_order_relaxed);
     next_seq_ += gap;  // JavaScript sees the gap in `seq`
   }
-  if (!EsIsConvertible(msg)) {
+  if (!EsIsConvertible(msg) || FromOwnChild(msg)) {
     if (msg->action_type == ES_ACTION_TYPE_AUTH) Respond(client, msg, true);
     return;
   }
@@ -229,6 +228,14 @@ void EsSession::OnMessage(es_client_t* client, const es_message_t* msg) {
     return;
   }
   Deliver(ConvertEsMessage(msg, options_.convert));
+}
+
+bool EsSession::FromOwnChild(const es_message_t* msg) const {
+  if (!options_.mute_self || self_pid_ <= 0 || msg->process == nullptr || msg->process->ppid != self_pid_) {
+    return false;
+  }
+  own_children_.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 bool EsSession::Prefiltered(const es_message_t* msg) const {
@@ -261,6 +268,8 @@ void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
     if (msg->event_type == ES_EVENT_TYPE_AUTH_OPEN) {
       counters_.prefiltered_opens.fetch_add(1, std::memory_order_relaxed);
       if (!report_prefiltered_opens_.load(std::memory_order_relaxed)) return;
+    } else {
+      return;  // an exec: its NOTIFY_EXEC reports it once it has run
     }
     Deliver(ConvertEsMessage(msg, options_.convert));
     return;
@@ -383,6 +392,7 @@ EsSessionStats EsSession::Stats() const {
   s.respond_errors = counters_.respond_errors.load();
   s.retained_now = RetainedMessage::Live();
   s.pending_auth = pending_.Size();
+  s.own_children = own_children_.load();
   return s;
 }
 

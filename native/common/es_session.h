@@ -1,15 +1,29 @@
 // EsSession: one Endpoint Security client and everything that happens on its messages.
 //
 // Report mode subscribes NOTIFY_EXEC, NOTIFY_FORK, NOTIFY_EXIT. While a block rule is loaded (SetAuthExec(true))
-// AUTH_EXEC replaces NOTIFY_EXEC (subscribe AUTH first, then unsubscribe NOTIFY, so no exec goes unseen; the
-// reverse order when switching back): every exec is then reported from its AUTH message, so nothing is reported
-// twice. An AUTH exec that the native pre-filter rules out is answered ALLOW at once and reported without an
-// `auth` field; a candidate is retained, reported with `auth: {id, deadlineMs}` and answered by JavaScript
-// (Respond) or, if JavaScript is late, by the deadline watchdog — exactly once either way.
+// AUTH_EXEC is subscribed beside NOTIFY_EXEC, on the same client. Every exec that ran is reported from its
+// NOTIFY_EXEC (sent only after the exec succeeded, so an exec denied by us, or by another ES client, is never
+// reported as a started process, and an exec allowed from the ES cache, which skips AUTH, is still reported).
+// An AUTH exec that the native pre-filter rules out is answered ALLOW at once and not reported (its NOTIFY will
+// be); a candidate is retained, reported with `auth: {id, deadlineMs}` and answered by JavaScript (Respond) or, if
+// JavaScript is late, by the deadline watchdog — exactly once either way. JavaScript runs the rules on the AUTH
+// event and pairs the NOTIFY that follows an allowed exec with it by (pid, pidversion) of the new image (the same
+// in both), so the rules run once per exec (src/agent/pipeline.ts).
+// One client rather than a second one for NOTIFY: ES delivers a client's messages serially, so an exec's NOTIFY
+// always comes after its AUTH and the pairing never has to wait for the other client; one mute set covers both;
+// and ES clients are a scarce, system-wide resource. Our handler never blocks, so NOTIFY messages cost the AUTH
+// ones behind them microseconds.
+//
+// The agent's own children (acting process's ppid is this process, with mute_self): their AUTH execs are answered
+// ALLOW natively and none of their events are reported, as if muted. A child of the agent must never wait for the
+// JavaScript thread: if that thread were the one waiting for the child (a synchronous spawn), the exec would
+// stall until the watchdog answered. Only the agent forks processes whose parent it is, so this mutes nothing
+// else; the child's own children (grandchildren) are not muted.
 //
 // File events (SetFileEvents): NOTIFY_OPEN / CREATE / CLOSE (reported only when `modified`) / RENAME / UNLINK for
 // the file kinds the loaded rules need, nothing before. While a block rule on file events is loaded AUTH_OPEN
-// replaces NOTIFY_OPEN the same way AUTH_EXEC replaces NOTIFY_EXEC, with its own native pre-filter over the path
+// replaces NOTIFY_OPEN (subscribed before NOTIFY_OPEN goes, so no open is unseen; unlike execs, opens are reported
+// from their AUTH message: they are far too many to take twice), with its own native pre-filter over the path
 // (SetOpenPrefilter), the same pending table and the same watchdog; it is answered with es_respond_flags_result
 // (ALLOW = UINT32_MAX, which masks none of the requested fflag bits; DENY = 0), never cached.
 //
@@ -70,6 +84,7 @@ struct EsSessionStats {
   uint64_t respond_errors = 0;  // es_respond_auth_result / es_respond_flags_result did not return SUCCESS
   int64_t retained_now = 0;     // es_retain_message references held (all sessions)
   uint64_t pending_auth = 0;
+  uint64_t own_children = 0;  // messages of the agent's own children, answered ALLOW / dropped natively
 };
 
 enum class RespondStatus { Answered, TooLate, Duplicate, Unknown, Error };
@@ -117,6 +132,8 @@ class EsSession {
   std::shared_ptr<const FilePrefilter> CurrentOpenPrefilter() const;
   // Whether the native pre-filter rules this AUTH message out (answer ALLOW at once, no JavaScript).
   bool Prefiltered(const es_message_t* msg) const;
+  // Whether the acting process is a child of this process (and mute_self): its messages are muted natively.
+  bool FromOwnChild(const es_message_t* msg) const;
 
   EsSessionOptions options_;
   Sink sink_;
@@ -137,6 +154,8 @@ class EsSession {
   bool auth_exec_ = false;  // JS thread
   std::vector<es_event_type_t> file_subscriptions_;  // JS thread
   std::atomic<bool> report_prefiltered_opens_{false};
+  int32_t self_pid_ = -1;  // set once in Start, before any message
+  mutable std::atomic<uint64_t> own_children_{0};
 
   struct Counters {
     std::atomic<uint64_t> received{0}, to_js{0}, auth_to_js{0}, prefiltered{0}, prefiltered_opens{0}, watchdog_answers{0},

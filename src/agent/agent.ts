@@ -4,12 +4,14 @@
  * the defaults here, so tests can start a real agent with their own rules, logs and backend.
  */
 import { DEFAULT_EVENT_BUDGET_MS } from "../config/schema.js";
+import type { EcsEvent } from "../ecs/ecsEvent.js";
 import { createEcsMapper, type EcsMapper } from "../ecs/mapper.js";
 import { defaultAgent } from "../ecs/agent.js";
 import { detectHost, type EcsHost } from "../ecs/host.js";
 import { seedFromProc } from "../ecs/procSeed.js";
 import { ttyPath } from "../ecs/tty.js";
-import { createSystemUserNames } from "../ecs/userNames.js";
+import { liveUserNames } from "../ecs/hostMapper.js";
+import { prefetchKnownUsers } from "../ecs/userNames.js";
 import { checkTrustedRulePaths, UntrustedPathError } from "../config/trust.js";
 import type { Query } from "../eql/ast.js";
 import type { AlertLog } from "../output/alertLog.js";
@@ -115,7 +117,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const host = options.host ?? detectHost();
   const mapper =
     options.mapper ??
-    createEcsMapper({ host, agent: defaultAgent(host), users: createSystemUserNames() });
+    createEcsMapper({ host, agent: defaultAgent(host), users: liveUserNames() });
   if (options.seedFromProc ?? process.platform === "linux") {
     try {
       const seeded = seedFromProc(mapper.table);
@@ -206,6 +208,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const ttyNotifier = options.ttyMessage === null ? undefined : createTtyNotifier(options.ttyMessage ?? DEFAULT_TTY_MESSAGE);
   const pipeline = new Pipeline({
     map: (raw) => mapper.map(raw),
+    ...(mapper.preview ? { preview: (raw: RawEvent) => (mapper.preview as (raw: RawEvent) => EcsEvent)(raw) } : {}),
     track: (raw) => mapper.track(raw),
     detector: () => detector,
     actions: () => actions,
@@ -223,6 +226,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     ...(ttyNotifier ? { onStopped: (stopped: StoppedEvent) => tellTerminal(ttyNotifier, stopped) } : {}),
   });
 
+  // Nothing on the event path may block (an AUTH exec waits for this thread): names are resolved off the thread,
+  // the logged-in user's before the backend starts.
+  await prefetchKnownUsers(mapper.users, 2000);
   await backend.start((events) => {
     for (const raw of events) {
       try {

@@ -7,7 +7,7 @@ import { isFileEventKind } from "../ecs/mapper.js";
 import type { Hit } from "../eql/api.js";
 import { actionOf, decideVerdict, type RuleActions } from "../response/verdict.js";
 import type { RuleAction, RuleMetadata } from "../rules/ruleMetadata.js";
-import type { RawEvent } from "../sensor/rawEvent.js";
+import type { RawAuthRequest, RawEvent } from "../sensor/rawEvent.js";
 
 export interface PipelineDetection {
   rule: RuleMetadata;
@@ -44,6 +44,8 @@ export interface PipelineResponse {
   action: RuleAction;
   result: ResponseResult;
   reason?: string;
+  /** The event was denied (by this rule's block or another's): the alert says so, whatever this rule's action. */
+  denied?: boolean;
 }
 
 export interface AlertRequest {
@@ -58,6 +60,11 @@ export type AuthAnswerStatus = "ok" | "late" | "unknown" | "error";
 
 export interface PipelineDeps {
   map(raw: RawEvent): EcsEvent;
+  /**
+   * The document of an AUTH exec without changing the process table (EcsMapper.preview): the exec may be denied;
+   * if it runs, its NOTIFY is mapped with `map`. Absent: AUTH execs are mapped with `map`.
+   */
+  preview?(raw: RawEvent): EcsEvent;
   /**
    * Feeds the process table only. With `relevant`, an event no loaded rule could match goes here instead of
    * `map` and the detector (AUTH requests always take the full path).
@@ -104,6 +111,12 @@ export interface PipelineCounts {
   authLate: number;
   seqGaps: number;
   duplicateNotifySkipped: number;
+  /** NOTIFY execs that completed an allowed AUTH exec: alerted with the AUTH's detections, rules not run again. */
+  notifyPaired: number;
+  /** AUTH execs that were denied (by a block rule, or by the fail-closed watchdog): alerted as denied, never as started. */
+  execsDenied: number;
+  /** Allowed AUTH execs whose NOTIFY never came (another ES client denied it, the exec failed, or ES dropped it). */
+  execsNeverReported: number;
   /** Execs that could not be read whole (Linux: the process was gone before /proc was read), so rules saw less. */
   partialExecs: number;
   /** Events no loaded rule could match: they fed the process table, with no ECS document or rule run. */
@@ -116,10 +129,25 @@ export interface PipelineCounts {
 }
 
 /**
- * Every exec of one image carries the same (pid, pidversion); ES may report it twice (AUTH then NOTIFY, or, while
- * AUTH_EXEC is being switched on or off, a pre-filtered AUTH and a NOTIFY). Rules run on the first only.
+ * Every exec of one image carries the same (pid, pidversion). Execs reported twice without AUTH: rules run on the
+ * first only.
  */
 const EXEC_MEMORY = 4096;
+/**
+ * How long (event time) an allowed AUTH exec waits for its NOTIFY_EXEC. ES sends the NOTIFY right after the exec
+ * runs, on the same client, so a minute without it means it will not come.
+ */
+const NOTIFY_WAIT_MS = 60_000;
+const NO_DETECTIONS: readonly PipelineDetection[] = Object.freeze([]);
+
+/** An allowed AUTH exec whose alerts wait for its NOTIFY_EXEC: only an exec that ran is alerted as started. */
+interface AwaitingNotify {
+  detections: readonly PipelineDetection[];
+  /** The AUTH exec's document (the one the rules saw, in any sequence hit). */
+  event: EcsEvent;
+  authOutcome: PipelineResponse | undefined;
+  time: number;
+}
 
 export class Pipeline {
   readonly counts: PipelineCounts = {
@@ -131,6 +159,9 @@ export class Pipeline {
     authLate: 0,
     seqGaps: 0,
     duplicateNotifySkipped: 0,
+    notifyPaired: 0,
+    execsDenied: 0,
+    execsNeverReported: 0,
     partialExecs: 0,
     notMatchable: 0,
     fileEvents: 0,
@@ -139,11 +170,33 @@ export class Pipeline {
   };
   private readonly lastSeq = new Map<string, number>();
   private readonly seenExecs = new Set<string>();
+  /** Allowed AUTH execs by (pid, pidversion), oldest first. */
+  private readonly awaitingNotify = new Map<string, AwaitingNotify>();
 
   constructor(private readonly deps: PipelineDeps) {}
 
+  /**
+   * AUTH and NOTIFY of one exec run the rules once, on the AUTH (they must decide before it runs). A denied exec is
+   * alerted at once as denied; an allowed one's alerts wait for its NOTIFY, which ES sends only if the exec ran, and
+   * then carry the NOTIFY's document (the started process). An exec without AUTH (pre-filtered natively, cached by
+   * ES, or AUTH_EXEC off) is judged on its NOTIFY.
+   */
   handle(raw: RawEvent): void {
     this.trackSequence(raw);
+    if (raw.kind === "exec") {
+      this.expireAwaitingNotify(raw.time);
+      const key = execKey(raw);
+      if (key !== undefined && raw.auth) {
+        this.handleAuthExec(raw, key);
+        return;
+      }
+      const awaiting = key === undefined ? undefined : this.awaitingNotify.get(key);
+      if (key !== undefined && awaiting) {
+        this.awaitingNotify.delete(key);
+        this.completeExec(raw, awaiting);
+        return;
+      }
+    }
     if (this.isRepeatedExec(raw)) {
       this.counts.duplicateNotifySkipped++;
       return;
@@ -191,19 +244,119 @@ export class Pipeline {
       const action = actionOf(actions, detection.rule.ruleId);
       const response = this.respondTo(action, raw, authOutcome, () => (killOutcome ??= this.killOnce(raw.pid)));
       this.emitAlert(detection, event, response);
-      if (response.result === "success" && (response.action === "block" || response.action === "kill")) {
-        stopped ??= { raw, event, rule: detection.rule, action: response.action === "block" ? "blocked" : "killed" };
-      }
+      stopped ??= stoppedBy(raw, event, detection, response);
     }
-    if (stopped && this.deps.onStopped) {
-      try {
-        this.deps.onStopped(stopped);
-      } catch (error) {
-        this.counts.errors++;
-        this.deps.onError(error, raw);
+    this.tellStopped(stopped);
+    if (budget && evalMs > budget.ms) this.overran({ raw, event, detector, ms: evalMs, budgetMs: budget.ms });
+  }
+
+  /** An AUTH exec: rules run here, once; the answer goes back; alerts now if denied, else when its NOTIFY comes. */
+  private handleAuthExec(raw: RawEvent, key: string): void {
+    const auth = raw.auth as RawAuthRequest;
+    this.counts.events++;
+    if (raw.partial) this.counts.partialExecs++;
+    let event: EcsEvent;
+    let detections: readonly PipelineDetection[];
+    let detector: PipelineDetector;
+    const budget = this.deps.evalBudget;
+    let evalMs = 0;
+    try {
+      detector = this.deps.detector();
+      event = this.deps.preview ? this.deps.preview(raw) : this.deps.map(raw);
+      const start = budget?.now();
+      detections = detector.push(event);
+      if (budget && start !== undefined) evalMs = budget.now() - start;
+    } catch (error) {
+      this.counts.errors++;
+      this.deps.onError(error, raw);
+      this.answer(auth.id, true);
+      return;
+    }
+    const actions = this.deps.actions();
+    const allow = decideVerdict(detections.map((d) => d.rule), actions).verdict === "allow";
+    const status = this.answer(auth.id, allow);
+    const authOutcome = allow ? undefined : blockOutcome(status, this.deps.failClosed === true, raw);
+    // Denied for certain: our DENY was taken, or JavaScript was late and the fail-closed watchdog denied it.
+    const denied = status === "ok" ? !allow : status === "late" && this.deps.failClosed === true;
+    if (denied) {
+      this.counts.execsDenied++;
+      const deniedEvent = asDenied(event);
+      let stopped: StoppedEvent | undefined;
+      for (const detection of detections) {
+        const action = actionOf(actions, detection.rule.ruleId);
+        const response: PipelineResponse =
+          action === "block" && authOutcome
+            ? authOutcome
+            : { action, result: "success", reason: "the exec was denied, so it never ran; reported only", denied: true };
+        this.emitAlert(detection, deniedEvent, response);
+        stopped ??= stoppedBy(raw, deniedEvent, detection, response);
       }
+      this.tellStopped(stopped);
+    } else {
+      // A block rule matched but its DENY did not take (late, no longer pending): a failed block is alerted now,
+      // not when (or whether) the NOTIFY comes; the NOTIFY then only feeds the process table.
+      let waiting = detections;
+      if (!allow) {
+        let killOutcome: PipelineResponse | undefined;
+        for (const detection of detections) {
+          const response = this.respondTo(actionOf(actions, detection.rule.ruleId), raw, authOutcome, () => (killOutcome ??= this.killOnce(raw.pid)));
+          this.emitAlert(detection, event, response);
+        }
+        waiting = NO_DETECTIONS;
+      }
+      if (this.awaitingNotify.size >= EXEC_MEMORY) this.expireOldestAwaiting();
+      this.awaitingNotify.set(key, { detections: waiting, event, authOutcome, time: raw.time });
     }
     if (budget && evalMs > budget.ms) this.overran({ raw, event, detector, ms: evalMs, budgetMs: budget.ms });
+  }
+
+  /** The NOTIFY of an allowed AUTH exec: the exec ran. Feeds the process table and raises the AUTH's alerts. */
+  private completeExec(raw: RawEvent, awaiting: AwaitingNotify): void {
+    this.counts.notifyPaired++;
+    let event: EcsEvent;
+    try {
+      event = this.deps.map(raw);
+    } catch (error) {
+      this.counts.errors++;
+      this.deps.onError(error, raw);
+      return;
+    }
+    if (awaiting.detections.length === 0) return;
+    const actions = this.deps.actions();
+    let killOutcome: PipelineResponse | undefined;
+    let stopped: StoppedEvent | undefined;
+    for (const detection of awaiting.detections) {
+      const action = actionOf(actions, detection.rule.ruleId);
+      const response = this.respondTo(action, raw, awaiting.authOutcome, () => (killOutcome ??= this.killOnce(raw.pid)));
+      this.emitAlert(detection, event, response, awaiting.event);
+      stopped ??= stoppedBy(raw, event, detection, response);
+    }
+    this.tellStopped(stopped);
+  }
+
+  private tellStopped(stopped: StoppedEvent | undefined): void {
+    if (!stopped || !this.deps.onStopped) return;
+    try {
+      this.deps.onStopped(stopped);
+    } catch (error) {
+      this.counts.errors++;
+      this.deps.onError(error, stopped.raw);
+    }
+  }
+
+  private expireAwaitingNotify(now: number): void {
+    for (const [key, awaiting] of this.awaitingNotify) {
+      if (now - awaiting.time <= NOTIFY_WAIT_MS) break;
+      this.awaitingNotify.delete(key);
+      this.counts.execsNeverReported++;
+    }
+  }
+
+  private expireOldestAwaiting(): void {
+    const oldest = this.awaitingNotify.keys().next().value;
+    if (oldest === undefined) return;
+    this.awaitingNotify.delete(oldest);
+    this.counts.execsNeverReported++;
   }
 
   private overran(overrun: EvalOverrun): void {
@@ -259,10 +412,11 @@ export class Pipeline {
     return { action: "kill", result: "failure", reason: failure };
   }
 
-  private emitAlert(detection: PipelineDetection, event: EcsEvent, response: PipelineResponse): void {
+  /** `replaced`: the AUTH document the rules saw, shown in a sequence as `event` (its NOTIFY's) instead. */
+  private emitAlert(detection: PipelineDetection, event: EcsEvent, response: PipelineResponse, replaced?: EcsEvent): void {
     const sequenceEvents =
       detection.hit.kind === "sequence"
-        ? detection.hit.events.filter((e): e is EcsEvent => e !== null)
+        ? detection.hit.events.filter((e): e is EcsEvent => e !== null).map((e) => (replaced !== undefined && e === replaced ? event : e))
         : undefined;
     try {
       this.deps.alert({ rule: detection.rule, event, response, ...(sequenceEvents ? { sequenceEvents } : {}) });
@@ -308,6 +462,12 @@ function execKey(raw: RawEvent): string | undefined {
   return token ? `${token.pid}:${token.pidversion}` : undefined;
 }
 
+/** The AUTH exec's document as the alert shows a denied exec: not a started process (event.type "denied"). */
+function asDenied(event: EcsEvent): EcsEvent {
+  const fields = (event.event ?? {}) as Record<string, unknown>;
+  return { ...event, event: { ...fields, type: ["denied"], outcome: "failure" } };
+}
+
 function isFileEvent(raw: RawEvent): boolean {
   return isFileEventKind(raw.kind);
 }
@@ -325,4 +485,10 @@ function blockOutcome(status: AuthAnswerStatus, failClosed: boolean, raw: RawEve
     case "error":
       return { action: "block", result: "failure", reason: "the backend could not deliver the answer" };
   }
+}
+
+/** What a block or kill that took effect stopped, for the user's terminal; undefined for anything else. */
+function stoppedBy(raw: RawEvent, event: EcsEvent, detection: PipelineDetection, response: PipelineResponse): StoppedEvent | undefined {
+  if (response.result !== "success" || (response.action !== "block" && response.action !== "kill")) return undefined;
+  return { raw, event, rule: detection.rule, action: response.action === "block" ? "blocked" : "killed" };
 }

@@ -4,7 +4,8 @@ import { detectHost, type EcsHost } from "./host.js";
 import { createEcsMapper, type EcsAgent, type EcsMapper } from "./mapper.js";
 import { readProcProcesses } from "./procSeed.js";
 import { ProcessTable, type ProcessTableOptions } from "./processTable.js";
-import { createSystemUserNames, type UserNameResolver } from "./userNames.js";
+import { loadNative } from "../sensor/native.js";
+import { createLiveUserNames, isAsyncUserNames, type UserNameResolver } from "./userNames.js";
 
 export interface HostMapperOptions {
   /** Default: detectHost(). */
@@ -27,5 +28,25 @@ export function createHostMapper(options: HostMapperOptions = {}): EcsMapper {
   const seed = options.seed ?? (process.platform === "linux" ? "proc" : false);
   if (seed === "proc") table.seed(readProcProcesses());
   else if (seed) table.seed(seed);
-  return createEcsMapper({ host, agent: options.agent ?? defaultAgent(host), table, users: options.users ?? createSystemUserNames() });
+  const users = options.users ?? liveUserNames();
+  // The users of what runs now are looked up at once, in the background, so that their events carry names.
+  if (seed && seed !== "proc" && isAsyncUserNames(users)) {
+    void users.prefetch({ uids: seed.flatMap((r) => [r.uid, r.euid]).filter(isId), gids: seed.flatMap((r) => [r.gid, r.egid]).filter(isId) }, 10_000);
+  }
+  return createEcsMapper({ host, agent: options.agent ?? defaultAgent(host), table, users });
+}
+
+function isId(id: number | undefined): id is number {
+  return id !== undefined;
+}
+
+/** The live agent's user names: the addon's off-thread resolver when the addon loads, else /etc/passwd alone. */
+export function liveUserNames(): UserNameResolver {
+  let binding: unknown;
+  try {
+    binding = loadNative();
+  } catch {
+    binding = undefined;
+  }
+  return createLiveUserNames(binding);
 }

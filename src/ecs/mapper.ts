@@ -32,10 +32,17 @@ export interface EcsMapperOptions {
 
 export interface EcsMapper {
   readonly table: ProcessTable;
+  /** The uid/gid resolver names come from (absent: names are left out). */
+  readonly users?: UserNameResolver;
   /** Feeds the process table and returns the event's ECS document. */
   map(raw: RawEvent): EcsEvent;
   /** Feeds the process table only: for events no rule needs to see, which then cost no document. */
   track(raw: RawEvent): void;
+  /**
+   * The ECS document of an exec that has not happened yet (an AUTH exec), leaving the process table as it was:
+   * the exec may be denied, and if it runs its NOTIFY is mapped (map) then. Other kinds: as map.
+   */
+  preview?(raw: RawEvent): EcsEvent;
 }
 
 /**
@@ -101,6 +108,8 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
   const fileDataStream = { type: "logs", dataset: FILE_DATASET, namespace: "default" };
 
   // uid/gid → {id, name}, and (effective, real) → top-level user/group objects: shared, built once per pair.
+  // An id without a name is asked again on the next event (the live resolver answers in the background), so
+  // only named identities (or every one, without a resolver) are kept.
   const userIdentities = new Map<number, { id: string; name?: string }>();
   const groupIdentities = new Map<number, { id: string; name?: string }>();
   function identity(id: number, cache: Map<number, { id: string; name?: string }>, names: ((id: number) => string | undefined) | undefined): { id: string; name?: string } {
@@ -108,7 +117,7 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
     if (!out) {
       const name = names?.(id);
       out = name === undefined ? { id: String(id) } : { id: String(id), name };
-      cache.set(id, out);
+      if (name !== undefined || !names) cache.set(id, out);
     }
     return out;
   }
@@ -118,7 +127,7 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
   function withReal(kind: "u" | "g", effective: { id: string; name?: string }, real: { id: string; name?: string }): Record<string, unknown> {
     const key = `${kind}${effective.id}:${real.id}`;
     let out = topLevel.get(key);
-    if (!out) {
+    if (!out || out.name !== effective.name || (out.Ext as { real: { name?: string } }).real.name !== real.name) {
       out = { ...effective, Ext: { real } };
       topLevel.set(key, out);
     }
@@ -205,9 +214,25 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
   }
 
   function map(raw: RawEvent): EcsEvent {
+    return mapWith(raw, (r, decoded) => table.apply(r, decoded));
+  }
+
+  function preview(raw: RawEvent): EcsEvent {
+    if (raw.kind !== "exec") return map(raw);
+    let undo: (() => void) | undefined;
+    const doc = mapWith(raw, (r, decoded) => {
+      const tentative = table.applyTentativeExec(r, decoded);
+      undo = tentative.undo;
+      return tentative.result;
+    });
+    undo?.();
+    return doc;
+  }
+
+  function mapWith(raw: RawEvent, apply: (raw: RawEvent, decoded: DecodedImage) => ApplyResult): EcsEvent {
     rawBytes.length = 0;
     const decoded = decodeImage(raw);
-    const applied: ApplyResult = table.apply(raw, decoded);
+    const applied: ApplyResult = apply(raw, decoded);
     const entry = applied.entry;
 
     const process: Record<string, unknown> = { pid: raw.pid, entity_id: entry.entityId };
@@ -327,5 +352,5 @@ export function createEcsMapper(options: EcsMapperOptions): EcsMapper {
     return doc;
   }
 
-  return { table, map, track };
+  return { table, map, track, preview, ...(users ? { users } : {}) };
 }

@@ -161,6 +161,31 @@ export class ProcessTable {
     }
   }
 
+  /**
+   * Applies an exec that may not happen (an AUTH exec not answered yet: it may be denied) and returns, with the
+   * result, how to take it back: undo() restores the process's entry as it was (or removes the one it created),
+   * so only the exec that ran (its NOTIFY) changes the table. Call undo before applying anything else.
+   */
+  applyTentativeExec(raw: RawEvent, decoded?: DecodedImage): { result: ApplyResult; undo(): void } {
+    const before = this.live.get(raw.pid);
+    const saved = before ? imageOf(before) : undefined;
+    const result = this.apply(raw, decoded);
+    return {
+      result,
+      undo: () => {
+        if (before && saved) {
+          Object.assign(before, saved);
+          if (this.live.get(raw.pid) !== before) {
+            this.live.delete(raw.pid);
+            this.live.set(raw.pid, before);
+          }
+        } else if (this.live.get(raw.pid) === result.entry) {
+          this.live.delete(raw.pid);
+        }
+      },
+    };
+  }
+
   /** A live process by pid, else a recently exited one. */
   get(pid: number): ProcessEntry | undefined {
     return this.live.get(pid) ?? this.exited.get(pid);
@@ -325,6 +350,12 @@ export class ProcessTable {
       this.exitHead = 0;
     }
   }
+}
+
+/** The fields of an entry an exec replaces (see applyExec and setImage). */
+function imageOf(entry: ProcessEntry): Partial<ProcessEntry> {
+  const { ppid, ancestry, executable, name, args, commandLine, argsTruncated, codeSignature, cdhash, parentView } = entry;
+  return { ppid, ancestry, executable, name, args, commandLine, argsTruncated, codeSignature, cdhash, parentView };
 }
 
 export function createProcessTable(options: ProcessTableOptions): ProcessTable {

@@ -14,6 +14,8 @@ export interface ResponseOutcome {
   action: RuleAction;
   result: "success" | "failure" | "not_applicable";
   reason?: string;
+  /** The triggering event was denied (another rule's block, or this one's): the alert shows it as denied. */
+  denied?: boolean;
 }
 
 export interface AlertInput {
@@ -90,9 +92,9 @@ export function alertMessage(rule: RuleMetadata, event: EcsEvent): string {
   return message;
 }
 
-/** Prevention (block before exec, kill after) that was attempted shows as "denied"; everything else as "allowed". */
+/** Prevention (block before exec, kill after) that was attempted, or an event denied anyway, shows as "denied"; everything else as "allowed". */
 function prevented(response: ResponseOutcome): boolean {
-  return response.action !== "report" && response.result !== "not_applicable";
+  return response.denied === true || (response.action !== "report" && response.result !== "not_applicable");
 }
 
 /**

@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Pipeline, type AuthAnswerStatus } from "../../src/agent/pipeline.js";
 import type { EcsEvent } from "../../src/ecs/ecsEvent.js";
 import { defaultAgent, recordedMacHost } from "../../src/ecs/agent.js";
-import { createEcsMapper } from "../../src/ecs/mapper.js";
+import { createEcsMapper, type EcsMapper } from "../../src/ecs/mapper.js";
 import { buildAlert } from "../../src/response/alert.js";
 import { loadRules } from "../../src/rules/loader.js";
 import type { LoadedRule } from "../../src/rules/ruleFile.js";
@@ -23,6 +23,7 @@ const DUMP_RULE = "4d667968-8a1d-4326-92cd-8c2bed996ab9";
 let addon: EsTestAddon;
 let rules: LoadedRule[];
 let running: Harness | undefined;
+let lastMapper: EcsMapper | undefined;
 
 beforeAll(() => {
   addon = loadEsTestAddon();
@@ -61,6 +62,7 @@ async function startBlocking(actions: Record<string, RuleAction>, options: { que
   const host = recordedMacHost({ id: "mac-1", name: "Bobs-MacBook" });
   const agent = defaultAgent(host);
   const mapper = createEcsMapper({ host, agent, now: () => 1_700_000_000_000 });
+  lastMapper = mapper;
   const ruleSet = new RuleSet(rules, { actions: new Map(Object.entries(actions)) });
   expect(ruleSet.unknownActionIds()).toEqual([]);
   const blockRules = rules.filter((r) => ruleSet.actionFor(r.metadata.ruleId) === "block").map((r) => r.query.ast);
@@ -68,6 +70,7 @@ async function startBlocking(actions: Record<string, RuleAction>, options: { que
   const h: Harness = { backend, ruleSet, alerts: [], raws: [], errors: [], pipeline: undefined as unknown as Pipeline };
   h.pipeline = new Pipeline({
     map: (raw) => mapper.map(raw),
+    preview: (raw) => mapper.preview?.(raw) ?? mapper.map(raw),
     detector: () => ({
       push: (event) => ruleSet.push(event).map((d) => ({ rule: d.rule.metadata, hit: d.hit })),
     }),
@@ -121,13 +124,14 @@ function execMessage(spec: ExecSpec): MessageSpec {
   };
 }
 
-async function deliver(h: Harness, specs: MessageSpec[]): Promise<void> {
+/** Enqueues the messages; waits for `expected` events in JavaScript (default: one per message) and every AUTH answered. */
+async function deliver(h: Harness, specs: MessageSpec[], expected = specs.length): Promise<void> {
   const before = h.raws.length;
   addon.standin.enqueue(specs);
   const auths = specs.filter((s) => s.type === "auth_exec").map((s) => s.tag);
   await until(
     () =>
-      h.raws.length === before + specs.length &&
+      h.raws.length === before + expected &&
       addon.standin.authRecords().filter((r) => auths.includes(r.tag)).every((r) => r.answers >= 1),
     "every message delivered and every AUTH answered",
   );
@@ -149,12 +153,19 @@ const dumpArgs = ["security", "dump-keychain", "-d", "/Users/bob/Library/Keychai
 describe("ES blocking through the stand-in with the shipped rules", () => {
   it("denies the keychain dump before the deadline, exactly once; the pre-filter allows the rest natively", async () => {
     const h = await startBlocking({ [DUMP_RULE]: "block" });
-    expect([...addon.standin.state().subscriptions].sort((a, b) => a - b)).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
-    await deliver(h, [
-      execMessage({ tag: "dump", args: dumpArgs, pid: 601, signingId: "com.apple.security" }),
-      execMessage({ tag: "list", args: ["security", "list-keychains"], pid: 602, signingId: "com.apple.security" }),
-      execMessage({ tag: "ls", args: ["/bin/ls", "-l", "/tmp"], pid: 603 }),
-    ]);
+    expect([...addon.standin.state().subscriptions].sort((a, b) => a - b)).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+    await deliver(
+      h,
+      [
+        execMessage({ tag: "dump", args: dumpArgs, pid: 601, signingId: "com.apple.security" }),
+        execMessage({ tag: "list", args: ["security", "list-keychains"], pid: 602, signingId: "com.apple.security" }),
+        execMessage({ tag: "ls", args: ["/bin/ls", "-l", "/tmp"], pid: 603 }),
+        // ES sends a NOTIFY for the two that ran; none for the denied dump.
+        execMessage({ type: "notify_exec", tag: "list-n", args: ["security", "list-keychains"], pid: 602, signingId: "com.apple.security" }),
+        execMessage({ type: "notify_exec", tag: "ls-n", args: ["/bin/ls", "-l", "/tmp"], pid: 603 }),
+      ],
+      3,
+    );
 
     for (const tag of ["dump", "list", "ls"]) {
       const r = record(tag);
@@ -164,18 +175,22 @@ describe("ES blocking through the stand-in with the shipped rules", () => {
     }
     expect(["dump", "list", "ls"].map((t) => record(t).result)).toEqual(["deny", "allow", "allow"]);
 
-    // Only the dump reached JavaScript as an AUTH request; the other two came as already-answered events.
+    // Only the dump reached JavaScript as an AUTH request; the other two only by their NOTIFY.
     expect(h.raws.map((r) => [r.pid, r.auth !== undefined])).toEqual([[601, true], [602, false], [603, false]]);
-    expect(h.backend.stats()).toMatchObject({ received: 3, prefiltered: 2, authToJs: 1, denied: 1, allowed: 2, watchdogAnswers: 0, retainedNow: 0 });
+    expect(h.backend.stats()).toMatchObject({ received: 5, prefiltered: 2, authToJs: 1, denied: 1, allowed: 2, watchdogAnswers: 0, retainedNow: 0 });
 
     expect(h.alerts).toHaveLength(1);
     const alert = h.alerts[0];
     expect(at(alert, "rule")).toMatchObject({ id: DUMP_RULE, name: "Keychain Secrets Dumped via Security Command" });
     expect(at(alert, "macsensor.response")).toEqual({ action: "block", result: "success" });
     expect(at(alert, "event")).toMatchObject({ kind: "alert", type: ["info", "denied"], outcome: "success", module: "macsensor" });
+    expect(at(alert, "macsensor.original_event")).toMatchObject({ action: "exec", type: ["denied"], outcome: "failure" });
     expect(at(alert, "process")).toMatchObject({ pid: 601, name: "security", executable: "/usr/bin/security", args: dumpArgs });
+    // The denied image never entered the process table: pid 601 is unknown to it, as before the attempt.
+    expect(lastMapper!.table.get(601)).toBeUndefined();
+    expect(lastMapper!.table.get(602)?.executable).toBe("/usr/bin/security");
     expect(at(alert, "host")).toMatchObject({ id: "mac-1", os: { type: "macos" } });
-    expect(h.pipeline.counts).toMatchObject({ events: 3, alerts: 1, denied: 1, authAnswered: 1, authLate: 0, errors: 0 });
+    expect(h.pipeline.counts).toMatchObject({ events: 3, alerts: 1, denied: 1, execsDenied: 1, authAnswered: 1, authLate: 0, errors: 0 });
     expect(h.errors).toEqual([]);
   });
 
@@ -203,6 +218,9 @@ describe("ES blocking through the stand-in with the shipped rules", () => {
     // The password rule's conditions are all regexes: no safe pre-filter, so every AUTH exec goes to JavaScript.
     expect(h.backend.stats()).toMatchObject({ prefiltered: 0, authToJs: 2, denied: 0, allowed: 2 });
     expect(record("dump")).toMatchObject({ answers: 1, result: "allow" });
+    // Allowed, but not started yet: the alert waits for the NOTIFY (another ES client could still deny the exec).
+    expect(h.alerts).toHaveLength(0);
+    await deliver(h, [execMessage({ type: "notify_exec", tag: "dump-n", args: dumpArgs, pid: 620, signingId: "com.apple.security" })]);
     expect(h.alerts).toHaveLength(1);
     const alert = h.alerts[0];
     expect(at(alert, "rule.id")).toBe(DUMP_RULE);
@@ -211,14 +229,13 @@ describe("ES blocking through the stand-in with the shipped rules", () => {
     expect(h.pipeline.counts.denied).toBe(0);
   });
 
-  it("a NOTIFY_EXEC for an exec already allowed through AUTH (same pid, pidversion) raises no second alert", async () => {
+  it("a NOTIFY_EXEC for an exec already allowed through AUTH (same pid, pidversion) raises its alert, rules not run again", async () => {
     const PASSWORD_RULE = rules.find((r) => r.metadata.name.includes("Password"))!.metadata.ruleId;
     const h = await startBlocking({ [DUMP_RULE]: "report", [PASSWORD_RULE]: "block" });
     await deliver(h, [execMessage({ tag: "dump", args: dumpArgs, pid: 630, pidversion: 7, signingId: "com.apple.security" })]);
     expect(record("dump").result).toBe("allow");
-    expect(h.alerts).toHaveLength(1);
-    // Switching AUTH off subscribes NOTIFY_EXEC first (ES may then deliver both for one exec); here the NOTIFY
-    // for the same image comes after the AUTH.
+    expect(h.alerts).toHaveLength(0);
+    // Switching AUTH off leaves NOTIFY_EXEC on; the NOTIFY for the same image comes after the AUTH.
     h.backend.setBlockRules([]);
     await deliver(h, [
       execMessage({ type: "notify_exec", tag: "dump-notify", args: dumpArgs, pid: 630, pidversion: 7, signingId: "com.apple.security" }),
@@ -226,7 +243,7 @@ describe("ES blocking through the stand-in with the shipped rules", () => {
       execMessage({ type: "notify_exec", tag: "dump-again", args: dumpArgs, pid: 630, pidversion: 8, signingId: "com.apple.security" }),
     ]);
     expect(h.raws.map((r) => [r.auditToken?.pidversion, r.auth !== undefined])).toEqual([[7, true], [7, false], [8, false]]);
-    expect(h.pipeline.counts).toMatchObject({ duplicateNotifySkipped: 1, alerts: 2 });
+    expect(h.pipeline.counts).toMatchObject({ notifyPaired: 1, events: 2, alerts: 2 });
     expect(h.alerts.map((a) => at(a, "process.pid"))).toEqual([630, 630]);
     expect(h.alerts.map((a) => at(a, "macsensor.response.action"))).toEqual(["report", "report"]);
   });
@@ -269,7 +286,7 @@ describe("ES blocking through the stand-in with the shipped rules", () => {
   it("setBlockRules([]) unsubscribes AUTH_EXEC and drops the pre-filter; block rules again subscribe it", async () => {
     const h = await startBlocking({ [DUMP_RULE]: "block" });
     const subs = (): number[] => [...addon.standin.state().subscriptions].sort((a, b) => a - b);
-    expect(subs()).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+    expect(subs()).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
     h.backend.setBlockRules([]);
     expect(subs()).toEqual([ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
     // An AUTH exec is no longer delivered at all; the NOTIFY of the dump is reported, not blocked.
@@ -288,11 +305,15 @@ describe("ES blocking through the stand-in with the shipped rules", () => {
 
     const dump = rules.find((r) => r.metadata.ruleId === DUMP_RULE)!;
     h.backend.setBlockRules([dump.query.ast]);
-    expect(subs()).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
-    await deliver(h, [
-      execMessage({ tag: "dump2", args: dumpArgs, pid: 642, signingId: "com.apple.security" }),
-      execMessage({ tag: "ls2", args: ["/bin/ls"], pid: 643 }),
-    ]);
+    expect(subs()).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+    await deliver(
+      h,
+      [
+        execMessage({ tag: "dump2", args: dumpArgs, pid: 642, signingId: "com.apple.security" }),
+        execMessage({ tag: "ls2", args: ["/bin/ls"], pid: 643 }),
+      ],
+      1,
+    );
     expect([record("dump2").result, record("ls2").result]).toEqual(["deny", "allow"]);
     expect(h.backend.stats()).toMatchObject({ prefiltered: 1, authToJs: 1 });
   });

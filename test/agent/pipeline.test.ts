@@ -137,7 +137,7 @@ describe("Pipeline", () => {
     p.handle(exec({ seq: 1, auth: { id: 1, deadlineMs: 0 }, auditToken: token }));
     p.handle(exec({ seq: 2, auditToken: token }));
     expect(h.alerts).toHaveLength(1);
-    expect(p.counts.duplicateNotifySkipped).toBe(1);
+    expect(p.counts.notifyPaired).toBe(1);
     p.handle(exec({ seq: 3, auditToken: { ...token, pidversion: 5 } }));
     expect(h.alerts).toHaveLength(2);
   });
@@ -348,10 +348,126 @@ describe("Pipeline evaluation budget", () => {
       expect(killed.map((s) => s.action)).toEqual(["killed"]);
     });
 
+    it("on Endpoint Security's AUTH path (paired with NOTIFY by audit token) too: a denied exec is told as blocked", () => {
+      const token = { pid: 812, pidversion: 3 } as RawEvent["auditToken"];
+      const blocked = run({ actions: { dump: "block" } }, exec({ source: "es", auditToken: token, auth: { id: 5, deadlineMs: 0 }, tty: "/dev/ttys001" }));
+      expect(blocked.map((s) => [s.action, s.rule.ruleId, s.raw.tty])).toEqual([["blocked", "dump", "/dev/ttys001"]]);
+    });
+
     it("is not told when nothing was stopped: report, a late allow, a kill that failed", () => {
       expect(run({}, exec({ auth: { id: 1, deadlineMs: 0 } }))).toEqual([]);
       expect(run({ actions: { dump: "block" }, answerStatus: "late" }, exec({ auth: { id: 1, deadlineMs: 0 } }))).toEqual([]);
       expect(run({ actions: { dump: "kill" }, killFails: true }, exec())).toEqual([]);
     });
+  });
+});
+
+describe("Pipeline: AUTH_EXEC and its NOTIFY_EXEC", () => {
+  const token = (pidversion: number) => ({ pid: 812, pidversion, euid: 0, ruid: 0, egid: 0, rgid: 0 });
+  const reportRule = ruleMetadata("report-any-security");
+
+  /** Two rules (dump, per actions; a report rule on every `security` exec), counting what the pipeline calls. */
+  function paired(actions: Record<string, RuleAction>, answerStatus: AuthAnswerStatus = "ok") {
+    const h = harness({ actions, answerStatus });
+    const calls = { push: 0, map: [] as number[], preview: [] as number[] };
+    h.deps.map = (raw) => {
+      calls.map.push(raw.seq);
+      return { event: { type: ["start"], sequence: raw.seq }, process: { pid: raw.pid, args: raw.args } } as EcsEvent;
+    };
+    h.deps.preview = (raw) => {
+      calls.preview.push(raw.seq);
+      return { event: { type: ["start"], sequence: raw.seq }, process: { pid: raw.pid, args: raw.args } } as EcsEvent;
+    };
+    h.deps.detector = () => ({
+      push: (event) => {
+        calls.push++;
+        const args = ((event.process as { args?: unknown[] }).args ?? []) as string[];
+        const out = [];
+        if (args.includes("dump-keychain")) out.push({ rule: dumpRule, hit: { kind: "event" as const, event } });
+        if (args[0] === "security") out.push({ rule: reportRule, hit: { kind: "event" as const, event } });
+        return out;
+      },
+    });
+    return { h, calls, p: new Pipeline(h.deps) };
+  }
+
+  it("an allowed exec matching a report rule: one alert, raised by its NOTIFY and carrying the started process", () => {
+    const { h, calls, p } = paired({});
+    p.handle(exec({ seq: 1, args: ["security", "list-keychains"], auth: { id: 1, deadlineMs: 0 }, auditToken: token(4) }));
+    expect(h.answers).toEqual([[1, true]]);
+    expect(h.alerts).toEqual([]); // not started yet: another ES client may still deny it
+    p.handle(exec({ seq: 2, args: ["security", "list-keychains"], auditToken: token(4) }));
+    expect(h.alerts).toHaveLength(1);
+    expect((h.alerts[0].event.event as { sequence: number }).sequence).toBe(2);
+    expect(h.alerts[0].response).toEqual({ action: "report", result: "success" });
+    expect(calls).toEqual({ push: 1, map: [2], preview: [1] });
+    expect(p.counts).toMatchObject({ events: 1, notifyPaired: 1, execsDenied: 0 });
+  });
+
+  it("a denied exec: one alert per matching rule at once, all saying denied, none as a started process", () => {
+    const { h, calls, p } = paired({ dump: "block" });
+    p.handle(exec({ seq: 1, auth: { id: 2, deadlineMs: 0 }, auditToken: token(4) })); // security dump-keychain -d
+    expect(h.answers).toEqual([[2, false]]);
+    expect(h.alerts.map((a) => [a.rule.ruleId, a.response.action, a.response.result, a.response.denied])).toEqual([
+      ["dump", "block", "success", undefined],
+      ["report-any-security", "report", "success", true],
+    ]);
+    for (const a of h.alerts) expect(a.event.event).toMatchObject({ type: ["denied"], outcome: "failure" });
+    expect(calls).toEqual({ push: 1, map: [], preview: [1] }); // the process table never saw the denied image
+    expect(p.counts).toMatchObject({ execsDenied: 1, denied: 1, alerts: 2 });
+  });
+
+  it("JavaScript late and the watchdog fail-closed: the exec was denied, and a report rule's alert says so", () => {
+    const { h, p } = paired({}, "late");
+    h.deps.failClosed = true;
+    p.handle(exec({ seq: 1, args: ["security", "list-keychains"], auth: { id: 3, deadlineMs: 0 }, auditToken: token(4) }));
+    expect(h.alerts.map((a) => a.response.denied)).toEqual([true]);
+    expect(p.counts.execsDenied).toBe(1);
+  });
+
+  it("a block that did not take (JavaScript late, watchdog fail-open) is alerted at once; its NOTIFY adds nothing", () => {
+    const { h, calls, p } = paired({ dump: "block" }, "late");
+    p.handle(exec({ seq: 1, auth: { id: 4, deadlineMs: 0 }, auditToken: token(4) }));
+    expect(h.alerts.map((a) => [a.rule.ruleId, a.response.action, a.response.result])).toEqual([
+      ["dump", "block", "failure"],
+      ["report-any-security", "report", "success"],
+    ]);
+    p.handle(exec({ seq: 2, auditToken: token(4) }));
+    expect(h.alerts).toHaveLength(2);
+    expect(calls).toEqual({ push: 1, map: [2], preview: [1] });
+    expect(p.counts.notifyPaired).toBe(1);
+  });
+
+  it("an allowed exec whose NOTIFY never comes (denied by another client) is never alerted, and is counted", () => {
+    const { h, p } = paired({});
+    p.handle(exec({ seq: 1, time: 0, args: ["security", "x"], auth: { id: 5, deadlineMs: 0 }, auditToken: token(4) }));
+    p.handle(exec({ seq: 2, time: 120_000, args: ["ls"], auditToken: token(9) }));
+    expect(h.alerts).toEqual([]);
+    expect(p.counts.execsNeverReported).toBe(1);
+    // A NOTIFY that comes after all is judged on its own (the rules run again, as for any exec without AUTH).
+    p.handle(exec({ seq: 3, time: 120_001, args: ["security", "x"], auditToken: token(4) }));
+    expect(h.alerts).toHaveLength(1);
+  });
+
+  it("a sequence sees each exec once, and its alert shows the started process", () => {
+    const h = harness();
+    let pushes = 0;
+    h.deps.preview = (raw) => ({ event: { sequence: raw.seq }, process: { pid: raw.pid, args: raw.args } }) as EcsEvent;
+    h.deps.map = (raw) => ({ event: { sequence: raw.seq }, process: { pid: raw.pid, args: raw.args } }) as EcsEvent;
+    const seen: EcsEvent[] = [];
+    h.deps.detector = () => ({
+      push: (event) => {
+        pushes++;
+        seen.push(event);
+        return seen.length === 2 ? [{ rule: dumpRule, hit: { kind: "sequence" as const, joinKeys: [], events: [...seen] } }] : [];
+      },
+    });
+    const p = new Pipeline(h.deps);
+    p.handle(exec({ seq: 1, args: ["a"], auditToken: token(1) }));
+    p.handle(exec({ seq: 2, args: ["b"], auth: { id: 6, deadlineMs: 0 }, auditToken: token(2) }));
+    p.handle(exec({ seq: 3, args: ["b"], auditToken: token(2) }));
+    expect(pushes).toBe(2);
+    expect(h.alerts).toHaveLength(1);
+    expect(h.alerts[0].sequenceEvents?.map((e) => (e.event as { sequence: number }).sequence)).toEqual([1, 3]);
   });
 });

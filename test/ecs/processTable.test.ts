@@ -122,3 +122,31 @@ describe("ProcessTable", () => {
     expect(t.learn(raw("exec", 91, { executable: "/bin/nostart" }))).toBe(false);
   });
 });
+
+describe("ProcessTable tentative exec (an AUTH exec not answered yet)", () => {
+  const ev = (kind: RawEvent["kind"], pid: number, fields: Partial<RawEvent> = {}): RawEvent => ({ source: "es", kind, seq: 0, time: 1_000, pid, ...fields });
+
+  it("undo restores the process's image, so a denied exec leaves no trace", () => {
+    const table = new ProcessTable({ hostId: "h" });
+    table.apply(ev("exec", 10, { ppid: 1, startTime: 500, executable: "/bin/zsh", args: ["zsh"] }));
+    const before = table.get(10)!;
+    const { result, undo } = table.applyTentativeExec(ev("exec", 10, { ppid: 1, startTime: 500, executable: "/usr/bin/security", args: ["security", "dump-keychain"] }));
+    expect(result.entry.executable).toBe("/usr/bin/security");
+    expect(result.previous).toEqual({ executable: "/bin/zsh", args: ["zsh"] });
+    undo();
+    expect(table.get(10)).toBe(before);
+    expect(table.get(10)).toMatchObject({ executable: "/bin/zsh", name: "zsh", args: ["zsh"], commandLine: "zsh" });
+  });
+
+  it("undo forgets a process the tentative exec created, and one it replaced comes back", () => {
+    const table = new ProcessTable({ hostId: "h" });
+    table.applyTentativeExec(ev("exec", 20, { executable: "/bin/ls" })).undo();
+    expect(table.get(20)).toBeUndefined();
+    table.apply(ev("exec", 21, { startTime: 100, executable: "/bin/old" }));
+    const old = table.get(21);
+    // A start time far from the entry's: taken for pid reuse, a new entry; undo puts the old one back.
+    table.applyTentativeExec(ev("exec", 21, { startTime: 900_000, executable: "/bin/new" })).undo();
+    expect(table.get(21)).toBe(old);
+    expect(table.get(21)?.executable).toBe("/bin/old");
+  });
+});

