@@ -7,13 +7,18 @@
 //     captureEnv?: string[],       // environment variable names to capture on exec (default none)
 //     muteExecutables?: string[],  // executables whose events (and, macOS 13+, execs) are muted
 //     muteSelf?: boolean,          // mute this process (default true)
+//     deadlineMarginMs?: number,   // 1..1000 (default 10): the least time the watchdog keeps in hand before an
+//                                  // AUTH deadline (it keeps 20% of the time left, within [margin, 5 s])
+//     minRuleMs?: number,          // 0..1000 (default 5): less than this left for JavaScript and an AUTH
+//                                  // candidate is allowed at once (never denied fail-closed), counted
+//                                  // shortDeadlineAllows; see deadline_watchdog.h
 //     prefilter?: PrefilterSpec | null,  // see prefilter.h (default none: every AUTH exec goes to JS)
 //     holdMs?: number,             // 0..1000 (default 50): how long a NOTIFY event the rules do not need at once
 //                                  // may wait for the next batch (see setRelevance); 0: every event wakes JS
 //   }, (events: RawEvent[]) => void);
 //   binding.setRelevance(h, { kinds, execPrefilter })  // the NOTIFY events that wake JS at once
 //                                  // (event_relevance.h; until set: execs); AUTH requests always do
-//   binding.respond(h, authId, allow) → "answered" | "tooLate" | "duplicate" | "unknown" | "error"
+//   binding.respond(h, authId, allow) → "answered" | "tooLate" | "tooShort" | "duplicate" | "unknown" | "error"
 //   binding.setAuthExec(h, on)        // subscribe AUTH_EXEC (block rules loaded) or go back to NOTIFY_EXEC
 //   binding.setPrefilter(h, spec | null)
 //   binding.setFileEvents(h, { kinds, authOpen, openPrefilter })  // the file kinds to subscribe ("open",
@@ -121,6 +126,20 @@ bool ReadCount(Napi::Env env, Napi::Object obj, const char* key, size_t* out) {
   return true;
 }
 
+// A duration option in whole milliseconds within [min_ms, max_ms], stored in nanoseconds.
+bool ReadMs(Napi::Env env, Napi::Object obj, const char* key, double min_ms, double max_ms, uint64_t* out_ns) {
+  if (!obj.Has(key) || obj.Get(key).IsUndefined()) return true;
+  Napi::Value v = obj.Get(key);
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(d >= min_ms && d <= max_ms) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    ThrowType(env, std::string("startEs options.") + key + " must be an integer from " +
+                       std::to_string(static_cast<int>(min_ms)) + " to " + std::to_string(static_cast<int>(max_ms)) +
+                       " (milliseconds)");
+    return false;
+  }
+  *out_ns = static_cast<uint64_t>(d) * 1000000ull;
+  return true;
+}
 
 // allow_stopped: respond() still works after stopEs (events drained at stop may be answered): the answer
 // is then refused as too late, since stop answered everything pending.
@@ -159,6 +178,8 @@ Napi::Value StartEs(const Napi::CallbackInfo& info) {
   if (!ReadCount(env, opts, "queueCapacity", &capacity) || !ReadCount(env, opts, "batchMax", &batch_max) ||
       !ReadBool(env, opts, "failClosed", &options.fail_closed) ||
       !ReadBool(env, opts, "authExec", &options.auth_exec) || !ReadBool(env, opts, "muteSelf", &options.mute_self) ||
+      !ReadMs(env, opts, "deadlineMarginMs", 1, 1000, &options.budget.margin_ns) ||
+      !ReadMs(env, opts, "minRuleMs", 0, 1000, &options.budget.min_rule_ns) ||
       !ReadStringList(env, opts, "captureEnv", "startEs options", &options.convert.env_names) ||
       !ReadStringList(env, opts, "muteExecutables", "startEs options", &options.mute_executables) ||
       !ReadPrefilter(env, opts.Has("prefilter") ? opts.Get("prefilter") : env.Undefined(), &prefilter)) {
@@ -308,6 +329,7 @@ Napi::Value EsStats(const Napi::CallbackInfo& info) {
   set("prefiltered", static_cast<double>(s.prefiltered));
   set("prefilteredOpens", static_cast<double>(s.prefiltered_opens));
   set("watchdogAnswers", static_cast<double>(s.watchdog_answers));
+  set("shortDeadlineAllows", static_cast<double>(s.short_deadline_allows));
   set("lateJsAnswers", static_cast<double>(s.late_js_answers));
   set("duplicateJsAnswers", static_cast<double>(s.duplicate_js_answers));
   set("unknownJsAnswers", static_cast<double>(s.unknown_js_answers));

@@ -69,6 +69,8 @@ const char* RespondStatusName(RespondStatus s) {
       return "answered";
     case RespondStatus::TooLate:
       return "tooLate";
+    case RespondStatus::TooShort:
+      return "tooShort";
     case RespondStatus::Duplicate:
       return "duplicate";
     case RespondStatus::Unknown:
@@ -266,9 +268,20 @@ void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
     return;
   }
 
-  RawEvent ev = ConvertEsMessage(msg, options_.convert);
   const uint64_t now = MachClock::NowTicks();
-  const uint64_t fire = WatchdogFireTicks(now, msg->deadline);
+  const AuthBudget budget = PlanAuthBudget(now, msg->deadline, options_.budget);
+  if (budget.too_short) {
+    // No rule can run before the deadline: allow now (fail-closed would deny an exec nobody judged), then
+    // report it so the rules still see it; JavaScript's answer to this id is refused as "tooShort".
+    Respond(client, msg, true);
+    counters_.short_deadline_allows.fetch_add(1, std::memory_order_relaxed);
+    RawEvent ev = ConvertEsMessage(msg, options_.convert);
+    ev.auth = RawAuthRequest{pending_.AddAnswered(Answerer::ShortDeadline), EpochNowMs()};
+    Deliver(std::move(ev));
+    return;
+  }
+  RawEvent ev = ConvertEsMessage(msg, options_.convert);
+  const uint64_t fire = budget.fire_ticks;
   uint64_t id = 0;
   {
     std::lock_guard<std::mutex> lock(stop_mu_);
@@ -339,6 +352,8 @@ RespondStatus EsSession::Respond(uint64_t id, bool allow) {
     case TakeStatus::AnsweredNative:
       counters_.late_js_answers.fetch_add(1, std::memory_order_relaxed);
       return RespondStatus::TooLate;
+    case TakeStatus::AnsweredShortDeadline:
+      return RespondStatus::TooShort;
     case TakeStatus::AnsweredByJs:
       counters_.duplicate_js_answers.fetch_add(1, std::memory_order_relaxed);
       return RespondStatus::Duplicate;
@@ -373,6 +388,7 @@ EsSessionStats EsSession::Stats() const {
   s.prefiltered = counters_.prefiltered.load();
   s.prefiltered_opens = counters_.prefiltered_opens.load();
   s.watchdog_answers = counters_.watchdog_answers.load();
+  s.short_deadline_allows = counters_.short_deadline_allows.load();
   s.late_js_answers = counters_.late_js_answers.load();
   s.duplicate_js_answers = counters_.duplicate_js_answers.load();
   s.unknown_js_answers = counters_.unknown_js_answers.load();

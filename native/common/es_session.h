@@ -5,7 +5,10 @@
 // reverse order when switching back): every exec is then reported from its AUTH message, so nothing is reported
 // twice. An AUTH exec that the native pre-filter rules out is answered ALLOW at once and reported without an
 // `auth` field; a candidate is retained, reported with `auth: {id, deadlineMs}` and answered by JavaScript
-// (Respond) or, if JavaScript is late, by the deadline watchdog — exactly once either way.
+// (Respond) or, if JavaScript is late, by the deadline watchdog — exactly once either way. A candidate whose
+// deadline leaves too little time for any rule (PlanAuthBudget: a "critical" binary's tiny deadline, or a backlog
+// that ate the budget) is answered ALLOW at once, even fail-closed, counted (short_deadline_allows) and still
+// reported with its `auth` id, so the rules run on it afterwards and JavaScript's answer is refused as "tooShort".
 //
 // File events (SetFileEvents): NOTIFY_OPEN / CREATE / CLOSE (reported only when `modified`) / RENAME / UNLINK for
 // the file kinds the loaded rules need, nothing before. While a block rule on file events is loaded AUTH_OPEN
@@ -50,6 +53,7 @@ struct EsSessionOptions {
   bool fail_closed = false;  // the watchdog (and shutdown) answer DENY instead of ALLOW
   bool auth_exec = false;    // start with AUTH_EXEC subscribed
   bool mute_self = true;
+  DeadlineBudgetOptions budget;
   std::vector<std::string> mute_executables;  // exact paths, as the kernel reports them
 };
 
@@ -60,6 +64,7 @@ struct EsSessionStats {
   uint64_t prefiltered = 0;     // AUTH execs and opens allowed natively by the pre-filters
   uint64_t prefiltered_opens = 0;  // of which AUTH opens
   uint64_t watchdog_answers = 0;
+  uint64_t short_deadline_allows = 0;  // candidates allowed at once: too little time left for any rule
   uint64_t late_js_answers = 0;       // JavaScript answered after the watchdog (or shutdown) did
   uint64_t duplicate_js_answers = 0;  // JavaScript answered the same id twice
   uint64_t unknown_js_answers = 0;
@@ -72,7 +77,7 @@ struct EsSessionStats {
   uint64_t pending_auth = 0;
 };
 
-enum class RespondStatus { Answered, TooLate, Duplicate, Unknown, Error };
+enum class RespondStatus { Answered, TooLate, TooShort, Duplicate, Unknown, Error };
 const char* RespondStatusName(RespondStatus s);
 
 class EsSession {
@@ -140,6 +145,7 @@ class EsSession {
 
   struct Counters {
     std::atomic<uint64_t> received{0}, to_js{0}, auth_to_js{0}, prefiltered{0}, prefiltered_opens{0}, watchdog_answers{0},
+        short_deadline_allows{0},
         late_js_answers{0}, duplicate_js_answers{0}, unknown_js_answers{0}, seq_gap_drops{0}, queue_drops{0},
         allowed{0}, denied{0}, respond_errors{0};
   } counters_;

@@ -97,6 +97,7 @@ function isEsBackend(backend: SensorBackend): backend is EsBackend {
 const ANSWER_STATUS: Record<string, AuthAnswerStatus> = {
   answered: "ok",
   tooLate: "late",
+  tooShort: "short",
   duplicate: "late",
   unknown: "unknown",
   error: "error",
@@ -220,6 +221,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       // the larger covers a backend that reports neither way.
       drops: Math.max(b.dropped, pipeline.counts.seqGaps),
       deadlineFallbacks: b.watchdogAnswers ?? 0,
+      // AUTH candidates allowed at once because their deadline left no time for the rules (never fail-closed).
+      shortDeadlineAllows: b.shortDeadlineAllows ?? 0,
       // Of the alerts raised: on disk, waiting in memory for the disk, never to be written.
       alertsWritten: options.alertLog.written,
       alertsSpooled: options.alertLog.spooled,

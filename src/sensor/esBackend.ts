@@ -23,6 +23,13 @@ export interface EsStartOptions {
   captureEnv?: string[];
   muteExecutables?: string[];
   muteSelf?: boolean;
+  /** The least time (ms, 1..1000, default 10) the deadline watchdog keeps in hand before an AUTH deadline. */
+  deadlineMarginMs?: number;
+  /**
+   * Less than this (ms, 0..1000, default 5) left for JavaScript and an AUTH candidate is allowed at once, never
+   * denied fail-closed, and counted (shortDeadlineAllows).
+   */
+  minRuleMs?: number;
   /** The native pre-filter (native/common/prefilter.h); absent keys are empty lists. */
   prefilter?: Partial<PrefilterSpec> | null;
   /**
@@ -45,7 +52,7 @@ export interface EsFileEventsSpec {
 }
 
 /** What the addon says of an AUTH answer. */
-export type EsRespondStatus = "answered" | "tooLate" | "duplicate" | "unknown" | "error";
+export type EsRespondStatus = "answered" | "tooLate" | "tooShort" | "duplicate" | "unknown" | "error";
 
 /** The ES members of the addon (present when built with MACSENSOR_WITH_ES, and in the stand-in test addon). */
 export interface EsBinding {
@@ -64,6 +71,10 @@ export interface EsBackendOptions {
   failClosed?: boolean;
   captureEnv?: string[];
   muteExecutables?: string[];
+  /** See EsStartOptions.deadlineMarginMs. */
+  deadlineMarginMs?: number;
+  /** See EsStartOptions.minRuleMs. */
+  minRuleMs?: number;
   queueCapacity?: number;
   batchMax?: number;
   /** See EsStartOptions.holdMs. */
@@ -130,6 +141,8 @@ class EndpointSecurityBackend implements EsBackend {
           ...(this.options.queueCapacity ? { queueCapacity: this.options.queueCapacity } : {}),
           ...(this.options.batchMax ? { batchMax: this.options.batchMax } : {}),
           ...(this.options.holdMs !== undefined ? { holdMs: this.options.holdMs } : {}),
+          ...(this.options.deadlineMarginMs !== undefined ? { deadlineMarginMs: this.options.deadlineMarginMs } : {}),
+          ...(this.options.minRuleMs !== undefined ? { minRuleMs: this.options.minRuleMs } : {}),
         },
         onEvents,
       );

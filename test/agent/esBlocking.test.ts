@@ -42,6 +42,7 @@ afterEach(async () => {
 const STATUS: Record<EsRespondStatus, AuthAnswerStatus> = {
   answered: "ok",
   tooLate: "late",
+  tooShort: "short",
   duplicate: "late",
   unknown: "unknown",
   error: "error",

@@ -34,7 +34,7 @@ describe("loadConfig", () => {
     expect(r.config).toEqual({
       rules: { paths: ["/etc/macsensor/rules"], eventBudgetMs: 20 },
       actions: {},
-      auth: { failMode: "open", guardPaths: [] },
+      auth: { failMode: "open", guardPaths: [], deadlineMarginMs: 10, minRuleMs: 5 },
       mute: { executables: [] },
       capture: { envVars: ["DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH", "DYLD_FRAMEWORK_PATH", "LD_PRELOAD"] },
       alerts: { path: "/var/log/macsensor/alerts.ndjson", maxBytes: 52428800, maxFiles: 10, spoolMaxBytes: 8 * 1024 * 1024, spoolMaxAlerts: 10_000 },

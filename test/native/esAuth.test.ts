@@ -44,7 +44,7 @@ describe("block mode: JavaScript decides", () => {
     ]);
     for (const r of records) expect(r.answerUs!).toBeLessThan(r.deadlineUs);
     // The AUTH event tells JavaScript its own deadline: the watchdog's, before ES's.
-    // The stand-in's default deadline is 15 s, so the watchdog answers 12 s after delivery.
+    // The stand-in's default deadline is 15 s, so the watchdog answers 12 s after delivery (20% in hand).
     for (const ev of es.events) {
       expect(ev.auth!.deadlineMs - ev.time).toBeGreaterThan(11_000);
       expect(ev.auth!.deadlineMs - ev.time).toBeLessThan(12_500);
@@ -65,14 +65,25 @@ describe("block mode: JavaScript decides", () => {
 });
 
 describe("deadline watchdog", () => {
-  it("budget: 80% of the time left, keeping between 1 s and 5 s in hand", () => {
-    const delay = (ms: number): number => Math.round(es.addon.internals.watchdogDelayMs(ms));
-    expect(delay(1500)).toBe(500);     // headroom 20% = 0.3 s, raised to 1 s
-    expect(delay(15_000)).toBe(12_000); // 20% = 3 s
+  it("budget: 20% of the time left kept in hand, at least the margin, at most 5 s", () => {
+    const delay = (ms: number, margin?: number, minRule?: number): number | null => {
+      const d = es.addon.internals.watchdogDelayMs(ms, margin, minRule);
+      return d === null ? null : Math.round(d);
+    };
     expect(delay(60_000)).toBe(55_000); // 20% = 12 s, capped at 5 s
-    expect(delay(10_000)).toBe(8_000);
-    expect(delay(800)).toBe(0);         // less than 1 s left: answer at once
-    expect(delay(0)).toBe(0);
+    expect(delay(15_000)).toBe(12_000); // 20% = 3 s
+    expect(delay(1500)).toBe(1200);
+    expect(delay(400)).toBe(320);
+    expect(delay(200)).toBe(160);
+    expect(delay(100)).toBe(80);
+    expect(delay(50)).toBe(40); // 20% = 10 ms = the margin
+    expect(delay(30)).toBe(20); // 20% = 6 ms, raised to the 10 ms margin
+    expect(delay(15)).toBe(5); // exactly the 5 ms a rule needs
+    expect(delay(14)).toBeNull(); // 4 ms left for the rules: too short, allowed at once
+    expect(delay(0)).toBeNull();
+    // Configurable: a 2 ms margin and 1 ms for the rules leave a 5 ms deadline to JavaScript.
+    expect(delay(5, 2, 1)).toBe(3);
+    expect(delay(100, 30)).toBe(70);
   });
 
   it("answers ALLOW before the deadline while JavaScript is stalled; the late JS answer is refused and counted", async () => {
@@ -105,14 +116,77 @@ describe("deadline watchdog", () => {
     expect(es.addon.standin.state().killed).toBe(false);
   });
 
-  it("a deadline already closer than the 1 s headroom is answered at once by the watchdog", async () => {
-    es.start({ authExec: true });
-    es.addon.standin.enqueue(exec("short", ["/bin/ls"], { deadlineMs: 400 }));
-    await until(() => es.addon.standin.authRecords()[0]?.answers === 1, "the watchdog answer");
-    const [r] = es.addon.standin.authRecords();
-    expect(r.result).toBe("allow");
-    expect(r.answerUs!).toBeLessThan(r.deadlineUs);
-    expect(es.addon.standin.state().killed).toBe(false);
+  for (const deadlineMs of [50, 100, 200, 400]) {
+    it(`a ${deadlineMs} ms deadline: the rules decide (JavaScript's DENY reaches ES), fail-closed or not`, async () => {
+      const statuses: string[] = [];
+      const h = es.start({ authExec: true, failClosed: true }, (ev, hh) => {
+        statuses.push(es.addon.respond(hh, ev.auth!.id, !isKeychainDump(ev)));
+      });
+      es.addon.standin.enqueue([
+        exec("dump", ["security", "dump-keychain", "-d"], { deadlineMs }),
+        exec("ls", ["/bin/ls"], { deadlineMs }),
+      ]);
+      await until(() => statuses.length === 2, "two JavaScript answers");
+      expect(statuses).toEqual(["answered", "answered"]);
+      expect(es.addon.standin.authRecords().map((r) => [r.tag, r.answers, r.result])).toEqual([
+        ["dump", 1, "deny"],
+        ["ls", 1, "allow"],
+      ]);
+      expect(es.addon.esStats(h)).toMatchObject({ watchdogAnswers: 0, shortDeadlineAllows: 0, retainedNow: 0 });
+      expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+    });
+
+    it(`a ${deadlineMs} ms deadline with JavaScript stalled: the watchdog answers (fail-closed: DENY) before ES's deadline`, async () => {
+      const statuses: string[] = [];
+      // JavaScript answers only after the deadline (busy elsewhere; a spinning thread would also starve the
+      // watchdog of the CPU on a loaded test machine, which is not what this test is about).
+      const h = es.start({ authExec: true, failClosed: true }, (ev, hh) => {
+        setTimeout(() => statuses.push(es.addon.respond(hh, ev.auth!.id, true)), deadlineMs + 20);
+      });
+      es.addon.standin.enqueue(exec("stalled", ["/bin/ls"], { deadlineMs }));
+      await until(() => statuses.length === 1, "the late JavaScript answer");
+      expect(statuses).toEqual(["tooLate"]);
+      expect(es.addon.standin.authRecords()[0]).toMatchObject({ answers: 1, result: "deny" });
+      expect(es.addon.esStats(h)).toMatchObject({ watchdogAnswers: 1, shortDeadlineAllows: 0 });
+      expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [] });
+    });
+  }
+
+  it("a critical binary's tiny deadline: allowed at once even fail-closed, counted, and still reported to the rules", async () => {
+    const statuses: string[] = [];
+    const h = es.start(
+      { authExec: true, failClosed: true, prefilter: { executableBasename: ["xpcproxy"] } },
+      (ev, hh) => statuses.push(es.addon.respond(hh, ev.auth!.id, false)),
+    );
+    // A candidate (the pre-filter lets xpcproxy through) with 8 ms left: 10 ms margin, nothing for the rules.
+    es.addon.standin.enqueue([
+      exec("critical", ["/usr/libexec/xpcproxy", "com.apple.x"], { deadlineMs: 8 }),
+      exec("critical-noncandidate", ["/usr/libexec/trustd"], { deadlineMs: 8 }),
+    ]);
+    await until(() => statuses.length === 1 && es.events.length === 2, "the reports and the JavaScript answer");
+    expect(es.addon.standin.authRecords().map((r) => [r.tag, r.answers, r.result, r.cache])).toEqual([
+      ["critical", 1, "allow", false],
+      ["critical-noncandidate", 1, "allow", false],
+    ]);
+    expect(statuses).toEqual(["tooShort"]);
+    expect(es.events[0].auth?.id).toBeGreaterThan(0);
+    expect(es.events[1].auth).toBeUndefined(); // ruled out natively by the pre-filter
+    expect(es.addon.esStats(h)).toMatchObject({
+      shortDeadlineAllows: 1, prefiltered: 1, watchdogAnswers: 0, denied: 0, allowed: 2, lateJsAnswers: 0, pendingAuth: 0, retainedNow: 0,
+    });
+    expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+  });
+
+  it("the margin and the rules' minimum are options: bad values are refused with the option's name", () => {
+    expect(() => es.addon.startEs({ deadlineMarginMs: 0 }, () => {})).toThrow(/deadlineMarginMs.*1 to 1000/);
+    expect(() => es.addon.startEs({ minRuleMs: 1.5 }, () => {})).toThrow(/minRuleMs/);
+    expect(es.addon.standin.state().clientAlive).toBe(false);
+    // A larger minimum makes a 100 ms deadline too short (80 ms for the rules < 90 ms).
+    const h = es.start({ authExec: true, minRuleMs: 90 });
+    es.addon.standin.enqueue(exec("short", ["/bin/ls"], { deadlineMs: 100 }));
+    expect(es.addon.standin.waitIdle()).toBe(true);
+    expect(es.addon.standin.authRecords()[0]).toMatchObject({ answers: 1, result: "allow" });
+    expect(es.addon.esStats(h)).toMatchObject({ shortDeadlineAllows: 1, watchdogAnswers: 0 });
   });
 });
 
@@ -134,10 +208,10 @@ describe("exactly one answer", () => {
   it("JavaScript and the watchdog racing for the same messages: each still answered exactly once", async () => {
     const statuses: string[] = [];
     const h = es.start({ authExec: true }, (ev, hh) => {
-      setTimeout(() => statuses.push(es.addon.respond(hh, ev.auth!.id, true)), Math.random() * 20);
+      setTimeout(() => statuses.push(es.addon.respond(hh, ev.auth!.id, true)), Math.random() * 1600);
     });
-    // The watchdog moments are spread over 0–200 ms after delivery (deadline - 1 s), so some JavaScript
-    // answers come first and some after the watchdog, whatever the machine's load.
+    // The watchdog moments are spread over 800–960 ms after delivery (80% of 1–1.2 s) and the JavaScript
+    // answers over 0–1.6 s, so some come first and some after the watchdog, whatever the machine's load.
     const n = 100;
     es.addon.standin.enqueue(Array.from({ length: n }, (_, i) => exec(`r${i}`, ["/bin/ls"], { deadlineMs: 1000 + 2 * i })));
     await until(() => statuses.length === n, "every JavaScript answer");

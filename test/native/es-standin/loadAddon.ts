@@ -116,8 +116,11 @@ export interface EsTestAddon extends EsBinding {
     setNewClientResult(result: number): void;
   };
   internals: {
-    /** When the watchdog answers a message whose deadline is remainingMs away, in ms after delivery. */
-    watchdogDelayMs(remainingMs: number): number;
+    /**
+     * When the watchdog answers a message whose deadline is remainingMs away, in ms after delivery; null: too
+     * short for any rule (allowed at once). marginMs and minRuleMs default to 10 and 5, as startEs.
+     */
+    watchdogDelayMs(remainingMs: number, marginMs?: number, minRuleMs?: number): number | null;
   };
 }
 

@@ -253,14 +253,22 @@ Napi::Value SetNewClientResult(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// internals.watchdogDelayMs(remainingMs): how long after delivery the watchdog answers a message whose
-// deadline is remainingMs away (macsensor::WatchdogFireTicks, in Mach ticks of the stand-in's 24 MHz clock).
+// internals.watchdogDelayMs(remainingMs, marginMs = 10, minRuleMs = 5): how long after delivery the watchdog
+// answers a message whose deadline is remainingMs away (macsensor::PlanAuthBudget, in Mach ticks of the
+// stand-in's clock), or null when the message is too short for any rule (allowed at once).
 Napi::Value WatchdogDelayMs(const Napi::CallbackInfo& info) {
-  double remaining_ms = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+  auto arg = [&](size_t i, double def) {
+    return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : def;
+  };
+  const double remaining_ms = arg(0, 0);
+  macsensor::DeadlineBudgetOptions options;
+  options.margin_ns = static_cast<uint64_t>(arg(1, 10) * 1e6);
+  options.min_rule_ns = static_cast<uint64_t>(arg(2, 5) * 1e6);
   const uint64_t now = macsensor::MachClock::NowTicks();
   const uint64_t deadline = now + macsensor::MachClock::NanosToTicks(static_cast<uint64_t>(remaining_ms * 1e6));
-  const uint64_t fire = macsensor::WatchdogFireTicks(now, deadline);
-  return Napi::Number::New(info.Env(), static_cast<double>(macsensor::MachClock::TicksToNanos(fire - now)) / 1e6);
+  const macsensor::AuthBudget budget = macsensor::PlanAuthBudget(now, deadline, options);
+  if (budget.too_short) return info.Env().Null();
+  return Napi::Number::New(info.Env(), static_cast<double>(macsensor::MachClock::TicksToNanos(budget.fire_ticks - now)) / 1e6);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
