@@ -28,7 +28,8 @@
 //   binding.esStats(h) → { received, delivered, dropped, queueHighWater, ... }
 //   binding.stopEs(h)                 // answers what is pending, deletes the client, drains queued events to JS
 // Errors from startEs carry `code` (ES_NOT_PRIVILEGED, ES_NOT_ENTITLED, ES_NOT_PERMITTED, ES_TOO_MANY_CLIENTS,
-// ES_INTERNAL, ...) and an actionable message.
+// ES_INTERNAL, ES_MUTE_SELF (muting macsensor itself failed), ES_MUTE (a mute.executables path), ...) and an
+// actionable message.
 #include "es_binding.h"
 
 #include <memory>
@@ -338,6 +339,7 @@ Napi::Value EsStats(const Napi::CallbackInfo& info) {
   set("allowed", static_cast<double>(s.allowed));
   set("denied", static_cast<double>(s.denied));
   set("respondErrors", static_cast<double>(s.respond_errors));
+  set("unsubscribeErrors", static_cast<double>(s.unsubscribe_errors));
   set("retainedNow", static_cast<double>(s.retained_now));
   set("pendingAuth", static_cast<double>(s.pending_auth));
   return out;

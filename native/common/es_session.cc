@@ -99,7 +99,10 @@ std::unique_ptr<EsSession> EsSession::Start(EsSessionOptions options, Sink sink,
     return nullptr;
   }
   self->client_ = client;
-  self->ApplyMutes();
+  if (!self->ApplyMutes(error, code)) {
+    self->Stop();
+    return nullptr;
+  }
 
   bool ok = es_subscribe(client, kReportEvents, 3) == ES_RETURN_SUCCESS;
   if (ok && self->options_.auth_exec) ok = self->SetAuthExec(true, error);
@@ -114,19 +117,48 @@ std::unique_ptr<EsSession> EsSession::Start(EsSessionOptions options, Sink sink,
 
 EsSession::~EsSession() { Stop(); }
 
-void EsSession::ApplyMutes() {
+bool EsSession::ApplyMutes(std::string* error, std::string* code) {
   if (options_.mute_self) {
+    // Like Santa, never run unmuted: our own execs (and opens) would wait for our own JavaScript thread, and
+    // every event we cause would be reported and fed back to us.
     audit_token_t self_token;
-    if (GetSelfAuditToken(&self_token)) es_mute_process(client_, &self_token);
+    if (!GetSelfAuditToken(&self_token)) {
+      *code = "ES_MUTE_SELF";
+      *error = "cannot read this process's audit token (task_info TASK_AUDIT_TOKEN) to mute macsensor itself in "
+               "Endpoint Security; refusing to start unmuted";
+      return false;
+    }
+    if (es_mute_process(client_, &self_token) != ES_RETURN_SUCCESS) {
+      *code = "ES_MUTE_SELF";
+      *error = "es_mute_process failed for macsensor itself; refusing to start unmuted (it would wait on its own "
+               "execs): retry, and if it persists check the system log for endpointsecurityd";
+      return false;
+    }
   }
   for (const std::string& path : options_.mute_executables) {
     // Events of processes running this executable...
-    es_mute_path(client_, path.c_str(), ES_MUTE_PATH_TYPE_LITERAL);
+    bool muted = es_mute_path(client_, path.c_str(), ES_MUTE_PATH_TYPE_LITERAL) == ES_RETURN_SUCCESS;
 #if defined(__MAC_OS_X_VERSION_MAX_ALLOWED) && __MAC_OS_X_VERSION_MAX_ALLOWED >= 130000
     // ...and execs OF it (target muting exists from macOS 13; the 12.0 SDK lacks the enum value).
     static const es_event_type_t kExecs[] = {ES_EVENT_TYPE_AUTH_EXEC, ES_EVENT_TYPE_NOTIFY_EXEC};
-    es_mute_path_events(client_, path.c_str(), ES_MUTE_PATH_TYPE_TARGET_LITERAL, kExecs, 2);
+    muted = muted &&
+            es_mute_path_events(client_, path.c_str(), ES_MUTE_PATH_TYPE_TARGET_LITERAL, kExecs, 2) == ES_RETURN_SUCCESS;
 #endif
+    if (!muted) {
+      *code = "ES_MUTE";
+      *error = "Endpoint Security refused to mute " + path + " (mute.executables): it must be an absolute path as "
+               "the kernel reports it; refusing to start rather than report what was meant to be muted";
+      return false;
+    }
+  }
+  return true;
+}
+
+void EsSession::Unsubscribe(const es_event_type_t* events, uint32_t count) {
+  // A failed unsubscribe leaves more subscribed than asked, never less: events the rules may not need (an exec
+  // both as AUTH and as NOTIFY is run through the rules once), so it is counted, not fatal.
+  if (es_unsubscribe(client_, events, count) != ES_RETURN_SUCCESS) {
+    counters_.unsubscribe_errors.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -141,13 +173,13 @@ bool EsSession::SetAuthExec(bool on, std::string* error) {
       *error = "es_subscribe(AUTH_EXEC) failed";
       return false;
     }
-    es_unsubscribe(client_, kNotifyExec, 1);
+    Unsubscribe(kNotifyExec, 1);
   } else {
     if (es_subscribe(client_, kNotifyExec, 1) != ES_RETURN_SUCCESS) {
       *error = "es_subscribe(NOTIFY_EXEC) failed";
       return false;
     }
-    es_unsubscribe(client_, kAuthExec, 1);
+    Unsubscribe(kAuthExec, 1);
   }
   auth_exec_ = on;
   return true;
@@ -209,7 +241,7 @@ bool EsSession::SetFileEvents(uint8_t file_kinds, bool auth_open, std::string* e
     *error = "es_subscribe failed for the file events";
     return false;
   }
-  if (!removed.empty()) es_unsubscribe(client_, removed.data(), static_cast<uint32_t>(removed.size()));
+  if (!removed.empty()) Unsubscribe(removed.data(), static_cast<uint32_t>(removed.size()));
   file_subscriptions_ = std::move(want);
   report_prefiltered_opens_.store(wanted(RawEventKind::Open), std::memory_order_relaxed);
   return true;
@@ -367,7 +399,10 @@ RespondStatus EsSession::Respond(uint64_t id, bool allow) {
 void EsSession::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (client_ != nullptr) es_unsubscribe_all(client_);
+  if (client_ != nullptr && es_unsubscribe_all(client_) != ES_RETURN_SUCCESS) {
+    // Deleting the client below ends every subscription anyway; the count tells a test or an admin.
+    counters_.unsubscribe_errors.fetch_add(1, std::memory_order_relaxed);
+  }
   {
     std::lock_guard<std::mutex> lock(stop_mu_);
     stopping_ = true;
@@ -397,6 +432,7 @@ EsSessionStats EsSession::Stats() const {
   s.allowed = counters_.allowed.load();
   s.denied = counters_.denied.load();
   s.respond_errors = counters_.respond_errors.load();
+  s.unsubscribe_errors = counters_.unsubscribe_errors.load();
   s.retained_now = RetainedMessage::Live();
   s.pending_auth = pending_.Size();
   return s;

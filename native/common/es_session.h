@@ -73,6 +73,7 @@ struct EsSessionStats {
   uint64_t allowed = 0;
   uint64_t denied = 0;
   uint64_t respond_errors = 0;  // es_respond_auth_result / es_respond_flags_result did not return SUCCESS
+  uint64_t unsubscribe_errors = 0;  // es_unsubscribe / es_unsubscribe_all failed (more stays subscribed than asked)
   int64_t retained_now = 0;     // es_retain_message references held (all sessions)
   uint64_t pending_auth = 0;
 };
@@ -85,7 +86,8 @@ class EsSession {
   using Sink = std::function<bool(RawEvent&&)>;
 
   // Creates the client, mutes, subscribes. On failure returns nullptr with an actionable message in *error
-  // and a stable code (e.g. "ES_NOT_PERMITTED") in *code. Call from the JS thread (es_delete_client must be
+  // and a stable code (e.g. "ES_NOT_PERMITTED") in *code. A failed mute refuses the start: unmuted, macsensor
+  // would wait on its own execs (ES_MUTE_SELF), or report what the admin muted (ES_MUTE). Call from the JS thread (es_delete_client must be
   // called from the thread that called es_new_client).
   static std::unique_ptr<EsSession> Start(EsSessionOptions options, Sink sink, std::string* error,
                                           std::string* code);
@@ -117,7 +119,8 @@ class EsSession {
   void OnWatchdog(uint64_t id);
   void AnswerTaken(es_client_t* client, const PendingAuth& entry, bool allow);
   bool Respond(es_client_t* client, const es_message_t* msg, bool allow);
-  void ApplyMutes();
+  bool ApplyMutes(std::string* error, std::string* code);
+  void Unsubscribe(const es_event_type_t* events, uint32_t count);
   std::shared_ptr<const Prefilter> CurrentPrefilter() const;
   std::shared_ptr<const FilePrefilter> CurrentOpenPrefilter() const;
   // Whether the native pre-filter rules this AUTH message out (answer ALLOW at once, no JavaScript).
@@ -147,7 +150,7 @@ class EsSession {
     std::atomic<uint64_t> received{0}, to_js{0}, auth_to_js{0}, prefiltered{0}, prefiltered_opens{0}, watchdog_answers{0},
         short_deadline_allows{0},
         late_js_answers{0}, duplicate_js_answers{0}, unknown_js_answers{0}, seq_gap_drops{0}, queue_drops{0},
-        allowed{0}, denied{0}, respond_errors{0};
+        allowed{0}, denied{0}, respond_errors{0}, unsubscribe_errors{0};
   } counters_;
 };
 

@@ -223,6 +223,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       deadlineFallbacks: b.watchdogAnswers ?? 0,
       // AUTH candidates allowed at once because their deadline left no time for the rules (never fail-closed).
       shortDeadlineAllows: b.shortDeadlineAllows ?? 0,
+      // Endpoint Security only, and only when it happened: es_unsubscribe failed (more stays subscribed).
+      ...(b.unsubscribeErrors ? { unsubscribeErrors: b.unsubscribeErrors } : {}),
       // Of the alerts raised: on disk, waiting in memory for the disk, never to be written.
       alertsWritten: options.alertLog.written,
       alertsSpooled: options.alertLog.spooled,

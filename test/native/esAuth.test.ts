@@ -316,3 +316,51 @@ describe("es_new_client failures", () => {
     expect(es.addon.standin.state().clientAlive).toBe(false);
   });
 });
+
+describe("mute and unsubscribe results", () => {
+  it("refuses to start when muting itself fails, with a clear error, and leaves no client behind", () => {
+    es.addon.standin.failCalls(["es_mute_process"]);
+    let error: (Error & { code?: string }) | undefined;
+    try {
+      es.track(es.addon.startEs({ authExec: true }, () => {}));
+    } catch (e) {
+      error = e as Error & { code?: string };
+    }
+    expect(error?.code).toBe("ES_MUTE_SELF");
+    expect(error?.message).toMatch(/es_mute_process failed for macsensor itself; refusing to start/);
+    expect(es.addon.standin.injectedFailures()).toBe(1);
+    expect(es.addon.standin.state()).toMatchObject({ clientAlive: false, violations: [] });
+  });
+
+  it("starts without muting itself only when asked to (muteSelf: false)", () => {
+    es.addon.standin.failCalls(["es_mute_process"]);
+    es.start({ muteSelf: false });
+    expect(es.addon.standin.injectedFailures()).toBe(0);
+    expect(es.addon.standin.state()).toMatchObject({ clientAlive: true, mutedPids: [] });
+  });
+
+  it("refuses to start when a mute.executables path cannot be muted, naming the path", () => {
+    es.addon.standin.failCalls(["es_mute_path"]);
+    expect(() => es.track(es.addon.startEs({ muteExecutables: ["/usr/local/bin/noisy"] }, () => {}))).toThrow(
+      /refused to mute \/usr\/local\/bin\/noisy \(mute\.executables\)/,
+    );
+    expect(es.addon.standin.state().clientAlive).toBe(false);
+    // Muting itself worked and is not the complaint.
+    es.addon.standin.failCalls([]);
+    es.start({ muteExecutables: ["/usr/local/bin/noisy"] });
+    expect(es.addon.standin.state().mutedPaths).toContainEqual({ path: "/usr/local/bin/noisy", type: 1 });
+  });
+
+  it("a failed unsubscribe is counted; the new subscription stands, so no exec goes unseen", () => {
+    const h = es.start({});
+    es.addon.standin.failCalls(["es_unsubscribe"]);
+    es.addon.setAuthExec(h, true);
+    const subs = [...es.addon.standin.state().subscriptions].sort((a, b) => a - b);
+    expect(subs).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+    expect(es.addon.esStats(h)).toMatchObject({ unsubscribeErrors: 1 });
+    es.addon.standin.failCalls(["es_unsubscribe_all"]);
+    es.stop();
+    expect(es.addon.esStats(h)).toMatchObject({ unsubscribeErrors: 2 });
+    expect(es.addon.standin.state()).toMatchObject({ clientAlive: false, violations: [] });
+  });
+});

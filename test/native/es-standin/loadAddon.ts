@@ -114,6 +114,9 @@ export interface EsTestAddon extends EsBinding {
     state(): StandinState;
     reset(): void;
     setNewClientResult(result: number): void;
+    /** These ES calls fail (ES_RETURN_ERROR; es_clear_cache: throttled) until reset. */
+    failCalls(calls: string[]): void;
+    injectedFailures(): number;
   };
   internals: {
     /**

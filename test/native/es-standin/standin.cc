@@ -387,6 +387,56 @@ es_respond_result_t RecordAnswer(es_client_t* client, const es_message_t* messag
 
 }  // namespace
 
+// ---- failure injection (es_mute_*, es_unsubscribe*, es_clear_cache) ----
+// A call named in the set fails (ES_RETURN_ERROR / ES_CLEAR_CACHE_RESULT_ERR_THROTTLE) until the set is changed
+// or the stand-in reset; each injected failure is counted.
+
+namespace {
+
+struct Injection {
+  std::mutex mu;
+  std::set<std::string> failing;
+  uint64_t injected = 0;
+};
+
+Injection& Inj() {
+  static Injection* i = new Injection();
+  return *i;
+}
+
+bool InjectedFailure(const char* call) {
+  Injection& i = Inj();
+  std::lock_guard<std::mutex> lock(i.mu);
+  if (i.failing.count(call) == 0) return false;
+  i.injected++;
+  return true;
+}
+
+}  // namespace
+
+namespace standin {
+
+void SetFailingCalls(std::vector<std::string> calls) {
+  Injection& i = Inj();
+  std::lock_guard<std::mutex> lock(i.mu);
+  i.failing = std::set<std::string>(calls.begin(), calls.end());
+}
+
+uint64_t InjectedFailures() {
+  Injection& i = Inj();
+  std::lock_guard<std::mutex> lock(i.mu);
+  return i.injected;
+}
+
+void ResetInjection() {
+  Injection& i = Inj();
+  std::lock_guard<std::mutex> lock(i.mu);
+  i.failing.clear();
+  i.injected = 0;
+}
+
+}  // namespace standin
+
 // ---- Apple's C API ----
 
 extern "C" {
@@ -455,12 +505,14 @@ es_return_t es_subscribe(es_client_t* client, const es_event_type_t* events, uin
 }
 
 es_return_t es_unsubscribe(es_client_t* client, const es_event_type_t* events, uint32_t count) {
+  if (InjectedFailure("es_unsubscribe")) return ES_RETURN_ERROR;
   std::lock_guard<std::mutex> lock(G().mu);
   for (uint32_t i = 0; i < count; i++) client->subscriptions.erase(events[i]);
   return ES_RETURN_SUCCESS;
 }
 
 es_return_t es_unsubscribe_all(es_client_t* client) {
+  if (InjectedFailure("es_unsubscribe_all")) return ES_RETURN_ERROR;
   std::lock_guard<std::mutex> lock(G().mu);
   client->subscriptions.clear();
   return ES_RETURN_SUCCESS;
@@ -477,12 +529,14 @@ es_respond_result_t es_respond_flags_result(es_client_t* client, const es_messag
 }
 
 es_return_t es_mute_process(es_client_t* client, const audit_token_t* token) {
+  if (InjectedFailure("es_mute_process")) return ES_RETURN_ERROR;
   std::lock_guard<std::mutex> lock(G().mu);
   client->muted_processes.push_back(*token);
   return ES_RETURN_SUCCESS;
 }
 
 es_return_t es_mute_path(es_client_t* client, const char* path, es_mute_path_type_t type) {
+  if (InjectedFailure("es_mute_path")) return ES_RETURN_ERROR;
   std::lock_guard<std::mutex> lock(G().mu);
   client->muted_paths.emplace_back(path, type);
   return ES_RETURN_SUCCESS;
@@ -490,6 +544,7 @@ es_return_t es_mute_path(es_client_t* client, const char* path, es_mute_path_typ
 
 es_return_t es_mute_path_events(es_client_t* client, const char* path, es_mute_path_type_t type,
                                 const es_event_type_t* events, size_t count) {
+  if (InjectedFailure("es_mute_path_events")) return ES_RETURN_ERROR;
   std::lock_guard<std::mutex> lock(G().mu);
   auto& set = client->muted_path_events[{path, type}];
   for (size_t i = 0; i < count; i++) set.insert(events[i]);
@@ -637,6 +692,7 @@ void Reset() {
   g.killed = false;
   g.delivered = g.suppressed = g.retains = g.releases = 0;
   g.next_new_client_result = 0;
+  ResetInjection();
   // Messages still held stay in g.live: a leak must remain visible across a reset.
 }
 

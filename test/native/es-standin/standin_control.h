@@ -92,4 +92,10 @@ void Reset();
 void SetNewClientResult(int result);  // the next es_new_client calls fail with this (0 = succeed)
 double TicksToMicros(uint64_t ticks);
 
+// Failure injection: the named API calls ("es_mute_process", "es_mute_path", "es_mute_path_events",
+// "es_unsubscribe", "es_unsubscribe_all", "es_clear_cache") fail until changed or Reset.
+void SetFailingCalls(std::vector<std::string> calls);
+uint64_t InjectedFailures();
+void ResetInjection();
+
 }  // namespace standin

@@ -6,6 +6,9 @@
 //   standin.state()                  → { clientAlive, killed, violations, delivered, suppressed, liveMessages, ... }
 //   standin.reset()                  forget records and violations (messages still held stay counted)
 //   standin.setNewClientResult(n)    the next es_new_client calls return es_new_client_result_t n (0: succeed)
+//   standin.failCalls(names[])       these ES calls fail from now until reset (es_mute_process, es_mute_path,
+//                                    es_mute_path_events, es_unsubscribe, es_unsubscribe_all, es_clear_cache);
+//                                    standin.injectedFailures() counts the failures given
 // Message spec: { type: "auth_exec"|"notify_exec"|"fork"|"exit"|"auth_open"|"notify_open"|"create"|"close"|
 //   "rename"|"unlink", version?, deadlineMs?, tag?, skipSeq?, process?: Proc, target?: Proc, args?: Text[],
 //   env?: Text[], cwd?: Text, script?: Text, exitStatus?,
@@ -17,6 +20,7 @@
 //   startTimeMs, responsible: Token, parent: Token }; Text = string | Uint8Array (exact bytes).
 #include <napi.h>
 
+#include <algorithm>
 #include <string>
 
 #include "deadline_watchdog.h"
@@ -271,6 +275,30 @@ Napi::Value WatchdogDelayMs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(macsensor::MachClock::TicksToNanos(budget.fire_ticks - now)) / 1e6);
 }
 
+Napi::Value FailCalls(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  static const char* const kKnown[] = {"es_mute_process", "es_mute_path", "es_mute_path_events",
+                                       "es_unsubscribe", "es_unsubscribe_all", "es_clear_cache"};
+  std::vector<std::string> calls;
+  if (!info[0].IsArray() || !ReadTextList(info[0], &calls)) {
+    Napi::TypeError::New(env, "standin.failCalls(names: string[])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (const std::string& c : calls) {
+    if (std::find(std::begin(kKnown), std::end(kKnown), c) == std::end(kKnown)) {
+      Napi::TypeError::New(env, "standin.failCalls: no failure can be injected into '" + c + "'")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  standin::SetFailingCalls(std::move(calls));
+  return env.Undefined();
+}
+
+Napi::Value InjectedFailures(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(standin::InjectedFailures()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   macsensor::RegisterEs(env, exports);
   Napi::Object standin = Napi::Object::New(env);
@@ -280,6 +308,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   standin.Set("state", Napi::Function::New(env, State, "state"));
   standin.Set("reset", Napi::Function::New(env, Reset, "reset"));
   standin.Set("setNewClientResult", Napi::Function::New(env, SetNewClientResult, "setNewClientResult"));
+  standin.Set("failCalls", Napi::Function::New(env, FailCalls, "failCalls"));
+  standin.Set("injectedFailures", Napi::Function::New(env, InjectedFailures, "injectedFailures"));
   exports.Set("standin", standin);
   Napi::Object internals = Napi::Object::New(env);
   internals.Set("watchdogDelayMs", Napi::Function::New(env, WatchdogDelayMs, "watchdogDelayMs"));
