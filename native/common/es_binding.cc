@@ -21,6 +21,10 @@
 //   binding.respond(h, authId, allow) → "answered" | "tooLate" | "tooShort" | "duplicate" | "unknown" | "error"
 //   binding.setAuthExec(h, on)        // subscribe AUTH_EXEC (block rules loaded) or go back to NOTIFY_EXEC
 //   binding.setPrefilter(h, spec | null)
+//   binding.setAuthCache(h, on)      // rule-decided exec ALLOWs answered cache=true (only identity-reading
+//                                    // block rules loaded); clears ES's cache when ours may hold entries. Call
+//                                    // on every rule reload. Throws ES_CLEAR_CACHE when es_clear_cache failed
+//                                    // (caching then stays off)
 //   binding.setFileEvents(h, { kinds, authOpen, openPrefilter })  // the file kinds to subscribe ("open",
 //                                  // "create", "modify", "rename", "delete"; others ignored), AUTH_OPEN instead of
 //                                  // NOTIFY_OPEN (a block rule on file events is loaded), and the AUTH_OPEN
@@ -251,6 +255,18 @@ Napi::Value SetAuthExec(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value SetAuthCache(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EsHandle* h = HandleOf(info, "setAuthCache");
+  if (h == nullptr) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsBoolean()) return ThrowType(env, "setAuthCache(handle, on: boolean)");
+  std::string error;
+  if (!h->session->SetAuthCache(info[1].As<Napi::Boolean>().Value(), &error)) {
+    return ThrowError(env, error, error.rfind("es_subscribe", 0) == 0 ? "ES_SUBSCRIBE" : "ES_CLEAR_CACHE");
+  }
+  return env.Undefined();
+}
+
 Napi::Value SetPrefilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EsHandle* h = HandleOf(info, "setPrefilter");
@@ -340,6 +356,9 @@ Napi::Value EsStats(const Napi::CallbackInfo& info) {
   set("denied", static_cast<double>(s.denied));
   set("respondErrors", static_cast<double>(s.respond_errors));
   set("unsubscribeErrors", static_cast<double>(s.unsubscribe_errors));
+  set("cachedAllows", static_cast<double>(s.cached_allows));
+  set("cacheClears", static_cast<double>(s.cache_clears));
+  set("cacheClearErrors", static_cast<double>(s.cache_clear_errors));
   set("retainedNow", static_cast<double>(s.retained_now));
   set("pendingAuth", static_cast<double>(s.pending_auth));
   return out;
@@ -352,6 +371,7 @@ void RegisterEs(Napi::Env env, Napi::Object exports) {
   exports.Set("respond", Napi::Function::New(env, Respond, "respond"));
   exports.Set("setAuthExec", Napi::Function::New(env, SetAuthExec, "setAuthExec"));
   exports.Set("setPrefilter", Napi::Function::New(env, SetPrefilter, "setPrefilter"));
+  exports.Set("setAuthCache", Napi::Function::New(env, SetAuthCache, "setAuthCache"));
   exports.Set("setFileEvents", Napi::Function::New(env, SetFileEvents, "setFileEvents"));
   exports.Set("setRelevance", Napi::Function::New(env, SetRelevance, "setRelevance"));
   exports.Set("stopEs", Napi::Function::New(env, StopEs, "stopEs"));

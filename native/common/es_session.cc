@@ -12,8 +12,6 @@ namespace {
 
 constexpr es_event_type_t kReportEvents[] = {ES_EVENT_TYPE_NOTIFY_EXEC, ES_EVENT_TYPE_NOTIFY_FORK,
                                              ES_EVENT_TYPE_NOTIFY_EXIT};
-constexpr es_event_type_t kAuthExec[] = {ES_EVENT_TYPE_AUTH_EXEC};
-constexpr es_event_type_t kNotifyExec[] = {ES_EVENT_TYPE_NOTIFY_EXEC};
 
 // One actionable message per es_new_client failure.
 void DescribeNewClientError(es_new_client_result_t r, std::string* error, std::string* code) {
@@ -105,6 +103,7 @@ std::unique_ptr<EsSession> EsSession::Start(EsSessionOptions options, Sink sink,
   }
 
   bool ok = es_subscribe(client, kReportEvents, 3) == ES_RETURN_SUCCESS;
+  self->sub_notify_exec_ = ok;
   if (ok && self->options_.auth_exec) ok = self->SetAuthExec(true, error);
   if (!ok) {
     *code = "ES_SUBSCRIBE";
@@ -168,21 +167,70 @@ bool EsSession::SetAuthExec(bool on, std::string* error) {
     return false;
   }
   if (on == auth_exec_) return true;
-  if (on) {
-    if (es_subscribe(client_, kAuthExec, 1) != ES_RETURN_SUCCESS) {
-      *error = "es_subscribe(AUTH_EXEC) failed";
-      return false;
-    }
-    Unsubscribe(kNotifyExec, 1);
-  } else {
-    if (es_subscribe(client_, kNotifyExec, 1) != ES_RETURN_SUCCESS) {
-      *error = "es_subscribe(NOTIFY_EXEC) failed";
-      return false;
-    }
-    Unsubscribe(kAuthExec, 1);
+  bool caching;
+  {
+    std::shared_lock<std::shared_mutex> lock(cache_mu_);
+    caching = cache_allows_;
   }
+  if (!SetExecSubscriptions(on, !on || caching, error)) return false;
   auth_exec_ = on;
   return true;
+}
+
+bool EsSession::SetExecSubscriptions(bool auth, bool notify, std::string* error) {
+  std::vector<es_event_type_t> added, removed;
+  // AUTH first when both change: no exec goes unseen while switching.
+  if (auth && !sub_auth_exec_) added.push_back(ES_EVENT_TYPE_AUTH_EXEC);
+  if (notify && !sub_notify_exec_) added.push_back(ES_EVENT_TYPE_NOTIFY_EXEC);
+  if (!auth && sub_auth_exec_) removed.push_back(ES_EVENT_TYPE_AUTH_EXEC);
+  if (!notify && sub_notify_exec_) removed.push_back(ES_EVENT_TYPE_NOTIFY_EXEC);
+  for (es_event_type_t t : added) {
+    if (es_subscribe(client_, &t, 1) != ES_RETURN_SUCCESS) {
+      *error = t == ES_EVENT_TYPE_AUTH_EXEC ? "es_subscribe(AUTH_EXEC) failed" : "es_subscribe(NOTIFY_EXEC) failed";
+      return false;
+    }
+    (t == ES_EVENT_TYPE_AUTH_EXEC ? sub_auth_exec_ : sub_notify_exec_) = true;
+  }
+  for (es_event_type_t t : removed) {
+    Unsubscribe(&t, 1);
+    (t == ES_EVENT_TYPE_AUTH_EXEC ? sub_auth_exec_ : sub_notify_exec_) = false;
+  }
+  return true;
+}
+
+bool EsSession::SetAuthCache(bool on, std::string* error) {
+  if (client_ == nullptr || stopped_) {
+    *error = "the Endpoint Security client is stopped";
+    return false;
+  }
+  // A cache hit produces no AUTH message: NOTIFY_EXEC must report those execs before any ALLOW is cached.
+  if (on && auth_exec_ && !SetExecSubscriptions(true, true, error)) on = false;
+  bool ok = error->empty();
+  {
+    std::unique_lock<std::shared_mutex> lock(cache_mu_);
+    cache_allows_ = false;
+    if (cache_dirty_) {
+      es_clear_cache_result_t r = es_clear_cache(client_);
+      if (r == ES_CLEAR_CACHE_RESULT_SUCCESS) {
+        cache_dirty_ = false;
+        counters_.cache_clears.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        // ALLOWs of the old rules may stay cached in ES; caching more would only add to them.
+        counters_.cache_clear_errors.fetch_add(1, std::memory_order_relaxed);
+        *error = r == ES_CLEAR_CACHE_RESULT_ERR_THROTTLE
+                     ? "es_clear_cache was throttled: ALLOWs cached under the previous rules may stand until the "
+                       "next reload"
+                     : "es_clear_cache failed: ALLOWs cached under the previous rules may stand until the next reload";
+        ok = false;
+      }
+    }
+    cache_allows_ = on && ok;
+  }
+  if (!cache_allows_ && auth_exec_ && sub_notify_exec_) {
+    std::string ignored;
+    SetExecSubscriptions(true, false, &ignored);  // only unsubscribes, counted when it fails
+  }
+  return ok;
 }
 
 void EsSession::SetPrefilter(std::optional<Prefilter> prefilter) {
@@ -288,9 +336,19 @@ bool EsSession::Prefiltered(const es_message_t* msg) const {
 }
 
 void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
-  if (Prefiltered(msg)) {
+  bool prefiltered;
+  {
+    // Decided and answered under the cache lock: a rule reload cannot clear ES's cache in between.
+    std::shared_lock<std::shared_mutex> lock(cache_mu_);
+    prefiltered = Prefiltered(msg);
     // Answer first: the exec (or open) is waiting on us; the report can follow.
-    Respond(client, msg, true);
+    if (prefiltered) {
+      const bool cache = cache_allows_ && msg->event_type == ES_EVENT_TYPE_AUTH_EXEC;
+      if (cache) cache_dirty_ = true;
+      Respond(client, msg, true, cache);
+    }
+  }
+  if (prefiltered) {
     counters_.prefiltered.fetch_add(1, std::memory_order_relaxed);
     if (msg->event_type == ES_EVENT_TYPE_AUTH_OPEN) {
       counters_.prefiltered_opens.fetch_add(1, std::memory_order_relaxed);
@@ -349,18 +407,26 @@ void EsSession::Deliver(RawEvent&& ev) {
   }
 }
 
-bool EsSession::Respond(es_client_t* client, const es_message_t* msg, bool allow) {
+bool EsSession::RespondCacheable(es_client_t* client, const es_message_t* msg, bool allow) {
+  std::shared_lock<std::shared_mutex> lock(cache_mu_);
+  const bool cache = allow && cache_allows_ && msg->event_type == ES_EVENT_TYPE_AUTH_EXEC;
+  if (cache) cache_dirty_ = true;
+  return Respond(client, msg, allow, cache);
+}
+
+bool EsSession::Respond(es_client_t* client, const es_message_t* msg, bool allow, bool cache) {
   // AUTH_OPEN takes a flags answer (ESTypes.h): the answer masks the requested fflag, so UINT32_MAX allows
   // whatever was asked for and 0 denies the open.
   es_respond_result_t r =
       msg->event_type == ES_EVENT_TYPE_AUTH_OPEN
           ? es_respond_flags_result(client, msg, allow ? UINT32_MAX : 0u, /*cache=*/false)
-          : es_respond_auth_result(client, msg, allow ? ES_AUTH_RESULT_ALLOW : ES_AUTH_RESULT_DENY, /*cache=*/false);
+          : es_respond_auth_result(client, msg, allow ? ES_AUTH_RESULT_ALLOW : ES_AUTH_RESULT_DENY, cache);
   if (r != ES_RESPOND_RESULT_SUCCESS) {
     counters_.respond_errors.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   (allow ? counters_.allowed : counters_.denied).fetch_add(1, std::memory_order_relaxed);
+  if (cache) counters_.cached_allows.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -379,7 +445,7 @@ RespondStatus EsSession::Respond(uint64_t id, bool allow) {
   std::optional<PendingAuth> entry;
   switch (pending_.Take(id, Answerer::JavaScript, &entry)) {
     case TakeStatus::Taken:
-      return Respond(client_, entry->message.get(), allow) ? RespondStatus::Answered : RespondStatus::Error;
+      return RespondCacheable(client_, entry->message.get(), allow) ? RespondStatus::Answered : RespondStatus::Error;
     case TakeStatus::AnsweredByWatchdog:
     case TakeStatus::AnsweredNative:
       counters_.late_js_answers.fetch_add(1, std::memory_order_relaxed);
@@ -433,6 +499,9 @@ EsSessionStats EsSession::Stats() const {
   s.denied = counters_.denied.load();
   s.respond_errors = counters_.respond_errors.load();
   s.unsubscribe_errors = counters_.unsubscribe_errors.load();
+  s.cached_allows = counters_.cached_allows.load();
+  s.cache_clears = counters_.cache_clears.load();
+  s.cache_clear_errors = counters_.cache_clear_errors.load();
   s.retained_now = RetainedMessage::Live();
   s.pending_auth = pending_.Size();
   return s;

@@ -225,6 +225,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       shortDeadlineAllows: b.shortDeadlineAllows ?? 0,
       // Endpoint Security only, and only when it happened: es_unsubscribe failed (more stays subscribed).
       ...(b.unsubscribeErrors ? { unsubscribeErrors: b.unsubscribeErrors } : {}),
+      // ALLOWs Endpoint Security may answer from its cache, and failed clears of that cache (rule reloads).
+      ...(b.cachedAllows ? { cachedAllows: b.cachedAllows } : {}),
+      ...(b.cacheClearErrors ? { cacheClearErrors: b.cacheClearErrors } : {}),
       // Of the alerts raised: on disk, waiting in memory for the disk, never to be written.
       alertsWritten: options.alertLog.written,
       alertsSpooled: options.alertLog.spooled,

@@ -117,6 +117,13 @@ export interface EsTestAddon extends EsBinding {
     /** These ES calls fail (ES_RETURN_ERROR; es_clear_cache: throttled) until reset. */
     failCalls(calls: string[]): void;
     injectedFailures(): number;
+    /** ES's AUTH_EXEC cache: its entries, and the scripted AUTH execs it answered instead of the client. */
+    esCache(): {
+      entries: { process: string; target: string; result: "allow" | "deny" }[];
+      hits: { tag: string; result: "allow" | "deny" }[];
+    };
+    /** The file changed: ES drops the cache entries naming it. */
+    modifyFile(path: string): void;
   };
   internals: {
     /**

@@ -98,4 +98,18 @@ void SetFailingCalls(std::vector<std::string> calls);
 uint64_t InjectedFailures();
 void ResetInjection();
 
+// The ES cache (see standin.cc): its entries, the scripted AUTH execs it answered, file modification.
+struct CacheEntry {
+  std::string process_executable, target_executable;
+  es_auth_result_t result;
+};
+struct CacheHit {
+  std::string tag;
+  es_auth_result_t result;
+};
+std::vector<CacheEntry> CacheEntries();
+std::vector<CacheHit> CacheHits();
+void ModifyFile(const std::string& path);
+void ResetEsCache();
+
 }  // namespace standin

@@ -9,6 +9,9 @@
 //   standin.failCalls(names[])       these ES calls fail from now until reset (es_mute_process, es_mute_path,
 //                                    es_mute_path_events, es_unsubscribe, es_unsubscribe_all, es_clear_cache);
 //                                    standin.injectedFailures() counts the failures given
+//   standin.esCache()                → { entries: [{ process, target, result }], hits: [{ tag, result }] }: the ES
+//                                    cache and the scripted AUTH execs it answered (never delivered as AUTH)
+//   standin.modifyFile(path)         the file changed: ES drops the cache entries naming it
 // Message spec: { type: "auth_exec"|"notify_exec"|"fork"|"exit"|"auth_open"|"notify_open"|"create"|"close"|
 //   "rename"|"unlink", version?, deadlineMs?, tag?, skipSeq?, process?: Proc, target?: Proc, args?: Text[],
 //   env?: Text[], cwd?: Text, script?: Text, exitStatus?,
@@ -299,6 +302,42 @@ Napi::Value InjectedFailures(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(standin::InjectedFailures()));
 }
 
+Napi::Value EsCache(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto name = [](es_auth_result_t r) { return r == ES_AUTH_RESULT_ALLOW ? "allow" : "deny"; };
+  std::vector<standin::CacheEntry> entries = standin::CacheEntries();
+  std::vector<standin::CacheHit> hits = standin::CacheHits();
+  Napi::Array e = Napi::Array::New(env, entries.size());
+  for (size_t i = 0; i < entries.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("process", entries[i].process_executable);
+    o.Set("target", entries[i].target_executable);
+    o.Set("result", name(entries[i].result));
+    e.Set(static_cast<uint32_t>(i), o);
+  }
+  Napi::Array h = Napi::Array::New(env, hits.size());
+  for (size_t i = 0; i < hits.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("tag", hits[i].tag);
+    o.Set("result", name(hits[i].result));
+    h.Set(static_cast<uint32_t>(i), o);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("entries", e);
+  out.Set("hits", h);
+  return out;
+}
+
+Napi::Value ModifyFile(const Napi::CallbackInfo& info) {
+  std::string path;
+  if (info.Length() < 1 || !ReadText(info[0], &path)) {
+    Napi::TypeError::New(info.Env(), "standin.modifyFile(path: string)").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  standin::ModifyFile(path);
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   macsensor::RegisterEs(env, exports);
   Napi::Object standin = Napi::Object::New(env);
@@ -310,6 +349,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   standin.Set("setNewClientResult", Napi::Function::New(env, SetNewClientResult, "setNewClientResult"));
   standin.Set("failCalls", Napi::Function::New(env, FailCalls, "failCalls"));
   standin.Set("injectedFailures", Napi::Function::New(env, InjectedFailures, "injectedFailures"));
+  standin.Set("esCache", Napi::Function::New(env, EsCache, "esCache"));
+  standin.Set("modifyFile", Napi::Function::New(env, ModifyFile, "modifyFile"));
   exports.Set("standin", standin);
   Napi::Object internals = Napi::Object::New(env);
   internals.Set("watchdogDelayMs", Napi::Function::New(env, WatchdogDelayMs, "watchdogDelayMs"));
