@@ -5,13 +5,15 @@ import type { RawEvent } from "../../src/sensor/rawEvent.js";
 export class FakeBackend implements SensorBackend {
   readonly name = "linux" as const;
   readonly relevance: EventRelevanceSpec[] = [];
+  /** Backend-specific counters stats() adds (e.g. the ES backend's watchdogAnswers). */
+  extraStats: Record<string, number> = {};
   private onEvents: ((events: RawEvent[]) => void) | undefined;
   async start(onEvents: (events: RawEvent[]) => void): Promise<void> {
     this.onEvents = onEvents;
   }
   async stop(): Promise<void> {}
   stats(): BackendStats {
-    return { received: 0, delivered: 0, dropped: 0, queueHighWater: 0 };
+    return { received: 0, delivered: 0, dropped: 0, queueHighWater: 0, ...this.extraStats };
   }
   setRelevance(relevance: EventRelevanceSpec): void {
     this.relevance.push(relevance);
