@@ -5,20 +5,30 @@
 
 #include "mach_time.h"
 
+#if defined(__APPLE__)
+#include <pthread/qos.h>
+#endif
+
 namespace macsensor {
 
 namespace {
 constexpr uint64_t kNsPerSecond = 1000000000ull;
-constexpr uint64_t kMinHeadroomNs = 1 * kNsPerSecond;
 constexpr uint64_t kMaxHeadroomNs = 5 * kNsPerSecond;
 }  // namespace
 
-uint64_t WatchdogFireTicks(uint64_t now_ticks, uint64_t deadline_ticks) {
-  if (deadline_ticks <= now_ticks) return now_ticks;
-  const uint64_t remaining_ns = MachClock::TicksToNanos(deadline_ticks - now_ticks);
-  const uint64_t headroom_ns = std::clamp<uint64_t>(remaining_ns / 5, kMinHeadroomNs, kMaxHeadroomNs);
-  if (remaining_ns <= headroom_ns) return now_ticks;
-  return now_ticks + MachClock::NanosToTicks(remaining_ns - headroom_ns);
+AuthBudget PlanAuthBudget(uint64_t now_ticks, uint64_t deadline_ticks, const DeadlineBudgetOptions& options) {
+  AuthBudget out;
+  out.fire_ticks = now_ticks;
+  const uint64_t remaining_ns = deadline_ticks > now_ticks ? MachClock::TicksToNanos(deadline_ticks - now_ticks) : 0;
+  const uint64_t floor_ns = std::min(options.margin_ns, kMaxHeadroomNs);
+  const uint64_t headroom_ns = std::clamp<uint64_t>(remaining_ns / 5, floor_ns, kMaxHeadroomNs);
+  const uint64_t for_rules_ns = remaining_ns > headroom_ns ? remaining_ns - headroom_ns : 0;
+  if (for_rules_ns == 0 || for_rules_ns < options.min_rule_ns) {
+    out.too_short = true;
+    return out;
+  }
+  out.fire_ticks = now_ticks + MachClock::NanosToTicks(for_rules_ns);
+  return out;
 }
 
 DeadlineWatchdog::DeadlineWatchdog(OnExpire on_expire) : on_expire_(std::move(on_expire)) {
@@ -50,6 +60,11 @@ void DeadlineWatchdog::Stop() {
 }
 
 void DeadlineWatchdog::Run() {
+#if defined(__APPLE__)
+  // With deadlines of tens of milliseconds the watchdog's wake-up latency is part of the margin: run it at the
+  // QoS of work the user waits on (as Santa's AUTH queue does), so a busy Mac does not make it miss a deadline.
+  pthread_set_qos_class_self_np(QOS_CLASS_USER_INTERACTIVE, 0);
+#endif
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     if (timers_.empty()) {

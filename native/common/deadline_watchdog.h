@@ -1,7 +1,13 @@
 // DeadlineWatchdog: one thread that fires a callback for an AUTH message when JavaScript has not answered
-// within its budget. The budget follows Santa: JavaScript gets 80% of the time left until the ES deadline, but
-// the headroom kept in hand is clamped to [1 s, 5 s] (so 1.5 s left → fire after 0.5 s; 15 s left → fire after
-// 12 s; 60 s left → fire after 55 s; under 1 s left → fire at once). Time is Mach time (MachClock).
+// within its budget, and PlanAuthBudget, which sets that budget from the time left until the ES deadline.
+//
+// The budget works at every deadline size (macOS 14.4 and later give AUTH messages far shorter deadlines than
+// the 15 s of old, and "critical" system binaries tiny ones; google/santa PR #1284): the watchdog keeps 20% of
+// the time left in hand, but never less than a small fixed margin (margin_ns, default 10 ms: enough for the
+// watchdog thread to wake and answer) nor more than 5 s. So 15 s left → fire after 12 s; 60 s → 55 s; 400 ms →
+// 320 ms; 100 ms → 80 ms; 30 ms → 20 ms. When what is left for JavaScript is under min_rule_ns (default 5 ms),
+// no rule can run in time: the message is "too short" and the caller answers ALLOW at once, whatever the fail
+// mode (fail-closed must not deny an exec no rule could have looked at). Time is Mach time (MachClock).
 #pragma once
 
 #include <condition_variable>
@@ -15,8 +21,18 @@
 
 namespace macsensor {
 
-// Mach tick at which the watchdog answers an AUTH message that arrived at now_ticks with deadline_ticks.
-uint64_t WatchdogFireTicks(uint64_t now_ticks, uint64_t deadline_ticks);
+struct DeadlineBudgetOptions {
+  uint64_t margin_ns = 10'000'000;   // kept in hand at every size (the headroom's floor)
+  uint64_t min_rule_ns = 5'000'000;  // less than this left for JavaScript: too short for any rule
+};
+
+struct AuthBudget {
+  bool too_short = false;   // answer ALLOW now (never fail-closed): no rule can run in what is left
+  uint64_t fire_ticks = 0;  // otherwise: when the watchdog answers if JavaScript has not (Mach ticks)
+};
+
+// The budget of an AUTH message handled at now_ticks whose ES deadline is deadline_ticks.
+AuthBudget PlanAuthBudget(uint64_t now_ticks, uint64_t deadline_ticks, const DeadlineBudgetOptions& options);
 
 class DeadlineWatchdog {
  public:

@@ -7,15 +7,24 @@
 //     captureEnv?: string[],       // environment variable names to capture on exec (default none)
 //     muteExecutables?: string[],  // executables whose events (and, macOS 13+, execs) are muted
 //     muteSelf?: boolean,          // mute this process (default true)
+//     deadlineMarginMs?: number,   // 1..1000 (default 10): the least time the watchdog keeps in hand before an
+//                                  // AUTH deadline (it keeps 20% of the time left, within [margin, 5 s])
+//     minRuleMs?: number,          // 0..1000 (default 5): less than this left for JavaScript and an AUTH
+//                                  // candidate is allowed at once (never denied fail-closed), counted
+//                                  // shortDeadlineAllows; see deadline_watchdog.h
 //     prefilter?: PrefilterSpec | null,  // see prefilter.h (default none: every AUTH exec goes to JS)
 //     holdMs?: number,             // 0..1000 (default 50): how long a NOTIFY event the rules do not need at once
 //                                  // may wait for the next batch (see setRelevance); 0: every event wakes JS
 //   }, (events: RawEvent[]) => void);
 //   binding.setRelevance(h, { kinds, execPrefilter })  // the NOTIFY events that wake JS at once
 //                                  // (event_relevance.h; until set: execs); AUTH requests always do
-//   binding.respond(h, authId, allow) → "answered" | "tooLate" | "duplicate" | "unknown" | "error"
+//   binding.respond(h, authId, allow) → "answered" | "tooLate" | "tooShort" | "duplicate" | "unknown" | "error"
 //   binding.setAuthExec(h, on)        // subscribe AUTH_EXEC beside NOTIFY_EXEC (block rules loaded), or unsubscribe it
 //   binding.setPrefilter(h, spec | null)
+//   binding.setAuthCache(h, on)      // rule-decided exec ALLOWs answered cache=true (only identity-reading
+//                                    // block rules loaded); clears ES's cache when ours may hold entries. Call
+//                                    // on every rule reload. Throws ES_CLEAR_CACHE when es_clear_cache failed
+//                                    // (caching then stays off)
 //   binding.setFileEvents(h, { kinds, authOpen, openPrefilter })  // the file kinds to subscribe ("open",
 //                                  // "create", "modify", "rename", "delete"; others ignored), AUTH_OPEN instead of
 //                                  // NOTIFY_OPEN (a block rule on file events is loaded), and the AUTH_OPEN
@@ -23,7 +32,8 @@
 //   binding.esStats(h) → { received, delivered, dropped, queueHighWater, ... }
 //   binding.stopEs(h)                 // answers what is pending, deletes the client, drains queued events to JS
 // Errors from startEs carry `code` (ES_NOT_PRIVILEGED, ES_NOT_ENTITLED, ES_NOT_PERMITTED, ES_TOO_MANY_CLIENTS,
-// ES_INTERNAL, ...) and an actionable message.
+// ES_INTERNAL, ES_MUTE_SELF (muting macsensor itself failed), ES_MUTE (a mute.executables path), ...) and an
+// actionable message.
 #include "es_binding.h"
 
 #include <memory>
@@ -121,6 +131,20 @@ bool ReadCount(Napi::Env env, Napi::Object obj, const char* key, size_t* out) {
   return true;
 }
 
+// A duration option in whole milliseconds within [min_ms, max_ms], stored in nanoseconds.
+bool ReadMs(Napi::Env env, Napi::Object obj, const char* key, double min_ms, double max_ms, uint64_t* out_ns) {
+  if (!obj.Has(key) || obj.Get(key).IsUndefined()) return true;
+  Napi::Value v = obj.Get(key);
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(d >= min_ms && d <= max_ms) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    ThrowType(env, std::string("startEs options.") + key + " must be an integer from " +
+                       std::to_string(static_cast<int>(min_ms)) + " to " + std::to_string(static_cast<int>(max_ms)) +
+                       " (milliseconds)");
+    return false;
+  }
+  *out_ns = static_cast<uint64_t>(d) * 1000000ull;
+  return true;
+}
 
 // allow_stopped: respond() still works after stopEs (events drained at stop may be answered): the answer
 // is then refused as too late, since stop answered everything pending.
@@ -159,6 +183,8 @@ Napi::Value StartEs(const Napi::CallbackInfo& info) {
   if (!ReadCount(env, opts, "queueCapacity", &capacity) || !ReadCount(env, opts, "batchMax", &batch_max) ||
       !ReadBool(env, opts, "failClosed", &options.fail_closed) ||
       !ReadBool(env, opts, "authExec", &options.auth_exec) || !ReadBool(env, opts, "muteSelf", &options.mute_self) ||
+      !ReadMs(env, opts, "deadlineMarginMs", 1, 1000, &options.budget.margin_ns) ||
+      !ReadMs(env, opts, "minRuleMs", 0, 1000, &options.budget.min_rule_ns) ||
       !ReadStringList(env, opts, "captureEnv", "startEs options", &options.convert.env_names) ||
       !ReadStringList(env, opts, "muteExecutables", "startEs options", &options.mute_executables) ||
       !ReadPrefilter(env, opts.Has("prefilter") ? opts.Get("prefilter") : env.Undefined(), &prefilter)) {
@@ -225,6 +251,18 @@ Napi::Value SetAuthExec(const Napi::CallbackInfo& info) {
   std::string error;
   if (!h->session->SetAuthExec(info[1].As<Napi::Boolean>().Value(), &error)) {
     return ThrowError(env, error, "ES_SUBSCRIBE");
+  }
+  return env.Undefined();
+}
+
+Napi::Value SetAuthCache(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EsHandle* h = HandleOf(info, "setAuthCache");
+  if (h == nullptr) return env.Undefined();
+  if (info.Length() < 2 || !info[1].IsBoolean()) return ThrowType(env, "setAuthCache(handle, on: boolean)");
+  std::string error;
+  if (!h->session->SetAuthCache(info[1].As<Napi::Boolean>().Value(), &error)) {
+    return ThrowError(env, error, error.rfind("es_subscribe", 0) == 0 ? "ES_SUBSCRIBE" : "ES_CLEAR_CACHE");
   }
   return env.Undefined();
 }
@@ -308,6 +346,7 @@ Napi::Value EsStats(const Napi::CallbackInfo& info) {
   set("prefiltered", static_cast<double>(s.prefiltered));
   set("prefilteredOpens", static_cast<double>(s.prefiltered_opens));
   set("watchdogAnswers", static_cast<double>(s.watchdog_answers));
+  set("shortDeadlineAllows", static_cast<double>(s.short_deadline_allows));
   set("lateJsAnswers", static_cast<double>(s.late_js_answers));
   set("duplicateJsAnswers", static_cast<double>(s.duplicate_js_answers));
   set("unknownJsAnswers", static_cast<double>(s.unknown_js_answers));
@@ -316,6 +355,10 @@ Napi::Value EsStats(const Napi::CallbackInfo& info) {
   set("allowed", static_cast<double>(s.allowed));
   set("denied", static_cast<double>(s.denied));
   set("respondErrors", static_cast<double>(s.respond_errors));
+  set("unsubscribeErrors", static_cast<double>(s.unsubscribe_errors));
+  set("cachedAllows", static_cast<double>(s.cached_allows));
+  set("cacheClears", static_cast<double>(s.cache_clears));
+  set("cacheClearErrors", static_cast<double>(s.cache_clear_errors));
   set("retainedNow", static_cast<double>(s.retained_now));
   set("pendingAuth", static_cast<double>(s.pending_auth));
   set("ownChildren", static_cast<double>(s.own_children));
@@ -329,6 +372,7 @@ void RegisterEs(Napi::Env env, Napi::Object exports) {
   exports.Set("respond", Napi::Function::New(env, Respond, "respond"));
   exports.Set("setAuthExec", Napi::Function::New(env, SetAuthExec, "setAuthExec"));
   exports.Set("setPrefilter", Napi::Function::New(env, SetPrefilter, "setPrefilter"));
+  exports.Set("setAuthCache", Napi::Function::New(env, SetAuthCache, "setAuthCache"));
   exports.Set("setFileEvents", Napi::Function::New(env, SetFileEvents, "setFileEvents"));
   exports.Set("setRelevance", Napi::Function::New(env, SetRelevance, "setRelevance"));
   exports.Set("stopEs", Napi::Function::New(env, StopEs, "stopEs"));

@@ -14,7 +14,6 @@ namespace {
 
 constexpr es_event_type_t kReportEvents[] = {ES_EVENT_TYPE_NOTIFY_EXEC, ES_EVENT_TYPE_NOTIFY_FORK,
                                              ES_EVENT_TYPE_NOTIFY_EXIT};
-constexpr es_event_type_t kAuthExec[] = {ES_EVENT_TYPE_AUTH_EXEC};
 
 // One actionable message per es_new_client failure.
 void DescribeNewClientError(es_new_client_result_t r, std::string* error, std::string* code) {
@@ -70,6 +69,8 @@ const char* RespondStatusName(RespondStatus s) {
       return "answered";
     case RespondStatus::TooLate:
       return "tooLate";
+    case RespondStatus::TooShort:
+      return "tooShort";
     case RespondStatus::Duplicate:
       return "duplicate";
     case RespondStatus::Unknown:
@@ -100,9 +101,13 @@ std::unique_ptr<EsSession> EsSession::Start(EsSessionOptions options, Sink sink,
   self->client_ = client;
   audit_token_t self_token;
   if (GetSelfAuditToken(&self_token)) self->self_pid_ = audit_token_to_pid(self_token);
-  self->ApplyMutes();
+  if (!self->ApplyMutes(error, code)) {
+    self->Stop();
+    return nullptr;
+  }
 
   bool ok = es_subscribe(client, kReportEvents, 3) == ES_RETURN_SUCCESS;
+  self->sub_notify_exec_ = ok;
   if (ok && self->options_.auth_exec) ok = self->SetAuthExec(true, error);
   if (!ok) {
     *code = "ES_SUBSCRIBE";
@@ -115,19 +120,48 @@ std::unique_ptr<EsSession> EsSession::Start(EsSessionOptions options, Sink sink,
 
 EsSession::~EsSession() { Stop(); }
 
-void EsSession::ApplyMutes() {
+bool EsSession::ApplyMutes(std::string* error, std::string* code) {
   if (options_.mute_self) {
+    // Like Santa, never run unmuted: our own execs (and opens) would wait for our own JavaScript thread, and
+    // every event we cause would be reported and fed back to us.
     audit_token_t self_token;
-    if (GetSelfAuditToken(&self_token)) es_mute_process(client_, &self_token);
+    if (!GetSelfAuditToken(&self_token)) {
+      *code = "ES_MUTE_SELF";
+      *error = "cannot read this process's audit token (task_info TASK_AUDIT_TOKEN) to mute macsensor itself in "
+               "Endpoint Security; refusing to start unmuted";
+      return false;
+    }
+    if (es_mute_process(client_, &self_token) != ES_RETURN_SUCCESS) {
+      *code = "ES_MUTE_SELF";
+      *error = "es_mute_process failed for macsensor itself; refusing to start unmuted (it would wait on its own "
+               "execs): retry, and if it persists check the system log for endpointsecurityd";
+      return false;
+    }
   }
   for (const std::string& path : options_.mute_executables) {
     // Events of processes running this executable...
-    es_mute_path(client_, path.c_str(), ES_MUTE_PATH_TYPE_LITERAL);
+    bool muted = es_mute_path(client_, path.c_str(), ES_MUTE_PATH_TYPE_LITERAL) == ES_RETURN_SUCCESS;
 #if defined(__MAC_OS_X_VERSION_MAX_ALLOWED) && __MAC_OS_X_VERSION_MAX_ALLOWED >= 130000
     // ...and execs OF it (target muting exists from macOS 13; the 12.0 SDK lacks the enum value).
     static const es_event_type_t kExecs[] = {ES_EVENT_TYPE_AUTH_EXEC, ES_EVENT_TYPE_NOTIFY_EXEC};
-    es_mute_path_events(client_, path.c_str(), ES_MUTE_PATH_TYPE_TARGET_LITERAL, kExecs, 2);
+    muted = muted &&
+            es_mute_path_events(client_, path.c_str(), ES_MUTE_PATH_TYPE_TARGET_LITERAL, kExecs, 2) == ES_RETURN_SUCCESS;
 #endif
+    if (!muted) {
+      *code = "ES_MUTE";
+      *error = "Endpoint Security refused to mute " + path + " (mute.executables): it must be an absolute path as "
+               "the kernel reports it; refusing to start rather than report what was meant to be muted";
+      return false;
+    }
+  }
+  return true;
+}
+
+void EsSession::Unsubscribe(const es_event_type_t* events, uint32_t count) {
+  // A failed unsubscribe leaves more subscribed than asked, never less: events the rules may not need (an exec
+  // both as AUTH and as NOTIFY is run through the rules once), so it is counted, not fatal.
+  if (es_unsubscribe(client_, events, count) != ES_RETURN_SUCCESS) {
+    counters_.unsubscribe_errors.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -138,16 +172,60 @@ bool EsSession::SetAuthExec(bool on, std::string* error) {
   }
   if (on == auth_exec_) return true;
   // NOTIFY_EXEC stays subscribed either way (see the header): only AUTH_EXEC comes and goes.
-  if (on) {
-    if (es_subscribe(client_, kAuthExec, 1) != ES_RETURN_SUCCESS) {
-      *error = "es_subscribe(AUTH_EXEC) failed";
-      return false;
-    }
-  } else {
-    es_unsubscribe(client_, kAuthExec, 1);
-  }
+  if (!SetExecSubscriptions(on, true, error)) return false;
   auth_exec_ = on;
   return true;
+}
+
+bool EsSession::SetExecSubscriptions(bool auth, bool notify, std::string* error) {
+  std::vector<es_event_type_t> added, removed;
+  // AUTH first when both change: no exec goes unseen while switching.
+  if (auth && !sub_auth_exec_) added.push_back(ES_EVENT_TYPE_AUTH_EXEC);
+  if (notify && !sub_notify_exec_) added.push_back(ES_EVENT_TYPE_NOTIFY_EXEC);
+  if (!auth && sub_auth_exec_) removed.push_back(ES_EVENT_TYPE_AUTH_EXEC);
+  if (!notify && sub_notify_exec_) removed.push_back(ES_EVENT_TYPE_NOTIFY_EXEC);
+  for (es_event_type_t t : added) {
+    if (es_subscribe(client_, &t, 1) != ES_RETURN_SUCCESS) {
+      *error = t == ES_EVENT_TYPE_AUTH_EXEC ? "es_subscribe(AUTH_EXEC) failed" : "es_subscribe(NOTIFY_EXEC) failed";
+      return false;
+    }
+    (t == ES_EVENT_TYPE_AUTH_EXEC ? sub_auth_exec_ : sub_notify_exec_) = true;
+  }
+  for (es_event_type_t t : removed) {
+    Unsubscribe(&t, 1);
+    (t == ES_EVENT_TYPE_AUTH_EXEC ? sub_auth_exec_ : sub_notify_exec_) = false;
+  }
+  return true;
+}
+
+bool EsSession::SetAuthCache(bool on, std::string* error) {
+  if (client_ == nullptr || stopped_) {
+    *error = "the Endpoint Security client is stopped";
+    return false;
+  }
+  // A cache hit produces no AUTH message; NOTIFY_EXEC, always subscribed, reports those execs.
+  bool ok = error->empty();
+  {
+    std::unique_lock<std::shared_mutex> lock(cache_mu_);
+    cache_allows_ = false;
+    if (cache_dirty_) {
+      es_clear_cache_result_t r = es_clear_cache(client_);
+      if (r == ES_CLEAR_CACHE_RESULT_SUCCESS) {
+        cache_dirty_ = false;
+        counters_.cache_clears.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        // ALLOWs of the old rules may stay cached in ES; caching more would only add to them.
+        counters_.cache_clear_errors.fetch_add(1, std::memory_order_relaxed);
+        *error = r == ES_CLEAR_CACHE_RESULT_ERR_THROTTLE
+                     ? "es_clear_cache was throttled: ALLOWs cached under the previous rules may stand until the "
+                       "next reload"
+                     : "es_clear_cache failed: ALLOWs cached under the previous rules may stand until the next reload";
+        ok = false;
+      }
+    }
+    cache_allows_ = on && ok;
+  }
+  return ok;
 }
 
 void EsSession::SetPrefilter(std::optional<Prefilter> prefilter) {
@@ -206,7 +284,7 @@ bool EsSession::SetFileEvents(uint8_t file_kinds, bool auth_open, std::string* e
     *error = "es_subscribe failed for the file events";
     return false;
   }
-  if (!removed.empty()) es_unsubscribe(client_, removed.data(), static_cast<uint32_t>(removed.size()));
+  if (!removed.empty()) Unsubscribe(removed.data(), static_cast<uint32_t>(removed.size()));
   file_subscriptions_ = std::move(want);
   report_prefiltered_opens_.store(wanted(RawEventKind::Open), std::memory_order_relaxed);
   return true;
@@ -261,9 +339,19 @@ bool EsSession::Prefiltered(const es_message_t* msg) const {
 }
 
 void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
-  if (Prefiltered(msg)) {
+  bool prefiltered;
+  {
+    // Decided and answered under the cache lock: a rule reload cannot clear ES's cache in between.
+    std::shared_lock<std::shared_mutex> lock(cache_mu_);
+    prefiltered = Prefiltered(msg);
     // Answer first: the exec (or open) is waiting on us; the report can follow.
-    Respond(client, msg, true);
+    if (prefiltered) {
+      const bool cache = cache_allows_ && msg->event_type == ES_EVENT_TYPE_AUTH_EXEC;
+      if (cache) cache_dirty_ = true;
+      Respond(client, msg, true, cache);
+    }
+  }
+  if (prefiltered) {
     counters_.prefiltered.fetch_add(1, std::memory_order_relaxed);
     if (msg->event_type == ES_EVENT_TYPE_AUTH_OPEN) {
       counters_.prefiltered_opens.fetch_add(1, std::memory_order_relaxed);
@@ -275,9 +363,20 @@ void EsSession::HandleAuth(es_client_t* client, const es_message_t* msg) {
     return;
   }
 
-  RawEvent ev = ConvertEsMessage(msg, options_.convert);
   const uint64_t now = MachClock::NowTicks();
-  const uint64_t fire = WatchdogFireTicks(now, msg->deadline);
+  const AuthBudget budget = PlanAuthBudget(now, msg->deadline, options_.budget);
+  if (budget.too_short) {
+    // No rule can run before the deadline: allow now (fail-closed would deny an exec nobody judged), then
+    // report it so the rules still see it; JavaScript's answer to this id is refused as "tooShort".
+    Respond(client, msg, true);
+    counters_.short_deadline_allows.fetch_add(1, std::memory_order_relaxed);
+    RawEvent ev = ConvertEsMessage(msg, options_.convert);
+    ev.auth = RawAuthRequest{pending_.AddAnswered(Answerer::ShortDeadline), EpochNowMs()};
+    Deliver(std::move(ev));
+    return;
+  }
+  RawEvent ev = ConvertEsMessage(msg, options_.convert);
+  const uint64_t fire = budget.fire_ticks;
   uint64_t id = 0;
   {
     std::lock_guard<std::mutex> lock(stop_mu_);
@@ -313,18 +412,26 @@ void EsSession::Deliver(RawEvent&& ev) {
   }
 }
 
-bool EsSession::Respond(es_client_t* client, const es_message_t* msg, bool allow) {
+bool EsSession::RespondCacheable(es_client_t* client, const es_message_t* msg, bool allow) {
+  std::shared_lock<std::shared_mutex> lock(cache_mu_);
+  const bool cache = allow && cache_allows_ && msg->event_type == ES_EVENT_TYPE_AUTH_EXEC;
+  if (cache) cache_dirty_ = true;
+  return Respond(client, msg, allow, cache);
+}
+
+bool EsSession::Respond(es_client_t* client, const es_message_t* msg, bool allow, bool cache) {
   // AUTH_OPEN takes a flags answer (ESTypes.h): the answer masks the requested fflag, so UINT32_MAX allows
   // whatever was asked for and 0 denies the open.
   es_respond_result_t r =
       msg->event_type == ES_EVENT_TYPE_AUTH_OPEN
           ? es_respond_flags_result(client, msg, allow ? UINT32_MAX : 0u, /*cache=*/false)
-          : es_respond_auth_result(client, msg, allow ? ES_AUTH_RESULT_ALLOW : ES_AUTH_RESULT_DENY, /*cache=*/false);
+          : es_respond_auth_result(client, msg, allow ? ES_AUTH_RESULT_ALLOW : ES_AUTH_RESULT_DENY, cache);
   if (r != ES_RESPOND_RESULT_SUCCESS) {
     counters_.respond_errors.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   (allow ? counters_.allowed : counters_.denied).fetch_add(1, std::memory_order_relaxed);
+  if (cache) counters_.cached_allows.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -343,11 +450,13 @@ RespondStatus EsSession::Respond(uint64_t id, bool allow) {
   std::optional<PendingAuth> entry;
   switch (pending_.Take(id, Answerer::JavaScript, &entry)) {
     case TakeStatus::Taken:
-      return Respond(client_, entry->message.get(), allow) ? RespondStatus::Answered : RespondStatus::Error;
+      return RespondCacheable(client_, entry->message.get(), allow) ? RespondStatus::Answered : RespondStatus::Error;
     case TakeStatus::AnsweredByWatchdog:
     case TakeStatus::AnsweredNative:
       counters_.late_js_answers.fetch_add(1, std::memory_order_relaxed);
       return RespondStatus::TooLate;
+    case TakeStatus::AnsweredShortDeadline:
+      return RespondStatus::TooShort;
     case TakeStatus::AnsweredByJs:
       counters_.duplicate_js_answers.fetch_add(1, std::memory_order_relaxed);
       return RespondStatus::Duplicate;
@@ -361,7 +470,10 @@ RespondStatus EsSession::Respond(uint64_t id, bool allow) {
 void EsSession::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (client_ != nullptr) es_unsubscribe_all(client_);
+  if (client_ != nullptr && es_unsubscribe_all(client_) != ES_RETURN_SUCCESS) {
+    // Deleting the client below ends every subscription anyway; the count tells a test or an admin.
+    counters_.unsubscribe_errors.fetch_add(1, std::memory_order_relaxed);
+  }
   {
     std::lock_guard<std::mutex> lock(stop_mu_);
     stopping_ = true;
@@ -382,6 +494,7 @@ EsSessionStats EsSession::Stats() const {
   s.prefiltered = counters_.prefiltered.load();
   s.prefiltered_opens = counters_.prefiltered_opens.load();
   s.watchdog_answers = counters_.watchdog_answers.load();
+  s.short_deadline_allows = counters_.short_deadline_allows.load();
   s.late_js_answers = counters_.late_js_answers.load();
   s.duplicate_js_answers = counters_.duplicate_js_answers.load();
   s.unknown_js_answers = counters_.unknown_js_answers.load();
@@ -390,6 +503,10 @@ EsSessionStats EsSession::Stats() const {
   s.allowed = counters_.allowed.load();
   s.denied = counters_.denied.load();
   s.respond_errors = counters_.respond_errors.load();
+  s.unsubscribe_errors = counters_.unsubscribe_errors.load();
+  s.cached_allows = counters_.cached_allows.load();
+  s.cache_clears = counters_.cache_clears.load();
+  s.cache_clear_errors = counters_.cache_clear_errors.load();
   s.retained_now = RetainedMessage::Live();
   s.pending_auth = pending_.Size();
   s.own_children = own_children_.load();

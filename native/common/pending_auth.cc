@@ -12,6 +12,13 @@ uint64_t PendingAuthTable::Add(RetainedMessage message, uint64_t deadline_ticks)
   return id;
 }
 
+uint64_t PendingAuthTable::AddAnswered(Answerer who) {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t id = next_id_++;
+  RememberLocked(id, who);
+  return id;
+}
+
 TakeStatus PendingAuthTable::Take(uint64_t id, Answerer who, std::optional<PendingAuth>* out) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = pending_.find(id);
@@ -30,6 +37,8 @@ TakeStatus PendingAuthTable::Take(uint64_t id, Answerer who, std::optional<Pendi
       return TakeStatus::AnsweredByWatchdog;
     case Answerer::Native:
       return TakeStatus::AnsweredNative;
+    case Answerer::ShortDeadline:
+      return TakeStatus::AnsweredShortDeadline;
   }
   return TakeStatus::Unknown;
 }

@@ -54,7 +54,7 @@ class RetainedMessage {
   static inline std::atomic<int64_t> live_{0};
 };
 
-enum class Answerer : uint8_t { JavaScript, Watchdog, Native };
+enum class Answerer : uint8_t { JavaScript, Watchdog, Native, ShortDeadline };
 
 // Why an answer was not given (the entry was no longer pending).
 enum class TakeStatus : uint8_t {
@@ -62,6 +62,7 @@ enum class TakeStatus : uint8_t {
   AnsweredByJs,   // JavaScript already answered: a second answer
   AnsweredByWatchdog,  // the watchdog answered first: JavaScript was too late
   AnsweredNative,      // answered natively (shutdown, queue full)
+  AnsweredShortDeadline,  // allowed at once: its deadline left too little time for any rule
   Unknown,        // never issued, or answered so long ago that it was forgotten
 };
 
@@ -75,6 +76,10 @@ class PendingAuthTable {
  public:
   // Adds a retained message; returns its id (never 0).
   uint64_t Add(RetainedMessage message, uint64_t deadline_ticks);
+
+  // An id for a message that `who` has already answered (never 0): JavaScript still sees the event with this id,
+  // and its answer is then refused with the reason.
+  uint64_t AddAnswered(Answerer who);
 
   // Takes the entry out for `who` to answer. On anything but Taken, *out is left empty.
   TakeStatus Take(uint64_t id, Answerer who, std::optional<PendingAuth>* out);

@@ -107,6 +107,7 @@ function isEsBackend(backend: SensorBackend): backend is EsBackend {
 const ANSWER_STATUS: Record<string, AuthAnswerStatus> = {
   answered: "ok",
   tooLate: "late",
+  tooShort: "short",
   duplicate: "late",
   unknown: "unknown",
   error: "error",
@@ -256,6 +257,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       // File events the backend's reader dropped because no rule's path condition can match them (not lost).
       fileEventsFiltered: b.pathFiltered ?? 0,
       deadlineFallbacks: b.watchdogAnswers ?? 0,
+      // AUTH candidates allowed at once because their deadline left no time for the rules (never fail-closed).
+      shortDeadlineAllows: b.shortDeadlineAllows ?? 0,
+      // Endpoint Security only, and only when it happened: es_unsubscribe failed (more stays subscribed).
+      ...(b.unsubscribeErrors ? { unsubscribeErrors: b.unsubscribeErrors } : {}),
+      // ALLOWs Endpoint Security may answer from its cache, and failed clears of that cache (rule reloads).
+      ...(b.cachedAllows ? { cachedAllows: b.cachedAllows } : {}),
+      ...(b.cacheClearErrors ? { cacheClearErrors: b.cacheClearErrors } : {}),
       // Of the alerts raised: on disk, waiting in memory for the disk, never to be written.
       alertsWritten: options.alertLog.written,
       alertsSpooled: options.alertLog.spooled,

@@ -55,8 +55,11 @@ export interface AlertRequest {
   response: PipelineResponse;
 }
 
-/** What answering an AUTH request did: "ok", or why it did not take effect (e.g. "late": the watchdog answered). */
-export type AuthAnswerStatus = "ok" | "late" | "unknown" | "error";
+/**
+ * What answering an AUTH request did: "ok", or why it did not take effect ("late": the watchdog answered;
+ * "short": its deadline left too little time for any rule, so it was allowed at once, even fail-closed).
+ */
+export type AuthAnswerStatus = "ok" | "late" | "short" | "unknown" | "error";
 
 export interface PipelineDeps {
   map(raw: RawEvent): EcsEvent;
@@ -480,6 +483,8 @@ function blockOutcome(status: AuthAnswerStatus, failClosed: boolean, raw: RawEve
       return failClosed
         ? { action: "block", result: "success", reason: "the deadline watchdog had already denied it (fail-closed)" }
         : { action: "block", result: "failure", reason: "answered after the deadline watchdog had already allowed it" };
+    case "short":
+      return { action: "block", result: "failure", reason: "its deadline left too little time for the rules, so it was allowed at once" };
     case "unknown":
       return { action: "block", result: "failure", reason: "the AUTH request was no longer pending" };
     case "error":

@@ -334,6 +334,8 @@ async function createBackend(
       failClosed: config.auth.failMode === "closed",
       captureEnv: config.capture.envVars,
       muteExecutables: config.mute.executables,
+      deadlineMarginMs: config.auth.deadlineMarginMs,
+      minRuleMs: config.auth.minRuleMs,
     });
   }
   const { createEsloggerBackend } = await import("../sensor/esloggerBackend.js");

@@ -25,7 +25,7 @@ export interface MacsensorConfig {
   rules: { paths: string[]; eventBudgetMs: number };
   /** Action per rule_id; rules not listed report. */
   actions: Record<string, RuleAction>;
-  auth: { failMode: FailMode; guardPaths: string[] };
+  auth: { failMode: FailMode; guardPaths: string[]; deadlineMarginMs: number; minRuleMs: number };
   mute: { executables: string[] };
   capture: { envVars: string[] };
   alerts: { path: string; maxBytes: number; maxFiles: number; spoolMaxBytes: number; spoolMaxAlerts: number };
@@ -158,6 +158,18 @@ export const SETTINGS: readonly Setting[] = [
     check: oneOf<FailMode>(["open", "closed"]),
   },
   {
+    key: "auth.deadline_margin_ms",
+    doc: "Endpoint Security: the least time (ms) kept in hand before an AUTH deadline; the rules get the time left minus 20% of it, or minus this when that is more (at most 5 s)",
+    defaultValue: () => 10,
+    check: integerIn(1, 1000, " ms"),
+  },
+  {
+    key: "auth.min_rule_ms",
+    doc: "Endpoint Security: an exec (or open) whose deadline leaves the rules less than this (ms) is allowed at once, even with fail_mode \"closed\", and counted (shortDeadlineAllows)",
+    defaultValue: () => 5,
+    check: integerIn(0, 1000, " ms"),
+  },
+  {
     key: "auth.guard_paths",
     doc: "Linux: files, or folders guarding their children, whose opens also wait for the verdict of file block rules (fanotify FAN_OPEN_PERM), besides the paths the block rules name themselves",
     defaultValue: () => [],
@@ -272,7 +284,12 @@ export function toConfig(flat: ReadonlyMap<string, unknown>, actions: Record<str
   return {
     rules: { paths: get("rules.paths"), eventBudgetMs: get("rules.event_budget_ms") },
     actions,
-    auth: { failMode: get("auth.fail_mode"), guardPaths: get("auth.guard_paths") },
+    auth: {
+      failMode: get("auth.fail_mode"),
+      guardPaths: get("auth.guard_paths"),
+      deadlineMarginMs: get("auth.deadline_margin_ms"),
+      minRuleMs: get("auth.min_rule_ms"),
+    },
     mute: { executables: get("mute.executables") },
     capture: { envVars: get("capture.env_vars") },
     alerts: {

@@ -11,6 +11,7 @@ import type { BackendStats, EventRelevanceSpec, SensorBackend } from "./backend.
 import {
   blocksExecs, blocksOpens, deriveOpenPrefilter, derivePrefilter, type FilePrefilterSpec, type PrefilterSpec,
 } from "./esPrefilter.js";
+import { execAllowsCacheable } from "./esAuthCache.js";
 import { loadNative } from "./native.js";
 import { FILE_EVENT_KINDS, type FileEventKind, type RawEvent } from "./rawEvent.js";
 
@@ -23,6 +24,13 @@ export interface EsStartOptions {
   captureEnv?: string[];
   muteExecutables?: string[];
   muteSelf?: boolean;
+  /** The least time (ms, 1..1000, default 10) the deadline watchdog keeps in hand before an AUTH deadline. */
+  deadlineMarginMs?: number;
+  /**
+   * Less than this (ms, 0..1000, default 5) left for JavaScript and an AUTH candidate is allowed at once, never
+   * denied fail-closed, and counted (shortDeadlineAllows).
+   */
+  minRuleMs?: number;
   /** The native pre-filter (native/common/prefilter.h); absent keys are empty lists. */
   prefilter?: Partial<PrefilterSpec> | null;
   /**
@@ -45,7 +53,7 @@ export interface EsFileEventsSpec {
 }
 
 /** What the addon says of an AUTH answer. */
-export type EsRespondStatus = "answered" | "tooLate" | "duplicate" | "unknown" | "error";
+export type EsRespondStatus = "answered" | "tooLate" | "tooShort" | "duplicate" | "unknown" | "error";
 
 /** The ES members of the addon (present when built with MACSENSOR_WITH_ES, and in the stand-in test addon). */
 export interface EsBinding {
@@ -53,6 +61,11 @@ export interface EsBinding {
   respond(handle: EsHandle, id: number, allow: boolean): EsRespondStatus;
   setAuthExec(handle: EsHandle, on: boolean): void;
   setPrefilter(handle: EsHandle, spec: Partial<PrefilterSpec> | null): void;
+  /**
+   * Whether rule-decided exec ALLOWs are answered cache=true (esAuthCache.ts); clears ES's cache when ours may
+   * hold entries. Throws (code ES_CLEAR_CACHE) when es_clear_cache failed; caching then stays off.
+   */
+  setAuthCache(handle: EsHandle, on: boolean): void;
   setFileEvents(handle: EsHandle, spec: EsFileEventsSpec): void;
   /** The NOTIFY events that wake JavaScript at once (until set: execs); the rest wait up to holdMs. */
   setRelevance(handle: EsHandle, relevance: EventRelevanceSpec): void;
@@ -64,6 +77,10 @@ export interface EsBackendOptions {
   failClosed?: boolean;
   captureEnv?: string[];
   muteExecutables?: string[];
+  /** See EsStartOptions.deadlineMarginMs. */
+  deadlineMarginMs?: number;
+  /** See EsStartOptions.minRuleMs. */
+  minRuleMs?: number;
   queueCapacity?: number;
   batchMax?: number;
   /** See EsStartOptions.holdMs. */
@@ -83,7 +100,7 @@ export interface EsBackend extends SensorBackend {
 }
 
 const ES_MEMBERS = [
-  "startEs", "respond", "setAuthExec", "setPrefilter", "setFileEvents", "setRelevance", "stopEs", "esStats",
+  "startEs", "respond", "setAuthExec", "setPrefilter", "setAuthCache", "setFileEvents", "setRelevance", "stopEs", "esStats",
 ] as const;
 
 /** All the ES members, not just startEs: an addon with part of them (an older build) would start a client it cannot stop. */
@@ -130,6 +147,8 @@ class EndpointSecurityBackend implements EsBackend {
           ...(this.options.queueCapacity ? { queueCapacity: this.options.queueCapacity } : {}),
           ...(this.options.batchMax ? { batchMax: this.options.batchMax } : {}),
           ...(this.options.holdMs !== undefined ? { holdMs: this.options.holdMs } : {}),
+          ...(this.options.deadlineMarginMs !== undefined ? { deadlineMarginMs: this.options.deadlineMarginMs } : {}),
+          ...(this.options.minRuleMs !== undefined ? { minRuleMs: this.options.minRuleMs } : {}),
         },
         onEvents,
       );
@@ -139,6 +158,7 @@ class EndpointSecurityBackend implements EsBackend {
       throw new MacsensorError(`cannot start Endpoint Security: ${reason}`, { cause: err });
     }
     this.binding = binding;
+    this.applyAuthCache();
     if (this.relevance) binding.setRelevance(this.handle, this.relevance);
     try {
       binding.setFileEvents(this.handle, this.fileEvents());
@@ -186,6 +206,22 @@ class EndpointSecurityBackend implements EsBackend {
     this.binding.setAuthExec(this.handle, authExec);
     // setFileEvents installs the open pre-filter before it subscribes AUTH_OPEN.
     this.binding.setFileEvents(this.handle, this.fileEvents());
+    // Last: ALLOWs cached under the previous rules are cleared, and caching resumes only if the new rules allow.
+    this.applyAuthCache();
+  }
+
+  /**
+   * Caching on when the loaded exec block rules read only the executable's identity. A failed es_clear_cache is
+   * counted by the addon (cacheClearErrors) and leaves caching off; it must not undo the reload.
+   */
+  private applyAuthCache(): void {
+    if (!this.binding || this.handle === undefined) return;
+    const execRules = this.blockRules.filter(blocksExecs);
+    try {
+      this.binding.setAuthCache(this.handle, execRules.length > 0 && execAllowsCacheable(execRules));
+    } catch {
+      // Counted in esStats (cacheClearErrors), shown in the heartbeat.
+    }
   }
 
   async stop(): Promise<void> {

@@ -37,6 +37,21 @@ async function start(backend: FakeBackend, extra: Partial<AgentOptions> = {}) {
   return { agent, alerts };
 }
 
+describe("heartbeat counts from the backend", () => {
+  it("AUTH deadline counters always, the ES error counters only when they happened", async () => {
+    mkdirSync(join(dir, "rules"));
+    const backend = new FakeBackend();
+    backend.extraStats = { watchdogAnswers: 2, shortDeadlineAllows: 3, cachedAllows: 7, cacheClearErrors: 1, unsubscribeErrors: 0 };
+    const { agent } = await start(backend);
+    const counts = agent.counts();
+    expect(counts).toMatchObject({ deadlineFallbacks: 2, shortDeadlineAllows: 3, cachedAllows: 7, cacheClearErrors: 1 });
+    expect(counts).not.toHaveProperty("unsubscribeErrors");
+    backend.extraStats = {};
+    expect(agent.counts()).toMatchObject({ deadlineFallbacks: 0, shortDeadlineAllows: 0 });
+    expect(agent.counts()).not.toHaveProperty("cacheClearErrors");
+  });
+});
+
 describe("startAgent and event relevance", () => {
   it("tells the backend which events the rules could match, before it starts and again on reload", async () => {
     const rules = join(dir, "rules");

@@ -43,6 +43,7 @@ afterEach(async () => {
 const STATUS: Record<EsRespondStatus, AuthAnswerStatus> = {
   answered: "ok",
   tooLate: "late",
+  tooShort: "short",
   duplicate: "late",
   unknown: "unknown",
   error: "error",
@@ -58,7 +59,7 @@ interface Harness {
 }
 
 /** The agent's wiring (src/agent), built from the real parts with the stand-in addon as the ES binding. */
-async function startBlocking(actions: Record<string, RuleAction>, options: { queueCapacity?: number } = {}): Promise<Harness> {
+async function startBlocking(actions: Record<string, RuleAction>, options: { queueCapacity?: number; failClosed?: boolean } = {}): Promise<Harness> {
   const host = recordedMacHost({ id: "mac-1", name: "Bobs-MacBook" });
   const agent = defaultAgent(host);
   const mapper = createEcsMapper({ host, agent, now: () => 1_700_000_000_000 });
@@ -77,6 +78,7 @@ async function startBlocking(actions: Record<string, RuleAction>, options: { que
     actions: () => actions,
     respond: (id, allow) => STATUS[backend.respond(id, allow)],
     blockFallback: "report",
+    failClosed: options.failClosed === true,
     kill: (pid) => {
       throw new Error(`no kill expected on the ES backend (pid ${pid})`);
     },
@@ -192,6 +194,20 @@ describe("ES blocking through the stand-in with the shipped rules", () => {
     expect(at(alert, "host")).toMatchObject({ id: "mac-1", os: { type: "macos" } });
     expect(h.pipeline.counts).toMatchObject({ events: 3, alerts: 1, denied: 1, execsDenied: 1, authAnswered: 1, authLate: 0, errors: 0 });
     expect(h.errors).toEqual([]);
+  });
+
+  it("fail-closed, a deadline too short for the rules: allowed at once, and the rule's alert says the block failed and why", async () => {
+    const h = await startBlocking({ [DUMP_RULE]: "block" }, { failClosed: true });
+    await deliver(h, [{ ...execMessage({ tag: "dump", args: dumpArgs, pid: 620, signingId: "com.apple.security" }), deadlineMs: 8 }]);
+    await until(() => h.alerts.length === 1, "the alert");
+    expect(record("dump")).toMatchObject({ answers: 1, result: "allow", cache: false });
+    expect(at(h.alerts[0], "macsensor.response")).toEqual({
+      action: "block",
+      result: "failure",
+      reason: "its deadline left too little time for the rules, so it was allowed at once",
+    });
+    expect(h.backend.stats()).toMatchObject({ shortDeadlineAllows: 1, watchdogAnswers: 0, denied: 0 });
+    expect(h.pipeline.counts).toMatchObject({ denied: 0, authLate: 0, errors: 0 });
   });
 
   it("a renamed copy of security is still denied: the pre-filter keys on the arguments, the rule on the signing id", async () => {

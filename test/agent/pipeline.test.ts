@@ -93,6 +93,16 @@ describe("Pipeline", () => {
     expect(h.alerts[0].response.reason).toMatch(/fail-closed/);
   });
 
+  it("says a block failed, even fail-closed, when the deadline was too short for the rules", () => {
+    const h = harness({ actions: { dump: "block" }, answerStatus: "short" });
+    h.deps.failClosed = true;
+    const p = new Pipeline(h.deps);
+    p.handle(exec({ auth: { id: 1, deadlineMs: 0 } }));
+    expect(h.alerts[0].response).toMatchObject({ action: "block", result: "failure" });
+    expect(h.alerts[0].response.reason).toMatch(/too little time/);
+    expect(p.counts.authLate).toBe(0);
+  });
+
   it("says a block failed when an AUTH backend reports an exec without an AUTH request", () => {
     const h = harness({ actions: { dump: "block" } });
     new Pipeline(h.deps).handle(exec());

@@ -35,7 +35,7 @@ describe("loadConfig", () => {
     expect(r.config).toEqual({
       rules: { paths: ["/etc/macsensor/rules"], eventBudgetMs: 20 },
       actions: {},
-      auth: { failMode: "open", guardPaths: [] },
+      auth: { failMode: "open", guardPaths: [], deadlineMarginMs: 10, minRuleMs: 5 },
       mute: { executables: [] },
       capture: { envVars: ["DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH", "DYLD_FRAMEWORK_PATH", "LD_PRELOAD"] },
       alerts: { path: "/var/log/macsensor/alerts.ndjson", maxBytes: 52428800, maxFiles: 10, spoolMaxBytes: 8 * 1024 * 1024, spoolMaxAlerts: 10_000 },
@@ -167,6 +167,8 @@ describe("loadConfig", () => {
     expect(bad(`alerts.max_files = 2.5`)).toBe("expected a whole number, got 2.5");
     expect(bad(`heartbeat.interval_seconds = 0`)).toBe("expected 1 s..86400 s, got 0");
     expect(bad(`rules.event_budget_ms = 0`)).toBe("expected 1 ms..10000 ms, got 0");
+    expect(bad(`auth.deadline_margin_ms = 0`)).toBe("expected 1 ms..1000 ms, got 0");
+    expect(bad(`auth.min_rule_ms = 2000`)).toBe("expected 0 ms..1000 ms, got 2000");
     expect(bad(`sequences.max_pending_bytes = "1 kB"`)).toBe("expected 1048576 bytes..68719476736 bytes, got 1000");
     expect(bad(`capture.env_vars = ["A B"]`)).toBe(`expected an environment variable name such as "DYLD_INSERT_LIBRARIES", got "A B"`);
     expect(bad(`development.relax_permissions = "yes"`)).toBe(`expected true or false, got "yes"`);

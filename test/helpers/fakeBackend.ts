@@ -5,7 +5,7 @@ import type { RawEvent } from "../../src/sensor/rawEvent.js";
 export class FakeBackend implements SensorBackend {
   readonly name = "linux" as const;
   readonly relevance: EventRelevanceSpec[] = [];
-  /** Backend-specific counts stats() adds to the four every backend has (e.g. pathFiltered). */
+  /** Backend-specific counts stats() adds to the four every backend has (e.g. pathFiltered, watchdogAnswers). */
   extraStats: Record<string, number> = {};
   private onEvents: ((events: RawEvent[]) => void) | undefined;
   async start(onEvents: (events: RawEvent[]) => void): Promise<void> {

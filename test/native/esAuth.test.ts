@@ -37,7 +37,7 @@ describe("block mode: JavaScript decides", () => {
     ]);
     for (const r of records) expect(r.answerUs!).toBeLessThan(r.deadlineUs);
     // The AUTH event tells JavaScript its own deadline: the watchdog's, before ES's.
-    // The stand-in's default deadline is 15 s, so the watchdog answers 12 s after delivery.
+    // The stand-in's default deadline is 15 s, so the watchdog answers 12 s after delivery (20% in hand).
     for (const ev of es.events) {
       expect(ev.auth!.deadlineMs - ev.time).toBeGreaterThan(11_000);
       expect(ev.auth!.deadlineMs - ev.time).toBeLessThan(12_500);
@@ -54,6 +54,81 @@ describe("block mode: JavaScript decides", () => {
     expect(subs()).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
     es.addon.setAuthExec(h, false);
     expect(subs()).toEqual([ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+  });
+});
+
+describe("deadline budget at every size (macOS 14.4+ short deadlines)", () => {
+  for (const deadlineMs of [50, 100, 200, 400]) {
+    it(`a ${deadlineMs} ms deadline: the rules decide (JavaScript's DENY reaches ES), fail-closed or not`, async () => {
+      const statuses: string[] = [];
+      const h = es.start({ authExec: true, failClosed: true }, (ev, hh) => {
+        statuses.push(es.addon.respond(hh, ev.auth!.id, !isKeychainDump(ev)));
+      });
+      es.addon.standin.enqueue([
+        exec("dump", ["security", "dump-keychain", "-d"], { deadlineMs }),
+        exec("ls", ["/bin/ls"], { deadlineMs }),
+      ]);
+      await until(() => statuses.length === 2, "two JavaScript answers");
+      expect(statuses).toEqual(["answered", "answered"]);
+      expect(es.addon.standin.authRecords().map((r) => [r.tag, r.answers, r.result])).toEqual([
+        ["dump", 1, "deny"],
+        ["ls", 1, "allow"],
+      ]);
+      expect(es.addon.esStats(h)).toMatchObject({ watchdogAnswers: 0, shortDeadlineAllows: 0, retainedNow: 0 });
+      expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+    });
+
+    it(`a ${deadlineMs} ms deadline with JavaScript stalled: the watchdog answers (fail-closed: DENY) before ES's deadline`, async () => {
+      const statuses: string[] = [];
+      // JavaScript answers only after the deadline (busy elsewhere; a spinning thread would also starve the
+      // watchdog of the CPU on a loaded test machine, which is not what this test is about).
+      const h = es.start({ authExec: true, failClosed: true }, (ev, hh) => {
+        setTimeout(() => statuses.push(es.addon.respond(hh, ev.auth!.id, true)), deadlineMs + 20);
+      });
+      es.addon.standin.enqueue(exec("stalled", ["/bin/ls"], { deadlineMs }));
+      await until(() => statuses.length === 1, "the late JavaScript answer");
+      expect(statuses).toEqual(["tooLate"]);
+      expect(es.addon.standin.authRecords()[0]).toMatchObject({ answers: 1, result: "deny" });
+      expect(es.addon.esStats(h)).toMatchObject({ watchdogAnswers: 1, shortDeadlineAllows: 0 });
+      expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [] });
+    });
+  }
+
+  it("a critical binary's tiny deadline: allowed at once even fail-closed, counted, and still reported to the rules", async () => {
+    const statuses: string[] = [];
+    const h = es.start(
+      { authExec: true, failClosed: true, prefilter: { executableBasename: ["xpcproxy"] } },
+      (ev, hh) => statuses.push(es.addon.respond(hh, ev.auth!.id, false)),
+    );
+    // A candidate (the pre-filter lets xpcproxy through) with 8 ms left: 10 ms margin, nothing for the rules.
+    es.addon.standin.enqueue([
+      exec("critical", ["/usr/libexec/xpcproxy", "com.apple.x"], { deadlineMs: 8 }),
+      exec("critical-noncandidate", ["/usr/libexec/trustd"], { deadlineMs: 8 }),
+    ]);
+    await until(() => statuses.length === 1 && es.events.length === 2, "the reports and the JavaScript answer");
+    expect(es.addon.standin.authRecords().map((r) => [r.tag, r.answers, r.result, r.cache])).toEqual([
+      ["critical", 1, "allow", false],
+      ["critical-noncandidate", 1, "allow", false],
+    ]);
+    expect(statuses).toEqual(["tooShort"]);
+    expect(es.events[0].auth?.id).toBeGreaterThan(0);
+    expect(es.events[1].auth).toBeUndefined(); // ruled out natively by the pre-filter
+    expect(es.addon.esStats(h)).toMatchObject({
+      shortDeadlineAllows: 1, prefiltered: 1, watchdogAnswers: 0, denied: 0, allowed: 2, lateJsAnswers: 0, pendingAuth: 0, retainedNow: 0,
+    });
+    expect(es.addon.standin.state()).toMatchObject({ killed: false, violations: [], liveMessages: 0 });
+  });
+
+  it("the margin and the rules' minimum are options: bad values are refused with the option's name", () => {
+    expect(() => es.addon.startEs({ deadlineMarginMs: 0 }, () => {})).toThrow(/deadlineMarginMs.*1 to 1000/);
+    expect(() => es.addon.startEs({ minRuleMs: 1.5 }, () => {})).toThrow(/minRuleMs/);
+    expect(es.addon.standin.state().clientAlive).toBe(false);
+    // A larger minimum makes a 100 ms deadline too short (80 ms for the rules < 90 ms).
+    const h = es.start({ authExec: true, minRuleMs: 90 });
+    es.addon.standin.enqueue(exec("short", ["/bin/ls"], { deadlineMs: 100 }));
+    expect(es.addon.standin.waitIdle()).toBe(true);
+    expect(es.addon.standin.authRecords()[0]).toMatchObject({ answers: 1, result: "allow" });
+    expect(es.addon.esStats(h)).toMatchObject({ shortDeadlineAllows: 1, watchdogAnswers: 0 });
   });
 });
 
@@ -75,10 +150,10 @@ describe("exactly one answer", () => {
   it("JavaScript and the watchdog racing for the same messages: each still answered exactly once", async () => {
     const statuses: string[] = [];
     const h = es.start({ authExec: true }, (ev, hh) => {
-      setTimeout(() => statuses.push(es.addon.respond(hh, ev.auth!.id, true)), Math.random() * 20);
+      setTimeout(() => statuses.push(es.addon.respond(hh, ev.auth!.id, true)), Math.random() * 1600);
     });
-    // The watchdog moments are spread over 0–200 ms after delivery (deadline - 1 s), so some JavaScript
-    // answers come first and some after the watchdog, whatever the machine's load.
+    // The watchdog moments are spread over 800–960 ms after delivery (80% of 1–1.2 s) and the JavaScript
+    // answers over 0–1.6 s, so some come first and some after the watchdog, whatever the machine's load.
     const n = 100;
     es.addon.standin.enqueue(Array.from({ length: n }, (_, i) => exec(`r${i}`, ["/bin/ls"], { deadlineMs: 1000 + 2 * i })));
     await until(() => statuses.length === n, "every JavaScript answer");
@@ -234,5 +309,53 @@ describe("es_new_client failures", () => {
     expect(() => es.addon.startEs({ captureEnv: [1 as unknown as string] }, () => {})).toThrow(/captureEnv\[0\]/);
     expect(() => es.addon.startEs({ failClosed: "yes" as unknown as boolean }, () => {})).toThrow(/failClosed/);
     expect(es.addon.standin.state().clientAlive).toBe(false);
+  });
+});
+
+describe("mute and unsubscribe results", () => {
+  it("refuses to start when muting itself fails, with a clear error, and leaves no client behind", () => {
+    es.addon.standin.failCalls(["es_mute_process"]);
+    let error: (Error & { code?: string }) | undefined;
+    try {
+      es.track(es.addon.startEs({ authExec: true }, () => {}));
+    } catch (e) {
+      error = e as Error & { code?: string };
+    }
+    expect(error?.code).toBe("ES_MUTE_SELF");
+    expect(error?.message).toMatch(/es_mute_process failed for macsensor itself; refusing to start/);
+    expect(es.addon.standin.injectedFailures()).toBe(1);
+    expect(es.addon.standin.state()).toMatchObject({ clientAlive: false, violations: [] });
+  });
+
+  it("starts without muting itself only when asked to (muteSelf: false)", () => {
+    es.addon.standin.failCalls(["es_mute_process"]);
+    es.start({ muteSelf: false });
+    expect(es.addon.standin.injectedFailures()).toBe(0);
+    expect(es.addon.standin.state()).toMatchObject({ clientAlive: true, mutedPids: [] });
+  });
+
+  it("refuses to start when a mute.executables path cannot be muted, naming the path", () => {
+    es.addon.standin.failCalls(["es_mute_path"]);
+    expect(() => es.track(es.addon.startEs({ muteExecutables: ["/usr/local/bin/noisy"] }, () => {}))).toThrow(
+      /refused to mute \/usr\/local\/bin\/noisy \(mute\.executables\)/,
+    );
+    expect(es.addon.standin.state().clientAlive).toBe(false);
+    // Muting itself worked and is not the complaint.
+    es.addon.standin.failCalls([]);
+    es.start({ muteExecutables: ["/usr/local/bin/noisy"] });
+    expect(es.addon.standin.state().mutedPaths).toContainEqual({ path: "/usr/local/bin/noisy", type: 1 });
+  });
+
+  it("a failed unsubscribe is counted; the new subscription stands, so no exec goes unseen", () => {
+    const h = es.start({});
+    es.addon.standin.failCalls(["es_unsubscribe"]);
+    es.addon.setAuthExec(h, true);
+    const subs = [...es.addon.standin.state().subscriptions].sort((a, b) => a - b);
+    expect(subs).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+    expect(es.addon.esStats(h)).toMatchObject({ unsubscribeErrors: 1 });
+    es.addon.standin.failCalls(["es_unsubscribe_all"]);
+    es.stop();
+    expect(es.addon.esStats(h)).toMatchObject({ unsubscribeErrors: 2 });
+    expect(es.addon.standin.state()).toMatchObject({ clientAlive: false, violations: [] });
   });
 });

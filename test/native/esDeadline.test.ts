@@ -36,14 +36,25 @@ for (const [timebase, es] of recorders) {
       expect(es.addon.standin.state().timebase).toEqual(TIMEBASES[timebase]);
     });
 
-    it("budget: 80% of the time left, keeping between 1 s and 5 s in hand", () => {
-      const delay = (ms: number): number => Math.round(es.addon.internals.watchdogDelayMs(ms));
-      expect(delay(1500)).toBe(500);     // headroom 20% = 0.3 s, raised to 1 s
-      expect(delay(15_000)).toBe(12_000); // 20% = 3 s
+    it("budget: 20% of the time left kept in hand, at least the margin, at most 5 s; too short for a rule: at once", () => {
+      const delay = (ms: number, margin?: number, minRule?: number): number | null => {
+        const d = es.addon.internals.watchdogDelayMs(ms, margin, minRule);
+        return d === null ? null : Math.round(d);
+      };
       expect(delay(60_000)).toBe(55_000); // 20% = 12 s, capped at 5 s
-      expect(delay(10_000)).toBe(8_000);
-      expect(delay(800)).toBe(0);         // less than 1 s left: answer at once
-      expect(delay(0)).toBe(0);
+      expect(delay(15_000)).toBe(12_000); // 20% = 3 s
+      expect(delay(1500)).toBe(1200);
+      expect(delay(400)).toBe(320);
+      expect(delay(200)).toBe(160);
+      expect(delay(100)).toBe(80);
+      expect(delay(50)).toBe(40); // 20% = 10 ms = the margin
+      expect(delay(30)).toBe(20); // 20% = 6 ms, raised to the 10 ms margin
+      expect(delay(15)).toBe(5); // exactly the 5 ms a rule needs
+      expect(delay(14)).toBeNull(); // 4 ms left for the rules: too short, allowed at once
+      expect(delay(0)).toBeNull();
+      // Configurable: a 2 ms margin and 1 ms for the rules leave a 5 ms deadline to JavaScript.
+      expect(delay(5, 2, 1)).toBe(3);
+      expect(delay(100, 30)).toBe(70);
     });
 
     it("JavaScript is told the watchdog's moment, read from the message's deadline in Mach ticks", async () => {
@@ -63,8 +74,8 @@ for (const [timebase, es] of recorders) {
       await until(() => statuses.length === 1, "the late JavaScript answer");
       const [r] = es.addon.standin.authRecords();
       expect(r).toMatchObject({ tag: "slow", answers: 1, result: "allow", cache: false });
-      // The watchdog keeps 1 s in hand: it cannot have answered before 1.5 s after the event (a timebase mix-up
-      // answers at once, or long after the deadline).
+      // The watchdog keeps 20% (0.5 s) in hand: it cannot have answered before 1.5 s after the event (a timebase
+      // mix-up answers at once, or long after the deadline).
       expect(r.waitedUs! + r.answerUs!).toBeGreaterThanOrEqual(1_499_000);
       expect(r.answerUs!).toBeLessThan(r.deadlineUs);
       expect(statuses).toEqual(["tooLate"]);
@@ -85,13 +96,14 @@ for (const [timebase, es] of recorders) {
       expect(es.addon.esStats(h)).toMatchObject({ watchdogAnswers: 1, denied: 1, allowed: 0 });
     });
 
-    it("a deadline already closer than the 1 s headroom is answered at once by the watchdog", async () => {
-      es.start({ authExec: true });
-      es.addon.standin.enqueue(exec("short", ["/bin/ls"], { deadlineMs: 400 }));
-      await until(() => es.addon.standin.authRecords()[0]?.answers === 1, "the watchdog answer");
+    it("a deadline too short for any rule is allowed at once, even fail-closed, and counted", async () => {
+      const h = es.start({ authExec: true, failClosed: true });
+      es.addon.standin.enqueue(exec("short", ["/bin/ls"], { deadlineMs: 12 }));
+      await until(() => es.addon.standin.authRecords()[0]?.answers === 1, "the native answer");
       const [r] = es.addon.standin.authRecords();
       expect(r.result).toBe("allow");
       expect(r.answerUs!).toBeLessThan(r.deadlineUs);
+      expect(es.addon.esStats(h)).toMatchObject({ shortDeadlineAllows: 1, watchdogAnswers: 0 });
     });
 
     describe("backlog: the deadline counts from when ES raised the event", () => {
@@ -108,11 +120,11 @@ for (const [timebase, es] of recorders) {
           expect(r.answerUs!).toBeLessThan(r.deadlineUs);
           expect(r.result).toBe("allow");
         }
-        // The watchdog's moment, as JavaScript is told it, is 1 s before ES's deadline: 3 s after the event,
-        // however long the message waited (counted from delivery it would be 4 s or more).
+        // The watchdog's moment, as JavaScript is told it, keeps 20% of what was left at delivery in hand: about
+        // 1 s + 0.8 × 3 s = 3.4 s after the event (counted from delivery it would be 4.2 s or more).
         for (const ev of es.events) {
-          expect(ev.auth!.deadlineMs - ev.time).toBeGreaterThan(2_900);
-          expect(ev.auth!.deadlineMs - ev.time).toBeLessThan(3_100);
+          expect(ev.auth!.deadlineMs - ev.time).toBeGreaterThan(3_250);
+          expect(ev.auth!.deadlineMs - ev.time).toBeLessThan(3_700);
         }
         expect(es.addon.esStats(h)).toMatchObject({ watchdogAnswers: 2, retainedNow: 0 });
       });
@@ -145,7 +157,7 @@ for (const [timebase, es] of recorders) {
             statuses.set(tag, es.addon.respond(hh, ev.auth!.id, true));
           });
           const tags = ["slow", "n1", "n2", "n3", "n4", "n5"];
-          // One burst: 3 s deadlines, so the watchdog answers 2 s after the event.
+          // One burst: 3 s deadlines, so the watchdog answers 2.4 s after the event.
           es.addon.standin.enqueue(tags.map((tag) => exec(tag, ["/bin/echo", tag], { deadlineMs: 3000 })));
           await until(() => statuses.size === tags.length, "every JavaScript answer");
           const records = es.addon.standin.authRecords();

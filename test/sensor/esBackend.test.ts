@@ -319,9 +319,12 @@ describe("file events", () => {
     // Reload: an exec rule only: AUTH_EXEC in, AUTH_OPEN out.
     b.setBlockRules([argIs("dump-keychain")]);
     expect(subscriptions()).toEqual(AUTH_SUBS);
-    // A rule on `any` event needs both, and bounds no path: every AUTH open goes to JavaScript.
+    // A rule on `any` event needs both, and bounds no path: every AUTH open goes to JavaScript. It reads only the
+    // executable's name, so exec ALLOWs are cached and NOTIFY_EXEC stays to report the execs ES answers itself.
     b.setBlockRules([q('any where process.name == "stealer"')]);
-    expect(subscriptions()).toEqual(sorted([ES_EVENT.AUTH_EXEC, ES_EVENT.AUTH_OPEN, ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]));
+    expect(subscriptions()).toEqual(
+      sorted([ES_EVENT.AUTH_EXEC, ES_EVENT.AUTH_OPEN, ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]),
+    );
     addon.standin.enqueue(open("any", "/usr/lib/libz.dylib"));
     await until(() => toJs.length === 3, "the open in JavaScript");
     b.setBlockRules([]);
@@ -336,5 +339,86 @@ describe("file events", () => {
     expect(subscriptions()).toEqual(sorted([ES_EVENT.AUTH_OPEN, ...REPORT_SUBS]));
     b.setBlockRules([]);
     expect(subscriptions()).toEqual(sorted([...REPORT_SUBS, ES_EVENT.NOTIFY_OPEN]));
+  });
+});
+
+describe("ES cache of exec ALLOWs", () => {
+  const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
+  // Identity-only block rules: the name and the team id of the executed file.
+  const identityRules = (): Query[] => [
+    q('process where process.name == "nc"'),
+    q('process where process.code_signature.team_id == "EVILTEAM99"'),
+  ];
+  const decideByName = (ev: RawEvent, b: EsBackend): void => {
+    b.respond(ev.auth!.id, ev.executable !== "/usr/bin/nc");
+  };
+  const records = (): [string, string | null, boolean | undefined][] =>
+    addon.standin.authRecords().map((r) => [r.tag, r.result, r.cache]);
+
+  it("identity-only rules: a rule-decided ALLOW is cached, later execs of the pair skip AUTH but are reported", async () => {
+    const { b, events } = await start({ blockRules: identityRules() }, decideByName);
+    // NOTIFY_EXEC stays beside AUTH_EXEC: an exec ES answers from its cache is still reported.
+    expect(subscriptions()).toEqual(sorted([ES_EVENT.AUTH_EXEC, ...REPORT_SUBS]));
+    addon.standin.enqueue([exec("ls1", ["/bin/ls"]), exec("nc1", ["nc", "-l", "4444"])]);
+    await until(() => addon.standin.authRecords().every((r) => r.answers === 1) && events.length === 2, "two answers");
+    expect(records()).toEqual([["ls1", "allow", true], ["nc1", "deny", false]]);
+    expect(addon.standin.esCache().entries).toEqual([{ process: "/bin/zsh", target: "/bin/ls", result: "allow" }]);
+
+    addon.standin.enqueue([exec("ls2", ["/bin/ls", "-l"]), exec("nc2", ["nc", "-l", "4444"])]);
+    await until(() => events.length === 4, "the cached exec's report and the second nc");
+    expect(addon.standin.esCache().hits).toEqual([{ tag: "ls2", result: "allow" }]);
+    expect(records().map((r) => r[0])).toEqual(["ls1", "nc1", "nc2"]); // no AUTH for ls2
+    expect(events[2]).toMatchObject({ kind: "exec", executable: "/bin/ls", args: ["/bin/ls", "-l"] });
+    expect(events[2].auth).toBeUndefined();
+    expect(b.stats()).toMatchObject({ cachedAllows: 1, cacheClears: 0 });
+
+    // ES drops an entry when the file changes.
+    addon.standin.modifyFile("/bin/ls");
+    addon.standin.enqueue(exec("ls3", ["/bin/ls"]));
+    await until(() => addon.standin.authRecords().length === 4 && events.length === 5, "ls3 through AUTH");
+    expect(records()[3]).toEqual(["ls3", "allow", true]);
+
+    // A rule reload clears ES's cache before anything is cached under the new rules.
+    b.setBlockRules(identityRules());
+    expect(addon.standin.esCache().entries).toEqual([]);
+    expect(b.stats()).toMatchObject({ cacheClears: 1, cacheClearErrors: 0 });
+    addon.standin.enqueue(exec("ls4", ["/bin/ls"]));
+    await until(() => addon.standin.authRecords().length === 5, "ls4 through AUTH");
+  });
+
+  it("argument-based rules: every answer is uncached and every exec goes through AUTH; reloading to them clears the cache", async () => {
+    const { b, events } = await start({ blockRules: identityRules() }, decideByName);
+    addon.standin.enqueue(exec("ls1", ["/bin/ls"]));
+    await until(() => events.length === 1 && addon.standin.esCache().entries.length === 1, "a cached ALLOW");
+
+    b.setBlockRules([argIs("dump-keychain"), q('process where process.name == "nc" and user.name == "bob"')]);
+    expect(addon.standin.esCache().entries).toEqual([]);
+    expect(subscriptions()).toEqual(AUTH_SUBS);
+    addon.standin.enqueue([exec("d1", ["security", "dump-keychain"]), exec("d2", ["security", "dump-keychain"])]);
+    await until(() => addon.standin.authRecords().filter((r) => r.answers === 1).length === 3, "both through AUTH");
+    expect(records()).toEqual([["ls1", "allow", true], ["d1", "allow", false], ["d2", "allow", false]]);
+    expect(addon.standin.esCache()).toEqual({ entries: [], hits: [] });
+    expect(b.stats()).toMatchObject({ cachedAllows: 1, cacheClears: 1 });
+  });
+
+  it("the watchdog's ALLOW is never cached, even with identity-only rules", async () => {
+    const { b } = await start({ blockRules: identityRules() }); // JavaScript never answers
+    addon.standin.enqueue(exec("slow", ["/bin/ls"], { deadlineMs: 200 }));
+    await until(() => addon.standin.authRecords()[0]?.answers === 1, "the watchdog answer");
+    expect(records()).toEqual([["slow", "allow", false]]);
+    expect(b.stats()).toMatchObject({ watchdogAnswers: 1, cachedAllows: 0 });
+  });
+
+  it("a failed es_clear_cache is counted, caching stays off, and the reload itself stands", async () => {
+    const { b, events } = await start({ blockRules: identityRules() }, decideByName);
+    addon.standin.enqueue(exec("ls1", ["/bin/ls"]));
+    await until(() => events.length === 1 && addon.standin.esCache().entries.length === 1, "a cached ALLOW");
+    addon.standin.failCalls(["es_clear_cache"]);
+    b.setBlockRules([...identityRules(), q('process where process.name == "ncat"')]);
+    expect(b.stats()).toMatchObject({ cacheClearErrors: 1, cacheClears: 0 });
+    expect(subscriptions()).toEqual(AUTH_SUBS); // caching off: NOTIFY_EXEC no longer needed
+    addon.standin.enqueue(exec("ls-other", ["/bin/ls"], { process: { pid: 90, executable: "/bin/bash" } }));
+    await until(() => addon.standin.authRecords().length === 2 && addon.standin.authRecords()[1].answers === 1, "an uncached answer");
+    expect(records()[1]).toEqual(["ls-other", "allow", false]);
   });
 });

@@ -138,10 +138,23 @@ export interface EsTestAddon extends EsBinding {
     setTimebase(numer: number, denom: number): void;
     /** Commits a misuse the stand-in makes fatal; only in a child process. */
     selfTestMisuse(what: "cstring" | "deleteFromHandler" | "deleteFromOtherThread"): void;
+    /** These ES calls fail (ES_RETURN_ERROR; es_clear_cache: throttled) until reset. */
+    failCalls(calls: string[]): void;
+    injectedFailures(): number;
+    /** ES's AUTH_EXEC cache: its entries, and the scripted AUTH execs it answered instead of the client. */
+    esCache(): {
+      entries: { process: string; target: string; result: "allow" | "deny" }[];
+      hits: { tag: string; result: "allow" | "deny" }[];
+    };
+    /** The file changed: ES drops the cache entries naming it. */
+    modifyFile(path: string): void;
   };
   internals: {
-    /** When the watchdog answers a message whose deadline is remainingMs away, in ms after delivery. */
-    watchdogDelayMs(remainingMs: number): number;
+    /**
+     * When the watchdog answers a message whose deadline is remainingMs away, in ms after delivery; null: too
+     * short for any rule (allowed at once). marginMs and minRuleMs default to 10 and 5, as startEs.
+     */
+    watchdogDelayMs(remainingMs: number, marginMs?: number, minRuleMs?: number): number | null;
   };
 }
 

@@ -376,6 +376,10 @@ void ReleaseLocked(Global& g, const es_message_t* msg, bool by_client) {
   if (--it->second->refs == 0) g.live.erase(it);
 }
 
+bool EsCacheAdmitsLocked(const es_client_s& c, standin::MessageSpec* spec);  // ES cache section below
+void EsCacheRecordAnswer(const es_message_t& msg, es_auth_result_t result, bool cache);
+void EsCacheClear();
+
 // The AUTH record of a queued or delivered message, or nullptr when Reset forgot it.
 standin::AuthRecord* RecordLocked(Global& g, int index, uint64_t epoch) {
   if (index < 0 || epoch != g.records_epoch || static_cast<size_t>(index) >= g.auth_records.size()) return nullptr;
@@ -385,7 +389,8 @@ standin::AuthRecord* RecordLocked(Global& g, int index, uint64_t epoch) {
 // ES raising an event: whether the client gets it (subscribed, not muted) is decided now, and an AUTH message's
 // deadline counts from now, however long it then waits in the queue.
 void EnqueueLocked(Global& g, standin::MessageSpec spec) {
-  if (g.client == nullptr || !ShouldDeliverLocked(*g.client, spec)) {
+  // ES's cache answers a cached AUTH exec itself: the client gets no AUTH (a NOTIFY, if subscribed, when allowed).
+  if (g.client == nullptr || !EsCacheAdmitsLocked(*g.client, &spec) || !ShouldDeliverLocked(*g.client, spec)) {
     g.suppressed++;
     return;
   }
@@ -518,11 +523,150 @@ es_respond_result_t RecordAnswer(es_client_t* client, const es_message_t* messag
                           : result;
   r.cache = cache;
   r.answered_ticks = now;
+  if (!flags_answer) EsCacheRecordAnswer(o.msg, result, cache);
   if (now > r.deadline_ticks) ViolationLocked(g, "AUTH message '" + r.tag + "' answered after its deadline", true);
   return ES_RESPOND_RESULT_SUCCESS;
 }
 
 }  // namespace
+
+// ---- the ES cache ----
+// ES caches an AUTH_EXEC answer given with cache=true per (process executable, target executable) file pair, for
+// every client (ESClient.h: es_respond_auth_result, es_clear_cache). A later exec of the same pair then produces
+// no AUTH message: the cached result applies at once; the NOTIFY_EXEC of an allowed exec is still produced. Here
+// files are their paths (the stand-in has no vnodes); standin.modifyFile(path) drops the entries naming the file,
+// as ES does when a cached file is modified. A scripted auth_exec that hits the cache is not delivered as AUTH:
+// when the cached result is ALLOW it is delivered as the NOTIFY_EXEC ES still sends (if subscribed), and it is
+// recorded in cacheHits. es_clear_cache and es_new_client empty the cache.
+
+namespace {
+
+struct EsCache {
+  std::mutex mu;
+  std::map<std::pair<std::string, std::string>, es_auth_result_t> entries;  // (process exe, target exe) → result
+  std::vector<standin::CacheHit> hits;
+};
+
+EsCache& Cache() {
+  static EsCache* c = new EsCache();
+  return *c;
+}
+
+std::string PathOf(const es_process_t* p) {
+  if (p == nullptr || p->executable == nullptr) return {};
+  return std::string(p->executable->path.data, p->executable->path.length);
+}
+
+// g.mu held (the delivery loop). False: the message is answered from the cache and not delivered as it is.
+bool EsCacheAdmitsLocked(const es_client_s& c, standin::MessageSpec* spec) {
+  if (spec->type != ES_EVENT_TYPE_AUTH_EXEC) return true;
+  EsCache& cache = Cache();
+  std::lock_guard<std::mutex> lock(cache.mu);
+  auto it = cache.entries.find({spec->process.executable, spec->target.executable});
+  if (it == cache.entries.end()) return true;
+  cache.hits.push_back(standin::CacheHit{spec->tag, it->second});
+  if (it->second != ES_AUTH_RESULT_ALLOW || c.subscriptions.count(ES_EVENT_TYPE_NOTIFY_EXEC) == 0) return false;
+  spec->type = ES_EVENT_TYPE_NOTIFY_EXEC;  // the exec runs: ES still reports it
+  return true;
+}
+
+void EsCacheRecordAnswer(const es_message_t& msg, es_auth_result_t result, bool cache) {
+  if (!cache || msg.event_type != ES_EVENT_TYPE_AUTH_EXEC) return;
+  EsCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.entries[{PathOf(msg.process), PathOf(msg.event.exec.target)}] = result;
+}
+
+void EsCacheClear() {
+  EsCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.entries.clear();
+}
+
+}  // namespace
+
+namespace standin {
+
+std::vector<CacheEntry> CacheEntries() {
+  EsCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  std::vector<CacheEntry> out;
+  for (const auto& [key, result] : c.entries) out.push_back(CacheEntry{key.first, key.second, result});
+  return out;
+}
+
+std::vector<CacheHit> CacheHits() {
+  EsCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return c.hits;
+}
+
+void ModifyFile(const std::string& path) {
+  EsCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  for (auto it = c.entries.begin(); it != c.entries.end();) {
+    it = it->first.first == path || it->first.second == path ? c.entries.erase(it) : std::next(it);
+  }
+}
+
+void ResetEsCache() {
+  EsCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.entries.clear();
+  c.hits.clear();
+}
+
+}  // namespace standin
+
+// ---- failure injection (es_mute_*, es_unsubscribe*, es_clear_cache) ----
+// A call named in the set fails (ES_RETURN_ERROR / ES_CLEAR_CACHE_RESULT_ERR_THROTTLE) until the set is changed
+// or the stand-in reset; each injected failure is counted.
+
+namespace {
+
+struct Injection {
+  std::mutex mu;
+  std::set<std::string> failing;
+  uint64_t injected = 0;
+};
+
+Injection& Inj() {
+  static Injection* i = new Injection();
+  return *i;
+}
+
+bool InjectedFailure(const char* call) {
+  Injection& i = Inj();
+  std::lock_guard<std::mutex> lock(i.mu);
+  if (i.failing.count(call) == 0) return false;
+  i.injected++;
+  return true;
+}
+
+}  // namespace
+
+namespace standin {
+
+void SetFailingCalls(std::vector<std::string> calls) {
+  Injection& i = Inj();
+  std::lock_guard<std::mutex> lock(i.mu);
+  i.failing = std::set<std::string>(calls.begin(), calls.end());
+}
+
+uint64_t InjectedFailures() {
+  Injection& i = Inj();
+  std::lock_guard<std::mutex> lock(i.mu);
+  return i.injected;
+}
+
+void ResetInjection() {
+  Injection& i = Inj();
+  std::lock_guard<std::mutex> lock(i.mu);
+  i.failing.clear();
+  i.injected = 0;
+}
+
+}  // namespace standin
 
 // ---- Apple's C API ----
 
@@ -561,6 +705,7 @@ es_new_client_result_t es_new_client(es_client_t** client, es_handler_block_t ha
   auto* c = new es_client_s();
   c->handler = Block_copy(handler);
   c->creator = std::this_thread::get_id();
+  EsCacheClear();  // a new client clears the cache (ESClient.h)
   c->delivery = std::thread(DeliveryLoop, c);
   g.client = c;
   g.clients_created++;
@@ -597,6 +742,7 @@ es_return_t es_subscribe(es_client_t* client, const es_event_type_t* events, uin
 }
 
 es_return_t es_unsubscribe(es_client_t* client, const es_event_type_t* events, uint32_t count) {
+  if (InjectedFailure("es_unsubscribe")) return ES_RETURN_ERROR;
   std::unique_lock<std::mutex> lock(G().mu);
   for (uint32_t i = 0; i < count; i++) client->subscriptions.erase(events[i]);
   DeliverBacklogOnUnsubscribe(G(), client, lock);
@@ -604,6 +750,7 @@ es_return_t es_unsubscribe(es_client_t* client, const es_event_type_t* events, u
 }
 
 es_return_t es_unsubscribe_all(es_client_t* client) {
+  if (InjectedFailure("es_unsubscribe_all")) return ES_RETURN_ERROR;
   std::unique_lock<std::mutex> lock(G().mu);
   client->subscriptions.clear();
   DeliverBacklogOnUnsubscribe(G(), client, lock);
@@ -621,12 +768,14 @@ es_respond_result_t es_respond_flags_result(es_client_t* client, const es_messag
 }
 
 es_return_t es_mute_process(es_client_t* client, const audit_token_t* token) {
+  if (InjectedFailure("es_mute_process")) return ES_RETURN_ERROR;
   std::lock_guard<std::mutex> lock(G().mu);
   client->muted_processes.push_back(*token);
   return ES_RETURN_SUCCESS;
 }
 
 es_return_t es_mute_path(es_client_t* client, const char* path, es_mute_path_type_t type) {
+  if (InjectedFailure("es_mute_path")) return ES_RETURN_ERROR;
   std::lock_guard<std::mutex> lock(G().mu);
   client->muted_paths.emplace_back(path, type);
   return ES_RETURN_SUCCESS;
@@ -634,13 +783,19 @@ es_return_t es_mute_path(es_client_t* client, const char* path, es_mute_path_typ
 
 es_return_t es_mute_path_events(es_client_t* client, const char* path, es_mute_path_type_t type,
                                 const es_event_type_t* events, size_t count) {
+  if (InjectedFailure("es_mute_path_events")) return ES_RETURN_ERROR;
   std::lock_guard<std::mutex> lock(G().mu);
   auto& set = client->muted_path_events[{path, type}];
   for (size_t i = 0; i < count; i++) set.insert(events[i]);
   return ES_RETURN_SUCCESS;
 }
 
-es_clear_cache_result_t es_clear_cache(es_client_t*) { return ES_CLEAR_CACHE_RESULT_SUCCESS; }
+es_clear_cache_result_t es_clear_cache(es_client_t* client) {
+  if (client == nullptr) return ES_CLEAR_CACHE_RESULT_ERR_INTERNAL;
+  if (InjectedFailure("es_clear_cache")) return ES_CLEAR_CACHE_RESULT_ERR_THROTTLE;
+  EsCacheClear();
+  return ES_CLEAR_CACHE_RESULT_SUCCESS;
+}
 
 void es_retain_message(const es_message_t* msg) {
   Global& g = G();
@@ -786,6 +941,8 @@ void Reset() {
   g.killed = false;
   g.delivered = g.suppressed = g.retains = g.releases = 0;
   g.next_new_client_result = 0;
+  ResetInjection();
+  ResetEsCache();
   // Messages still held stay in g.live: a leak must remain visible across a reset.
 }
 

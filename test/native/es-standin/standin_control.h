@@ -113,4 +113,24 @@ void Reset();
 void SetNewClientResult(int result);  // the next es_new_client calls fail with this (0 = succeed)
 double TicksToMicros(uint64_t ticks);
 
+// Failure injection: the named API calls ("es_mute_process", "es_mute_path", "es_mute_path_events",
+// "es_unsubscribe", "es_unsubscribe_all", "es_clear_cache") fail until changed or Reset.
+void SetFailingCalls(std::vector<std::string> calls);
+uint64_t InjectedFailures();
+void ResetInjection();
+
+// The ES cache (see standin.cc): its entries, the scripted AUTH execs it answered, file modification.
+struct CacheEntry {
+  std::string process_executable, target_executable;
+  es_auth_result_t result;
+};
+struct CacheHit {
+  std::string tag;
+  es_auth_result_t result;
+};
+std::vector<CacheEntry> CacheEntries();
+std::vector<CacheHit> CacheHits();
+void ModifyFile(const std::string& path);
+void ResetEsCache();
+
 }  // namespace standin

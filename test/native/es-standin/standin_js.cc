@@ -13,6 +13,12 @@
 //   standin.setTimebase(numer, denom)  the Mach timebase; throws once anything has read it
 //   standin.selfTestMisuse(what)     commit a misuse the stand-in makes fatal ("cstring", "deleteFromHandler",
 //                                      "deleteFromOtherThread"): for tests in a child process
+//   standin.failCalls(names[])       these ES calls fail from now until reset (es_mute_process, es_mute_path,
+//                                    es_mute_path_events, es_unsubscribe, es_unsubscribe_all, es_clear_cache);
+//                                    standin.injectedFailures() counts the failures given
+//   standin.esCache()                → { entries: [{ process, target, result }], hits: [{ tag, result }] }: the ES
+//                                    cache and the scripted AUTH execs it answered (never delivered as AUTH)
+//   standin.modifyFile(path)         the file changed: ES drops the cache entries naming it
 // Message spec: { type: "auth_exec"|"notify_exec"|"fork"|"exit"|"auth_open"|"notify_open"|"create"|"close"|
 //   "rename"|"unlink", version?, deadlineMs?, tag?, skipSeq?, process?: Proc, target?: Proc, args?: Text[],
 //   env?: Text[], cwd?: Text, script?: Text, exitStatus?,
@@ -24,6 +30,7 @@
 //   startTimeMs, responsible: Token, parent: Token }; Text = string | Uint8Array (exact bytes).
 #include <napi.h>
 
+#include <algorithm>
 #include <string>
 
 #include "deadline_watchdog.h"
@@ -312,14 +319,82 @@ Napi::Value SelfTestMisuse(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// internals.watchdogDelayMs(remainingMs): how long after delivery the watchdog answers a message whose
-// deadline is remainingMs away (macsensor::WatchdogFireTicks, in Mach ticks of the stand-in's 24 MHz clock).
+// internals.watchdogDelayMs(remainingMs, marginMs = 10, minRuleMs = 5): how long after delivery the watchdog
+// answers a message whose deadline is remainingMs away (macsensor::PlanAuthBudget, in Mach ticks of the
+// stand-in's clock), or null when the message is too short for any rule (allowed at once).
 Napi::Value WatchdogDelayMs(const Napi::CallbackInfo& info) {
-  double remaining_ms = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+  auto arg = [&](size_t i, double def) {
+    return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : def;
+  };
+  const double remaining_ms = arg(0, 0);
+  macsensor::DeadlineBudgetOptions options;
+  options.margin_ns = static_cast<uint64_t>(arg(1, 10) * 1e6);
+  options.min_rule_ns = static_cast<uint64_t>(arg(2, 5) * 1e6);
   const uint64_t now = macsensor::MachClock::NowTicks();
   const uint64_t deadline = now + macsensor::MachClock::NanosToTicks(static_cast<uint64_t>(remaining_ms * 1e6));
-  const uint64_t fire = macsensor::WatchdogFireTicks(now, deadline);
-  return Napi::Number::New(info.Env(), static_cast<double>(macsensor::MachClock::TicksToNanos(fire - now)) / 1e6);
+  const macsensor::AuthBudget budget = macsensor::PlanAuthBudget(now, deadline, options);
+  if (budget.too_short) return info.Env().Null();
+  return Napi::Number::New(info.Env(), static_cast<double>(macsensor::MachClock::TicksToNanos(budget.fire_ticks - now)) / 1e6);
+}
+
+Napi::Value FailCalls(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  static const char* const kKnown[] = {"es_mute_process", "es_mute_path", "es_mute_path_events",
+                                       "es_unsubscribe", "es_unsubscribe_all", "es_clear_cache"};
+  std::vector<std::string> calls;
+  if (!info[0].IsArray() || !ReadTextList(info[0], &calls)) {
+    Napi::TypeError::New(env, "standin.failCalls(names: string[])").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (const std::string& c : calls) {
+    if (std::find(std::begin(kKnown), std::end(kKnown), c) == std::end(kKnown)) {
+      Napi::TypeError::New(env, "standin.failCalls: no failure can be injected into '" + c + "'")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  standin::SetFailingCalls(std::move(calls));
+  return env.Undefined();
+}
+
+Napi::Value InjectedFailures(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(standin::InjectedFailures()));
+}
+
+Napi::Value EsCache(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto name = [](es_auth_result_t r) { return r == ES_AUTH_RESULT_ALLOW ? "allow" : "deny"; };
+  std::vector<standin::CacheEntry> entries = standin::CacheEntries();
+  std::vector<standin::CacheHit> hits = standin::CacheHits();
+  Napi::Array e = Napi::Array::New(env, entries.size());
+  for (size_t i = 0; i < entries.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("process", entries[i].process_executable);
+    o.Set("target", entries[i].target_executable);
+    o.Set("result", name(entries[i].result));
+    e.Set(static_cast<uint32_t>(i), o);
+  }
+  Napi::Array h = Napi::Array::New(env, hits.size());
+  for (size_t i = 0; i < hits.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("tag", hits[i].tag);
+    o.Set("result", name(hits[i].result));
+    h.Set(static_cast<uint32_t>(i), o);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("entries", e);
+  out.Set("hits", h);
+  return out;
+}
+
+Napi::Value ModifyFile(const Napi::CallbackInfo& info) {
+  std::string path;
+  if (info.Length() < 1 || !ReadText(info[0], &path)) {
+    Napi::TypeError::New(info.Env(), "standin.modifyFile(path: string)").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  standin::ModifyFile(path);
+  return info.Env().Undefined();
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -334,6 +409,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   standin.Set("holdDelivery", Napi::Function::New(env, HoldDelivery, "holdDelivery"));
   standin.Set("setTimebase", Napi::Function::New(env, SetTimebase, "setTimebase"));
   standin.Set("selfTestMisuse", Napi::Function::New(env, SelfTestMisuse, "selfTestMisuse"));
+  standin.Set("failCalls", Napi::Function::New(env, FailCalls, "failCalls"));
+  standin.Set("injectedFailures", Napi::Function::New(env, InjectedFailures, "injectedFailures"));
+  standin.Set("esCache", Napi::Function::New(env, EsCache, "esCache"));
+  standin.Set("modifyFile", Napi::Function::New(env, ModifyFile, "modifyFile"));
   exports.Set("standin", standin);
   Napi::Object internals = Napi::Object::New(env);
   internals.Set("watchdogDelayMs", Napi::Function::New(env, WatchdogDelayMs, "watchdogDelayMs"));
