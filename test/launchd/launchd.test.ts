@@ -106,6 +106,8 @@ describe("the app bundle files", () => {
     const sea = JSON.parse(read("bundle/sea-config.json")) as Dict;
     const build = read("build-pkg.sh");
     expect([sea.main, sea.output]).toEqual(["build/sea/macsensor.cjs", "build/sea/sea-prep.blob"]);
+    // One blob goes into both slices of the universal executable: no architecture-specific code cache or snapshot.
+    expect([sea.useCodeCache, sea.useSnapshot]).toEqual([false, false]);
     expect(build).toContain('SEA="$REPO/build/sea"');
     expect(build).toContain('--outfile="$SEA/macsensor.cjs"');
     expect(build).toContain('NODE_SEA_BLOB "$SEA/sea-prep.blob"');
