@@ -2,8 +2,8 @@
 # Builds the signed, notarized installer package on a Mac:
 #   macsensor.app (Node single-executable application + the Node-API addon + the ES entitlement) → .pkg.
 #
-# Needs: Xcode command line tools (clang, lipo, codesign, pkgbuild), any Node 20 or 24 with npm on PATH to run the
-# build tools, an Apple Developer ID Application and Developer ID Installer certificate in the keychain, the Endpoint
+# Needs: Xcode command line tools (clang, lipo, codesign, pkgbuild), Node 20.19+ or 24 with npm 10.2+ on PATH to run
+# the build tools, an Apple Developer ID Application and Developer ID Installer certificate in the keychain, the Endpoint
 # Security provisioning profile Apple issued to your team for com.macsensor.agent, and a notarytool keychain profile
 # (xcrun notarytool store-credentials). Builds on Apple silicon and Intel alike; the result is universal.
 #
