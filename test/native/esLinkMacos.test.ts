@@ -1,5 +1,6 @@
 // native/check-macos.sh --link: the universal Mach-O addon. It links against a real macOS SDK where one is here
-// ($MACSENSOR_MACOS_SDK or /work/sdk/root), else against the sysroot native/macos-ci-sysroot.sh assembles from
+// ($MACSENSOR_MACOS_SDK, else the 13.3 SDK at /work/sdk/macos13/root, whose headers compile the macOS 13+
+// branches, else the 12.0 one at /work/sdk/root), else against the sysroot native/macos-ci-sysroot.sh assembles from
 // npm and Debian packages (as in CI, where no Apple SDK may be used). The result must be one file with an arm64
 // and an x86_64 slice, each a Mach-O bundle whose undefined symbols are Node-API's (looked up in Node at load
 // time) or bound to libc++, libSystem, libEndpointSecurity or libbsm, and nothing else.
@@ -11,7 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { MH_BUNDLE, foreignSymbols, readMachO, type MachOSlice } from "./machO.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const realSdk = [process.env.MACSENSOR_MACOS_SDK, "/work/sdk/root"].find((p) => p && existsSync(p));
+const realSdk = [process.env.MACSENSOR_MACOS_SDK, "/work/sdk/macos13/root", "/work/sdk/root"].find((p) => p && existsSync(p));
 const ALLOWED = ["libc++.1.dylib", "libSystem.B.dylib", "libEndpointSecurity.dylib", "libbsm.0.dylib"];
 
 describe("foreignSymbols", () => {
