@@ -1,9 +1,10 @@
 // native/check-macos.sh --link: the universal Mach-O addon. It links against a real macOS SDK where one is here
 // ($MACSENSOR_MACOS_SDK, else the 13.3 SDK at /work/sdk/macos13/root, whose headers compile the macOS 13+
-// branches, else the 12.0 one at /work/sdk/root), else against the sysroot native/macos-ci-sysroot.sh assembles from
-// npm and Debian packages (as in CI, where no Apple SDK may be used). The result must be one file with an arm64
-// and an x86_64 slice, each a Mach-O bundle whose undefined symbols are Node-API's (looked up in Node at load
-// time) or bound to libc++, libSystem, libEndpointSecurity or libbsm, and nothing else.
+// branches, else the 12.0 one at /work/sdk/root; the last two never in CI), else against the sysroot
+// native/macos-ci-sysroot.sh assembles from npm and Debian packages (as in CI, where no Apple SDK may be used).
+// The result must be one file with an arm64 and an x86_64 slice, each a Mach-O bundle whose undefined symbols
+// are Node-API's (looked up in Node at load time) or bound to libc++, libSystem, libEndpointSecurity or libbsm,
+// and nothing else.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -12,7 +13,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { MH_BUNDLE, foreignSymbols, readMachO, type MachOSlice } from "./machO.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const realSdk = [process.env.MACSENSOR_MACOS_SDK, "/work/sdk/macos13/root", "/work/sdk/root"].find((p) => p && existsSync(p));
+// CI (CI=true) always links against the assembled sysroot, even on a machine that has an SDK lying around: that
+// run is what shows the addon can be built from packages alone.
+const localSdks = process.env.CI === "true" ? [] : ["/work/sdk/macos13/root", "/work/sdk/root"];
+const realSdk = [process.env.MACSENSOR_MACOS_SDK, ...localSdks].find((p) => p && existsSync(p));
 const ALLOWED = ["libc++.1.dylib", "libSystem.B.dylib", "libEndpointSecurity.dylib", "libbsm.0.dylib"];
 
 describe("foreignSymbols", () => {
