@@ -20,7 +20,13 @@ describe("native/check-macos.sh", () => {
   it("with no SDK: exit 2 and a usage message, nothing checked", () => {
     const r = runCheck([]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/usage: native\/check-macos\.sh <macOS SDK root>/);
+    expect(r.stderr).toMatch(/usage: native\/check-macos\.sh \[--link \[--out FILE\]\] <macOS SDK root>/);
+  });
+
+  it("with an unknown option: exit 2 naming it", () => {
+    const r = runCheck(["--lnk", "/work/sdk/root"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("check-macos: unknown option --lnk");
   });
 
   it("with a directory that is not an SDK: exit 2 naming it", () => {
