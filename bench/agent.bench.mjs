@@ -448,9 +448,12 @@ async function startSoakAgent(label, nodeOptions) {
 function soakPoint(agent, execs, rate) {
   const status = procStatusKb(agent.child.pid);
   const beat = lastHeartbeat(agent.log);
+  const underLoad = agent.chunkRss ?? [];
   return {
     execs,
     rss_mb: mb(status.rss * 1024),
+    rss_under_load_max_mb: underLoad.length ? mb(Math.max(...underLoad) * 1024) : null,
+    rss_under_load_mean_mb: underLoad.length ? mb((underLoad.reduce((x, y) => x + y, 0) / underLoad.length) * 1024) : null,
     rss_anon_mb: mb(status.anon * 1024),
     rss_file_mb: mb(status.file * 1024),
     rss_hwm_mb: mb(status.hwm * 1024),
@@ -496,7 +499,13 @@ async function soak(variants) {
       while (!floodDone) n += (await driveSecurity(10, 2)).spawned;
       return n;
     })();
-    const [load, securitySpawned] = await Promise.all([flood, securityRun]);
+    // RSS under load, every 500 ms: the figure after the chunk alone would miss a young generation that shrinks
+    // as soon as the flood stops.
+    for (const a of agents) a.chunkRss = [];
+    const rssSampler = setInterval(() => {
+      for (const a of agents) a.chunkRss.push(procStatusKb(a.child.pid).rss);
+    }, 500);
+    const [load, securitySpawned] = await Promise.all([flood, securityRun]).finally(() => clearInterval(rssSampler));
     execs += load.spawned;
     securityExecs += securitySpawned;
     await sleep(2500); // the queues drain and a heartbeat follows
