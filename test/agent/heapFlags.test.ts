@@ -8,9 +8,9 @@ describe("missingHeapFlags", () => {
   });
 
   it("accepts each flag from either place, with any value and V8's underscore spelling", () => {
-    expect(missingHeapFlags(["--max-semi-space-size=4"], "--max_old_space_size=512")).toEqual([]);
-    expect(missingHeapFlags([], "  --max-old-space-size=256   --max-semi-space-size=1 ")).toEqual([]);
-    expect(missingHeapFlags([], "--max-old-space-size=256")).toEqual(["--max-semi-space-size=1"]);
+    expect(missingHeapFlags(["--max-semi-space-size=4", "--v8-pool-size=2"], "--max_old_space_size=512")).toEqual([]);
+    expect(missingHeapFlags([], "  --max-old-space-size=256   --max-semi-space-size=1 --v8-pool-size=1 ")).toEqual([]);
+    expect(missingHeapFlags([], "--max-old-space-size=256")).toEqual(["--max-semi-space-size=1", "--v8-pool-size=1"]);
   });
 
   it("does not take a longer option for one of its flags", () => {
