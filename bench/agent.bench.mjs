@@ -354,7 +354,7 @@ async function measure(name, work) {
 
 // Soak: the agent as it ships (`macsensor run`, a process of its own, started the way the launch path starts it:
 // the shipped rules plus the bench rule, the shipped configuration defaults, the shipped V8 flags) against
-// SOAK_EXECS execs of the static exit(0) program at up to 1,000/s, with `security dump-keychain -d` at 20/s
+// SOAK_EXECS execs of the static exit(0) program at up to 1,000/s, with `security dump-keychain -d` at 10/s
 // alongside so that every alert can be counted. RSS is read from /proc/<pid>/status at each checkpoint; the
 // heap's own figures come from the agent's heartbeat (every second here). MACSENSOR_BENCH_AGENT_EXECS sets the
 // total (default 300,000; 0 skips the soak); MACSENSOR_BENCH_AGENT_NODE_OPTIONS replaces the shipped V8 flags
@@ -436,7 +436,8 @@ async function startSoakAgent(label, nodeOptions) {
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)));
-  for (let i = 0; i < 300 && !stderr.includes("running with"); i++) await sleep(100);
+  // Starting takes ~30 s on this VM at load 35 (rules, /proc seed); allow three times that.
+  for (let i = 0; i < 900 && !stderr.includes("running with"); i++) await sleep(100);
   if (!stderr.includes("running with")) {
     child.kill("SIGKILL");
     throw new Error(`the agent (${label}) did not start: ${stderr}`);
