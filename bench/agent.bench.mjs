@@ -37,6 +37,21 @@ if (process.platform !== "linux" || process.getuid() !== 0) {
   process.exit(0);
 }
 
+// The in-process phases run under the V8 flags the agent ships with (NODE_OPTIONS in the LaunchDaemon), so their
+// RSS is the shipped agent's: this file runs itself again with them unless they are already set.
+{
+  const plist = readFileSync(new URL("../launchd/com.macsensor.agent.plist", import.meta.url), "utf8");
+  const shipped = /<key>NODE_OPTIONS<\/key>\s*<string>([^<]*)<\/string>/.exec(plist)?.[1] ?? "";
+  const wanted = process.env.MACSENSOR_BENCH_AGENT_NODE_OPTIONS ?? shipped;
+  if (process.env.MACSENSOR_BENCH_AGENT_RELAUNCHED !== "1" && wanted !== "") {
+    const r = spawnSync(process.execPath, [...process.execArgv, new URL(import.meta.url).pathname], {
+      stdio: "inherit",
+      env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, wanted].filter(Boolean).join(" "), MACSENSOR_BENCH_AGENT_RELAUNCHED: "1" },
+    });
+    process.exit(r.status ?? 1);
+  }
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes) => +(bytes / 1048576).toFixed(1);
 const round = (x, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? null : +x.toFixed(d));
@@ -133,7 +148,8 @@ int main(int argc, char **argv) {
   signal(SIGCHLD, SIG_IGN);
   double period = 1.0 / rate, start = mono(), next = start;
   long spawned = 0, failed = 0;
-  while (mono() - start < seconds) {
+  long max = getenv("DRIVER_MAX_SPAWNS") ? atol(getenv("DRIVER_MAX_SPAWNS")) : -1;
+  while (mono() - start < seconds && (max < 0 || spawned < max)) {
     snprintf(number, sizeof number, "%ld", spawned + failed);
     for (int i = 0; i < n; i++) {
       const char *a = argv[4 + i];
@@ -178,10 +194,11 @@ for (const [out, src] of [[security, "security.c"], [driver, "driver.c"]]) {
 }
 if (os.arch() !== "x64" || spawnSync("cc", ["-O2", "-static", "-nostdlib", "-o", exit0, join(dir, "exit0.c")]).status !== 0) exit0 = "/bin/true";
 
-/** Runs the driver to completion; resolves {spawned, failed, seconds, rate}. */
-function drive(rate, seconds, path, args) {
+/** Runs the driver to completion (or `maxSpawns` spawns); resolves {spawned, failed, seconds, rate}. */
+function drive(rate, seconds, path, args, maxSpawns) {
   return new Promise((resolve, reject) => {
-    const child = spawn(driver, [String(rate), String(seconds), path, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    const env = maxSpawns === undefined ? process.env : { ...process.env, DRIVER_MAX_SPAWNS: String(maxSpawns) };
+    const child = spawn(driver, [String(rate), String(seconds), path, ...args], { stdio: ["ignore", "pipe", "inherit"], env });
     if (agentNice !== 0) os.setPriority(child.pid, 0);
     let out = "";
     child.stdout.on("data", (d) => (out += d));
@@ -194,8 +211,9 @@ function drive(rate, seconds, path, args) {
 }
 const driveSecurity = (rate, seconds) => drive(rate, seconds, security, [security, "dump-keychain", "-d", "@N", "@T"]);
 /** `loops` drivers in parallel sharing `rate` (one spawner alone cannot reach high rates here); summed. */
-async function driveParallel(loops, rate, seconds, path) {
-  const runs = await Promise.all(Array.from({ length: loops }, () => drive(rate / loops, seconds, path, [path])));
+async function driveParallel(loops, rate, seconds, path, maxSpawns) {
+  const share = maxSpawns === undefined ? undefined : Math.ceil(maxSpawns / loops);
+  const runs = await Promise.all(Array.from({ length: loops }, () => drive(rate / loops, seconds, path, [path], share)));
   const spawned = runs.reduce((n, r) => n + r.spawned, 0);
   const elapsed = Math.max(...runs.map((r) => r.seconds));
   return { spawned, failed: runs.reduce((n, r) => n + r.failed, 0), seconds: elapsed, rate: spawned / elapsed };
@@ -334,6 +352,255 @@ async function measure(name, work) {
   };
 }
 
+// Soak: the agent as it ships (`macsensor run`, a process of its own, started the way the launch path starts it:
+// the shipped rules plus the bench rule, the shipped configuration defaults, the shipped V8 flags) against
+// SOAK_EXECS execs of the static exit(0) program at up to 1,000/s, with `security dump-keychain -d` at 10/s
+// alongside so that every alert can be counted. RSS is read from /proc/<pid>/status at each checkpoint; the
+// heap's own figures come from the agent's heartbeat (every second here). MACSENSOR_BENCH_AGENT_EXECS sets the
+// total (default 300,000; 0 skips the soak); MACSENSOR_BENCH_AGENT_NODE_OPTIONS replaces the shipped V8 flags
+// (for a before/after); MACSENSOR_BENCH_AGENT_SOAK_ONLY=1 skips the in-process phases;
+// MACSENSOR_BENCH_AGENT_HEAPSNAPSHOTS=DIR writes a heap snapshot of the agent at every checkpoint.
+const SOAK_EXECS = Number(process.env.MACSENSOR_BENCH_AGENT_EXECS ?? 300_000);
+const SOAK_CHECKPOINTS = [40_000, 100_000, 200_000, 300_000].filter((n) => n < SOAK_EXECS).concat(SOAK_EXECS > 0 ? [SOAK_EXECS] : []);
+const repo = new URL("..", import.meta.url).pathname;
+
+function procStatusKb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? NaN);
+  return { rss: kb("VmRSS"), hwm: kb("VmHWM"), anon: kb("RssAnon"), file: kb("RssFile") };
+}
+function procCpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+/** Resident MB by mapping from /proc/<pid>/smaps: the node binary, other files, the malloc heap, other anonymous. */
+function rssBreakdownMb(pid) {
+  const kb = { node_binary: 0, other_files: 0, malloc_heap: 0, anonymous: 0 };
+  let kind = "anonymous";
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (mapping) {
+      const name = mapping[1];
+      kind = name === process.execPath ? "node_binary" : name === "[heap]" ? "malloc_heap" : name.startsWith("/") ? "other_files" : "anonymous";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+)/.exec(line);
+    if (rss) kb[kind] += Number(rss[1]);
+  }
+  return Object.fromEntries(Object.entries(kb).map(([k, v]) => [k, mb(v * 1024)]));
+}
+const loadavg = () => readFileSync("/proc/loadavg", "utf8").trim().split(/\s+/).slice(0, 3).map(Number);
+
+/** NODE_OPTIONS as the LaunchDaemon sets it for the agent (launchd/com.macsensor.agent.plist), "" if unset. */
+function shippedLaunchNodeOptions() {
+  const plist = readFileSync(join(repo, "launchd", "com.macsensor.agent.plist"), "utf8");
+  return /<key>NODE_OPTIONS<\/key>\s*<string>([^<]*)<\/string>/.exec(plist)?.[1] ?? "";
+}
+
+/** The last heartbeat in the agent's log: {counts, memory}. */
+function lastHeartbeat(logFile) {
+  let text;
+  try {
+    text = readFileSync(logFile, "utf8");
+  } catch {
+    return null;
+  }
+  const lines = text.trimEnd().split("\n");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    if (!lines[i].includes('"heartbeat"')) continue;
+    try {
+      const doc = JSON.parse(lines[i]);
+      if (doc.macsensor?.counts) return doc.macsensor;
+    } catch {
+      // a line being written
+    }
+  }
+  return null;
+}
+
+/** Starts one `macsensor run` for the soak in its own folder; resolves once it says it runs. */
+async function startSoakAgent(label, nodeOptions) {
+  const home = join(dir, `soak-${label}`);
+  mkdirSync(home);
+  const config = join(home, "config.toml");
+  writeFileSync(config, "# the shipped defaults\n");
+  const log = join(home, "macsensor.log");
+  const agentArgs = [join(repo, "dist", "cli", "main.js"), "run", "--backend", "linux", "--rules", join(repo, "rules"), "--rules", join(dir, "rules"),
+    "--alerts", join(home, "alerts.ndjson"), "--log", log, "--config", config, "--heartbeat", "1"];
+  const snapshots = process.env.MACSENSOR_BENCH_AGENT_HEAPSNAPSHOTS;
+  const { NODE_OPTIONS: _benchOptions, ...benchEnv } = process.env;
+  const env = { ...benchEnv, NODE_OPTIONS: [nodeOptions, snapshots ? "--heapsnapshot-signal=SIGUSR2" : ""].filter(Boolean).join(" "), MACSENSOR_PID_FILE: join(home, "macsensor.pid") };
+  const child = spawn(process.execPath, agentArgs, { stdio: ["ignore", "ignore", "pipe"], env, cwd: snapshots || home });
+  if (agentNice !== 0) os.setPriority(child.pid, agentNice);
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)));
+  // Starting takes ~30 s on this VM at load 35 (rules, /proc seed); allow three times that.
+  for (let i = 0; i < 900 && !stderr.includes("running with"); i++) await sleep(100);
+  if (!stderr.includes("running with")) {
+    child.kill("SIGKILL");
+    throw new Error(`the agent (${label}) did not start: ${stderr}`);
+  }
+  return { label, nodeOptions, home, log, child, exited, snapshots, points: [] };
+}
+
+/** One checkpoint of one soak agent: RSS from /proc, the heap from its last heartbeat. */
+function soakPoint(agent, execs, rate) {
+  const status = procStatusKb(agent.child.pid);
+  const beat = lastHeartbeat(agent.log);
+  const underLoad = agent.chunkRss ?? [];
+  return {
+    execs,
+    rss_mb: mb(status.rss * 1024),
+    rss_under_load_max_mb: underLoad.length ? mb(Math.max(...underLoad) * 1024) : null,
+    rss_under_load_mean_mb: underLoad.length ? mb((underLoad.reduce((x, y) => x + y, 0) / underLoad.length) * 1024) : null,
+    rss_anon_mb: mb(status.anon * 1024),
+    rss_file_mb: mb(status.file * 1024),
+    rss_hwm_mb: mb(status.hwm * 1024),
+    rss_by_mapping_mb: rssBreakdownMb(agent.child.pid),
+    heap_used_mb: beat ? mb(beat.memory.heapUsed) : null,
+    heap_total_mb: beat ? mb(beat.memory.heapTotal) : null,
+    external_mb: beat ? mb(beat.memory.external) : null,
+    array_buffers_mb: beat ? mb(beat.memory.arrayBuffers) : null,
+    process_table: beat?.counts.processTable ?? null,
+    sequences_pending_bytes: beat?.counts.sequencesPendingBytes ?? null,
+    exec_rate: round(rate, 1),
+    loadavg_1m: loadavg()[0],
+  };
+}
+
+/**
+ * Runs the soak against every variant at once (each agent sees every exec, so a before/after pair shares one
+ * load); resolves one summary per variant.
+ */
+async function soak(variants) {
+  const agents = [];
+  try {
+    for (const v of variants) agents.push(await startSoakAgent(v.label, v.nodeOptions));
+  } catch (error) {
+    for (const a of agents) a.child.kill("SIGKILL");
+    throw error;
+  }
+  await sleep(2000);
+  for (const a of agents) {
+    a.idle = procStatusKb(a.child.pid);
+    a.cpu0 = procCpuMs(a.child.pid);
+  }
+  const load0 = loadavg();
+  const t0 = nowMs();
+  let execs = 0;
+  let securityExecs = 0;
+  for (const target of SOAK_CHECKPOINTS) {
+    // The security driver runs as long as the flood; its execs are not counted in `execs`.
+    let floodDone = false;
+    const flood = driveParallel(4, 1000, 3600, exit0, target - execs).finally(() => (floodDone = true));
+    const securityRun = (async () => {
+      let n = 0;
+      while (!floodDone) n += (await driveSecurity(10, 2)).spawned;
+      return n;
+    })();
+    // RSS under load, every 500 ms: the figure after the chunk alone would miss a young generation that shrinks
+    // as soon as the flood stops.
+    for (const a of agents) a.chunkRss = [];
+    const rssSampler = setInterval(() => {
+      for (const a of agents) a.chunkRss.push(procStatusKb(a.child.pid).rss);
+    }, 500);
+    const [load, securitySpawned] = await Promise.all([flood, securityRun]).finally(() => clearInterval(rssSampler));
+    execs += load.spawned;
+    securityExecs += securitySpawned;
+    await sleep(2500); // the queues drain and a heartbeat follows
+    for (const a of agents) {
+      a.points.push(soakPoint(a, execs, load.rate));
+      process.stderr.write(`bench agent soak ${a.label}: ${JSON.stringify(a.points.at(-1))}\n`);
+    }
+    if (agents[0].snapshots) {
+      for (const a of agents) a.child.kill("SIGUSR2");
+      await sleep(20000);
+    }
+  }
+  const wallMs = nowMs() - t0;
+  const load1 = loadavg();
+  const out = [];
+  for (const a of agents) {
+    const cpuMs = procCpuMs(a.child.pid) - a.cpu0;
+    const final = lastHeartbeat(a.log);
+    a.child.kill("SIGTERM");
+    const code = await a.exited;
+    // Ours only: this machine is shared, and other people's `security dump-keychain -d` match the bench rule too.
+    const alerts = readdirSync(a.home)
+      .filter((f) => f.startsWith("alerts"))
+      .reduce((n, f) => n + readFileSync(join(a.home, f), "utf8").split("\n").filter((l) => l.includes(RULE_ID) && l.includes(security)).length, 0);
+    out.push({
+      label: a.label,
+      node_options: a.nodeOptions,
+      exit: code,
+      rss_idle_mb: mb(a.idle.rss * 1024),
+      points: a.points,
+      execs,
+      events: final?.counts.events ?? null,
+      drops: final?.counts.drops ?? null,
+      errors: final?.counts.errors ?? null,
+      partial_execs: final?.counts.partialExecs ?? null,
+      security_execs: securityExecs,
+      alerts,
+      alerts_lost: final?.counts.alertsLost ?? null,
+      cpu_pct: round((cpuMs / wallMs) * 100, 2),
+      cpu_us_per_event: final?.counts.events ? round((cpuMs * 1000) / final.counts.events, 1) : null,
+      wall_s: round(wallMs / 1000, 1),
+      loadavg_start: load0,
+      loadavg_end: load1,
+    });
+  }
+  return out;
+}
+
+const shippedNodeOptions = process.env.MACSENSOR_BENCH_AGENT_NODE_OPTIONS ?? shippedLaunchNodeOptions();
+// MACSENSOR_BENCH_AGENT_COMPARE="<node options>" runs a second agent beside the shipped one with those options
+// (e.g. "" for Node's defaults), against the same execs.
+const compareNodeOptions = process.env.MACSENSOR_BENCH_AGENT_COMPARE;
+
+/** Runs the soak and returns its figures for the bench's JSON, beside its targets. */
+async function soakFigures() {
+  const variants = [{ label: "shipped", nodeOptions: shippedNodeOptions }];
+  if (compareNodeOptions !== undefined) variants.push({ label: "compare", nodeOptions: compareNodeOptions });
+  const [s, compare] = await soak(variants);
+  const at = (n) => s.points.find((p) => p.execs >= n * 0.99) ?? null;
+  const last = s.points.at(-1);
+  const figures = {
+    soak: s,
+    ...(compare ? { soak_compare: compare } : {}),
+    soak_execs: s.execs,
+    soak_rss_at_40k_mb: at(40_000)?.rss_mb ?? null,
+    soak_rss_at_300k_mb: s.execs >= 300_000 ? last.rss_mb : null,
+    soak_rss_last_mb: last?.rss_mb ?? null,
+    soak_rss_peak_mb: s.points.length ? Math.max(...s.points.map((p) => p.rss_hwm_mb)) : null,
+    soak_heap_used_last_mb: last?.heap_used_mb ?? null,
+    soak_heap_total_last_mb: last?.heap_total_mb ?? null,
+    soak_drops: s.drops,
+    soak_alerts: s.alerts,
+    soak_security_execs: s.security_execs,
+    soak_cpu_pct: s.cpu_pct,
+    soak_cpu_us_per_event: s.cpu_us_per_event,
+    target_soak_execs: 300_000,
+    target_soak_rss_mb: 80,
+  };
+  figures.soak_meets_targets = s.execs >= 300_000 && last.rss_mb < 80 && s.drops === 0 && s.alerts_lost === 0;
+  return figures;
+}
+
+if (process.env.MACSENSOR_BENCH_AGENT_SOAK_ONLY === "1") {
+  clearInterval(sampler);
+  let figures;
+  try {
+    figures = await soakFigures();
+  } finally {
+    cleanup();
+  }
+  console.log(JSON.stringify({ ...figures, meets_targets: figures.soak_meets_targets }));
+  process.exit(0);
+}
+
 const startedAt = nowMs();
 let agent;
 try {
@@ -426,6 +693,7 @@ try {
     errors: idle.errors + latency.errors + at100.errors + at1000.errors,
     clock_calibration_spread_ms: round(nowMs.spreadMs, 4),
     agent_nice: agentNice,
+    node_options: process.env.NODE_OPTIONS ?? "",
     load_average_1m: +os.loadavg()[0].toFixed(2),
     cores: os.cpus().length,
     target_latency_p99_ms: 5,
@@ -444,6 +712,13 @@ try {
   await agent.stop();
   await realAlertLog.close();
   ops.end();
+}
+try {
+  if (SOAK_EXECS > 0) {
+    const figures = await soakFigures();
+    out = { ...out, ...figures, meets_targets: out.meets_targets && figures.soak_meets_targets };
+  }
+} finally {
   cleanup();
 }
 console.log(JSON.stringify(out));

@@ -281,7 +281,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const last = slowRules.lastSlowRule();
     return last ? { slow_rule: last } : {};
   };
-  const stopHeartbeat = startHeartbeat(ops, counts, options.heartbeatMs, slowRule);
+  // The heap's figures beside RSS, so a heartbeat says whether growth is V8's (heap, young generation) or native.
+  const heartbeatDetails = (): Record<string, unknown> => ({ ...slowRule(), memory: process.memoryUsage() });
+  const stopHeartbeat = startHeartbeat(ops, counts, options.heartbeatMs, heartbeatDetails);
 
   return {
     backend,

@@ -236,6 +236,14 @@ async function runAgent(values: RunValues, onStarted?: () => void): Promise<numb
       }
     });
   }
+  const { AGENT_HEAP_FLAGS, missingHeapFlags } = await import("../agent/heapFlags.js");
+  const missingFlags = missingHeapFlags(process.execArgv, process.env.NODE_OPTIONS);
+  if (missingFlags.length > 0) {
+    // Not fatal: the agent works, but its young generation alone may hold ~30 MB more (docs/internals.md, Memory).
+    const hint = `NODE_OPTIONS="${AGENT_HEAP_FLAGS.join(" ")}"`;
+    ops.warn("running without the V8 heap flags the agent ships with; its memory use will be higher", { macsensor: { missing: missingFlags, hint } });
+    process.stderr.write(`macsensor: warning: running without the shipped V8 heap flags (${missingFlags.join(" ")}); set ${hint}\n`);
+  }
   process.on("SIGHUP", () => {
     try {
       agent.reload();

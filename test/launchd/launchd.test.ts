@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, re
 import { join } from "node:path";
 import plist from "plist";
 import { afterAll, describe, expect, it } from "vitest";
+import { AGENT_HEAP_FLAGS, missingHeapFlags } from "../../src/agent/heapFlags.js";
 import { checkTrustedPath, LAUNCHD_LABEL, loadConfig, PREFERENCE_DOMAIN } from "../../src/config/index.js";
 import { parseXmlPlist } from "../../src/config/plist/index.js";
 import { trustedTempDir } from "../config/trustedTemp.js";
@@ -56,6 +57,11 @@ describe("the LaunchDaemon", () => {
     expect(d.Label).toBe(LAUNCHD_LABEL);
     expect(d.ProgramArguments).toEqual([`${APP}/Contents/MacOS/macsensor`, "run", "--supervised"]);
     expect((d.EnvironmentVariables as Dict).MACSENSOR_NATIVE_ADDON).toBe(`${APP}/Contents/Frameworks/macsensor.node`);
+  });
+
+  it("passes the agent's V8 heap flags in NODE_OPTIONS, the only flags a Node 20 single executable reads", () => {
+    expect((d.EnvironmentVariables as Dict).NODE_OPTIONS).toBe(AGENT_HEAP_FLAGS.join(" "));
+    expect(missingHeapFlags([], (d.EnvironmentVariables as Dict).NODE_OPTIONS as string)).toEqual([]);
   });
 
   it("starts at load, restarts always with throttling, and is an Interactive process", () => {
