@@ -49,6 +49,8 @@ const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
  */
 export class RuleSet {
   readonly rules: readonly LoadedRule[];
+  /** The options the rules were compiled with (the replay pre-filter needs their category field). */
+  readonly compileOptions: Readonly<CompileOptions>;
   private readonly actions: ReadonlyMap<string, RuleAction>;
   private readonly ruleActions: RuleAction[];
   private readonly querySet: QuerySet;
@@ -59,6 +61,7 @@ export class RuleSet {
 
   constructor(rules: readonly LoadedRule[], options: RuleSetOptions = {}) {
     this.rules = rules;
+    this.compileOptions = options.compile ?? {};
     this.actions = options.actions ?? new Map();
     this.ruleActions = rules.map((rule) => this.actionFor(rule.metadata.ruleId));
     this.matchCounts = rules.map(() => 0);
