@@ -9,7 +9,8 @@
  *
  * Per condition (an event query, or one stage of a sequence) the requirement is a conjunction of clauses, each
  * "some value of one of these fields passes one of these tests" (exact value or literal fragment, ASCII case
- * folded): one clause per top-level conjunct that gives one, and the category's. Only a condition with no clause
+ * folded; a regex only when it spells out a few whole values): one clause per top-level conjunct that gives one,
+ * and the category's. Only a condition with no clause
  * at all (`any where true`) turns the pre-filter off.
  *
  * Fields are found by their last key (`"name":`, or a dotted key ending in `.name":`): whether an event nests
@@ -26,6 +27,7 @@
 import type { EventQuery, Expr, Literal } from "../eql/index.js";
 import { DEFAULT_CATEGORY_FIELD } from "../eql/engine.js";
 import { TextAutomaton } from "../eql/textAutomaton.js";
+import { parseLuceneRegex, type LuceneNode } from "../eql/luceneRegex.js";
 import { LOW_CARDINALITY } from "../eql/ruleIndex.js";
 import type { LoadedRule } from "./ruleFile.js";
 
@@ -144,6 +146,52 @@ function needleHolds(value: string, whole: boolean, text: string, pattern: Patte
   return pattern === undefined ? value.includes(text) : value.includes(text) && holdsPieces(value, pattern);
 }
 
+/** Alternatives a regex spells out in full at most (`(load|bootstrap)`, `add-(generic|internet)-password`). */
+const MAX_REGEX_VALUES = 16;
+
+/**
+ * The strings a (Lucene, whole-value) regex matches when it matches only a few fixed ones, or undefined: a regex
+ * with any other operator gives no requirement.
+ */
+function regexValues(pattern: string): string[] | undefined {
+  let node: LuceneNode;
+  try {
+    node = parseLuceneRegex(pattern);
+  } catch {
+    return undefined;
+  }
+  return fixedStrings(node);
+}
+
+function fixedStrings(node: LuceneNode): string[] | undefined {
+  switch (node.kind) {
+    case "char":
+      return [node.ch];
+    case "literal":
+      return [node.text];
+    case "union": {
+      const out: string[] = [];
+      for (const option of node.options) {
+        const strings = fixedStrings(option);
+        if (strings === undefined || out.length + strings.length > MAX_REGEX_VALUES) return undefined;
+        out.push(...strings);
+      }
+      return out;
+    }
+    case "concat": {
+      let out = [""];
+      for (const part of node.parts) {
+        const strings = fixedStrings(part);
+        if (strings === undefined || out.length * strings.length > MAX_REGEX_VALUES) return undefined;
+        out = out.flatMap((head) => strings.map((tail) => head + tail));
+      }
+      return out;
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** A decisive needle: any exact value, or a fragment of 3 characters or more. */
 function isStrongNeedle(n: Needle): boolean {
   return n.whole || n.text.length >= 3;
@@ -203,8 +251,13 @@ function clauseOf(e: Expr): Clause | undefined {
       );
     }
     case "pattern": {
-      if (e.op === "regex") return undefined;
       const field = fieldOf(e.subject);
+      if (e.op === "regex") {
+        if (!field || !e.patterns.every(isStringLiteral)) return undefined;
+        const values = e.patterns.map((p) => regexValues((p as Literal & { value: string }).value));
+        if (values.some((v) => v === undefined)) return undefined;
+        return clauseFor(field, (values as string[][]).flat().map(wholeValue));
+      }
       if (!field || !e.patterns.every(isStringLiteral)) return undefined;
       return clauseFor(
         field,
