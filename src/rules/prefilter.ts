@@ -16,7 +16,8 @@
  * Fields are found by their last key (`"name":`, or a dotted key ending in `.name":`): whether an event nests
  * (`{"process": {"name": …}}`), flattens (`{"process.name": …}`) or mixes them, the value the engine reads sits
  * after such a key. Taking every such key (`host.name`, `user.name`, …) lets through more lines, never fewer.
- * Keys are found with String.prototype.indexOf (native, many bytes per cycle); a line is never read byte by byte.
+ * Keys are found with String.prototype.indexOf (native, many bytes per cycle) on the line alone, so that a search
+ * never runs on into lines that do not need that key; a line is never read byte by byte.
  *
  * Work per line: the category's key first, then only the keys that the conditions of the line's categories are
  * indexed under (each condition under its most selective clause), values looked up in hash sets or a fragment
@@ -426,9 +427,10 @@ class FieldScanner implements LinePrefilter {
   private readonly allFilingKeys: Int32Array;
 
   // Per-line state, by generation (the line counter), never cleared per line.
+  private block = "";
+  /** The line being tested. */
   private text = "";
   private line = 0;
-  private readonly nextAt: number[] = [];
   private readonly values: Values[] = [];
   private readonly clauseLine: Float64Array;
   private readonly clauseHolds: Uint8Array;
@@ -527,8 +529,7 @@ class FieldScanner implements LinePrefilter {
   mayMatch(line: string): boolean {
     // eslint-disable-next-line no-control-regex
     if (/[^\x00-\x7f]/.test(line)) return true;
-    this.beginBlock(line);
-    return this.mayMatchAt(0, line.length);
+    return this.lineMayMatch(line);
   }
 
   candidates(block: Uint8Array): number[] {
@@ -546,15 +547,24 @@ class FieldScanner implements LinePrefilter {
   }
 
   beginBlock(text: string): void {
-    this.text = text;
+    this.block = text;
     this.nextBackslash = -2;
-    for (let k = 0; k < this.keys.length; k++) this.nextAt[k] = -2;
   }
 
   mayMatchAt(start: number, end: number): boolean {
-    const text = this.text;
-    if (this.nextBackslash !== -1 && this.nextBackslash < start) this.nextBackslash = text.indexOf("\\", start);
+    const block = this.block;
+    if (this.nextBackslash !== -1 && this.nextBackslash < start) this.nextBackslash = block.indexOf("\\", start);
     if (this.nextBackslash !== -1 && this.nextBackslash < end) return true;
+    // The line on its own (V8 shares the block's characters): a key's search stops at the line's end.
+    return this.lineMayMatch(block.slice(start, end));
+  }
+
+  /** The test on one line without a backslash or non-ASCII characters, from key searches on the line alone. */
+  private lineMayMatch(text: string): boolean {
+    if (text.includes("\\")) return true;
+    this.text = text;
+    const start = 0;
+    const end = text.length;
     const line = ++this.line;
     this.queued = 0;
     let keys = this.keysAlways;
@@ -569,11 +579,21 @@ class FieldScanner implements LinePrefilter {
     this.fileKeys(keys, start, end, line);
     for (let q = 0; q < this.queued; q++) {
       const clauses = this.conditionClauses[this.queue[q]];
+      // Clauses on keys already read in this line first: most conditions fail on one, and a key not read yet is
+      // one more search through the line.
       let all = true;
+      for (let i = 1; i < clauses.length && all; i++) if (this.keysRead(clauses[i], line)) all = this.holds(clauses[i], start, end, line);
       for (let i = 1; i < clauses.length && all; i++) all = this.holds(clauses[i], start, end, line);
       if (all) return true;
     }
     return false;
+  }
+
+  /** Whether every key clause c tests has had its values read in this line. */
+  private keysRead(c: number, line: number): boolean {
+    const atoms = this.clauseAtoms[c];
+    for (let i = 0; i < atoms.length; i++) if (this.values[atoms[i].key].line !== line) return false;
+    return true;
   }
 
   /** Looks up the line's values of these keys in their indexes, queueing the conditions filed under them. */
@@ -638,7 +658,11 @@ class FieldScanner implements LinePrefilter {
     for (const atom of this.clauseAtoms[c]) {
       const values = this.valuesOf(atom.key, start, end);
       if (values.unknown) holds = true;
-      for (let v = 0; v < values.count && !holds; v++) holds = needleHolds(this.lowered(values, v), atom.whole, atom.text, atom.pattern);
+      for (let v = 0; v < values.count && !holds; v++) {
+        holds = atom.whole
+          ? equalsFolded(this.text, values.starts[v], values.ends[v], atom.text)
+          : needleHolds(this.lowered(values, v), false, atom.text, atom.pattern);
+      }
       if (holds) break;
     }
     this.clauseLine[c] = line;
@@ -664,8 +688,7 @@ class FieldScanner implements LinePrefilter {
     values.count = 0;
     const text = this.text;
     const needle = this.keys[key];
-    let p = this.nextAt[key];
-    if (p !== -1 && p < start) p = text.indexOf(needle, start);
+    let p = text.indexOf(needle, start);
     while (p !== -1 && p < end) {
       const before = p > start ? text.charCodeAt(p - 1) : 0;
       if (before === 34 || before === 46) {
@@ -677,9 +700,19 @@ class FieldScanner implements LinePrefilter {
       }
       p = text.indexOf(needle, p + 1);
     }
-    this.nextAt[key] = p;
     return values;
   }
+}
+
+/** Whether text[from, to) is `lower` (lower-case) with ASCII letters folded, compared in place. */
+function equalsFolded(text: string, from: number, to: number, lower: string): boolean {
+  if (to - from !== lower.length) return false;
+  for (let i = from, j = 0; i < to; i++, j++) {
+    let c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(j)) return false;
+  }
+  return true;
 }
 
 function skipSpace(text: string, i: number, end: number): number {
