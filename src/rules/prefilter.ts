@@ -391,6 +391,8 @@ interface Values {
 /** The index of one key's values for the conditions filed under a clause on that key. */
 interface KeyIndex {
   exact: Map<string, number[]>;
+  /** The exact values by foldedHash, to look a value up in place (no copy of it per line). */
+  exactByHash: Map<number, { text: string; clauses: number[] }[]>;
   /** exactLength[n] = 1: some exact value has n characters (other values need not be copied to look them up). */
   exactLength: Uint8Array;
   fragments: string[];
@@ -480,7 +482,7 @@ class FieldScanner implements LinePrefilter {
       for (const atom of this.clauseAtoms[c]) {
         let index = this.index[atom.key];
         if (index === undefined) {
-          index = { exact: new Map(), exactLength: new Uint8Array(0), fragments: [], fragmentClauses: [], automaton: undefined, clauses: [] };
+          index = { exact: new Map(), exactByHash: new Map(), exactLength: new Uint8Array(0), fragments: [], fragmentClauses: [], automaton: undefined, clauses: [] };
           this.index[atom.key] = index;
         }
         if (!index.clauses.includes(c)) index.clauses.push(c);
@@ -503,7 +505,13 @@ class FieldScanner implements LinePrefilter {
       if (index === undefined) continue;
       if (index.fragments.length > 0) index.automaton = new TextAutomaton(index.fragments);
       index.exactLength = new Uint8Array(Math.max(0, ...[...index.exact.keys()].map((v) => v.length)) + 1);
-      for (const v of index.exact.keys()) index.exactLength[v.length] = 1;
+      for (const [text, clauses] of index.exact) {
+        index.exactLength[text.length] = 1;
+        const h = foldedHash(text, 0, text.length);
+        const bucket = index.exactByHash.get(h) ?? [];
+        bucket.push({ text, clauses });
+        index.exactByHash.set(h, bucket);
+      }
     }
     this.clauseLine = new Float64Array(clauseIds.size);
     this.clauseHolds = new Uint8Array(clauseIds.size);
@@ -612,8 +620,14 @@ class FieldScanner implements LinePrefilter {
       for (let v = 0; v < values.count; v++) {
         const length = values.ends[v] - values.starts[v];
         if (length < index.exactLength.length && index.exactLength[length] === 1) {
-          const exact = index.exact.get(this.lowered(values, v));
-          if (exact !== undefined) for (let i = 0; i < exact.length; i++) this.mark(exact[i]);
+          const from = values.starts[v];
+          const to = values.ends[v];
+          const bucket = index.exactByHash.get(foldedHash(this.text, from, to));
+          if (bucket !== undefined) {
+            for (const { text, clauses } of bucket) {
+              if (equalsFolded(this.text, from, to, text)) for (let i = 0; i < clauses.length; i++) this.mark(clauses[i]);
+            }
+          }
         }
         if (index.automaton !== undefined) this.findFragments(index, values, v);
       }
@@ -702,6 +716,17 @@ class FieldScanner implements LinePrefilter {
     }
     return values;
   }
+}
+
+/** FNV-1a of text[from, to) with ASCII letters lower-cased. */
+function foldedHash(text: string, from: number, to: number): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) {
+    let c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return h;
 }
 
 /** Whether text[from, to) is `lower` (lower-case) with ASCII letters folded, compared in place. */
