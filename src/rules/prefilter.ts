@@ -412,8 +412,15 @@ interface ScanAtom {
 
 class FieldScanner implements LinePrefilter {
   readonly conditions: readonly (readonly string[])[];
-  /** Keys by id, each with the `"` that closes it: what indexOf looks for. */
+  /** Keys by id, each with the `"` that closes it. */
   private readonly keys: string[] = [];
+  /**
+   * Per key: what indexOf looks for, the key's end from its least common character on (`gory"` for `category"`),
+   * and the part before it, checked where found. V8 looks for a text's first character first: a rare one lets the
+   * search skip most of the line at native speed (measured: `xecutable"` 3.5 times faster than `executable"`).
+   */
+  private readonly searchTexts: string[] = [];
+  private readonly searchHeads: string[] = [];
   private readonly keyIds = new Map<string, number>();
   private readonly clauseAtoms: ScanAtom[][] = [];
   /** Per condition: its clause ids; the first is the one it is filed under. */
@@ -529,6 +536,9 @@ class FieldScanner implements LinePrefilter {
       id = this.keys.length;
       this.keyIds.set(key, id);
       this.keys.push(`${key}"`);
+      const from = rareCharacterAt(key);
+      this.searchTexts.push(`${key.slice(from)}"`);
+      this.searchHeads.push(key.slice(0, from));
       this.index.push(undefined);
     }
     return id;
@@ -701,11 +711,13 @@ class FieldScanner implements LinePrefilter {
     values.unknown = false;
     values.count = 0;
     const text = this.text;
-    const needle = this.keys[key];
+    const needle = this.searchTexts[key];
+    const head = this.searchHeads[key];
     let p = text.indexOf(needle, start);
     while (p !== -1 && p < end) {
-      const before = p > start ? text.charCodeAt(p - 1) : 0;
-      if (before === 34 || before === 46) {
+      const keyStart = p - head.length;
+      const before = keyStart > start ? text.charCodeAt(keyStart - 1) : 0;
+      if ((before === 34 || before === 46) && (head.length === 0 || text.startsWith(head, keyStart))) {
         let i = skipSpace(text, p + needle.length, end);
         if (i < end && text.charCodeAt(i) === 58) {
           i = skipSpace(text, i + 1, end);
@@ -716,6 +728,24 @@ class FieldScanner implements LinePrefilter {
     }
     return values;
   }
+}
+
+/** Characters common in JSON event lines (measured on the bench corpus), most common first. */
+const COMMON_CHARACTERS = 'e"atosrinclpmd:,u-./h0123456789';
+
+/** Where a key's least common character is (the first of the least common ones). */
+function rareCharacterAt(key: string): number {
+  let best = 0;
+  let bestRank = -1;
+  for (let i = 0; i < key.length; i++) {
+    const common = COMMON_CHARACTERS.indexOf(key[i]);
+    const rank = common === -1 ? COMMON_CHARACTERS.length : common;
+    if (rank > bestRank) {
+      best = i;
+      bestRank = rank;
+    }
+  }
+  return best;
 }
 
 /** FNV-1a of text[from, to) with ASCII letters lower-cased. */
