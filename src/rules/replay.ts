@@ -82,16 +82,16 @@ const READ_BYTES = 256 * 1024;
  * bytes and split on newlines here; memory stays flat whatever the input's length. Blank lines are ignored; bad
  * lines are reported and skipped.
  *
- * With the pre-filter (default), each block of lines is scanned once for the texts the rules need; a line with
- * none of them (and only ASCII, see prefilter.ts) is counted as an event without being decoded or parsed — it is
- * only checked to look like one JSON object.
+ * With the pre-filter (default), each line's values of the fields the rules test are looked up (by their keys,
+ * with native string search, see prefilter.ts); a line no rule can match (and only ASCII) is counted as an event
+ * without being decoded or parsed — it is only checked to look like one JSON object.
  */
 export async function replayEvents(options: ReplayOptions): Promise<ReplayStats> {
   const started = process.hrtime.bigint();
   const stream = typeof options.input === "string" ? createReadStream(options.input, { highWaterMark: READ_BYTES }) : options.input;
   const rules = options.rules;
   const sink = options.sink;
-  const filter = options.prefilter === false ? undefined : buildPrefilter(rules.rules);
+  const filter = options.prefilter === false ? undefined : buildPrefilter(rules.rules, { categoryField: rules.compileOptions.categoryField });
   let events = 0;
   let alerts = 0;
   let badLines = 0;
@@ -143,38 +143,29 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
 
   /** Complete lines (the last one may lack its newline only at the end of input). */
   const processBlock = (block: Buffer): void => {
-    let matches: number[] | undefined;
     let blockAscii = false;
     if (filter !== undefined) {
       blockAscii = isAscii(block);
-      matches = filter.candidates(block);
+      // One character per byte: the filter finds keys with String.prototype.indexOf, offsets are the bytes'.
+      filter.beginBlock(block.toString("latin1"));
     }
-    let mi = 0;
     let start = 0;
-    let nextBackslash = -2; // not looked for yet; -1: none left in this block
     while (start < block.length) {
       let nl = block.indexOf(10, start);
       if (nl === -1) nl = block.length;
       lineNumber++;
       let end = nl;
       if (end > start && block[end - 1] === 13) end--;
-      if (matches !== undefined) {
-        while (mi < matches.length && matches[mi] < start) mi++;
-        const candidate = mi < matches.length && matches[mi] < nl;
-        // A backslash may be an escape (`\u0064ump-keychain`) hiding a needle from the byte scan: parse such lines.
-        if (nextBackslash !== -1 && nextBackslash < start) nextBackslash = block.indexOf(92, start);
-        const escaped = nextBackslash !== -1 && nextBackslash < end;
-        if (!candidate && !escaped && (blockAscii || isAscii(block.subarray(start, end)))) {
-          const shape = objectShape(block, start, end);
-          if (shape === "blank") {
-            start = nl + 1;
-            continue;
-          }
-          if (shape === "object") {
-            events++;
-            start = nl + 1;
-            continue;
-          }
+      if (filter !== undefined && (blockAscii || isAscii(block.subarray(start, end))) && !filter.mayMatchAt(start, end)) {
+        const shape = objectShape(block, start, end);
+        if (shape === "blank") {
+          start = nl + 1;
+          continue;
+        }
+        if (shape === "object") {
+          events++;
+          start = nl + 1;
+          continue;
         }
       }
       parseLine(block.toString("utf8", start, end));

@@ -49,9 +49,13 @@ const NO_DETECTIONS: readonly Detection[] = Object.freeze([]);
  */
 export class RuleSet {
   readonly rules: readonly LoadedRule[];
+  /** The options the rules were compiled with (the replay pre-filter needs their category field). */
+  readonly compileOptions: Readonly<CompileOptions>;
   private readonly actions: ReadonlyMap<string, RuleAction>;
   private readonly ruleActions: RuleAction[];
   private readonly querySet: QuerySet;
+  /** Per compiled query (one per distinct query text): the rules (by index) that have it. */
+  private readonly rulesOfQuery: number[][];
   private readonly matcher: QuerySetMatcher;
   private readonly matchCounts: number[];
   private events = 0;
@@ -59,14 +63,25 @@ export class RuleSet {
 
   constructor(rules: readonly LoadedRule[], options: RuleSetOptions = {}) {
     this.rules = rules;
+    this.compileOptions = options.compile ?? {};
     this.actions = options.actions ?? new Map();
     this.ruleActions = rules.map((rule) => this.actionFor(rule.metadata.ruleId));
     this.matchCounts = rules.map(() => 0);
+    // Rules with the same query text (one rule under several ids or actions) share one compiled query: the same
+    // events match it, so it is tested once per event and its hits go to each of them.
+    const queryOf = new Map<string, number>();
+    this.rulesOfQuery = [];
+    rules.forEach((rule, i) => {
+      let q = queryOf.get(rule.query.source);
+      if (q === undefined) {
+        q = this.rulesOfQuery.length;
+        queryOf.set(rule.query.source, q);
+        this.rulesOfQuery.push([]);
+      }
+      this.rulesOfQuery[q].push(i);
+    });
     // The rules compiled one by one already, with the same options, so this cannot fail on a query.
-    this.querySet = compileQuerySet(
-      rules.map((rule) => rule.query.source),
-      options.compile ?? {},
-    );
+    this.querySet = compileQuerySet([...queryOf.keys()], options.compile ?? {});
     this.matcher = this.querySet.newMatcher();
   }
 
@@ -90,7 +105,7 @@ export class RuleSet {
    * Side-effect free: sequence state, pipes and the match counts are untouched, so later pushes match the same.
    */
   profile(event: EqlEvent, now: () => number): RuleCost[] {
-    return this.querySet.profile(event, now).map(({ query, ms }) => ({ rule: this.rules[query], ms }));
+    return this.querySet.profile(event, now).flatMap(({ query, ms }) => this.rulesOfQuery[query].map((r) => ({ rule: this.rules[r], ms })));
   }
 
   /** End of the stream: what only the end decides (`tail`, trailing missing-event stages). */
@@ -102,8 +117,10 @@ export class RuleSet {
     if (hits.length === 0) return NO_DETECTIONS;
     const out: Detection[] = [];
     for (const { query, hit } of hits) {
-      this.matchCounts[query]++;
-      out.push({ rule: this.rules[query], hit, action: this.ruleActions[query] });
+      for (const r of this.rulesOfQuery[query]) {
+        this.matchCounts[r]++;
+        out.push({ rule: this.rules[r], hit, action: this.ruleActions[r] });
+      }
     }
     this.detections += out.length;
     return out;

@@ -42,12 +42,12 @@ const exec = (process: Record<string, unknown>) =>
   JSON.stringify({ "@timestamp": "2026-11-26T10:00:00.000Z", event: { category: ["process"], type: ["start"], action: "exec" }, host: { os: { type: "macos" } }, process });
 
 describe("buildPrefilter", () => {
-  it("derives the texts the shipped rules need: each rule's clauses, all in one line", () => {
+  it("derives the tests the shipped rules need: each rule's clauses, all in one line, each on its field", () => {
     const f = buildPrefilter(shipped)!;
-    expect(f.needles).toEqual([]);
-    // The keychain-copy rule needs a keychain path and a copying tool's name, both in the line.
-    const copy = f.conjunctions.find((c) => c[0].includes("keychain-2.db"))!;
-    expect(copy[1]).toContain('"ditto"');
+    // The keychain-copy rule needs a keychain path in an argument and a copying tool's name as the name.
+    const copy = f.conditions.find((c) => c.some((clause) => clause.includes("keychain-2.db")))!;
+    expect(copy[0]).toContain('name=="ditto"');
+    expect(copy).toContain('category=="process"');
     expect(f.mayMatch(exec({ name: "ditto", args: ["ditto", "/Users/a/Library/Keychains/login.keychain-db", "/tmp"] }))).toBe(true);
     expect(f.mayMatch(exec({ name: "ls", args: ["ls", "/Users/a/Library/Keychains/"] }))).toBe(false);
     expect(f.mayMatch(exec({ name: "ditto", args: ["ditto", "a", "b"] }))).toBe(false);
@@ -68,28 +68,33 @@ describe("buildPrefilter", () => {
 
   it("is case-insensitive for the ASCII letters", () => {
     const f = buildPrefilter([rule(`process where process.name : "security"`)])!;
-    expect(f.conjunctions).toEqual([[['"security"'], ['"process"']]]);
+    expect(f.conditions).toEqual([['name=="security"', 'category=="process"']]);
     expect(f.mayMatch(exec({ name: "SeCuRiTy" }))).toBe(true);
     expect(f.mayMatch(exec({ name: "securityd" }))).toBe(false);
   });
 
   it("uses printable ASCII but the quote and the backslash; needs every clause of a rule", () => {
     const f = buildPrefilter([rule(`process where process.executable : "/private/tmp/*" and process.name == "a/b"`)])!;
-    expect(f.conjunctions).toEqual([[["/private/tmp/"], ['"a/b"'], ['"process"']]]);
+    expect(f.conditions).toEqual([['executable~^"/private/tmp/"', 'name=="a/b"', 'category=="process"']]);
     expect(f.mayMatch(exec({ name: "a/b", executable: "/private/tmp/a/b" }))).toBe(true);
     expect(f.mayMatch(exec({ name: "a/b", executable: "/usr/bin/a/b" }))).toBe(false);
+    // The value must follow its field's last key (any `name`: the parent's too); the text elsewhere is not enough,
+    // nor the path anywhere but at the start of the executable.
+    expect(f.mayMatch(exec({ name: "x", executable: "/private/tmp/a/b", parent: { name: "a/b" } }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "x", executable: "/private/tmp/a/b", args: ["a/b"], title: "a/b" }))).toBe(false);
+    expect(f.mayMatch(exec({ name: "a/b", executable: "/x/private/tmp/a/b" }))).toBe(false);
     // Nothing to look for in a value with a tab (written \\t): the rule falls back on its category.
-    expect(buildPrefilter([rule(`process where process.name == "a\\tb"`)])!.needles).toEqual(['"process"']);
+    expect(buildPrefilter([rule(`process where process.name == "a\\tb"`)])!.conditions).toEqual([['category=="process"']]);
   });
 
   it("takes the union over `or`, nothing from `not`, regex or functions; booleans as their text", () => {
-    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args : "*wget*"`)])!.conjunctions).toEqual([
-      [["wget", '"curl"'], ['"process"']],
+    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args : "*wget*"`)])!.conditions).toEqual([
+      ['args~"wget" | name=="curl"', 'category=="process"'],
     ]);
-    const categoryOnly = ['"process"'];
-    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args regex "w.*"`)])!.needles).toEqual(categoryOnly);
-    expect(buildPrefilter([rule(`process where not process.name == "curl"`)])!.needles).toEqual(categoryOnly);
-    expect(buildPrefilter([rule(`process where startsWith(process.name, "curl")`)])!.needles).toEqual(categoryOnly);
+    const categoryOnly = [['category=="process"']];
+    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args regex "w.*"`)])!.conditions).toEqual(categoryOnly);
+    expect(buildPrefilter([rule(`process where not process.name == "curl"`)])!.conditions).toEqual(categoryOnly);
+    expect(buildPrefilter([rule(`process where startsWith(process.name, "curl")`)])!.conditions).toEqual(categoryOnly);
     expect(buildPrefilter([rule(`any where not process.name == "curl"`)])).toBeUndefined();
     const unsigned = buildPrefilter([rule(`process where process.code_signature.trusted == false`)])!;
     expect(unsigned.mayMatch(exec({ name: "x", code_signature: { trusted: false } }))).toBe(true);
@@ -103,11 +108,10 @@ describe("buildPrefilter", () => {
       rule(`network where event.type in ("start", "connection_attempted") and not cidrmatch(destination.ip, "10.0.0.0/8")`, "b"),
       rule(`process where process.name == "curl"`, "c"),
     ])!;
-    expect(f.needles).toEqual([]);
-    expect(f.conjunctions).toEqual([
-      [['"exec"'], ['"process"']],
-      [['"network"'], ['"start"', '"connection_attempted"']],
-      [['"curl"'], ['"process"']],
+    expect(f.conditions).toEqual([
+      ['action=="exec"', 'category=="process"'],
+      ['category=="network"', 'type=="connection_attempted" | type=="start"'],
+      ['name=="curl"', 'category=="process"'],
     ]);
     const net = (type: string) => JSON.stringify({ event: { category: ["network"], type: [type] }, destination: { ip: "8.8.8.8" } });
     expect(f.mayMatch(net("start"))).toBe(true);
@@ -138,11 +142,11 @@ describe("buildPrefilter", () => {
       "s",
     );
     const f = buildPrefilter([rule(`process where process.name == "curl"`), seq])!;
-    expect(f.conjunctions.map((c) => c[0][0]).sort()).toEqual(['"aaa"', '"bbb"', '"ccc"', '"curl"', '"ddd"']);
+    expect(f.conditions.map((c) => c[0]).sort()).toEqual(["aaa", "bbb", "ccc", "curl", "ddd"].map((n) => `name=="${n}"`));
     for (const name of ["aaa", "bbb", "ccc", "ddd", "curl"]) expect(f.mayMatch(exec({ name }))).toBe(true);
     expect(f.mayMatch(exec({ name: "eee" }))).toBe(false);
     const open = rule(`sequence [process where process.name == "aaa"] [process where true]`, "o");
-    expect(buildPrefilter([open])!.needles).toEqual(['"process"']);
+    expect(buildPrefilter([open])!.conditions).toEqual([['name=="aaa"', 'category=="process"'], ['category=="process"']]);
     const any = rule(`sequence [process where process.name == "aaa"] [any where true]`, "o");
     expect(buildPrefilter([any])).toBeUndefined();
   });

@@ -64,6 +64,22 @@ describe("RuleSet", () => {
     expect(set.stats()).toEqual({ events: 5, detections: 5, matches: { curl: 2, shell: 2, seq: 1 } });
   });
 
+  it("rules with the same query share its test, and each still gets its detection, action and count", () => {
+    const curl2 = rule("curl2", `process where process.name == "curl"`);
+    const seq2 = rule("seq2", seq.query.source);
+    const set = new RuleSet([curl, seq, curl2, seq2], { actions: new Map([["curl2", "kill"]]) });
+    const first = set.push(exec("curl", "c1", "p"));
+    expect(first.map((d) => [d.rule.metadata.ruleId, d.action])).toEqual([
+      ["curl", "report"],
+      ["curl2", "kill"],
+    ]);
+    const done = set.push(exec("sh", "s1", "p"));
+    expect(done.map((d) => d.rule.metadata.ruleId)).toEqual(["seq", "seq2"]);
+    expect(done[0].hit).toEqual(done[1].hit);
+    expect(set.stats().matches).toEqual({ curl: 1, seq: 1, curl2: 1, seq2: 1 });
+    expect(set.profile(exec("curl"), () => 0).map((c) => c.rule.metadata.ruleId).sort()).toEqual(["curl", "curl2", "seq", "seq2"]);
+  });
+
   it("finish() returns what only the end of the stream decides (tail)", () => {
     const tail = rule("tail", `process where process.name == "curl" | tail 1`);
     const set = new RuleSet([tail]);
