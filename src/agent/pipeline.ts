@@ -97,6 +97,14 @@ export interface PipelineDeps {
   onStopped?(stopped: StoppedEvent): void;
 }
 
+/** One event after the rules: its ECS document, what matched, and how long matching took. */
+interface Evaluation {
+  event: EcsEvent;
+  detections: readonly PipelineDetection[];
+  detector: PipelineDetector;
+  evalMs: number;
+}
+
 /** An event a rule stopped: the first such rule and what was done. */
 export interface StoppedEvent {
   raw: RawEvent;
@@ -207,32 +215,10 @@ export class Pipeline {
     this.counts.events++;
     if (raw.partial && raw.kind === "exec") this.counts.partialExecs++;
     if (isFileEvent(raw)) this.counts.fileEvents++;
-    let event: EcsEvent;
-    let detections: readonly PipelineDetection[];
-    let detector: PipelineDetector;
+    const evaluation = this.evaluate(raw, (r) => this.deps.map(r));
+    if (!evaluation) return;
+    const { event, detections, detector, evalMs } = evaluation;
     const budget = this.deps.evalBudget;
-    let evalMs = 0;
-    try {
-      detector = this.deps.detector();
-      if (this.deps.track && detector.relevant && !raw.auth && !detector.relevant(raw)) {
-        this.deps.track(raw);
-        this.counts.notMatchable++;
-        return;
-      }
-      event = this.deps.map(raw);
-      if (budget) {
-        const start = budget.now();
-        detections = detector.push(event);
-        evalMs = budget.now() - start;
-      } else {
-        detections = detector.push(event);
-      }
-    } catch (error) {
-      this.counts.errors++;
-      this.deps.onError(error, raw);
-      if (raw.auth) this.answer(raw.auth.id, true);
-      return;
-    }
     const actions = this.deps.actions();
     let authOutcome: PipelineResponse | undefined;
     if (raw.auth) {
@@ -253,28 +239,41 @@ export class Pipeline {
     if (budget && evalMs > budget.ms) this.overran({ raw, event, detector, ms: evalMs, budgetMs: budget.ms });
   }
 
+  /**
+   * The rules on one event, timed against the budget. Undefined when there is nothing more to do: no loaded rule
+   * could match it (the process table is fed instead), or mapping or matching failed (logged; an AUTH is allowed).
+   */
+  private evaluate(raw: RawEvent, map: (raw: RawEvent) => EcsEvent): Evaluation | undefined {
+    const budget = this.deps.evalBudget;
+    try {
+      const detector = this.deps.detector();
+      if (this.deps.track && detector.relevant && !raw.auth && !detector.relevant(raw)) {
+        this.deps.track(raw);
+        this.counts.notMatchable++;
+        return undefined;
+      }
+      const event = map(raw);
+      const start = budget?.now();
+      const detections = detector.push(event);
+      const evalMs = budget && start !== undefined ? budget.now() - start : 0;
+      return { event, detections, detector, evalMs };
+    } catch (error) {
+      this.counts.errors++;
+      this.deps.onError(error, raw);
+      if (raw.auth) this.answer(raw.auth.id, true);
+      return undefined;
+    }
+  }
+
   /** An AUTH exec: rules run here, once; the answer goes back; alerts now if denied, else when its NOTIFY comes. */
   private handleAuthExec(raw: RawEvent, key: string): void {
     const auth = raw.auth as RawAuthRequest;
     this.counts.events++;
     if (raw.partial) this.counts.partialExecs++;
-    let event: EcsEvent;
-    let detections: readonly PipelineDetection[];
-    let detector: PipelineDetector;
+    const evaluation = this.evaluate(raw, (r) => (this.deps.preview ? this.deps.preview(r) : this.deps.map(r)));
+    if (!evaluation) return;
+    const { event, detections, detector, evalMs } = evaluation;
     const budget = this.deps.evalBudget;
-    let evalMs = 0;
-    try {
-      detector = this.deps.detector();
-      event = this.deps.preview ? this.deps.preview(raw) : this.deps.map(raw);
-      const start = budget?.now();
-      detections = detector.push(event);
-      if (budget && start !== undefined) evalMs = budget.now() - start;
-    } catch (error) {
-      this.counts.errors++;
-      this.deps.onError(error, raw);
-      this.answer(auth.id, true);
-      return;
-    }
     const actions = this.deps.actions();
     const allow = decideVerdict(detections.map((d) => d.rule), actions).verdict === "allow";
     const status = this.answer(auth.id, allow);

@@ -28,6 +28,24 @@ function run(cmd: string, args: string[]): Promise<{ pid: number; code: number |
   });
 }
 
+/** `macsensor run` on the Linux backend with BLOCK_RULE_ID set to block in its configuration file. */
+async function startBlockingAgent(dir: string, rules: string, alerts: string, log: string): Promise<Agent> {
+  const config = join(dir, "config.toml");
+  writeFileSync(config, `[actions]\n"${BLOCK_RULE_ID}" = "block"\n`);
+  const agent = spawnAgent(["run", "--backend", "linux", "--config", config, "--rules", rules, "--alerts", alerts, "--log", log], {
+    ...process.env,
+    MACSENSOR_DEV: "1",
+    MACSENSOR_PID_FILE: join(dir, "macsensor.pid"),
+  });
+  await waitForLinuxStart(agent);
+  return agent;
+}
+
+function stopAgent(agent: Agent | undefined, dir: string): void {
+  if (agent?.child.exitCode === null) agent.child.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+}
+
 describe.runIf(live)("macsensor run --backend linux: file events (live, as root)", () => {
   let dir: string;
   let alerts: string;
@@ -58,21 +76,11 @@ describe.runIf(live)("macsensor run --backend linux: file events (live, as root)
       join(rules, "secret.toml"),
       ruleToml(BLOCK_RULE_ID, `file where event.action == "open" and file.path == "${secret}"`, { name: "Secret file opened (test)" }),
     );
-    const config = join(dir, "config.toml");
-    writeFileSync(config, `[actions]\n"${BLOCK_RULE_ID}" = "block"\n`);
     alerts = join(dir, "alerts.ndjson");
-    agent = spawnAgent(["run", "--backend", "linux", "--config", config, "--rules", rules, "--alerts", alerts, "--log", log], {
-      ...process.env,
-      MACSENSOR_DEV: "1",
-      MACSENSOR_PID_FILE: join(dir, "macsensor.pid"),
-    });
-    await waitForLinuxStart(agent);
+    agent = await startBlockingAgent(dir, rules, alerts, log);
   });
 
-  afterAll(() => {
-    if (agent?.child.exitCode === null) agent.child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopAgent(agent, dir));
 
   it("a file rule alerts within 2 s with the acting process's executable, args and parent", async () => {
     const target = join(watched, "new.txt");
@@ -155,20 +163,10 @@ describe.runIf(live)("macsensor run --backend linux: a macOS-only file rule (liv
       join(rules, "keychain.toml"),
       ruleToml(BLOCK_RULE_ID, `file where host.os.type == "macos" and event.type == "access" and file.name == "login.keychain-db"`, { name: "Keychain opened (macOS)" }),
     );
-    const config = join(dir, "config.toml");
-    writeFileSync(config, `[actions]\n"${BLOCK_RULE_ID}" = "block"\n`);
-    agent = spawnAgent(["run", "--backend", "linux", "--config", config, "--rules", rules, "--alerts", join(dir, "alerts.ndjson"), "--log", log], {
-      ...process.env,
-      MACSENSOR_DEV: "1",
-      MACSENSOR_PID_FILE: join(dir, "macsensor.pid"),
-    });
-    await waitForLinuxStart(agent);
+    agent = await startBlockingAgent(dir, rules, join(dir, "alerts.ndjson"), log);
   });
 
-  afterAll(() => {
-    if (agent?.child.exitCode === null) agent.child.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopAgent(agent, dir));
 
   it("subscribes to no file event, holds no open, and says the rule cannot fire here", () => {
     const loaded = readNdjson(log).find((r) => r.message === "rules loaded");
