@@ -105,14 +105,14 @@ describe("deadline budget at every size (macOS 14.4+ short deadlines)", () => {
       exec("critical", ["/usr/libexec/xpcproxy", "com.apple.x"], { deadlineMs: 8 }),
       exec("critical-noncandidate", ["/usr/libexec/trustd"], { deadlineMs: 8 }),
     ]);
-    await until(() => statuses.length === 1 && es.events.length === 2, "the reports and the JavaScript answer");
+    // The non-candidate is answered natively and reported by its NOTIFY (none is scripted here), not by its AUTH.
+    await until(() => statuses.length === 1 && es.addon.standin.authRecords().every((r) => r.answers === 1), "the answers");
     expect(es.addon.standin.authRecords().map((r) => [r.tag, r.answers, r.result, r.cache])).toEqual([
       ["critical", 1, "allow", false],
       ["critical-noncandidate", 1, "allow", false],
     ]);
     expect(statuses).toEqual(["tooShort"]);
-    expect(es.events[0].auth?.id).toBeGreaterThan(0);
-    expect(es.events[1].auth).toBeUndefined(); // ruled out natively by the pre-filter
+    expect(es.events.map((e) => e.auth?.id !== undefined)).toEqual([true]); // only the candidate reaches the rules
     expect(es.addon.esStats(h)).toMatchObject({
       shortDeadlineAllows: 1, prefiltered: 1, watchdogAnswers: 0, denied: 0, allowed: 2, lateJsAnswers: 0, pendingAuth: 0, retainedNow: 0,
     });
@@ -346,12 +346,13 @@ describe("mute and unsubscribe results", () => {
     expect(es.addon.standin.state().mutedPaths).toContainEqual({ path: "/usr/local/bin/noisy", type: 1 });
   });
 
-  it("a failed unsubscribe is counted; the new subscription stands, so no exec goes unseen", () => {
+  it("a failed unsubscribe is counted, not fatal: it only leaves more subscribed, so no exec goes unseen", () => {
     const h = es.start({});
-    es.addon.standin.failCalls(["es_unsubscribe"]);
     es.addon.setAuthExec(h, true);
+    es.addon.standin.failCalls(["es_unsubscribe"]);
+    es.addon.setAuthExec(h, false);
     const subs = [...es.addon.standin.state().subscriptions].sort((a, b) => a - b);
-    expect(subs).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT]);
+    expect(subs).toEqual([ES_EVENT.AUTH_EXEC, ES_EVENT.NOTIFY_EXEC, ES_EVENT.NOTIFY_FORK, ES_EVENT.NOTIFY_EXIT].sort((a, b) => a - b));
     expect(es.addon.esStats(h)).toMatchObject({ unsubscribeErrors: 1 });
     es.addon.standin.failCalls(["es_unsubscribe_all"]);
     es.stop();
