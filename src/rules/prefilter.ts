@@ -30,6 +30,7 @@ import { DEFAULT_CATEGORY_FIELD } from "../eql/engine.js";
 import { TextAutomaton } from "../eql/textAutomaton.js";
 import { parseLuceneRegex, type LuceneNode } from "../eql/luceneRegex.js";
 import { LOW_CARDINALITY } from "../eql/ruleIndex.js";
+import { cidrContains, parseCidr, parseIp, type CidrBlock } from "../eql/cidr.js";
 import type { LoadedRule } from "./ruleFile.js";
 
 /** Weak fields (event.action, event.type, …, host.os.*) and how much each narrows: the candidate index's table. */
@@ -51,6 +52,11 @@ interface Needle {
   text: string;
   whole: boolean;
   pattern?: PatternPieces;
+  /**
+   * `not cidrMatch(field, ranges)`: passes unless the value is a plain JSON string the engine reads as an address
+   * inside one of the ranges (`text` spells the ranges, for identity). Such a needle never files a condition.
+   */
+  outside?: CidrBlock[];
 }
 
 interface PatternPieces {
@@ -216,7 +222,9 @@ function clauseOf(e: Expr): Clause | undefined {
   switch (e.kind) {
     case "and": {
       let out: Clause | undefined;
-      for (const c of e.operands.map(clauseOf)) if (c && (!out || score(c) > score(out))) out = c;
+      // One a key's index can look up first (a cidr clause can only be tested).
+      const better = (c: Clause, than: Clause): boolean => (Number(canFile(c)) - Number(canFile(than)) || score(c) - score(than)) > 0;
+      for (const c of e.operands.map(clauseOf)) if (c && (!out || better(c, out))) out = c;
       return out;
     }
     case "or": {
@@ -229,6 +237,8 @@ function clauseOf(e: Expr): Clause | undefined {
         rank: Math.min(...clauses.map((c) => c.rank)),
       };
     }
+    case "not":
+      return notCidrClause(e.operand);
     case "comparison": {
       if (e.op !== "==") return undefined;
       const bool = [e.left, e.right].find((x) => x.kind === "literal" && typeof x.value === "boolean");
@@ -270,6 +280,30 @@ function clauseOf(e: Expr): Clause | undefined {
   }
 }
 
+/**
+ * `not cidrMatch(field, "range", …)` with literal ranges: the condition needs the field to hold a value outside
+ * them. EQL's three values make this exact: a missing field (or one not a string) makes cidrMatch null and `not
+ * null` no match; a string that is not an address gives false, so `not` matches; an array matches as soon as one
+ * element does. On a line, the clause passes for any value of a key with the field's last key except a plain
+ * string inside the ranges (arrays, objects, literals and unreadable values pass: see FieldScanner.holds).
+ */
+function notCidrClause(e: Expr): Clause | undefined {
+  if (e.kind !== "call" || e.name !== "cidrMatch" || e.args.length < 2) return undefined;
+  const field = fieldOf(e.args[0]);
+  const ranges = e.args.slice(1);
+  if (!field || !ranges.every(isStringLiteral)) return undefined;
+  const texts = ranges.map((r) => (r as Literal & { value: string }).value);
+  // A range the engine cannot parse matches nothing there either.
+  const blocks = texts.map(parseCidr).filter((b): b is CidrBlock => b !== null);
+  const needle: Needle = { text: `cidr(${texts.join(",")})`, whole: false, outside: blocks };
+  return { atoms: [{ key: field.key, needle }], strong: false, rank: 0 };
+}
+
+/** Whether a clause can file conditions (be looked up in a key's index): not one with a cidr needle. */
+function canFile(c: Clause): boolean {
+  return c.atoms.every((a) => a.needle.outside === undefined);
+}
+
 /** Clauses of one condition at most (the most selective ones). */
 const MAX_CLAUSES = 6;
 
@@ -292,12 +326,14 @@ function requirementOf(q: EventQuery, categoryKey: string | undefined): { clause
       clauses.push({ atoms: [{ key: categoryKey, needle }], strong: false, rank: CATEGORY_RANK });
     }
   }
-  if (clauses.length === 0) return undefined;
-  clauses.sort((a, b) => score(b) - score(a));
+  // A condition is filed under a clause that an index can look up: none, and the pre-filter is off.
+  if (!clauses.some(canFile)) return undefined;
+  clauses.sort((a, b) => Number(canFile(b)) - Number(canFile(a)) || score(b) - score(a));
   return { clauses: clauses.slice(0, MAX_CLAUSES), category };
 }
 
 function atomText(a: Atom): string {
+  if (a.needle.outside !== undefined) return `${a.key}!${a.needle.text}`;
   const p = a.needle.pattern;
   if (p === undefined) return `${a.key}${a.needle.whole ? "==" : "~"}${JSON.stringify(a.needle.text)}`;
   return `${a.key}~${p.anchoredStart ? "^" : ""}${p.pieces.map((x) => JSON.stringify(x)).join("*")}${p.anchoredEnd ? "$" : ""}`;
@@ -366,7 +402,7 @@ function fileUnderSharedKeys(conditions: { clauses: Clause[]; category?: string 
     const rank = (c: Clause): number => Math.min(...keysOf(c).map((k) => popularity.get(`${condition.category}\0${k}`) ?? 0));
     let best = 0;
     condition.clauses.forEach((c, i) => {
-      if (c.strong && (!condition.clauses[best].strong || rank(c) > rank(condition.clauses[best]))) best = i;
+      if (c.strong && canFile(c) && (!condition.clauses[best].strong || rank(c) > rank(condition.clauses[best]))) best = i;
     });
     const [filed] = condition.clauses.splice(best, 1);
     condition.clauses.unshift(filed);
@@ -380,6 +416,8 @@ function fileUnderSharedKeys(conditions: { clauses: Clause[]; category?: string 
 interface Values {
   line: number;
   unknown: boolean;
+  /** Some occurrence of the key holds something other than one string (an array, object or literal). */
+  notString: boolean;
   count: number;
   starts: number[];
   ends: number[];
@@ -408,6 +446,7 @@ interface ScanAtom {
   whole: boolean;
   text: string;
   pattern?: PatternPieces;
+  outside?: CidrBlock[];
 }
 
 class FieldScanner implements LinePrefilter {
@@ -458,7 +497,9 @@ class FieldScanner implements LinePrefilter {
       if (id === undefined) {
         id = clauseIds.size;
         clauseIds.set(text, id);
-        this.clauseAtoms.push(c.atoms.map((a) => ({ key: this.keyId(a.key), whole: a.needle.whole, text: a.needle.text, pattern: a.needle.pattern })));
+        this.clauseAtoms.push(
+          c.atoms.map((a) => ({ key: this.keyId(a.key), whole: a.needle.whole, text: a.needle.text, pattern: a.needle.pattern, outside: a.needle.outside })),
+        );
         this.filedUnder.push([]);
       }
       return id;
@@ -526,7 +567,7 @@ class FieldScanner implements LinePrefilter {
     this.queue = new Int32Array(conditions.length);
     this.keyLine = new Float64Array(this.keys.length);
     for (let k = 0; k < this.keys.length; k++) {
-      this.values.push({ line: 0, unknown: false, count: 0, starts: [], ends: [], lowered: [], loweredLine: [] });
+      this.values.push({ line: 0, unknown: false, notString: false, count: 0, starts: [], ends: [], lowered: [], loweredLine: [] });
     }
   }
 
@@ -682,6 +723,11 @@ class FieldScanner implements LinePrefilter {
     for (const atom of this.clauseAtoms[c]) {
       const values = this.valuesOf(atom.key, start, end);
       if (values.unknown) holds = true;
+      else if (atom.outside !== undefined) {
+        holds = values.notString || this.someOutside(values, atom.outside);
+        if (holds) break;
+        continue;
+      }
       for (let v = 0; v < values.count && !holds; v++) {
         holds = atom.whole
           ? equalsFolded(this.text, values.starts[v], values.ends[v], atom.text)
@@ -692,6 +738,21 @@ class FieldScanner implements LinePrefilter {
     this.clauseLine[c] = line;
     this.clauseHolds[c] = holds ? 1 : 0;
     return holds;
+  }
+
+  /**
+   * Whether some value (each one string: see notString) is not an address inside these blocks, as the engine's
+   * cidrMatch reads it (parseIp, cidrContains), so that skipping a line never disagrees with the engine.
+   */
+  private someOutside(values: Values, blocks: CidrBlock[]): boolean {
+    for (let v = 0; v < values.count; v++) {
+      const ip = parseIp(this.text.slice(values.starts[v], values.ends[v]));
+      if (ip === null) return true;
+      let inside = false;
+      for (let b = 0; b < blocks.length && !inside; b++) inside = cidrContains(blocks[b], ip);
+      if (!inside) return true;
+    }
+    return false;
   }
 
   /** Value v of a key in the current line, lower-cased (copied once per line). */
@@ -709,6 +770,7 @@ class FieldScanner implements LinePrefilter {
     if (values.line === this.line) return values;
     values.line = this.line;
     values.unknown = false;
+    values.notString = false;
     values.count = 0;
     const text = this.text;
     const needle = this.searchTexts[key];
@@ -721,6 +783,7 @@ class FieldScanner implements LinePrefilter {
         let i = skipSpace(text, p + needle.length, end);
         if (i < end && text.charCodeAt(i) === 58) {
           i = skipSpace(text, i + 1, end);
+          if (text.charCodeAt(i) !== 34) values.notString = true;
           if (!readValue(text, i, end, values)) values.unknown = true;
         }
       }

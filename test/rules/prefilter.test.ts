@@ -110,7 +110,7 @@ describe("buildPrefilter", () => {
     ])!;
     expect(f.conditions).toEqual([
       ['action=="exec"', 'category=="process"'],
-      ['category=="network"', 'type=="connection_attempted" | type=="start"'],
+      ['category=="network"', 'type=="connection_attempted" | type=="start"', "ip!cidr(10.0.0.0/8)"],
       ['name=="curl"', 'category=="process"'],
     ]);
     const net = (type: string) => JSON.stringify({ event: { category: ["network"], type: [type] }, destination: { ip: "8.8.8.8" } });
@@ -121,6 +121,31 @@ describe("buildPrefilter", () => {
     // A value, not a key: `"start":` (process.start, a timestamp) is not the value "start".
     expect(f.mayMatch(JSON.stringify({ event: { category: ["network"], type: ["end"] }, process: { start: "2026-01-01" } }))).toBe(false);
     expect(f.mayMatch(exec({ name: "CURL" }).replace('"exec"', '"fork"'))).toBe(true);
+  });
+
+  it("`not cidrMatch`: skips a line only when every address it names is a plain string inside the ranges", () => {
+    const f = buildPrefilter([
+      rule(`network where event.type == "start" and not cidrmatch(destination.ip, "10.0.0.0/8", "192.168.0.0/16", "fe80::/10")`),
+    ])!;
+    const net = (destination: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ event: { category: ["network"], type: ["start"] }, destination, ...extra });
+    for (const ip of ["10.1.2.3", "192.168.1.1", "FE80::1", "fe80::1%en0", "010.0.0.1", " 10.0.0.1"]) {
+      expect(f.mayMatch(net({ ip })), ip).toBe(false);
+    }
+    // No address: cidrMatch is null and `not null` no match.
+    expect(f.mayMatch(net({ port: 443 }))).toBe(false);
+    // Outside the ranges (the engine maps an IPv4 address onto IPv6 blocks, not the other way), or not an address
+    // at all (cidrMatch false): the rule matches.
+    for (const ip of ["8.8.8.8", "2001:db8::1", "::1", "::ffff:10.0.0.1", "10.0.0", "1.2.3.4.5", "curl", ""]) expect(f.mayMatch(net({ ip })), ip).toBe(true);
+    // Any other key named ip counts too; arrays, objects, literals are left to the engine.
+    expect(f.mayMatch(net({ ip: "10.0.0.1" }, { source: { ip: "8.8.8.8" } }))).toBe(true);
+    expect(f.mayMatch(net({ "ip": ["10.0.0.1", "8.8.8.8"] }))).toBe(true);
+    expect(f.mayMatch(net({ ip: ["10.0.0.1"] }))).toBe(true);
+    expect(f.mayMatch(net({ ip: null }))).toBe(true);
+    expect(f.mayMatch(net({ ip: 167772161 }))).toBe(true);
+    expect(f.mayMatch(JSON.stringify({ event: { category: ["network"], type: ["start"] }, "destination.ip": "10.9.9.9" }))).toBe(false);
+    // A cidr clause is only ever tested: with nothing else to look up, the pre-filter is off.
+    expect(buildPrefilter([rule(`any where not cidrmatch(destination.ip, "10.0.0.0/8")`)])).toBeUndefined();
   });
 
   it("texts that overlap or start at one offset are all seen", () => {

@@ -31,7 +31,30 @@ function pattern(r: SeededRandom): string {
 /** Fields whose texts are weak (the pre-filter's conjunctions), and short fragments, overlapping in the vocabulary. */
 const WEAK_FIELDS = ["event.type", "event.action", "event.outcome"];
 
+/** Ranges of `not cidrMatch` (IPv4, IPv6, single addresses) and addresses in and out of them, some non-canonical. */
+const RANGES = ['"10.0.0.0/8"', '"192.168.0.0/16"', '"::1"', '"fe80::/10"', '"127.0.0.1"', '"0.0.0.0/0"', '"2001:db8::/32"'];
+const IP_FIELDS = ["destination.ip", "source.ip"];
+const ADDRESSES = [
+  "10.1.2.3", "192.168.1.1", "8.8.8.8", "::1", "fe80::1", "FE80::A", "fe80::1%en0", "2001:db8::1", "::ffff:10.0.0.1",
+  "010.0.0.1", " 10.0.0.1", "10.0.0.1 ", "10.0.0", "127.0.0.1", "curl", "", "1.2.3.4.5",
+];
+
+function ipValue(r: SeededRandom): unknown {
+  switch (r.int(8)) {
+    case 0:
+      return [r.pick(ADDRESSES), r.pick(ADDRESSES)];
+    case 1:
+      return r.pick([[], [r.pick(ADDRESSES)], null, 167772161, { ip: r.pick(ADDRESSES) }, [null, r.pick(ADDRESSES)]]);
+    default:
+      return r.pick(ADDRESSES);
+  }
+}
+
 function leaf(r: SeededRandom, weak: boolean): string {
+  if (r.int(8) === 0) {
+    const ranges = Array.from({ length: 1 + r.int(3) }, () => r.pick(RANGES));
+    return `not cidrMatch(${r.pick(IP_FIELDS)}, ${ranges.join(", ")})`;
+  }
   const f = r.pick(weak ? WEAK_FIELDS : STRING_FIELDS);
   switch (r.int(11)) {
     case 0:
@@ -108,6 +131,7 @@ function event(r: SeededRandom): EqlEvent {
   const category = r.pick(CATEGORIES);
   set("event.category", r.int(3) === 0 ? category : [category]);
   for (const f of [...STRING_FIELDS, ...WEAK_FIELDS]) if (r.int(2) === 0) set(f, value(r));
+  for (const f of IP_FIELDS) if (r.int(3) !== 0) set(f, ipValue(r));
   // Words as keys: `"start":` must not count as the value "start".
   if (r.int(2) === 0) set(`process.${r.pick(["start", "exec", "network", "curl"])}`, r.pick(["x", 1, true]));
   return e;
