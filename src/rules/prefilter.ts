@@ -355,6 +355,12 @@ export interface LinePrefilter {
   beginBlock(text: string): void;
   /** Whether the line text[start, end) of the current block must be parsed (non-ASCII lines: see mayMatch). */
   mayMatchAt(start: number, end: number): boolean;
+  /**
+   * Sequence rule `rule` (index in the rules given) holds pending sequences (`true`) or none (`false`, as at the
+   * start). Its positive stages after the first only count while it holds some: without a started sequence, an
+   * event matching only those changes nothing (RuleSet.watchSequenceState tells).
+   */
+  setSequenceHoldsState(rule: number, holds: boolean): void;
   /** The distinct conditions, each as its clauses (`key==value`, `key~fragment`, alternatives joined by `|`). */
   readonly conditions: readonly (readonly string[])[];
 }
@@ -368,22 +374,43 @@ export interface PrefilterOptions {
 export function buildPrefilter(rules: readonly LoadedRule[], options: PrefilterOptions = {}): LinePrefilter | undefined {
   if (rules.length === 0) return undefined;
   const categoryKey = lastKey((options.categoryField ?? DEFAULT_CATEGORY_FIELD).split("."));
-  const conditions = new Map<string, { clauses: Clause[]; category?: string }>();
-  for (const rule of rules) {
-    const body = rule.query.ast.body;
+  const conditions = new Map<string, Condition>();
+  for (let r = 0; r < rules.length; r++) {
+    const body = rules[r].query.ast.body;
     // A sequence only looks at events matching one of its stages (missing-event and `until` stages included), so
     // it needs the union of its stages' conditions; skipping other events at worst delays a trailing
-    // missing-event stage's hit to a later event or to the end of the input.
-    const queries = body.kind === "event" ? [body] : [...body.stages, ...(body.until ? [body.until] : [])].map((s) => s.query);
-    for (const q of queries) {
+    // missing-event stage's hit to a later event or to the end of the input. A positive stage after the first
+    // can only advance a started sequence: it counts only while the rule holds one (gatedBy).
+    const queries: { q: EventQuery; gated: boolean }[] = [];
+    if (body.kind === "event") queries.push({ q: body, gated: false });
+    else {
+      const first = body.stages.findIndex((s) => !s.missing);
+      body.stages.forEach((s, i) => queries.push({ q: s.query, gated: !s.missing && i > first }));
+      if (body.until) queries.push({ q: body.until.query, gated: false });
+    }
+    for (const { q, gated } of queries) {
       const req = requirementOf(q, categoryKey);
       if (!req) return undefined;
-      conditions.set(JSON.stringify(req.clauses.map(clauseText)), req);
+      const id = JSON.stringify(req.clauses.map(clauseText));
+      const condition = conditions.get(id) ?? { ...req, always: false, gatedBy: [] };
+      conditions.set(id, condition);
+      if (!gated) condition.always = true;
+      else if (!condition.gatedBy.includes(r)) condition.gatedBy.push(r);
     }
   }
   const list = [...conditions.values()];
   fileUnderSharedKeys(list);
-  return new FieldScanner(list, categoryKey);
+  return new FieldScanner(list, categoryKey, rules.length);
+}
+
+/** A condition some rule's event query or sequence stage needs, and when it counts. */
+interface Condition {
+  clauses: Clause[];
+  category?: string;
+  /** Always (an event query, a sequence's first positive stage, a missing-event or until stage) … */
+  always: boolean;
+  /** … or while one of these sequence rules holds a pending sequence. */
+  gatedBy: number[];
 }
 
 /**
@@ -391,7 +418,7 @@ export function buildPrefilter(rules: readonly LoadedRule[], options: PrefilterO
  * category have one on (`process.name`): each key filed under is one more search through every line of the
  * category, so conditions share as few keys as their clauses allow. Without a decisive clause, the best one.
  */
-function fileUnderSharedKeys(conditions: { clauses: Clause[]; category?: string }[]): void {
+function fileUnderSharedKeys(conditions: Condition[]): void {
   const keysOf = (c: Clause): string[] => [...new Set(c.atoms.map((a) => a.key))];
   const popularity = new Map<string, number>();
   for (const { clauses, category } of conditions) {
@@ -487,8 +514,19 @@ class FieldScanner implements LinePrefilter {
   private queued = 0;
   private readonly keyLine: Float64Array;
   private nextBackslash = -2;
+  /** Per condition: how many reasons it counts now (1 if always, plus its gating rules holding sequences). */
+  private readonly live: Int32Array;
+  /** Per rule: the gated conditions it opens, and whether it holds sequences now. */
+  private readonly opens: number[][];
+  private readonly ruleHolds: Uint8Array;
 
-  constructor(conditions: { clauses: Clause[]; category?: string }[], categoryKey: string | undefined) {
+  constructor(conditions: Condition[], categoryKey: string | undefined, ruleCount: number) {
+    this.live = Int32Array.from(conditions.map((c) => (c.always ? 1 : 0)));
+    this.opens = Array.from({ length: ruleCount }, () => []);
+    conditions.forEach((c, j) => {
+      for (const r of c.gatedBy) this.opens[r].push(j);
+    });
+    this.ruleHolds = new Uint8Array(ruleCount);
     this.conditions = conditions.map((c) => c.clauses.map(clauseText));
     const clauseIds = new Map<string, number>();
     const clauseId = (c: Clause): number => {
@@ -569,6 +607,12 @@ class FieldScanner implements LinePrefilter {
     for (let k = 0; k < this.keys.length; k++) {
       this.values.push({ line: 0, unknown: false, notString: false, count: 0, starts: [], ends: [], lowered: [], loweredLine: [] });
     }
+  }
+
+  setSequenceHoldsState(rule: number, holds: boolean): void {
+    if (rule < 0 || rule >= this.ruleHolds.length || this.ruleHolds[rule] === Number(holds)) return;
+    this.ruleHolds[rule] = holds ? 1 : 0;
+    for (const j of this.opens[rule]) this.live[j] += holds ? 1 : -1;
   }
 
   private keyId(key: string): number {
@@ -709,7 +753,7 @@ class FieldScanner implements LinePrefilter {
     const filed = this.filedUnder[c];
     for (let i = 0; i < filed.length; i++) {
       const j = filed[i];
-      if (this.conditionLine[j] !== line) {
+      if (this.conditionLine[j] !== line && this.live[j] > 0) {
         this.conditionLine[j] = line;
         this.queue[this.queued++] = j;
       }

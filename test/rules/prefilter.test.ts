@@ -168,8 +168,17 @@ describe("buildPrefilter", () => {
     );
     const f = buildPrefilter([rule(`process where process.name == "curl"`), seq])!;
     expect(f.conditions.map((c) => c[0]).sort()).toEqual(["aaa", "bbb", "ccc", "curl", "ddd"].map((n) => `name=="${n}"`));
-    for (const name of ["aaa", "bbb", "ccc", "ddd", "curl"]) expect(f.mayMatch(exec({ name }))).toBe(true);
+    for (const name of ["aaa", "bbb", "ddd", "curl"]) expect(f.mayMatch(exec({ name }))).toBe(true);
     expect(f.mayMatch(exec({ name: "eee" }))).toBe(false);
+    // A later positive stage only counts while the rule (index 1) holds a started sequence.
+    expect(f.mayMatch(exec({ name: "ccc" }))).toBe(false);
+    f.setSequenceHoldsState(1, true);
+    expect(f.mayMatch(exec({ name: "ccc" }))).toBe(true);
+    f.setSequenceHoldsState(1, false);
+    expect(f.mayMatch(exec({ name: "ccc" }))).toBe(false);
+    // The same condition as an event query of its own counts always.
+    const shared = buildPrefilter([seq, rule(`process where process.name == "ccc"`)])!;
+    expect(shared.mayMatch(exec({ name: "ccc" }))).toBe(true);
     const open = rule(`sequence [process where process.name == "aaa"] [process where true]`, "o");
     expect(buildPrefilter([open])!.conditions).toEqual([['name=="aaa"', 'category=="process"'], ['category=="process"']]);
     const any = rule(`sequence [process where process.name == "aaa"] [any where true]`, "o");
