@@ -29,6 +29,7 @@ import type { EventQuery, Expr, Literal } from "../eql/index.js";
 import { DEFAULT_CATEGORY_FIELD } from "../eql/engine.js";
 import { TextAutomaton } from "../eql/textAutomaton.js";
 import { parseLuceneRegex, type LuceneNode } from "../eql/luceneRegex.js";
+import { exactText } from "../eql/luceneAutomaton.js";
 import { LOW_CARDINALITY } from "../eql/ruleIndex.js";
 import { cidrContains, parseCidr, parseIp, type CidrBlock } from "../eql/cidr.js";
 import type { LoadedRule } from "./ruleFile.js";
@@ -170,6 +171,86 @@ function regexValues(pattern: string): string[] | undefined {
   return fixedStrings(node);
 }
 
+/**
+ * Otherwise, the literal runs every match holds, per alternative of the regex's top-level unions (at most
+ * MAX_REGEX_VALUES, unions inside a concatenation multiplied out while they fit): `-[a-z]*c[a-z]*` needs a value
+ * starting with `-` and holding `c`; `.*(/Keychains/|/Cookies/).*` one holding `/keychains/` or `/cookies/`. Any
+ * part that is not one fixed text is a gap that matches anything, so the needles only ever let more through.
+ * Undefined when an alternative holds no literal (it could match anything).
+ */
+function regexPieces(pattern: string): Needle[] | undefined {
+  let node: LuceneNode;
+  try {
+    node = parseLuceneRegex(pattern);
+  } catch {
+    return undefined;
+  }
+  const needles: Needle[] = [];
+  for (const tokens of regexAlternatives(node)) {
+    const needle = tokensNeedle(tokens);
+    if (needle === undefined) return undefined;
+    needles.push(needle);
+  }
+  return needles;
+}
+
+/** A regex token sequence: fixed texts and gaps (null: any text). */
+type RegexTokens = (string | null)[];
+
+function regexAlternatives(node: LuceneNode): RegexTokens[] {
+  const text = exactText(node);
+  if (text !== null) return [[text]];
+  switch (node.kind) {
+    case "union": {
+      const out: RegexTokens[] = [];
+      for (const option of node.options) out.push(...regexAlternatives(option));
+      return out.length > MAX_REGEX_VALUES ? [[null]] : out;
+    }
+    case "concat": {
+      let out: RegexTokens[] = [[]];
+      for (const part of node.parts) {
+        let options = regexAlternatives(part);
+        if (out.length * options.length > MAX_REGEX_VALUES) options = [[null]];
+        out = out.flatMap((head) => options.map((tail) => [...head, ...tail]));
+      }
+      return out;
+    }
+    default:
+      return [[null]];
+  }
+}
+
+/** The needle of one alternative: its safe literal runs, lower-cased, anchored where the regex starts or ends with one. */
+function tokensNeedle(tokens: RegexTokens): Needle | undefined {
+  const pieces: string[] = [];
+  let run = "";
+  let anchoredStart = true;
+  let anchoredEnd = true;
+  tokens.forEach((token, i) => {
+    if (token === null) {
+      if (i === 0) anchoredStart = false;
+      if (i === tokens.length - 1) anchoredEnd = false;
+      if (run.length > 0) pieces.push(run);
+      run = "";
+      return;
+    }
+    // Characters a line writes escaped (or non-ASCII) are gaps too: the line's text of them is not theirs.
+    const parts = token.split(UNSAFE_SPLIT);
+    if (i === 0 && parts[0].length === 0 && token.length > 0) anchoredStart = false;
+    if (i === tokens.length - 1 && parts[parts.length - 1].length === 0 && token.length > 0) anchoredEnd = false;
+    run += parts[0];
+    for (let k = 1; k < parts.length; k++) {
+      if (run.length > 0) pieces.push(run);
+      run = parts[k];
+    }
+  });
+  if (run.length > 0) pieces.push(run);
+  if (pieces.length === 0) return undefined;
+  const lowered = pieces.map((p) => p.toLowerCase());
+  const text = lowered.reduce((a, b) => (b.length > a.length ? b : a));
+  return { text, whole: false, pattern: { pieces: lowered, anchoredStart, anchoredEnd } };
+}
+
 function fixedStrings(node: LuceneNode): string[] | undefined {
   switch (node.kind) {
     case "char":
@@ -265,9 +346,12 @@ function clauseOf(e: Expr): Clause | undefined {
       const field = fieldOf(e.subject);
       if (e.op === "regex") {
         if (!field || !e.patterns.every(isStringLiteral)) return undefined;
-        const values = e.patterns.map((p) => regexValues((p as Literal & { value: string }).value));
-        if (values.some((v) => v === undefined)) return undefined;
-        return clauseFor(field, (values as string[][]).flat().map(wholeValue));
+        const texts = e.patterns.map((p) => (p as Literal & { value: string }).value);
+        const values = texts.map(regexValues);
+        if (values.every((v) => v !== undefined)) return clauseFor(field, (values as string[][]).flat().map(wholeValue));
+        const needles = texts.map(regexPieces);
+        if (needles.some((n) => n === undefined)) return undefined;
+        return clauseFor(field, (needles as Needle[][]).flat());
       }
       if (!field || !e.patterns.every(isStringLiteral)) return undefined;
       return clauseFor(

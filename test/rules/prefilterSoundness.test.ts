@@ -54,6 +54,12 @@ function ipValue(r: SeededRandom): unknown {
   }
 }
 
+/** Regexes with gaps, classes, optional parts and unions inside concatenations (their literal runs are needles). */
+const REGEXES = [
+  "-[a-z]*c[a-z]*", ".*/(tmp|b)/.*", "(https?|s)t.*", "s.+t", "c?url", "[st]art", "st(a|ar)rt", ".*(sh|SH)", "/tmp/s?h",
+  "a/b|start\\..*", "(cu|s)(rl|h)", "t.*t.*", "~(curl)", "(ex|proc)e(c|ss)", "\"curl\"|.*sh", "5|tru[e]", ".*",
+];
+
 function leaf(r: SeededRandom, weak: boolean): string {
   if (r.int(8) === 0) {
     const ranges = Array.from({ length: 1 + r.int(3) }, () => r.pick(RANGES));
@@ -74,9 +80,14 @@ function leaf(r: SeededRandom, weak: boolean): string {
     case 5:
       return `${f} : (${pattern(r)}, ${str(r)})`;
     case 6:
-      return r.int(2) === 0
-        ? `${f} regex~ ".*${r.pick(["sh", "c", "x"])}.*"`
-        : `${f} regex${r.pick(["", "~"])} "(${r.pick(WORDS)}|${r.pick(["s", "c", "ta"])}(rt|h|url))"`;
+      switch (r.int(3)) {
+        case 0:
+          return `${f} regex~ ".*${r.pick(["sh", "c", "x"])}.*"`;
+        case 1:
+          return `${f} regex${r.pick(["", "~"])} "(${r.pick(WORDS)}|${r.pick(["s", "c", "ta"])}(rt|h|url))"`;
+        default:
+          return `${f} regex${r.pick(["", "~"])} ${JSON.stringify(r.pick(REGEXES))}`;
+      }
     case 7:
       return `not ${f} : ${pattern(r)}`;
     case 8:
