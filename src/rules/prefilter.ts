@@ -581,6 +581,8 @@ class FieldScanner implements LinePrefilter {
   private readonly index: (KeyIndex | undefined)[] = [];
   /** Keys to read for a line of a category (lower-cased), and for lines of none/other categories. */
   private readonly keysByCategory = new Map<string, Int32Array>();
+  /** keysByCategory by foldedHash of the category, to look a line's category up in place (no copy per line). */
+  private readonly keysByCategoryHash = new Map<number, { category: string; keys: Int32Array }[]>();
   private readonly keysAlways: Int32Array;
   private readonly categoryKeyId: number;
   private readonly allFilingKeys: Int32Array;
@@ -646,6 +648,12 @@ class FieldScanner implements LinePrefilter {
     });
     this.keysAlways = Int32Array.from(always);
     for (const [category, keys] of byCategory) this.keysByCategory.set(category, Int32Array.from(new Set([...keys, ...always])));
+    for (const [category, keys] of this.keysByCategory) {
+      const h = foldedHash(category, 0, category.length);
+      const bucket = this.keysByCategoryHash.get(h) ?? [];
+      bucket.push({ category, keys });
+      this.keysByCategoryHash.set(h, bucket);
+    }
     this.allFilingKeys = Int32Array.from(filed);
     const filingClauses = [...new Set(this.conditionClauses.map((ids) => ids[0]))];
     for (const c of filingClauses) {
@@ -758,9 +766,9 @@ class FieldScanner implements LinePrefilter {
     if (this.categoryKeyId !== -1) {
       const categories = this.valuesOf(this.categoryKeyId, start, end);
       if (categories.unknown) keys = this.allFilingKeys;
-      else if (categories.count === 1) keys = this.keysByCategory.get(this.lowered(categories, 0)) ?? this.keysAlways;
+      else if (categories.count === 1) keys = this.categoryKeys(categories, 0) ?? this.keysAlways;
       else {
-        for (let v = 0; v < categories.count; v++) this.fileKeys(this.keysByCategory.get(this.lowered(categories, v)), start, end, line);
+        for (let v = 0; v < categories.count; v++) this.fileKeys(this.categoryKeys(categories, v), start, end, line);
       }
     }
     this.fileKeys(keys, start, end, line);
@@ -774,6 +782,16 @@ class FieldScanner implements LinePrefilter {
       if (all) return true;
     }
     return false;
+  }
+
+  /** The keys to read for category value v of the line (ASCII letters folded), looked up in place. */
+  private categoryKeys(values: Values, v: number): Int32Array | undefined {
+    const from = values.starts[v];
+    const to = values.ends[v];
+    const bucket = this.keysByCategoryHash.get(foldedHash(this.text, from, to));
+    if (bucket === undefined) return undefined;
+    for (let i = 0; i < bucket.length; i++) if (equalsFolded(this.text, from, to, bucket[i].category)) return bucket[i].keys;
+    return undefined;
   }
 
   /** Whether every key clause c tests has had its values read in this line. */
