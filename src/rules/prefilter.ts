@@ -558,6 +558,58 @@ interface ScanAtom {
   text: string;
   pattern?: PatternPieces;
   outside?: CidrBlock[];
+  /** The same blocks as ranges of plain IPv4 addresses (as numbers), for the common address without a copy. */
+  outside4?: Ipv4Range[];
+}
+
+interface Ipv4Range {
+  base: number;
+  mask: number;
+}
+
+/**
+ * Which IPv4 addresses each block holds, as the engine's cidrContains decides: an IPv6 block holds one (as
+ * ::ffff:a.b.c.d) only when its first 96 bits, as far as its prefix goes, are those of a mapped address.
+ */
+function ipv4Ranges(blocks: readonly CidrBlock[]): Ipv4Range[] {
+  const out: Ipv4Range[] = [];
+  for (const b of blocks) {
+    const v4 = b.bytes.length === 4 ? b.bytes : b.bytes.subarray(12, 16);
+    if (b.bytes.length === 16 && !cidrContains(b, { bytes: Uint8Array.from(v4) })) continue;
+    const prefix = b.bytes.length === 4 ? b.prefix : Math.max(0, b.prefix - 96);
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    out.push({ base: (((v4[0] << 24) | (v4[1] << 16) | (v4[2] << 8) | v4[3]) & mask) >>> 0, mask });
+  }
+  return out;
+}
+
+/**
+ * text[from, to) as a plain dotted IPv4 address (four groups of 1-3 digits up to 255, nothing else: what the
+ * engine's parseIp reads the same way), as a number; -1 for anything else.
+ */
+function plainIpv4(text: string, from: number, to: number): number {
+  let out = 0;
+  let groups = 0;
+  let i = from;
+  while (groups < 4) {
+    let n = 0;
+    let digits = 0;
+    while (i < to && digits < 4) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+      digits++;
+      i++;
+    }
+    if (digits === 0 || digits > 3 || n > 255) return -1;
+    out = out * 256 + n;
+    groups++;
+    if (groups < 4) {
+      if (i >= to || text.charCodeAt(i) !== 46) return -1;
+      i++;
+    }
+  }
+  return i === to ? out : -1;
 }
 
 class FieldScanner implements LinePrefilter {
@@ -622,7 +674,14 @@ class FieldScanner implements LinePrefilter {
         id = clauseIds.size;
         clauseIds.set(text, id);
         this.clauseAtoms.push(
-          c.atoms.map((a) => ({ key: this.keyId(a.key), whole: a.needle.whole, text: a.needle.text, pattern: a.needle.pattern, outside: a.needle.outside })),
+          c.atoms.map((a) => ({
+            key: this.keyId(a.key),
+            whole: a.needle.whole,
+            text: a.needle.text,
+            pattern: a.needle.pattern,
+            outside: a.needle.outside,
+            outside4: a.needle.outside && ipv4Ranges(a.needle.outside),
+          })),
         );
         this.filedUnder.push([]);
       }
@@ -870,7 +929,7 @@ class FieldScanner implements LinePrefilter {
       const values = this.valuesOf(atom.key, start, end);
       if (values.unknown) holds = true;
       else if (atom.outside !== undefined) {
-        holds = values.notString || this.someOutside(values, atom.outside);
+        holds = values.notString || this.someOutside(values, atom.outside, atom.outside4!);
         if (holds) break;
         continue;
       }
@@ -890,8 +949,15 @@ class FieldScanner implements LinePrefilter {
    * Whether some value (each one string: see notString) is not an address inside these blocks, as the engine's
    * cidrMatch reads it (parseIp, cidrContains), so that skipping a line never disagrees with the engine.
    */
-  private someOutside(values: Values, blocks: CidrBlock[]): boolean {
+  private someOutside(values: Values, blocks: CidrBlock[], ranges: Ipv4Range[]): boolean {
     for (let v = 0; v < values.count; v++) {
+      const v4 = plainIpv4(this.text, values.starts[v], values.ends[v]);
+      if (v4 !== -1) {
+        let inside = false;
+        for (let r = 0; r < ranges.length && !inside; r++) inside = ((v4 & ranges[r].mask) >>> 0) === ranges[r].base;
+        if (!inside) return true;
+        continue;
+      }
       const ip = parseIp(this.text.slice(values.starts[v], values.ends[v]));
       if (ip === null) return true;
       let inside = false;

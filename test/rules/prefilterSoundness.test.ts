@@ -36,11 +36,12 @@ function pattern(r: SeededRandom): string {
 const WEAK_FIELDS = ["event.type", "event.action", "event.outcome"];
 
 /** Ranges of `not cidrMatch` (IPv4, IPv6, single addresses) and addresses in and out of them, some non-canonical. */
-const RANGES = ['"10.0.0.0/8"', '"192.168.0.0/16"', '"::1"', '"fe80::/10"', '"127.0.0.1"', '"0.0.0.0/0"', '"2001:db8::/32"'];
+const RANGES = ['"10.0.0.0/8"', '"192.168.0.0/16"', '"::1"', '"fe80::/10"', '"127.0.0.1"', '"0.0.0.0/0"', '"2001:db8::/32"', '"::ffff:10.0.0.0/104"', '"::/0"', '"::ffff:0:0/96"', '"10.1.2.3/32"', '"8.0.0.0/7"'];
 const IP_FIELDS = ["destination.ip", "source.ip"];
 const ADDRESSES = [
   "10.1.2.3", "192.168.1.1", "8.8.8.8", "::1", "fe80::1", "FE80::A", "fe80::1%en0", "2001:db8::1", "::ffff:10.0.0.1",
-  "010.0.0.1", " 10.0.0.1", "10.0.0.1 ", "10.0.0", "127.0.0.1", "curl", "", "1.2.3.4.5",
+  "010.0.0.1", " 10.0.0.1", "10.0.0.1 ", "10.0.0", "127.0.0.1", "curl", "", "1.2.3.4.5", "9.255.255.255", "256.1.1.1",
+  "1.2.3.0004", "10..0.1", "10.0.0.1.", "0.0.0.0", "255.255.255.255",
 ];
 
 function ipValue(r: SeededRandom): unknown {
