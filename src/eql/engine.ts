@@ -154,6 +154,13 @@ export interface QuerySetMatcher {
   finish(): QuerySetHit[];
   /** Per query, in order. */
   stats(): MatcherStats[];
+  /** Whether the sequence query holds pending sequences (false for an event query). */
+  sequenceHoldsState(query: number): boolean;
+  /**
+   * Told when a sequence query starts or stops holding pending sequences, after the push (or finish) that did it.
+   * Only queries an event was pushed to are checked: one that is not pushed keeps its state (expiry waits too).
+   */
+  onSequenceState(listener: ((query: number, holds: boolean) => void) | undefined): void;
 }
 
 /** What one query's conditions cost on one event (QuerySet.profile). */
@@ -257,6 +264,8 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
       // Sequences holding pending state: they see every event (expiry, missing-event stages), matched or not.
       const pending: number[] = [];
       const isPending = new Uint8Array(Math.max(1, queries.length));
+      const holding = new Uint8Array(Math.max(1, queries.length));
+      let stateListener: ((query: number, holds: boolean) => void) | undefined;
       return {
         push(ev) {
           event++;
@@ -292,6 +301,10 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
             }
             const hits = part.matcher.push(ev);
             for (let j = 0; j < hits.length; j++) (out ??= []).push({ query, hit: hits[j] });
+            if (stateListener !== undefined && part.sequence !== null && holding[query] !== Number(part.sequence.holdsSequences())) {
+              holding[query] ^= 1;
+              stateListener(query, holding[query] === 1);
+            }
             if (part.sequence !== null && isPending[query] === 0 && !part.sequence.canSkipUnmatched()) {
               isPending[query] = 1;
               pending.push(query);
@@ -312,10 +325,19 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
           const out: QuerySetHit[] = [];
           parts.forEach((p, query) => {
             if (p !== null) for (const hit of p.matcher.finish()) out.push({ query, hit });
+            if (holding[query] === 1) {
+              holding[query] = 0;
+              stateListener?.(query, false);
+            }
           });
           return out;
         },
         stats: () => parts.map((p) => (p === null ? NO_STATS : p.matcher.stats())),
+        sequenceHoldsState: (query) => parts[query]?.sequence?.holdsSequences() ?? false,
+        onSequenceState(listener) {
+          stateListener = listener;
+          parts.forEach((p, query) => (holding[query] = p?.sequence?.holdsSequences() ? 1 : 0));
+        },
       };
     },
   };

@@ -521,7 +521,7 @@ class LazyDfa {
 // ---- a literal every match contains: a near miss without it is refused by indexOf, at native speed ----
 
 /** The one string `node` matches, if it matches exactly one (and it is short), else null. */
-function exactText(node: LuceneNode): string | null {
+export function exactText(node: LuceneNode): string | null {
   switch (node.kind) {
     case "char":
       return node.ch;

@@ -277,6 +277,11 @@ export class SequenceMatcher {
     return this.waitingCount === 0;
   }
 
+  /** Whether any sequence is pending (started, or complete and waiting): else a later stage's event changes nothing. */
+  holdsSequences(): boolean {
+    return this.pending > 0;
+  }
+
   stats(): MatcherStats {
     return {
       pendingSequences: this.pending,

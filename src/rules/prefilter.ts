@@ -29,7 +29,9 @@ import type { EventQuery, Expr, Literal } from "../eql/index.js";
 import { DEFAULT_CATEGORY_FIELD } from "../eql/engine.js";
 import { TextAutomaton } from "../eql/textAutomaton.js";
 import { parseLuceneRegex, type LuceneNode } from "../eql/luceneRegex.js";
+import { exactText } from "../eql/luceneAutomaton.js";
 import { LOW_CARDINALITY } from "../eql/ruleIndex.js";
+import { cidrContains, parseCidr, parseIp, type CidrBlock } from "../eql/cidr.js";
 import type { LoadedRule } from "./ruleFile.js";
 
 /** Weak fields (event.action, event.type, …, host.os.*) and how much each narrows: the candidate index's table. */
@@ -51,6 +53,11 @@ interface Needle {
   text: string;
   whole: boolean;
   pattern?: PatternPieces;
+  /**
+   * `not cidrMatch(field, ranges)`: passes unless the value is a plain JSON string the engine reads as an address
+   * inside one of the ranges (`text` spells the ranges, for identity). Such a needle never files a condition.
+   */
+  outside?: CidrBlock[];
 }
 
 interface PatternPieces {
@@ -164,6 +171,86 @@ function regexValues(pattern: string): string[] | undefined {
   return fixedStrings(node);
 }
 
+/**
+ * Otherwise, the literal runs every match holds, per alternative of the regex's top-level unions (at most
+ * MAX_REGEX_VALUES, unions inside a concatenation multiplied out while they fit): `-[a-z]*c[a-z]*` needs a value
+ * starting with `-` and holding `c`; `.*(/Keychains/|/Cookies/).*` one holding `/keychains/` or `/cookies/`. Any
+ * part that is not one fixed text is a gap that matches anything, so the needles only ever let more through.
+ * Undefined when an alternative holds no literal (it could match anything).
+ */
+function regexPieces(pattern: string): Needle[] | undefined {
+  let node: LuceneNode;
+  try {
+    node = parseLuceneRegex(pattern);
+  } catch {
+    return undefined;
+  }
+  const needles: Needle[] = [];
+  for (const tokens of regexAlternatives(node)) {
+    const needle = tokensNeedle(tokens);
+    if (needle === undefined) return undefined;
+    needles.push(needle);
+  }
+  return needles;
+}
+
+/** A regex token sequence: fixed texts and gaps (null: any text). */
+type RegexTokens = (string | null)[];
+
+function regexAlternatives(node: LuceneNode): RegexTokens[] {
+  const text = exactText(node);
+  if (text !== null) return [[text]];
+  switch (node.kind) {
+    case "union": {
+      const out: RegexTokens[] = [];
+      for (const option of node.options) out.push(...regexAlternatives(option));
+      return out.length > MAX_REGEX_VALUES ? [[null]] : out;
+    }
+    case "concat": {
+      let out: RegexTokens[] = [[]];
+      for (const part of node.parts) {
+        let options = regexAlternatives(part);
+        if (out.length * options.length > MAX_REGEX_VALUES) options = [[null]];
+        out = out.flatMap((head) => options.map((tail) => [...head, ...tail]));
+      }
+      return out;
+    }
+    default:
+      return [[null]];
+  }
+}
+
+/** The needle of one alternative: its safe literal runs, lower-cased, anchored where the regex starts or ends with one. */
+function tokensNeedle(tokens: RegexTokens): Needle | undefined {
+  const pieces: string[] = [];
+  let run = "";
+  let anchoredStart = true;
+  let anchoredEnd = true;
+  tokens.forEach((token, i) => {
+    if (token === null) {
+      if (i === 0) anchoredStart = false;
+      if (i === tokens.length - 1) anchoredEnd = false;
+      if (run.length > 0) pieces.push(run);
+      run = "";
+      return;
+    }
+    // Characters a line writes escaped (or non-ASCII) are gaps too: the line's text of them is not theirs.
+    const parts = token.split(UNSAFE_SPLIT);
+    if (i === 0 && parts[0].length === 0 && token.length > 0) anchoredStart = false;
+    if (i === tokens.length - 1 && parts[parts.length - 1].length === 0 && token.length > 0) anchoredEnd = false;
+    run += parts[0];
+    for (let k = 1; k < parts.length; k++) {
+      if (run.length > 0) pieces.push(run);
+      run = parts[k];
+    }
+  });
+  if (run.length > 0) pieces.push(run);
+  if (pieces.length === 0) return undefined;
+  const lowered = pieces.map((p) => p.toLowerCase());
+  const text = lowered.reduce((a, b) => (b.length > a.length ? b : a));
+  return { text, whole: false, pattern: { pieces: lowered, anchoredStart, anchoredEnd } };
+}
+
 function fixedStrings(node: LuceneNode): string[] | undefined {
   switch (node.kind) {
     case "char":
@@ -216,7 +303,9 @@ function clauseOf(e: Expr): Clause | undefined {
   switch (e.kind) {
     case "and": {
       let out: Clause | undefined;
-      for (const c of e.operands.map(clauseOf)) if (c && (!out || score(c) > score(out))) out = c;
+      // One a key's index can look up first (a cidr clause can only be tested).
+      const better = (c: Clause, than: Clause): boolean => (Number(canFile(c)) - Number(canFile(than)) || score(c) - score(than)) > 0;
+      for (const c of e.operands.map(clauseOf)) if (c && (!out || better(c, out))) out = c;
       return out;
     }
     case "or": {
@@ -229,6 +318,8 @@ function clauseOf(e: Expr): Clause | undefined {
         rank: Math.min(...clauses.map((c) => c.rank)),
       };
     }
+    case "not":
+      return notCidrClause(e.operand);
     case "comparison": {
       if (e.op !== "==") return undefined;
       const bool = [e.left, e.right].find((x) => x.kind === "literal" && typeof x.value === "boolean");
@@ -255,9 +346,12 @@ function clauseOf(e: Expr): Clause | undefined {
       const field = fieldOf(e.subject);
       if (e.op === "regex") {
         if (!field || !e.patterns.every(isStringLiteral)) return undefined;
-        const values = e.patterns.map((p) => regexValues((p as Literal & { value: string }).value));
-        if (values.some((v) => v === undefined)) return undefined;
-        return clauseFor(field, (values as string[][]).flat().map(wholeValue));
+        const texts = e.patterns.map((p) => (p as Literal & { value: string }).value);
+        const values = texts.map(regexValues);
+        if (values.every((v) => v !== undefined)) return clauseFor(field, (values as string[][]).flat().map(wholeValue));
+        const needles = texts.map(regexPieces);
+        if (needles.some((n) => n === undefined)) return undefined;
+        return clauseFor(field, (needles as Needle[][]).flat());
       }
       if (!field || !e.patterns.every(isStringLiteral)) return undefined;
       return clauseFor(
@@ -268,6 +362,30 @@ function clauseOf(e: Expr): Clause | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * `not cidrMatch(field, "range", …)` with literal ranges: the condition needs the field to hold a value outside
+ * them. EQL's three values make this exact: a missing field (or one not a string) makes cidrMatch null and `not
+ * null` no match; a string that is not an address gives false, so `not` matches; an array matches as soon as one
+ * element does. On a line, the clause passes for any value of a key with the field's last key except a plain
+ * string inside the ranges (arrays, objects, literals and unreadable values pass: see FieldScanner.holds).
+ */
+function notCidrClause(e: Expr): Clause | undefined {
+  if (e.kind !== "call" || e.name !== "cidrMatch" || e.args.length < 2) return undefined;
+  const field = fieldOf(e.args[0]);
+  const ranges = e.args.slice(1);
+  if (!field || !ranges.every(isStringLiteral)) return undefined;
+  const texts = ranges.map((r) => (r as Literal & { value: string }).value);
+  // A range the engine cannot parse matches nothing there either.
+  const blocks = texts.map(parseCidr).filter((b): b is CidrBlock => b !== null);
+  const needle: Needle = { text: `cidr(${texts.join(",")})`, whole: false, outside: blocks };
+  return { atoms: [{ key: field.key, needle }], strong: false, rank: 0 };
+}
+
+/** Whether a clause can file conditions (be looked up in a key's index): not one with a cidr needle. */
+function canFile(c: Clause): boolean {
+  return c.atoms.every((a) => a.needle.outside === undefined);
 }
 
 /** Clauses of one condition at most (the most selective ones). */
@@ -292,12 +410,14 @@ function requirementOf(q: EventQuery, categoryKey: string | undefined): { clause
       clauses.push({ atoms: [{ key: categoryKey, needle }], strong: false, rank: CATEGORY_RANK });
     }
   }
-  if (clauses.length === 0) return undefined;
-  clauses.sort((a, b) => score(b) - score(a));
+  // A condition is filed under a clause that an index can look up: none, and the pre-filter is off.
+  if (!clauses.some(canFile)) return undefined;
+  clauses.sort((a, b) => Number(canFile(b)) - Number(canFile(a)) || score(b) - score(a));
   return { clauses: clauses.slice(0, MAX_CLAUSES), category };
 }
 
 function atomText(a: Atom): string {
+  if (a.needle.outside !== undefined) return `${a.key}!${a.needle.text}`;
   const p = a.needle.pattern;
   if (p === undefined) return `${a.key}${a.needle.whole ? "==" : "~"}${JSON.stringify(a.needle.text)}`;
   return `${a.key}~${p.anchoredStart ? "^" : ""}${p.pieces.map((x) => JSON.stringify(x)).join("*")}${p.anchoredEnd ? "$" : ""}`;
@@ -319,6 +439,12 @@ export interface LinePrefilter {
   beginBlock(text: string): void;
   /** Whether the line text[start, end) of the current block must be parsed (non-ASCII lines: see mayMatch). */
   mayMatchAt(start: number, end: number): boolean;
+  /**
+   * Sequence rule `rule` (index in the rules given) holds pending sequences (`true`) or none (`false`, as at the
+   * start). Its positive stages after the first only count while it holds some: without a started sequence, an
+   * event matching only those changes nothing (RuleSet.watchSequenceState tells).
+   */
+  setSequenceHoldsState(rule: number, holds: boolean): void;
   /** The distinct conditions, each as its clauses (`key==value`, `key~fragment`, alternatives joined by `|`). */
   readonly conditions: readonly (readonly string[])[];
 }
@@ -332,22 +458,43 @@ export interface PrefilterOptions {
 export function buildPrefilter(rules: readonly LoadedRule[], options: PrefilterOptions = {}): LinePrefilter | undefined {
   if (rules.length === 0) return undefined;
   const categoryKey = lastKey((options.categoryField ?? DEFAULT_CATEGORY_FIELD).split("."));
-  const conditions = new Map<string, { clauses: Clause[]; category?: string }>();
-  for (const rule of rules) {
-    const body = rule.query.ast.body;
+  const conditions = new Map<string, Condition>();
+  for (let r = 0; r < rules.length; r++) {
+    const body = rules[r].query.ast.body;
     // A sequence only looks at events matching one of its stages (missing-event and `until` stages included), so
     // it needs the union of its stages' conditions; skipping other events at worst delays a trailing
-    // missing-event stage's hit to a later event or to the end of the input.
-    const queries = body.kind === "event" ? [body] : [...body.stages, ...(body.until ? [body.until] : [])].map((s) => s.query);
-    for (const q of queries) {
+    // missing-event stage's hit to a later event or to the end of the input. A positive stage after the first
+    // can only advance a started sequence: it counts only while the rule holds one (gatedBy).
+    const queries: { q: EventQuery; gated: boolean }[] = [];
+    if (body.kind === "event") queries.push({ q: body, gated: false });
+    else {
+      const first = body.stages.findIndex((s) => !s.missing);
+      body.stages.forEach((s, i) => queries.push({ q: s.query, gated: !s.missing && i > first }));
+      if (body.until) queries.push({ q: body.until.query, gated: false });
+    }
+    for (const { q, gated } of queries) {
       const req = requirementOf(q, categoryKey);
       if (!req) return undefined;
-      conditions.set(JSON.stringify(req.clauses.map(clauseText)), req);
+      const id = JSON.stringify(req.clauses.map(clauseText));
+      const condition = conditions.get(id) ?? { ...req, always: false, gatedBy: [] };
+      conditions.set(id, condition);
+      if (!gated) condition.always = true;
+      else if (!condition.gatedBy.includes(r)) condition.gatedBy.push(r);
     }
   }
   const list = [...conditions.values()];
   fileUnderSharedKeys(list);
-  return new FieldScanner(list, categoryKey);
+  return new FieldScanner(list, categoryKey, rules.length);
+}
+
+/** A condition some rule's event query or sequence stage needs, and when it counts. */
+interface Condition {
+  clauses: Clause[];
+  category?: string;
+  /** Always (an event query, a sequence's first positive stage, a missing-event or until stage) … */
+  always: boolean;
+  /** … or while one of these sequence rules holds a pending sequence. */
+  gatedBy: number[];
 }
 
 /**
@@ -355,7 +502,7 @@ export function buildPrefilter(rules: readonly LoadedRule[], options: PrefilterO
  * category have one on (`process.name`): each key filed under is one more search through every line of the
  * category, so conditions share as few keys as their clauses allow. Without a decisive clause, the best one.
  */
-function fileUnderSharedKeys(conditions: { clauses: Clause[]; category?: string }[]): void {
+function fileUnderSharedKeys(conditions: Condition[]): void {
   const keysOf = (c: Clause): string[] => [...new Set(c.atoms.map((a) => a.key))];
   const popularity = new Map<string, number>();
   for (const { clauses, category } of conditions) {
@@ -366,7 +513,7 @@ function fileUnderSharedKeys(conditions: { clauses: Clause[]; category?: string 
     const rank = (c: Clause): number => Math.min(...keysOf(c).map((k) => popularity.get(`${condition.category}\0${k}`) ?? 0));
     let best = 0;
     condition.clauses.forEach((c, i) => {
-      if (c.strong && (!condition.clauses[best].strong || rank(c) > rank(condition.clauses[best]))) best = i;
+      if (c.strong && canFile(c) && (!condition.clauses[best].strong || rank(c) > rank(condition.clauses[best]))) best = i;
     });
     const [filed] = condition.clauses.splice(best, 1);
     condition.clauses.unshift(filed);
@@ -380,6 +527,8 @@ function fileUnderSharedKeys(conditions: { clauses: Clause[]; category?: string 
 interface Values {
   line: number;
   unknown: boolean;
+  /** Some occurrence of the key holds something other than one string (an array, object or literal). */
+  notString: boolean;
   count: number;
   starts: number[];
   ends: number[];
@@ -408,6 +557,59 @@ interface ScanAtom {
   whole: boolean;
   text: string;
   pattern?: PatternPieces;
+  outside?: CidrBlock[];
+  /** The same blocks as ranges of plain IPv4 addresses (as numbers), for the common address without a copy. */
+  outside4?: Ipv4Range[];
+}
+
+interface Ipv4Range {
+  base: number;
+  mask: number;
+}
+
+/**
+ * Which IPv4 addresses each block holds, as the engine's cidrContains decides: an IPv6 block holds one (as
+ * ::ffff:a.b.c.d) only when its first 96 bits, as far as its prefix goes, are those of a mapped address.
+ */
+function ipv4Ranges(blocks: readonly CidrBlock[]): Ipv4Range[] {
+  const out: Ipv4Range[] = [];
+  for (const b of blocks) {
+    const v4 = b.bytes.length === 4 ? b.bytes : b.bytes.subarray(12, 16);
+    if (b.bytes.length === 16 && !cidrContains(b, { bytes: Uint8Array.from(v4) })) continue;
+    const prefix = b.bytes.length === 4 ? b.prefix : Math.max(0, b.prefix - 96);
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    out.push({ base: (((v4[0] << 24) | (v4[1] << 16) | (v4[2] << 8) | v4[3]) & mask) >>> 0, mask });
+  }
+  return out;
+}
+
+/**
+ * text[from, to) as a plain dotted IPv4 address (four groups of 1-3 digits up to 255, nothing else: what the
+ * engine's parseIp reads the same way), as a number; -1 for anything else.
+ */
+function plainIpv4(text: string, from: number, to: number): number {
+  let out = 0;
+  let groups = 0;
+  let i = from;
+  while (groups < 4) {
+    let n = 0;
+    let digits = 0;
+    while (i < to && digits < 4) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+      digits++;
+      i++;
+    }
+    if (digits === 0 || digits > 3 || n > 255) return -1;
+    out = out * 256 + n;
+    groups++;
+    if (groups < 4) {
+      if (i >= to || text.charCodeAt(i) !== 46) return -1;
+      i++;
+    }
+  }
+  return i === to ? out : -1;
 }
 
 class FieldScanner implements LinePrefilter {
@@ -431,6 +633,8 @@ class FieldScanner implements LinePrefilter {
   private readonly index: (KeyIndex | undefined)[] = [];
   /** Keys to read for a line of a category (lower-cased), and for lines of none/other categories. */
   private readonly keysByCategory = new Map<string, Int32Array>();
+  /** keysByCategory by foldedHash of the category, to look a line's category up in place (no copy per line). */
+  private readonly keysByCategoryHash = new Map<number, { category: string; keys: Int32Array }[]>();
   private readonly keysAlways: Int32Array;
   private readonly categoryKeyId: number;
   private readonly allFilingKeys: Int32Array;
@@ -448,8 +652,19 @@ class FieldScanner implements LinePrefilter {
   private queued = 0;
   private readonly keyLine: Float64Array;
   private nextBackslash = -2;
+  /** Per condition: how many reasons it counts now (1 if always, plus its gating rules holding sequences). */
+  private readonly live: Int32Array;
+  /** Per rule: the gated conditions it opens, and whether it holds sequences now. */
+  private readonly opens: number[][];
+  private readonly ruleHolds: Uint8Array;
 
-  constructor(conditions: { clauses: Clause[]; category?: string }[], categoryKey: string | undefined) {
+  constructor(conditions: Condition[], categoryKey: string | undefined, ruleCount: number) {
+    this.live = Int32Array.from(conditions.map((c) => (c.always ? 1 : 0)));
+    this.opens = Array.from({ length: ruleCount }, () => []);
+    conditions.forEach((c, j) => {
+      for (const r of c.gatedBy) this.opens[r].push(j);
+    });
+    this.ruleHolds = new Uint8Array(ruleCount);
     this.conditions = conditions.map((c) => c.clauses.map(clauseText));
     const clauseIds = new Map<string, number>();
     const clauseId = (c: Clause): number => {
@@ -458,7 +673,16 @@ class FieldScanner implements LinePrefilter {
       if (id === undefined) {
         id = clauseIds.size;
         clauseIds.set(text, id);
-        this.clauseAtoms.push(c.atoms.map((a) => ({ key: this.keyId(a.key), whole: a.needle.whole, text: a.needle.text, pattern: a.needle.pattern })));
+        this.clauseAtoms.push(
+          c.atoms.map((a) => ({
+            key: this.keyId(a.key),
+            whole: a.needle.whole,
+            text: a.needle.text,
+            pattern: a.needle.pattern,
+            outside: a.needle.outside,
+            outside4: a.needle.outside && ipv4Ranges(a.needle.outside),
+          })),
+        );
         this.filedUnder.push([]);
       }
       return id;
@@ -483,6 +707,12 @@ class FieldScanner implements LinePrefilter {
     });
     this.keysAlways = Int32Array.from(always);
     for (const [category, keys] of byCategory) this.keysByCategory.set(category, Int32Array.from(new Set([...keys, ...always])));
+    for (const [category, keys] of this.keysByCategory) {
+      const h = foldedHash(category, 0, category.length);
+      const bucket = this.keysByCategoryHash.get(h) ?? [];
+      bucket.push({ category, keys });
+      this.keysByCategoryHash.set(h, bucket);
+    }
     this.allFilingKeys = Int32Array.from(filed);
     const filingClauses = [...new Set(this.conditionClauses.map((ids) => ids[0]))];
     for (const c of filingClauses) {
@@ -526,8 +756,14 @@ class FieldScanner implements LinePrefilter {
     this.queue = new Int32Array(conditions.length);
     this.keyLine = new Float64Array(this.keys.length);
     for (let k = 0; k < this.keys.length; k++) {
-      this.values.push({ line: 0, unknown: false, count: 0, starts: [], ends: [], lowered: [], loweredLine: [] });
+      this.values.push({ line: 0, unknown: false, notString: false, count: 0, starts: [], ends: [], lowered: [], loweredLine: [] });
     }
+  }
+
+  setSequenceHoldsState(rule: number, holds: boolean): void {
+    if (rule < 0 || rule >= this.ruleHolds.length || this.ruleHolds[rule] === Number(holds)) return;
+    this.ruleHolds[rule] = holds ? 1 : 0;
+    for (const j of this.opens[rule]) this.live[j] += holds ? 1 : -1;
   }
 
   private keyId(key: string): number {
@@ -589,9 +825,9 @@ class FieldScanner implements LinePrefilter {
     if (this.categoryKeyId !== -1) {
       const categories = this.valuesOf(this.categoryKeyId, start, end);
       if (categories.unknown) keys = this.allFilingKeys;
-      else if (categories.count === 1) keys = this.keysByCategory.get(this.lowered(categories, 0)) ?? this.keysAlways;
+      else if (categories.count === 1) keys = this.categoryKeys(categories, 0) ?? this.keysAlways;
       else {
-        for (let v = 0; v < categories.count; v++) this.fileKeys(this.keysByCategory.get(this.lowered(categories, v)), start, end, line);
+        for (let v = 0; v < categories.count; v++) this.fileKeys(this.categoryKeys(categories, v), start, end, line);
       }
     }
     this.fileKeys(keys, start, end, line);
@@ -605,6 +841,16 @@ class FieldScanner implements LinePrefilter {
       if (all) return true;
     }
     return false;
+  }
+
+  /** The keys to read for category value v of the line (ASCII letters folded), looked up in place. */
+  private categoryKeys(values: Values, v: number): Int32Array | undefined {
+    const from = values.starts[v];
+    const to = values.ends[v];
+    const bucket = this.keysByCategoryHash.get(foldedHash(this.text, from, to));
+    if (bucket === undefined) return undefined;
+    for (let i = 0; i < bucket.length; i++) if (equalsFolded(this.text, from, to, bucket[i].category)) return bucket[i].keys;
+    return undefined;
   }
 
   /** Whether every key clause c tests has had its values read in this line. */
@@ -668,7 +914,7 @@ class FieldScanner implements LinePrefilter {
     const filed = this.filedUnder[c];
     for (let i = 0; i < filed.length; i++) {
       const j = filed[i];
-      if (this.conditionLine[j] !== line) {
+      if (this.conditionLine[j] !== line && this.live[j] > 0) {
         this.conditionLine[j] = line;
         this.queue[this.queued++] = j;
       }
@@ -682,6 +928,11 @@ class FieldScanner implements LinePrefilter {
     for (const atom of this.clauseAtoms[c]) {
       const values = this.valuesOf(atom.key, start, end);
       if (values.unknown) holds = true;
+      else if (atom.outside !== undefined) {
+        holds = values.notString || this.someOutside(values, atom.outside, atom.outside4!);
+        if (holds) break;
+        continue;
+      }
       for (let v = 0; v < values.count && !holds; v++) {
         holds = atom.whole
           ? equalsFolded(this.text, values.starts[v], values.ends[v], atom.text)
@@ -692,6 +943,28 @@ class FieldScanner implements LinePrefilter {
     this.clauseLine[c] = line;
     this.clauseHolds[c] = holds ? 1 : 0;
     return holds;
+  }
+
+  /**
+   * Whether some value (each one string: see notString) is not an address inside these blocks, as the engine's
+   * cidrMatch reads it (parseIp, cidrContains), so that skipping a line never disagrees with the engine.
+   */
+  private someOutside(values: Values, blocks: CidrBlock[], ranges: Ipv4Range[]): boolean {
+    for (let v = 0; v < values.count; v++) {
+      const v4 = plainIpv4(this.text, values.starts[v], values.ends[v]);
+      if (v4 !== -1) {
+        let inside = false;
+        for (let r = 0; r < ranges.length && !inside; r++) inside = ((v4 & ranges[r].mask) >>> 0) === ranges[r].base;
+        if (!inside) return true;
+        continue;
+      }
+      const ip = parseIp(this.text.slice(values.starts[v], values.ends[v]));
+      if (ip === null) return true;
+      let inside = false;
+      for (let b = 0; b < blocks.length && !inside; b++) inside = cidrContains(blocks[b], ip);
+      if (!inside) return true;
+    }
+    return false;
   }
 
   /** Value v of a key in the current line, lower-cased (copied once per line). */
@@ -709,6 +982,7 @@ class FieldScanner implements LinePrefilter {
     if (values.line === this.line) return values;
     values.line = this.line;
     values.unknown = false;
+    values.notString = false;
     values.count = 0;
     const text = this.text;
     const needle = this.searchTexts[key];
@@ -721,6 +995,7 @@ class FieldScanner implements LinePrefilter {
         let i = skipSpace(text, p + needle.length, end);
         if (i < end && text.charCodeAt(i) === 58) {
           i = skipSpace(text, i + 1, end);
+          if (text.charCodeAt(i) !== 34) values.notString = true;
           if (!readValue(text, i, end, values)) values.unknown = true;
         }
       }

@@ -92,6 +92,11 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
   const rules = options.rules;
   const sink = options.sink;
   const filter = options.prefilter === false ? undefined : buildPrefilter(rules.rules, { categoryField: rules.compileOptions.categoryField });
+  if (filter !== undefined) {
+    // Later sequence stages count only while their rule holds a started sequence.
+    for (let r = 0; r < rules.rules.length; r++) if (rules.sequenceHoldsState(r)) filter.setSequenceHoldsState(r, true);
+    rules.watchSequenceState((rule, holds) => filter.setSequenceHoldsState(rule, holds));
+  }
   let events = 0;
   let alerts = 0;
   let badLines = 0;
@@ -219,6 +224,7 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
     sink.write(alertFor(detection, options));
     alerts++;
   }
+  rules.watchSequenceState(undefined);
 
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { events, alerts, badLines, seconds, eventsPerSecond: seconds > 0 ? events / seconds : 0 };

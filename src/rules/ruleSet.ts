@@ -56,6 +56,8 @@ export class RuleSet {
   private readonly querySet: QuerySet;
   /** Per compiled query (one per distinct query text): the rules (by index) that have it. */
   private readonly rulesOfQuery: number[][];
+  /** Per rule: its compiled query. */
+  private readonly queryOfRule: number[] = [];
   private readonly matcher: QuerySetMatcher;
   private readonly matchCounts: number[];
   private events = 0;
@@ -79,6 +81,7 @@ export class RuleSet {
         this.rulesOfQuery.push([]);
       }
       this.rulesOfQuery[q].push(i);
+      this.queryOfRule.push(q);
     });
     // The rules compiled one by one already, with the same options, so this cannot fail on a query.
     this.querySet = compileQuerySet([...queryOf.keys()], options.compile ?? {});
@@ -106,6 +109,25 @@ export class RuleSet {
    */
   profile(event: EqlEvent, now: () => number): RuleCost[] {
     return this.querySet.profile(event, now).flatMap(({ query, ms }) => this.rulesOfQuery[query].map((r) => ({ rule: this.rules[r], ms })));
+  }
+
+  /** Whether rule i (by index in `rules`) is a sequence holding pending sequences. */
+  sequenceHoldsState(rule: number): boolean {
+    return this.matcher.sequenceHoldsState(this.queryOfRule[rule]);
+  }
+
+  /**
+   * Told, per rule, when a sequence rule starts or stops holding pending sequences (see QuerySetMatcher's
+   * onSequenceState); undefined stops telling.
+   */
+  watchSequenceState(listener: ((rule: number, holds: boolean) => void) | undefined): void {
+    this.matcher.onSequenceState(
+      listener === undefined
+        ? undefined
+        : (query, holds) => {
+            for (const r of this.rulesOfQuery[query]) listener(r, holds);
+          },
+    );
   }
 
   /** End of the stream: what only the end decides (`tail`, trailing missing-event stages). */

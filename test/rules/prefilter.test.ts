@@ -52,9 +52,11 @@ describe("buildPrefilter", () => {
     expect(f.mayMatch(exec({ name: "ls", args: ["ls", "/Users/a/Library/Keychains/"] }))).toBe(false);
     expect(f.mayMatch(exec({ name: "ditto", args: ["ditto", "a", "b"] }))).toBe(false);
     expect(f.mayMatch(exec({ name: "security", args: ["security", "dump-keychain", "-d"] }))).toBe(true);
-    // Rules matching `security`'s arguments by regex need the name, the action and the category only.
-    expect(f.mayMatch(exec({ name: "security", args: ["security", "find-certificate"] }))).toBe(true);
-    expect(f.mayMatch(exec({ name: "security", args: ["security", "find-certificate"] }).replace('"exec"', '"exit"'))).toBe(false);
+    // Rules matching `security`'s arguments by regex need the literal runs of the regex too: ` -` and then `i` or
+    // `p` for the interactive session, `set-` for the partition list.
+    expect(f.mayMatch(exec({ name: "security", args: ["security", "find-certificate"], command_line: "security find-certificate" }))).toBe(false);
+    expect(f.mayMatch(exec({ name: "security", args: ["security", "-i"], command_line: "security -i" }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "security", args: ["security", "-i"], command_line: "security -i" }).replace('"exec"', '"exit"'))).toBe(false);
   });
 
   it("lets through every positive fixture line of every shipped rule", () => {
@@ -87,12 +89,12 @@ describe("buildPrefilter", () => {
     expect(buildPrefilter([rule(`process where process.name == "a\\tb"`)])!.conditions).toEqual([['category=="process"']]);
   });
 
-  it("takes the union over `or`, nothing from `not`, regex or functions; booleans as their text", () => {
+  it("takes the union over `or`, nothing from `not`, regexes without a literal run or functions; booleans as their text", () => {
     expect(buildPrefilter([rule(`process where process.name == "curl" or process.args : "*wget*"`)])!.conditions).toEqual([
       ['args~"wget" | name=="curl"', 'category=="process"'],
     ]);
     const categoryOnly = [['category=="process"']];
-    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args regex "w.*"`)])!.conditions).toEqual(categoryOnly);
+    expect(buildPrefilter([rule(`process where process.name == "curl" or process.args regex "[a-w]+"`)])!.conditions).toEqual(categoryOnly);
     expect(buildPrefilter([rule(`process where not process.name == "curl"`)])!.conditions).toEqual(categoryOnly);
     expect(buildPrefilter([rule(`process where startsWith(process.name, "curl")`)])!.conditions).toEqual(categoryOnly);
     expect(buildPrefilter([rule(`any where not process.name == "curl"`)])).toBeUndefined();
@@ -104,13 +106,13 @@ describe("buildPrefilter", () => {
 
   it("a rule with no text of its own needs its category and its action or type, never all lines", () => {
     const f = buildPrefilter([
-      rule(`process where host.os.type == "macos" and event.action == "exec" and process.args regex "w.*"`, "a"),
+      rule(`process where host.os.type == "macos" and event.action == "exec" and process.args regex "[a-w]+"`, "a"),
       rule(`network where event.type in ("start", "connection_attempted") and not cidrmatch(destination.ip, "10.0.0.0/8")`, "b"),
       rule(`process where process.name == "curl"`, "c"),
     ])!;
     expect(f.conditions).toEqual([
       ['action=="exec"', 'category=="process"'],
-      ['category=="network"', 'type=="connection_attempted" | type=="start"'],
+      ['category=="network"', 'type=="connection_attempted" | type=="start"', "ip!cidr(10.0.0.0/8)"],
       ['name=="curl"', 'category=="process"'],
     ]);
     const net = (type: string) => JSON.stringify({ event: { category: ["network"], type: [type] }, destination: { ip: "8.8.8.8" } });
@@ -121,6 +123,45 @@ describe("buildPrefilter", () => {
     // A value, not a key: `"start":` (process.start, a timestamp) is not the value "start".
     expect(f.mayMatch(JSON.stringify({ event: { category: ["network"], type: ["end"] }, process: { start: "2026-01-01" } }))).toBe(false);
     expect(f.mayMatch(exec({ name: "CURL" }).replace('"exec"', '"fork"'))).toBe(true);
+  });
+
+  it("`not cidrMatch`: skips a line only when every address it names is a plain string inside the ranges", () => {
+    const f = buildPrefilter([
+      rule(`network where event.type == "start" and not cidrmatch(destination.ip, "10.0.0.0/8", "192.168.0.0/16", "fe80::/10")`),
+    ])!;
+    const net = (destination: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      JSON.stringify({ event: { category: ["network"], type: ["start"] }, destination, ...extra });
+    for (const ip of ["10.1.2.3", "192.168.1.1", "FE80::1", "fe80::1%en0", "010.0.0.1", " 10.0.0.1"]) {
+      expect(f.mayMatch(net({ ip })), ip).toBe(false);
+    }
+    // No address: cidrMatch is null and `not null` no match.
+    expect(f.mayMatch(net({ port: 443 }))).toBe(false);
+    // Outside the ranges (the engine maps an IPv4 address onto IPv6 blocks, not the other way), or not an address
+    // at all (cidrMatch false): the rule matches.
+    for (const ip of ["8.8.8.8", "2001:db8::1", "::1", "::ffff:10.0.0.1", "10.0.0", "1.2.3.4.5", "curl", ""]) expect(f.mayMatch(net({ ip })), ip).toBe(true);
+    // Any other key named ip counts too; arrays, objects, literals are left to the engine.
+    expect(f.mayMatch(net({ ip: "10.0.0.1" }, { source: { ip: "8.8.8.8" } }))).toBe(true);
+    expect(f.mayMatch(net({ "ip": ["10.0.0.1", "8.8.8.8"] }))).toBe(true);
+    expect(f.mayMatch(net({ ip: ["10.0.0.1"] }))).toBe(true);
+    expect(f.mayMatch(net({ ip: null }))).toBe(true);
+    expect(f.mayMatch(net({ ip: 167772161 }))).toBe(true);
+    expect(f.mayMatch(JSON.stringify({ event: { category: ["network"], type: ["start"] }, "destination.ip": "10.9.9.9" }))).toBe(false);
+    // A cidr clause is only ever tested: with nothing else to look up, the pre-filter is off.
+    expect(buildPrefilter([rule(`any where not cidrmatch(destination.ip, "10.0.0.0/8")`)])).toBeUndefined();
+  });
+
+  it("a regex gives its literal runs in order, anchored where it starts or ends with one, per top-level alternative", () => {
+    const tar = buildPrefilter([rule(`process where process.name == "tar" and process.args regex """-[a-z]*c[a-z]*""" and process.command_line regex """.*/(Keychains|Cookies|\\.ssh)/.*"""`)])!;
+    expect(tar.conditions[0]).toContain('command_line~"/.ssh/" | command_line~"/cookies/" | command_line~"/keychains/"');
+    expect(tar.conditions[0]).toContain('args~^"-"*"c"');
+    const tarLine = (args: string[]) => exec({ name: "tar", args, command_line: args.join(" ") });
+    expect(tar.mayMatch(tarLine(["tar", "-czf", "/Users/a/Library/Keychains/x"]))).toBe(true);
+    expect(tar.mayMatch(tarLine(["tar", "-CZF", "/Users/a/.SSH/x"]))).toBe(true);
+    expect(tar.mayMatch(tarLine(["tar", "-xzf", "/Users/a/Library/Keychains/x"]))).toBe(false);
+    expect(tar.mayMatch(tarLine(["tar", "-czf", "/Users/a/Downloads/x"]))).toBe(false);
+    const curl = buildPrefilter([rule(`process where process.name == "curl" and process.args regex "-[a-zA-Z]*o"`)])!;
+    expect(curl.mayMatch(exec({ name: "curl", args: ["curl", "-sLo", "x"] }))).toBe(true);
+    expect(curl.mayMatch(exec({ name: "curl", args: ["curl", "-s", "https://example.com/o"] }))).toBe(false);
   });
 
   it("texts that overlap or start at one offset are all seen", () => {
@@ -143,8 +184,17 @@ describe("buildPrefilter", () => {
     );
     const f = buildPrefilter([rule(`process where process.name == "curl"`), seq])!;
     expect(f.conditions.map((c) => c[0]).sort()).toEqual(["aaa", "bbb", "ccc", "curl", "ddd"].map((n) => `name=="${n}"`));
-    for (const name of ["aaa", "bbb", "ccc", "ddd", "curl"]) expect(f.mayMatch(exec({ name }))).toBe(true);
+    for (const name of ["aaa", "bbb", "ddd", "curl"]) expect(f.mayMatch(exec({ name }))).toBe(true);
     expect(f.mayMatch(exec({ name: "eee" }))).toBe(false);
+    // A later positive stage only counts while the rule (index 1) holds a started sequence.
+    expect(f.mayMatch(exec({ name: "ccc" }))).toBe(false);
+    f.setSequenceHoldsState(1, true);
+    expect(f.mayMatch(exec({ name: "ccc" }))).toBe(true);
+    f.setSequenceHoldsState(1, false);
+    expect(f.mayMatch(exec({ name: "ccc" }))).toBe(false);
+    // The same condition as an event query of its own counts always.
+    const shared = buildPrefilter([seq, rule(`process where process.name == "ccc"`)])!;
+    expect(shared.mayMatch(exec({ name: "ccc" }))).toBe(true);
     const open = rule(`sequence [process where process.name == "aaa"] [process where true]`, "o");
     expect(buildPrefilter([open])!.conditions).toEqual([['name=="aaa"', 'category=="process"'], ['category=="process"']]);
     const any = rule(`sequence [process where process.name == "aaa"] [any where true]`, "o");
