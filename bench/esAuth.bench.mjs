@@ -8,10 +8,7 @@
 //    Pipeline). Target: every deadline met and every candidate decided by the rules — no watchdog answer, no
 //    short-deadline allow — up to 1,000 candidate execs/s; p99 is from delivery to the rules' answer.
 // Uses the ES test addon (test/native/es-standin), building it first when it is missing.
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { addon, answerTimes, percentile, standin } from "./esStandin.mjs";
 
 import { Pipeline } from "../dist/agent/pipeline.js";
 import { defaultAgent, recordedMacHost } from "../dist/ecs/agent.js";
@@ -21,17 +18,6 @@ import { RuleSet } from "../dist/rules/ruleSet.js";
 import { shippedRulesPath } from "../dist/rules/shippedRules.js";
 import { createEsBackend } from "../dist/sensor/esBackend.js";
 
-const standinDir = fileURLToPath(new URL("../test/native/es-standin/", import.meta.url));
-const addonPath = `${standinDir}build/Release/macsensor_es_test.node`;
-if (!existsSync(addonPath)) {
-  execFileSync("npx", ["node-gyp", "rebuild", "--directory", standinDir], {
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: { ...process.env, CC: "clang", CXX: "clang++" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-}
-const addon = createRequire(import.meta.url)(addonPath);
-const { standin } = addon;
 
 const CANDIDATES = 3000;
 const NON_CANDIDATES = 30000;
@@ -39,18 +25,6 @@ const NON_CANDIDATES = 30000;
 function exec(i, args) {
   return { type: "auth_exec", version: 7, tag: String(i), args, process: { pid: 100, executable: "/bin/zsh" },
     target: { pid: 100, pidversion: i, executable: `/usr/bin/${args[0]}`, signingId: "com.apple.x", platformBinary: true } };
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-function answerTimes() {
-  const us = standin.authRecords().map((r) => {
-    if (r.answers !== 1) throw new Error(`AUTH message ${r.tag} answered ${r.answers} times`);
-    return r.answerUs;
-  });
-  return us.sort((a, b) => a - b);
 }
 
 let pendingResolve;

@@ -4,22 +4,8 @@
 //  - non-candidate: the native path pre-filter rules it out and answers in the ES handler, no JavaScript.
 // Opens are far more frequent than execs, so the share answered natively is what keeps AUTH_OPEN affordable.
 // Uses the ES test addon (test/native/es-standin), building it first when it is missing.
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { addon, answerTimes, percentile, standin } from "./esStandin.mjs";
 
-const standinDir = fileURLToPath(new URL("../test/native/es-standin/", import.meta.url));
-const addonPath = `${standinDir}build/Release/macsensor_es_test.node`;
-if (!existsSync(addonPath)) {
-  execFileSync("npx", ["node-gyp", "rebuild", "--directory", standinDir], {
-    cwd: fileURLToPath(new URL("..", import.meta.url)),
-    env: { ...process.env, CC: "clang", CXX: "clang++" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-}
-const addon = createRequire(import.meta.url)(addonPath);
-const { standin } = addon;
 
 const CANDIDATES = 3000;
 const NON_CANDIDATES = 30000;
@@ -29,18 +15,6 @@ const PREFILTER = { pathPrefix: ["/library/keychains/"], pathContains: ["/librar
 function open(i, path) {
   return { type: "auth_open", version: 7, tag: String(i), path, fflag: 1,
     process: { pid: 100, executable: "/Applications/App.app/Contents/MacOS/App", signingId: "com.example.app" } };
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-function answerTimes() {
-  const us = standin.authRecords().map((r) => {
-    if (r.answers !== 1) throw new Error(`AUTH message ${r.tag} answered ${r.answers} times`);
-    return r.answerUs;
-  });
-  return us.sort((a, b) => a - b);
 }
 
 let pendingResolve;
