@@ -120,6 +120,18 @@ void JoinedPath(const es_file_t* dir, const es_string_token_t& filename, std::st
   path->append(name.data(), name.size());
 }
 
+// The path a create or rename leads to (their destination unions differ in type, not in shape); false when ES
+// gave no file.
+template <typename Destination>
+bool DestinationPath(es_destination_type_t type, const Destination& destination, RawFile* file) {
+  if (type == ES_DESTINATION_TYPE_NEW_PATH) {
+    JoinedPath(destination.new_path.dir, destination.new_path.filename, &file->path, &file->path_truncated);
+    return destination.new_path.dir != nullptr;
+  }
+  FilePath(destination.existing_file, &file->path, &file->path_truncated);
+  return destination.existing_file != nullptr;
+}
+
 // Fills ev.file for a file event; a missing file (a null pointer ES should never send) marks the event partial.
 void FillFile(const es_message_t* msg, RawEvent& ev) {
   RawFile file;
@@ -136,14 +148,7 @@ void FillFile(const es_message_t* msg, RawEvent& ev) {
     }
     case ES_EVENT_TYPE_NOTIFY_CREATE: {
       const es_event_create_t& create = msg->event.create;
-      if (create.destination_type == ES_DESTINATION_TYPE_NEW_PATH) {
-        have = create.destination.new_path.dir != nullptr;
-        JoinedPath(create.destination.new_path.dir, create.destination.new_path.filename, &file.path,
-                   &file.path_truncated);
-      } else {
-        have = create.destination.existing_file != nullptr;
-        FilePath(create.destination.existing_file, &file.path, &file.path_truncated);
-      }
+      have = DestinationPath(create.destination_type, create.destination, &file);
       break;
     }
     case ES_EVENT_TYPE_NOTIFY_CLOSE:
@@ -152,14 +157,7 @@ void FillFile(const es_message_t* msg, RawEvent& ev) {
       break;
     case ES_EVENT_TYPE_NOTIFY_RENAME: {
       const es_event_rename_t& rename = msg->event.rename;
-      if (rename.destination_type == ES_DESTINATION_TYPE_NEW_PATH) {
-        have = rename.destination.new_path.dir != nullptr;
-        JoinedPath(rename.destination.new_path.dir, rename.destination.new_path.filename, &file.path,
-                   &file.path_truncated);
-      } else {
-        have = rename.destination.existing_file != nullptr;
-        FilePath(rename.destination.existing_file, &file.path, &file.path_truncated);
-      }
+      have = DestinationPath(rename.destination_type, rename.destination, &file);
       if (rename.source != nullptr) {
         std::string source;
         FilePath(rename.source, &source, &file.original_path_truncated);
