@@ -18,6 +18,7 @@
 
 #include "event_queue.h"
 #include "prefilter_js.h"
+#include "../linux/clock.h"
 #include "../linux/proc_connector.h"
 
 namespace macsensor {
@@ -245,9 +246,7 @@ Napi::Value ReadLinuxProcess(const Napi::CallbackInfo& info) {
   ev.source = "linux";
   ev.kind = RawEventKind::Exec;
   ev.pid = static_cast<int32_t>(pid);
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ev.time_ms = static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
+  ev.time_ms = linux_clock::RealtimeMs();
   linux_proc::FillFromProc(ev, linux_proc::ProcDetail::Exec, clock);
   return RawEventToJs(env, ev);
 }

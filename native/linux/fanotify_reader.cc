@@ -1,5 +1,7 @@
 #include "fanotify_reader.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,17 +34,8 @@ namespace {
 constexpr size_t kReadBuffer = 256 * 1024;
 constexpr size_t kRememberedExpired = 65536;
 
-uint64_t MonoNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-double EpochMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
+using linux_clock::MonotonicNs;
+using linux_clock::RealtimeMs;
 
 bool ReadLink(const std::string& link, std::string* out) {
   char buf[PATH_MAX + 1];
@@ -318,11 +311,11 @@ void FanotifyReader::Run() {
       if (!pending_.empty()) {
         uint64_t earliest = UINT64_MAX;
         for (const auto& [id, p] : pending_) earliest = std::min(earliest, p.deadline_mono_ns);
-        uint64_t now = MonoNs();
+        uint64_t now = MonotonicNs();
         timeout_ms = earliest <= now ? 0 : static_cast<int>((earliest - now + 999999) / 1000000);
       }
     }
-    const uint64_t now = MonoNs();
+    const uint64_t now = MonotonicNs();
     const bool name_due = now - name_read_at >= interval_ns;
     if (!name_due) {
       const int wait_ms = static_cast<int>((name_read_at + interval_ns - now + 999999) / 1000000);
@@ -344,7 +337,7 @@ void FanotifyReader::Run() {
     // Permission events first: a process waits on each.
     if (n > 0 && (fds[0].revents & POLLIN)) ReadOpenGroup(buf.data(), buf.size());
     if (n > 0 && (fds[1].revents & POLLIN)) {
-      name_read_at = MonoNs();
+      name_read_at = MonotonicNs();
       ReadNameGroup(buf.data(), buf.size());
     }
     ExpirePending();
@@ -354,7 +347,7 @@ void FanotifyReader::Run() {
 void FanotifyReader::ExpirePending() {
   std::lock_guard<std::mutex> lock(mu_);
   if (pending_.empty()) return;
-  uint64_t now = MonoNs();
+  uint64_t now = MonotonicNs();
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.deadline_mono_ns <= now) {
       AnswerFd(it->second.fd, !options_.deny_on_timeout);
@@ -371,7 +364,7 @@ void FanotifyReader::ExpirePending() {
 void FanotifyReader::FillCommon(RawEvent& ev, RawEventKind kind, int32_t pid) {
   ev.source = "linux";
   ev.kind = kind;
-  ev.time_ms = EpochMs();
+  ev.time_ms = RealtimeMs();
   ev.pid = pid;
   if (exe_cache_.pid != pid) {
     exe_cache_.pid = pid;
@@ -479,9 +472,9 @@ void FanotifyReader::HandleOpenEvent(const void* raw) {
     std::lock_guard<std::mutex> lock(mu_);
     const uint64_t id = next_auth_id_++;
     const uint64_t budget_ns = static_cast<uint64_t>(options_.auth_budget_ms) * 1000000ull;
-    pending_[id] = Pending{meta->fd, MonoNs() + budget_ns};
+    pending_[id] = Pending{meta->fd, MonotonicNs() + budget_ns};
     stats_.auth_requests++;
-    ev.auth = RawAuthRequest{id, EpochMs() + options_.auth_budget_ms};
+    ev.auth = RawAuthRequest{id, RealtimeMs() + options_.auth_budget_ms};
   }
   Emit(std::move(ev));
 }

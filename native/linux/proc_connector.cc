@@ -1,5 +1,7 @@
 #include "proc_connector.h"
 
+#include "clock.h"
+
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
@@ -25,17 +27,8 @@ namespace {
 
 constexpr const char* kNeedsRoot = "the Linux process connector needs root (CAP_NET_ADMIN)";
 
-uint64_t MonotonicNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-double RealtimeMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
+using linux_clock::MonotonicNs;
+using linux_clock::RealtimeMs;
 
 // CAP_NET_ADMIN (bit 12) in this process's effective capability set.
 bool HasNetAdmin() {
