@@ -184,7 +184,14 @@ export class Pipeline {
   /** Allowed AUTH execs by (pid, pidversion), oldest first. */
   private readonly awaitingNotify = new Map<string, AwaitingNotify>();
 
-  constructor(private readonly deps: PipelineDeps) {}
+  // Made once, not per event: the general mapping, and the AUTH exec's (which leaves the process table as it is).
+  private readonly mapEvent: (raw: RawEvent) => EcsEvent;
+  private readonly previewEvent: (raw: RawEvent) => EcsEvent;
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.mapEvent = (raw) => deps.map(raw);
+    this.previewEvent = deps.preview ? (raw) => deps.preview!(raw) : this.mapEvent;
+  }
 
   /**
    * AUTH and NOTIFY of one exec run the rules once, on the AUTH (they must decide before it runs). A denied exec is
@@ -215,7 +222,7 @@ export class Pipeline {
     this.counts.events++;
     if (raw.partial && raw.kind === "exec") this.counts.partialExecs++;
     if (isFileEvent(raw)) this.counts.fileEvents++;
-    const evaluation = this.evaluate(raw, (r) => this.deps.map(r));
+    const evaluation = this.evaluate(raw, this.mapEvent);
     if (!evaluation) return;
     const { event, detections, detector, evalMs } = evaluation;
     const budget = this.deps.evalBudget;
@@ -270,7 +277,7 @@ export class Pipeline {
     const auth = raw.auth as RawAuthRequest;
     this.counts.events++;
     if (raw.partial) this.counts.partialExecs++;
-    const evaluation = this.evaluate(raw, (r) => (this.deps.preview ? this.deps.preview(r) : this.deps.map(r)));
+    const evaluation = this.evaluate(raw, this.previewEvent);
     if (!evaluation) return;
     const { event, detections, detector, evalMs } = evaluation;
     const budget = this.deps.evalBudget;
