@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -131,5 +134,62 @@ describe("replayEvents", () => {
       "Keychain Database Copied or Archived",
       "Keychain Database Accessed by an Unexpected Process",
     ]);
+  });
+
+  describe("reading a file into one reused buffer", () => {
+    const dump = (i: number) =>
+      JSON.stringify(ev("security", `p${i}`, { process: { name: "security", args: ["security", "dump-keychain", "-d", `k${i}`], parent: { entity_id: `p${i}` } } }));
+    const quiet = (i: number, pad = 0) => JSON.stringify(ev("ls", `p${i}`, { note: "x".repeat(pad) }));
+
+    async function replayText(text: string, options: { readBytes?: number; maxLineBytes?: number } = {}) {
+      const dir = mkdtempSync(join(tmpdir(), "macsensor-replay-"));
+      try {
+        const file = join(dir, "events.ndjson");
+        writeFileSync(file, text);
+        const bad: [number, string][] = [];
+        const { alerts, sink } = collector();
+        const stats = await replayEvents({ input: file, rules: new RuleSet(shipped), sink, onBadLine: (n, r) => bad.push([n, r]), ...options });
+        return { stats, bad, args: alerts.map((a) => (a as any).process.args[3] as string) };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    it("cuts lines at every place a read can end and loses none, whatever the buffer's size", async () => {
+      const lines: string[] = [];
+      for (let i = 0; i < 40; i++) lines.push(i % 3 === 0 ? dump(i) : quiet(i, i * 7));
+      const text = lines.join("\n");
+      const expected = lines.map((l, i) => (i % 3 === 0 ? `k${i}` : "")).filter((k) => k !== "");
+      for (const readBytes of [1, 2, 7, 64, 333, 4096, 1 << 20]) {
+        const { stats, bad, args } = await replayText(text, { readBytes });
+        expect({ readBytes, stats: { events: stats.events, alerts: stats.alerts, badLines: stats.badLines }, bad, args }).toEqual({
+          readBytes,
+          stats: { events: 40, alerts: expected.length, badLines: 0 },
+          bad: [],
+          args: expected,
+        });
+      }
+    });
+
+    it("a line longer than the buffer grows it; one longer than maxLineBytes is reported by number and skipped", async () => {
+      const long = quiet(2, 5000);
+      const tooLong = dump(3).replace('"ann"', `"${"y".repeat(6000)}"`);
+      const text = [dump(1), long, tooLong, dump(4), tooLong, dump(6) + "\r", ""].join("\n");
+      const { stats, bad, args } = await replayText(text, { readBytes: 256, maxLineBytes: 5500 });
+      expect(bad).toEqual([
+        [3, "line longer than 5500 bytes"],
+        [5, "line longer than 5500 bytes"],
+      ]);
+      expect(args).toEqual(["k1", "k4", "k6"]);
+      expect(stats).toMatchObject({ events: 4, alerts: 3, badLines: 2 });
+    });
+
+    it("the last line may lack its newline, and a too-long last line is still reported", async () => {
+      expect((await replayText(`${quiet(1)}\n${dump(2)}`, { readBytes: 16 })).args).toEqual(["k2"]);
+      expect(dump(1).length).toBeLessThan(400);
+      const r = await replayText(`${dump(1)}\n${"z".repeat(500)}`, { readBytes: 16, maxLineBytes: 400 });
+      expect(r.bad).toEqual([[2, "line longer than 400 bytes"]]);
+      expect(r.args).toEqual(["k1"]);
+    });
   });
 });
