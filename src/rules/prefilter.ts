@@ -445,6 +445,12 @@ export interface LinePrefilter {
    * event matching only those changes nothing (RuleSet.watchSequenceState tells).
    */
   setSequenceHoldsState(rule: number, holds: boolean): void;
+  /**
+   * How to ask whether sequence rule `rule` holds a pending sequence waiting for join-key value `key` (a string
+   * read from the line; for RuleSet, sequenceHoldsKey). With it, a later stage whose one join key is a field counts
+   * only for lines holding such a value; without it (undefined), whenever the rule holds any pending sequence.
+   */
+  setSequenceKeyProbe(probe: ((rule: number, key: string) => boolean) | undefined): void;
   /** The distinct conditions, each as its clauses (`key==value`, `key~fragment`, alternatives joined by `|`). */
   readonly conditions: readonly (readonly string[])[];
 }
@@ -465,21 +471,34 @@ export function buildPrefilter(rules: readonly LoadedRule[], options: PrefilterO
     // it needs the union of its stages' conditions; skipping other events at worst delays a trailing
     // missing-event stage's hit to a later event or to the end of the input. A positive stage after the first
     // can only advance a started sequence: it counts only while the rule holds one (gatedBy).
-    const queries: { q: EventQuery; gated: boolean }[] = [];
+    // With one join key, read from a field, such a stage counts only for a line holding a key value the rule's
+    // pending sequences wait for (setSequenceKeyProbe), not for every line while any sequence is pending.
+    const queries: { q: EventQuery; gated: boolean; gateKey?: string }[] = [];
     if (body.kind === "event") queries.push({ q: body, gated: false });
     else {
       const first = body.stages.findIndex((s) => !s.missing);
-      body.stages.forEach((s, i) => queries.push({ q: s.query, gated: !s.missing && i > first }));
+      body.stages.forEach((s, i) =>
+        queries.push({ q: s.query, gated: !s.missing && i > first, gateKey: joinKeyOf([...body.joinKeys, ...s.joinKeys]) }),
+      );
       if (body.until) queries.push({ q: body.until.query, gated: false });
     }
-    for (const { q, gated } of queries) {
+    for (const { q, gated, gateKey } of queries) {
       const req = requirementOf(q, categoryKey);
       if (!req) return undefined;
       const id = JSON.stringify(req.clauses.map(clauseText));
-      const condition = conditions.get(id) ?? { ...req, always: false, gatedBy: [] };
+      const condition = conditions.get(id) ?? { ...req, always: false, gatedBy: [], gateKeys: [] };
       conditions.set(id, condition);
       if (!gated) condition.always = true;
-      else if (!condition.gatedBy.includes(r)) condition.gatedBy.push(r);
+      else {
+        const at = condition.gatedBy.indexOf(r);
+        if (at === -1) {
+          condition.gatedBy.push(r);
+          condition.gateKeys.push(gateKey);
+        } else if (condition.gateKeys[at] !== gateKey) {
+          // The same rule's stages read different keys: the rule's pending state alone gates.
+          condition.gateKeys[at] = undefined;
+        }
+      }
     }
   }
   const list = [...conditions.values()];
@@ -495,6 +514,19 @@ interface Condition {
   always: boolean;
   /** … or while one of these sequence rules holds a pending sequence. */
   gatedBy: number[];
+  /**
+   * Per gating rule, the key whose values (in the line) its pending sequences are probed for; undefined: the rule
+   * holding any pending sequence is enough.
+   */
+  gateKeys: (string | undefined)[];
+}
+
+/** The last key of a sequence stage's join key, when it is one non-optional field we can look for in a line. */
+function joinKeyOf(keys: readonly Expr[]): string | undefined {
+  if (keys.length !== 1) return undefined;
+  const k = keys[0];
+  if (k.kind !== "field" || k.optional) return undefined;
+  return lastKey(k.path);
 }
 
 /**
@@ -657,6 +689,10 @@ class FieldScanner implements LinePrefilter {
   /** Per rule: the gated conditions it opens, and whether it holds sequences now. */
   private readonly opens: number[][];
   private readonly ruleHolds: Uint8Array;
+  /** Per condition: whether it always counts; else its gates (rule, and the key probed for, or -1). */
+  private readonly always: Uint8Array;
+  private readonly gates: { rule: number; key: number }[][];
+  private keyProbe: ((rule: number, key: string) => boolean) | undefined;
 
   constructor(conditions: Condition[], categoryKey: string | undefined, ruleCount: number) {
     this.live = Int32Array.from(conditions.map((c) => (c.always ? 1 : 0)));
@@ -665,6 +701,8 @@ class FieldScanner implements LinePrefilter {
       for (const r of c.gatedBy) this.opens[r].push(j);
     });
     this.ruleHolds = new Uint8Array(ruleCount);
+    this.always = Uint8Array.from(conditions.map((c) => (c.always ? 1 : 0)));
+    this.gates = conditions.map((c) => c.gatedBy.map((rule, g) => ({ rule, key: c.gateKeys[g] === undefined ? -1 : this.keyId(c.gateKeys[g]!) })));
     this.conditions = conditions.map((c) => c.clauses.map(clauseText));
     const clauseIds = new Map<string, number>();
     const clauseId = (c: Clause): number => {
@@ -766,6 +804,10 @@ class FieldScanner implements LinePrefilter {
     for (const j of this.opens[rule]) this.live[j] += holds ? 1 : -1;
   }
 
+  setSequenceKeyProbe(probe: ((rule: number, key: string) => boolean) | undefined): void {
+    this.keyProbe = probe;
+  }
+
   private keyId(key: string): number {
     let id = this.keyIds.get(key);
     if (id === undefined) {
@@ -838,7 +880,26 @@ class FieldScanner implements LinePrefilter {
       let all = true;
       for (let i = 1; i < clauses.length && all; i++) if (this.keysRead(clauses[i], line)) all = this.holds(clauses[i], start, end, line);
       for (let i = 1; i < clauses.length && all; i++) all = this.holds(clauses[i], start, end, line);
-      if (all) return true;
+      if (all && (this.always[this.queue[q]] === 1 || this.gateOpen(this.queue[q], start, end))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether a gated condition (a sequence's later stage) counts for this line: one of its rules holds pending
+   * sequences and, where the stage has one join key and a probe is set, waits for one of the line's values of it.
+   * A value that is not a plain string (a number, an array, unreadable) opens the gate: the probe compares strings.
+   */
+  private gateOpen(j: number, start: number, end: number): boolean {
+    const gates = this.gates[j];
+    const probe = this.keyProbe;
+    for (let g = 0; g < gates.length; g++) {
+      const { rule, key } = gates[g];
+      if (this.ruleHolds[rule] === 0) continue;
+      if (key === -1 || probe === undefined) return true;
+      const values = this.valuesOf(key, start, end);
+      if (values.unknown || values.notString) return true;
+      for (let v = 0; v < values.count; v++) if (probe(rule, this.text.slice(values.starts[v], values.ends[v]))) return true;
     }
     return false;
   }

@@ -200,6 +200,50 @@ describe("buildPrefilter", () => {
     const any = rule(`sequence [process where process.name == "aaa"] [any where true]`, "o");
     expect(buildPrefilter([any])).toBeUndefined();
   });
+
+  it("a later stage with one join key counts only for lines holding a key value the rule's sequences wait for", () => {
+    const seq = rule(`sequence by process.entity_id [process where process.name == "aaa"] [process where process.name == "ccc"]`, "s");
+    const f = buildPrefilter([rule(`process where process.name == "curl"`), seq])!;
+    const asked: [number, string][] = [];
+    const waiting = new Set(["E1"]);
+    f.setSequenceKeyProbe((r, key) => {
+      asked.push([r, key]);
+      return r === 1 && waiting.has(key);
+    });
+    const ccc = (entity_id: unknown, parent: unknown = "P") => exec({ name: "ccc", entity_id, parent: { entity_id: parent } });
+    // The rule holds nothing: not even asked.
+    expect(f.mayMatch(ccc("E1"))).toBe(false);
+    expect(asked).toEqual([]);
+    f.setSequenceHoldsState(1, true);
+    expect(f.mayMatch(ccc("E1"))).toBe(true);
+    expect(f.mayMatch(ccc("E2"))).toBe(false);
+    // Every value after an `entity_id` key is a candidate (the parent's too): never fewer lines than needed.
+    expect(f.mayMatch(ccc("E2", "E1"))).toBe(true);
+    expect(asked.map(([, k]) => k)).toEqual(["E1", "E2", "P", "E2", "E1"]);
+    // A value the probe cannot compare as a string (a number, an array) lets the line through.
+    expect(f.mayMatch(ccc(7))).toBe(true);
+    expect(f.mayMatch(ccc(["E3"]))).toBe(true);
+    // The first stage and other rules are not gated.
+    expect(f.mayMatch(exec({ name: "aaa", entity_id: "E9" }))).toBe(true);
+    expect(f.mayMatch(exec({ name: "curl", entity_id: "E9" }))).toBe(true);
+    // Without a probe, holding any sequence opens the stage to every line.
+    f.setSequenceKeyProbe(undefined);
+    expect(f.mayMatch(ccc("E2"))).toBe(true);
+
+    // Two join keys, or an optional one: only the rule's holding state gates.
+    for (const by of ["process.entity_id, user.name", "?process.entity_id"]) {
+      const two = buildPrefilter([rule(`sequence by ${by} [process where process.name == "aaa"] [process where process.name == "ccc"]`, "t")])!;
+      two.setSequenceKeyProbe(() => false);
+      two.setSequenceHoldsState(0, true);
+      expect(two.mayMatch(ccc("E2"))).toBe(true);
+    }
+    // A stage-level key counts like a sequence-level one.
+    const staged = buildPrefilter([rule(`sequence [process where process.name == "aaa"] by process.parent.entity_id [process where process.name == "ccc"] by process.entity_id`, "u")])!;
+    staged.setSequenceKeyProbe((_, key) => key === "E1");
+    staged.setSequenceHoldsState(0, true);
+    expect(staged.mayMatch(ccc("E1"))).toBe(true);
+    expect(staged.mayMatch(ccc("E2"))).toBe(false);
+  });
 });
 
 describe("replay with and without the pre-filter", () => {
