@@ -571,11 +571,10 @@ interface Values {
 
 /** The index of one key's values for the conditions filed under a clause on that key. */
 interface KeyIndex {
-  exact: Map<string, number[]>;
-  /** The exact values by foldedHash, to look a value up in place (no copy of it per line). */
-  exactByHash: Map<number, { text: string; clauses: number[] }[]>;
-  /** exactLength[n] = 1: some exact value has n characters (other values need not be copied to look them up). */
-  exactLength: Uint8Array;
+  /**
+   * The texts the automaton finds in a value: fragments, and exact values between their quotes (`"curl"`), so that
+   * one pass over a value, quotes included, tells both (no hashing, no copy of the value).
+   */
   fragments: string[];
   /** Per fragment: the clauses filed under it, each with the rest of its pattern to check on the value. */
   fragmentClauses: { clause: number; pattern: PatternPieces | undefined }[][];
@@ -757,36 +756,23 @@ class FieldScanner implements LinePrefilter {
       for (const atom of this.clauseAtoms[c]) {
         let index = this.index[atom.key];
         if (index === undefined) {
-          index = { exact: new Map(), exactByHash: new Map(), exactLength: new Uint8Array(0), fragments: [], fragmentClauses: [], automaton: undefined, clauses: [] };
+          index = { fragments: [], fragmentClauses: [], automaton: undefined, clauses: [] };
           this.index[atom.key] = index;
         }
         if (!index.clauses.includes(c)) index.clauses.push(c);
-        if (atom.whole) {
-          const list = index.exact.get(atom.text) ?? [];
-          if (!list.includes(c)) list.push(c);
-          index.exact.set(atom.text, list);
-        } else {
-          let f = index.fragments.indexOf(atom.text);
-          if (f === -1) {
-            f = index.fragments.length;
-            index.fragments.push(atom.text);
-            index.fragmentClauses.push([]);
-          }
-          index.fragmentClauses[f].push({ clause: c, pattern: atom.pattern });
+        const text = atom.whole ? `"${atom.text}"` : atom.text;
+        let f = index.fragments.indexOf(text);
+        if (f === -1) {
+          f = index.fragments.length;
+          index.fragments.push(text);
+          index.fragmentClauses.push([]);
         }
+        if (!index.fragmentClauses[f].some((e) => e.clause === c && e.pattern === atom.pattern)) index.fragmentClauses[f].push({ clause: c, pattern: atom.pattern });
       }
     }
     for (const index of this.index) {
       if (index === undefined) continue;
       if (index.fragments.length > 0) index.automaton = new TextAutomaton(index.fragments);
-      index.exactLength = new Uint8Array(Math.max(0, ...[...index.exact.keys()].map((v) => v.length)) + 1);
-      for (const [text, clauses] of index.exact) {
-        index.exactLength[text.length] = 1;
-        const h = foldedHash(text, 0, text.length);
-        const bucket = index.exactByHash.get(h) ?? [];
-        bucket.push({ text, clauses });
-        index.exactByHash.set(h, bucket);
-      }
     }
     this.clauseLine = new Float64Array(clauseIds.size);
     this.clauseHolds = new Uint8Array(clauseIds.size);
@@ -934,29 +920,20 @@ class FieldScanner implements LinePrefilter {
         for (const c of index.clauses) this.mark(c);
         continue;
       }
-      for (let v = 0; v < values.count; v++) {
-        const length = values.ends[v] - values.starts[v];
-        if (length < index.exactLength.length && index.exactLength[length] === 1) {
-          const from = values.starts[v];
-          const to = values.ends[v];
-          const bucket = index.exactByHash.get(foldedHash(this.text, from, to));
-          if (bucket !== undefined) {
-            for (const { text, clauses } of bucket) {
-              if (equalsFolded(this.text, from, to, text)) for (let i = 0; i < clauses.length; i++) this.mark(clauses[i]);
-            }
-          }
-        }
-        if (index.automaton !== undefined) this.findFragments(index, values, v);
-      }
+      if (index.automaton !== undefined) for (let v = 0; v < values.count; v++) this.findFragments(index, values, v);
     }
   }
 
-  /** The fragment automaton over value v, in place in the text; marks the clauses whose pattern the value holds. */
+  /**
+   * The key's automaton over value v in place in the text, with the characters just before and after it (a string's
+   * quotes: exact values are found as `"value"`); marks the clauses whose pattern the value holds. Around a bare
+   * literal (a number) those are JSON punctuation, never quotes.
+   */
   private findFragments(index: KeyIndex, values: Values, v: number): void {
     const { letter, letters, next, outputStart, outputs } = index.automaton!;
     const text = this.text;
     let state = 0;
-    for (let i = values.starts[v], to = values.ends[v]; i < to; i++) {
+    for (let i = values.starts[v] - 1, to = Math.min(values.ends[v] + 1, text.length); i < to; i++) {
       state = next[state * letters + letter[text.charCodeAt(i) & 255]];
       for (let k = outputStart[state]; k < outputStart[state + 1]; k++) {
         for (const { clause, pattern } of index.fragmentClauses[outputs[k]]) {
