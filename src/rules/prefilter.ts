@@ -3,9 +3,10 @@
  * any rule. From each rule's query we derive tests on the values of the fields it names that an event must pass
  * for the rule to match (`process.name == "curl"` needs a `name` key whose value is `curl`; `process.args :
  * "*keychain*"` needs an `args` value holding `keychain`), and test them on the line's text without parsing it:
- * a line failing them for every rule cannot match and need not be parsed. Lines with non-ASCII bytes or a
- * backslash are always parsed (case folding beyond ASCII is the engine's business; a JSON escape can spell any
- * character, so without one every character of a key or value is written as itself).
+ * a line failing them for every rule cannot match and need not be parsed. Lines with non-ASCII bytes are always
+ * parsed (case folding beyond ASCII is the engine's business), and so are lines with an escape in a key (a JSON
+ * escape can spell any character, so the key searches could miss it); a string value holding escapes is decoded
+ * and tested as the engine reads it.
  *
  * Per condition (an event query, or one stage of a sequence) the requirement is a conjunction of clauses, each
  * "some value of one of these fields passes one of these tests" (exact value or literal fragment, ASCII case
@@ -682,6 +683,9 @@ class FieldScanner implements LinePrefilter {
   private readonly queue: Int32Array;
   private queued = 0;
   private readonly keyLine: Float64Array;
+  /** The line holds a backslash: strings may hold escapes (see readValue). */
+  private escapes = false;
+  /** The block's next backslash at or after the current line's start (-1: none; -2: not looked for yet). */
   private nextBackslash = -2;
   /** Per condition: how many reasons it counts now (1 if always, plus its gating rules holding sequences). */
   private readonly live: Int32Array;
@@ -834,16 +838,21 @@ class FieldScanner implements LinePrefilter {
   }
 
   mayMatchAt(start: number, end: number): boolean {
-    const block = this.block;
-    if (this.nextBackslash !== -1 && this.nextBackslash < start) this.nextBackslash = block.indexOf("\\", start);
-    if (this.nextBackslash !== -1 && this.nextBackslash < end) return true;
+    // Backslashes are looked for once through the block, not once per line.
+    if (this.nextBackslash !== -1 && this.nextBackslash < start) this.nextBackslash = this.block.indexOf("\\", start);
+    const backslash = this.nextBackslash !== -1 && this.nextBackslash < end ? this.nextBackslash - start : -1;
     // The line on its own (V8 shares the block's characters): a key's search stops at the line's end.
-    return this.lineMayMatch(block.slice(start, end));
+    return this.lineMayMatch(this.block.slice(start, end), backslash);
   }
 
-  /** The test on one line without a backslash or non-ASCII characters, from key searches on the line alone. */
-  private lineMayMatch(text: string): boolean {
-    if (text.includes("\\")) return true;
+  /**
+   * The test on one line without non-ASCII characters, from key searches on the line alone. `backslash`: where the
+   * line's first backslash is (-1: none).
+   */
+  private lineMayMatch(text: string, backslash = text.indexOf("\\")): boolean {
+    // A key spelled with an escape (`"na\u006de"`) would hide from the key searches: such a line is parsed.
+    if (backslash !== -1 && escapedKey(text, backslash)) return true;
+    this.escapes = backslash !== -1;
     this.text = text;
     const start = 0;
     const end = text.length;
@@ -1005,6 +1014,77 @@ class FieldScanner implements LinePrefilter {
     return false;
   }
 
+  /**
+   * Adds the strings and literals of the JSON value at text[i] (a string, a literal, or every one inside an array,
+   * however nested) to `out`. An object adds nothing: no string test matches one. False when the value cannot be
+   * read (then every test on the key must pass). A string holding an escape is decoded and added after the line's
+   * end (between quotes, as findFragments expects), so that it is tested as the engine reads it.
+   */
+  private readValue(i: number, end: number, out: Values): boolean {
+    const text = this.text;
+    if (i >= end) return false;
+    const c = text.charCodeAt(i);
+    if (c === 34) return this.readString(i, end, out) !== -1;
+    if (c === 123) return true;
+    if (c !== 91) {
+      addValue(out, i, literalEnd(text, i, end));
+      return true;
+    }
+    let depth = 0;
+    while (i < end) {
+      const d = text.charCodeAt(i);
+      if (d === 34) {
+        const close = this.readString(i, end, out);
+        if (close === -1) return false;
+        i = close + 1;
+      } else if (d === 91 || d === 123) {
+        depth++;
+        i++;
+      } else if (d === 93 || d === 125) {
+        if (--depth === 0) return true;
+        i++;
+      } else if (d === 44 || d === 58 || d === 32 || d === 9 || d === 13 || d === 10) {
+        i++;
+      } else {
+        const e = literalEnd(text, i, end);
+        addValue(out, i, e);
+        i = e;
+      }
+    }
+    return false;
+  }
+
+  /** Adds the string whose opening quote is at i; returns its closing quote's index, or -1 if unreadable. */
+  private readString(i: number, end: number, out: Values): number {
+    const text = this.text;
+    if (!this.escapes) {
+      const close = text.indexOf('"', i + 1);
+      if (close === -1 || close >= end) return -1;
+      addValue(out, i + 1, close);
+      return close;
+    }
+    const close = stringEnd(text, i, end);
+    if (close === -1) return -1;
+    const backslash = text.indexOf("\\", i + 1);
+    if (backslash === -1 || backslash > close) {
+      addValue(out, i + 1, close);
+      return close;
+    }
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(text.slice(i, close + 1));
+    } catch {
+      return -1;
+    }
+    // Beyond ASCII, case folding is the engine's business (see mayMatch).
+    // eslint-disable-next-line no-control-regex
+    if (typeof decoded !== "string" || /[^\x00-\x7f]/.test(decoded)) return -1;
+    const at = text.length + 1;
+    this.text = `${text}"${decoded}"`;
+    addValue(out, at, at + decoded.length);
+    return close;
+  }
+
   /** Value v of a key in the current line, lower-cased (copied once per line). */
   private lowered(values: Values, v: number): string {
     if (values.loweredLine[v] === this.line) return values.lowered[v];
@@ -1034,7 +1114,7 @@ class FieldScanner implements LinePrefilter {
         if (i < end && text.charCodeAt(i) === 58) {
           i = skipSpace(text, i + 1, end);
           if (text.charCodeAt(i) !== 34) values.notString = true;
-          if (!readValue(text, i, end, values)) values.unknown = true;
+          if (!this.readValue(i, end, values)) values.unknown = true;
         }
       }
       p = text.indexOf(needle, p + 1);
@@ -1098,46 +1178,36 @@ function addValue(out: Values, from: number, to: number): void {
   out.count++;
 }
 
+/** The closing quote of the string opened at text[i] (escapes skipped), or -1 before `end`. */
+function stringEnd(text: string, i: number, end: number): number {
+  let j = text.indexOf('"', i + 1);
+  while (j !== -1 && j < end) {
+    let b = j - 1;
+    while (text.charCodeAt(b) === 92) b--;
+    if ((j - 1 - b) % 2 === 0) return j;
+    j = text.indexOf('"', j + 1);
+  }
+  return -1;
+}
+
 /**
- * Adds the strings and literals of the JSON value at text[i] (a string, a literal, or every one inside an array,
- * however nested) to `out`. An object adds nothing: no string test matches one. False when the value cannot be
- * read (then every test on the key must pass). The line holds no backslash, so every quote delimits a string.
+ * Whether a string holding a backslash (the first at text[backslash]) is a key, or a string cannot be closed: from
+ * each backslash, the string it sits in runs to its closing quote, and a key's is followed by a colon.
  */
-function readValue(text: string, i: number, end: number, out: Values): boolean {
-  if (i >= end) return false;
-  const c = text.charCodeAt(i);
-  if (c === 34) {
-    const close = text.indexOf('"', i + 1);
-    if (close === -1 || close >= end) return false;
-    addValue(out, i + 1, close);
-    return true;
-  }
-  if (c === 123) return true;
-  if (c !== 91) {
-    addValue(out, i, literalEnd(text, i, end));
-    return true;
-  }
-  let depth = 0;
-  while (i < end) {
-    const d = text.charCodeAt(i);
-    if (d === 34) {
-      const close = text.indexOf('"', i + 1);
-      if (close === -1 || close >= end) return false;
-      addValue(out, i + 1, close);
-      i = close + 1;
-    } else if (d === 91 || d === 123) {
-      depth++;
-      i++;
-    } else if (d === 93 || d === 125) {
-      if (--depth === 0) return true;
-      i++;
-    } else if (d === 44 || d === 58 || d === 32 || d === 9 || d === 13 || d === 10) {
-      i++;
-    } else {
-      const e = literalEnd(text, i, end);
-      addValue(out, i, e);
-      i = e;
+function escapedKey(text: string, backslash: number): boolean {
+  const end = text.length;
+  let i = backslash;
+  while (i !== -1) {
+    let j = i;
+    while (j < end) {
+      const c = text.charCodeAt(j);
+      if (c === 92) j += 2;
+      else if (c === 34) break;
+      else j++;
     }
+    if (j >= end) return true;
+    if (text.charCodeAt(skipSpace(text, j + 1, end)) === 58) return true;
+    i = text.indexOf("\\", j + 1);
   }
   return false;
 }

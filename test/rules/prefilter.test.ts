@@ -306,6 +306,25 @@ describe("replay with and without the pre-filter", () => {
     expect(off.stats).toEqual(on.stats);
   });
 
+  it("reads strings holding escapes as the engine does: such lines are skipped when no rule can match them", () => {
+    const f = buildPrefilter([rule(`process where process.name == "osascript" and process.command_line : "*display dialog*"`)])!;
+    const osa = (script: string) => exec({ name: "osascript", args: ["osascript", "-e", script], command_line: `osascript -e ${script}` });
+    expect(osa('tell application "Music" to pause')).toContain('\\"Music\\"');
+    expect(f.mayMatch(osa('tell application "Music" to pause'))).toBe(false);
+    expect(f.mayMatch(osa('display dialog "Password" default answer ""'))).toBe(true);
+    // The needle spelled with escapes is found once decoded; an escaped quote inside a value is part of it.
+    expect(f.mayMatch(osa("display dialog x").replace("display dialog", "display \\u0064ialog"))).toBe(true);
+    expect(f.mayMatch(osa("x").replace('"osascript"', '"osa\\"script"'))).toBe(false);
+    // A value ending in an escaped backslash does not swallow the key after it.
+    const trailing = (name: string) => `{"note":"C:\\\\","event":{"category":["process"]},"process":{"name":"${name}","command_line":"display dialog"}}`;
+    expect(JSON.parse(trailing("osascript")).note).toBe("C:\\");
+    expect(f.mayMatch(trailing("osascript"))).toBe(true);
+    expect(f.mayMatch(trailing("ls"))).toBe(false);
+    // An escape in a key could spell any key: the line is parsed. So is a value that decodes beyond ASCII.
+    expect(f.mayMatch(trailing("ls").replace('"name"', '"na\\u006de"'))).toBe(true);
+    expect(f.mayMatch(osa("display dialog x").replace('"osascript"', '"osascript\\u00e9"'))).toBe(true);
+  });
+
   it("still reports lines that do not look like an object; a skipped {…} line is not fully checked", async () => {
     const r = rule(`process where process.name == "curl"`);
     const text = [exec({ name: "ls" }), "not json", '{"broken": }', "{truncated", exec({ name: "curl" }), ""].join("\n");
