@@ -156,10 +156,13 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
   /** Complete lines (the last one may lack its newline only at the end of input). */
   const processBlock = (block: Buffer): void => {
     let blockAscii = false;
+    /** The block as latin1 text (one character per byte), for the filter, and to parse an ASCII line without decoding it again. */
+    let text: string | undefined;
     if (filter !== undefined) {
       blockAscii = isAscii(block);
       // One character per byte: the filter finds keys with String.prototype.indexOf, offsets are the bytes'.
-      filter.beginBlock(block.toString("latin1"));
+      text = block.toString("latin1");
+      filter.beginBlock(text);
     }
     let start = 0;
     while (start < block.length) {
@@ -168,7 +171,8 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
       lineNumber++;
       let end = nl;
       if (end > start && block[end - 1] === 13) end--;
-      if (filter !== undefined && (blockAscii || isAscii(block.subarray(start, end))) && !filter.mayMatchAt(start, end)) {
+      const ascii = filter !== undefined && (blockAscii || isAscii(block.subarray(start, end)));
+      if (ascii && !filter.mayMatchAt(start, end)) {
         const shape = objectShape(block, start, end);
         if (shape === "blank") {
           start = nl + 1;
@@ -180,7 +184,8 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
           continue;
         }
       }
-      parseLine(block.toString("utf8", start, end));
+      // ASCII reads the same as latin1 and as UTF-8: the block's text serves.
+      parseLine(ascii ? text!.slice(start, end) : block.toString("utf8", start, end));
       start = nl + 1;
     }
   };
