@@ -12,6 +12,7 @@ import { parseExpression, parseQuery } from "./parser.js";
 import type { Value } from "./values.js";
 import { normalizeExpr } from "./normalize.js";
 import { pipeChain } from "./pipes.js";
+import { sortPrefix } from "./sortPrefix.js";
 import { SequenceMatcher, type KeySpec, type SequencePlan, type StagePlan } from "./sequence.js";
 
 export const DEFAULT_CATEGORY_FIELD = "event.category";
@@ -313,7 +314,7 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
             }
           }
           if (q === 0) return NO_HITS as unknown as QuerySetHit[];
-          if (!sorted) queue.subarray(0, q).sort();
+          if (!sorted) sortPrefix(queue, q);
           let out: QuerySetHit[] | undefined;
           for (let i = 0; i < q; i++) {
             const query = queue[i];
