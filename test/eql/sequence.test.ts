@@ -68,6 +68,22 @@ describe("join keys", () => {
     expect(hits.map((h) => h.joinKeys)).toEqual([["h1", 10], ["h2", 10]]);
   });
 
+  it("join_keys of one key, of none: each hit its own values, whatever came after", () => {
+    clock = 0;
+    const { hits } = run("sequence by host [a where true] [b where true]", [
+      e("a1", "a", { host: "h1" }),
+      e("a2", "a", { host: "h2" }),
+      e("b1", "b", { host: "h1" }),
+      e("b2", "b", { host: "h2" }),
+      e("a3", "a", { host: "h3" }),
+    ]);
+    expect(hits.map((h) => h.joinKeys)).toEqual([["h1"], ["h2"]]);
+    expect(hits[0].joinKeys).not.toBe(hits[1].joinKeys);
+    const keyless = run("sequence [a where true] [b where true]", [e("a4", "a"), e("b3", "b"), e("a5", "a"), e("b4", "b")]).hits;
+    expect(keyless.map((h) => h.joinKeys)).toEqual([[], []]);
+    expect(keyless[0].joinKeys).not.toBe(keyless[1].joinKeys);
+  });
+
   it("keys of different types do not join (10 vs \"10\")", () => {
     clock = 0;
     const { hits } = run("sequence by k [a where true] [b where true]", [e("a1", "a", { k: 10 }), e("b1", "b", { k: "10" })]);
@@ -105,6 +121,28 @@ describe("join keys", () => {
     ]);
     expect(ids(hits)).toEqual(["a1,b1", "a1,b2"]);
     expect(hits.map((h) => h.joinKeys)).toEqual([["bob"], ["alice"]]);
+  });
+});
+
+describe("events that can change nothing", () => {
+  it("with nothing pending, a later stage's event is not looked at further, not even its timestamp", () => {
+    let reads = 0;
+    const at = (id: string, cat: string, sec: number): EqlEvent => ({
+      id,
+      k: 1,
+      event: { category: [cat] },
+      get "@timestamp"() {
+        reads++;
+        return new Date(Date.UTC(2026, 0, 1) + sec * 1000).toISOString();
+      },
+    });
+    const m = compileQuery("sequence by k with maxspan=1m [a where true] [b where true]").newMatcher();
+    expect(m.push(at("b1", "b", 0))).toEqual([]);
+    expect(m.push(at("b2", "b", 1))).toEqual([]);
+    expect(reads).toBe(0);
+    m.push(at("a1", "a", 2));
+    expect(reads).toBeGreaterThan(0);
+    expect(ids(m.push(at("b3", "b", 3)) as SequenceHit[])).toEqual(["a1,b3"]);
   });
 });
 
