@@ -157,6 +157,8 @@ export interface QuerySetMatcher {
   stats(): MatcherStats[];
   /** Whether the sequence query holds pending sequences (false for an event query). */
   sequenceHoldsState(query: number): boolean;
+  /** Whether the sequence query holds a pending sequence with this join key id (SequenceMatcher.holdsKey); false for an event query. */
+  sequenceHoldsKey(query: number, keyId: unknown): boolean;
   /**
    * Told when a sequence query starts or stops holding pending sequences, after the push (or finish) that did it.
    * Only queries an event was pushed to are checked: one that is not pushed keeps its state (expiry waits too).
@@ -358,6 +360,7 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
         },
         stats: () => parts.map((p) => (p === null ? NO_STATS : p.matcher.stats())),
         sequenceHoldsState: (query) => parts[query]?.sequence?.holdsSequences() ?? false,
+        sequenceHoldsKey: (query, keyId) => parts[query]?.sequence?.holdsKey(keyId) ?? false,
         onSequenceState(listener) {
           stateListener = listener;
           parts.forEach((p, query) => (holding[query] = p?.sequence?.holdsSequences() ? 1 : 0));

@@ -286,6 +286,18 @@ export class SequenceMatcher {
     return this.pending > 0;
   }
 
+  /**
+   * Whether a pending sequence (waiting after any stage, or complete and waiting for its trailing window)
+   * has this join key id: for one join key, the key's value as the event gave it (a string, number, boolean
+   * or null; 10 is not "10"); for several, joinKeys' encoded string. A later stage's event whose key this
+   * is not can advance nothing. One Map lookup per stage.
+   */
+  holdsKey(keyId: unknown): boolean {
+    if (this.pending === 0) return false;
+    for (let s = 0; s < this.slots.length; s++) if (this.slots[s].has(keyId)) return true;
+    return this.waiting.has(keyId);
+  }
+
   stats(): MatcherStats {
     return {
       pendingSequences: this.pending,

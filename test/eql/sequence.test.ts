@@ -1,7 +1,7 @@
 // The sequence state machine: one pending sequence per stage and key (newest wins), events offered from the
 // last stage down, join keys (fan-out, optional), maxspan, until, runs, missing-event stages, bounded state.
 import { describe, expect, it } from "vitest";
-import { compileQuery, type CompileOptions, type EqlEvent, type Hit, type SequenceHit } from "../../src/eql/index.js";
+import { compileQuery, compileQuerySet, type CompileOptions, type EqlEvent, type Hit, type SequenceHit } from "../../src/eql/index.js";
 
 let clock = 0;
 /** An event `id` of category `cat` at time `t` seconds (default: one second after the previous one). */
@@ -143,6 +143,62 @@ describe("events that can change nothing", () => {
     m.push(at("a1", "a", 2));
     expect(reads).toBeGreaterThan(0);
     expect(ids(m.push(at("b3", "b", 3)) as SequenceHit[])).toEqual(["a1,b3"]);
+  });
+});
+
+describe("holdsKey: which join keys pending sequences wait with", () => {
+  const holds = (query: string) => {
+    const m = compileQuerySet([query]).newMatcher();
+    return { push: (ev: EqlEvent) => m.push(ev).map((h) => h.hit as SequenceHit), holds: (key: unknown) => m.sequenceHoldsKey(0, key) };
+  };
+
+  it("in any stage's slot, by the key's own value (10 is not \"10\"), until the sequence completes", () => {
+    clock = 0;
+    const m = holds("sequence by k [a where true] [b where true] [c where true]");
+    expect(m.holds(10)).toBe(false);
+    m.push(e("a1", "a", { k: 10 }));
+    expect([m.holds(10), m.holds("10"), m.holds(11)]).toEqual([true, false, false]);
+    m.push(e("b1", "b", { k: 10 }));
+    expect(m.holds(10)).toBe(true);
+    m.push(e("a2", "a", { k: null }));
+    expect(m.holds(null)).toBe(false);
+    expect(ids(m.push(e("c1", "c", { k: 10 })))).toEqual(["a1,b1,c1"]);
+    expect(m.holds(10)).toBe(false);
+  });
+
+  it("an optional key's null is a key like any other", () => {
+    clock = 0;
+    const m = holds("sequence by ?k [a where true] [b where true]");
+    m.push(e("a1", "a"));
+    expect(m.holds(null)).toBe(true);
+  });
+
+  it("while complete and waiting for a trailing missing-event window, not once it is released", () => {
+    clock = 0;
+    const m = holds("sequence by k with maxspan=10s [a where true] [b where true] ![c where true]");
+    m.push(e("a1", "a", { k: "x" }, 0));
+    m.push(e("b1", "b", { k: "x" }, 1));
+    expect(m.holds("x")).toBe(true);
+    expect(ids(m.push(e("z1", "z", { k: "y" }, 30)))).toEqual(["a1,b1,-"]);
+    expect(m.holds("x")).toBe(false);
+  });
+
+  it("not after maxspan expiry or an until event dropped the sequence", () => {
+    clock = 0;
+    const expiring = holds("sequence by k with maxspan=5s [a where true] [b where true]");
+    expiring.push(e("a1", "a", { k: 1 }, 0));
+    expiring.push(e("a2", "a", { k: 2 }, 10));
+    expect([expiring.holds(1), expiring.holds(2)]).toEqual([false, true]);
+    const until = holds("sequence by k [a where true] [b where true] until [u where true]");
+    until.push(e("a3", "a", { k: 1 }));
+    until.push(e("u1", "u", { k: 1 }));
+    expect(until.holds(1)).toBe(false);
+  });
+
+  it("is false for an event query", () => {
+    const m = compileQuerySet(["a where true"]).newMatcher();
+    m.push(e("a1", "a", { k: 1 }));
+    expect(m.sequenceHoldsKey(0, 1)).toBe(false);
   });
 });
 
