@@ -9,17 +9,28 @@ export interface CidrBlock {
   prefix: number;
 }
 
+/** Four dot-separated decimal parts of 1 to 3 ASCII digits, each at most 255 (leading zeros allowed). */
 function parseIpv4(s: string): Uint8Array | null {
-  const parts = s.split(".");
-  if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i];
-    if (!/^\d{1,3}$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    out[i] = n;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || part === 3 || value > 255) return null;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      value = value * 10 + (c - 48);
+      digits++;
+    } else {
+      return null;
+    }
   }
+  if (digits === 0 || part !== 3 || value > 255) return null;
+  out[3] = value;
   return out;
 }
 
@@ -66,15 +77,30 @@ function parseIpv6(s: string): Uint8Array | null {
   return out;
 }
 
-export function parseIp(s: string): IpAddress | null {
+function parseIpText(s: string): IpAddress | null {
   const text = s.trim();
   const bytes = text.includes(":") ? parseIpv6(text) : parseIpv4(text);
   return bytes ? { bytes } : null;
 }
 
+/**
+ * The last text parsed and its address: the rules of a set that test the same field of one event (every
+ * `cidrMatch(destination.ip, ...)`) parse it once. The result is shared, so callers must not change it.
+ */
+let lastText: string | null = null;
+let lastAddress: IpAddress | null = null;
+
+export function parseIp(s: string): IpAddress | null {
+  if (s !== lastText) {
+    lastAddress = parseIpText(s);
+    lastText = s;
+  }
+  return lastAddress;
+}
+
 export function parseCidr(s: string): CidrBlock | null {
   const slash = s.indexOf("/");
-  const ip = parseIp(slash < 0 ? s : s.slice(0, slash));
+  const ip = parseIpText(slash < 0 ? s : s.slice(0, slash));
   if (!ip) return null;
   const max = ip.bytes.length * 8;
   let prefix = max;
@@ -88,23 +114,16 @@ export function parseCidr(s: string): CidrBlock | null {
 }
 
 export function cidrContains(block: CidrBlock, ip: IpAddress): boolean {
-  let addr = ip.bytes;
-  if (addr.length !== block.bytes.length) {
-    // An IPv4 address against an IPv6 block: compare as the IPv4-mapped address (::ffff:a.b.c.d).
-    if (addr.length === 4 && block.bytes.length === 16) {
-      const mapped = new Uint8Array(16);
-      mapped[10] = 0xff;
-      mapped[11] = 0xff;
-      mapped.set(addr, 12);
-      addr = mapped;
-    } else {
-      return false;
-    }
-  }
+  const addr = ip.bytes;
+  const net = block.bytes;
+  // An IPv4 address against an IPv6 block compares as the IPv4-mapped address (::ffff:a.b.c.d): `mapped`.
+  const mapped = addr.length !== net.length;
+  if (mapped && !(addr.length === 4 && net.length === 16)) return false;
   let bits = block.prefix;
   for (let i = 0; bits > 0; i++, bits -= 8) {
     const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((addr[i] & mask) !== (block.bytes[i] & mask)) return false;
+    const a = !mapped ? addr[i] : i < 10 ? 0 : i < 12 ? 0xff : addr[i - 12];
+    if ((a & mask) !== (net[i] & mask)) return false;
   }
   return true;
 }

@@ -10,6 +10,7 @@ import { compilePredicate, compileValue, equalsLiteral, inSetTest, isScript, ord
 import { compileFieldGetter } from "./fieldAccess.js";
 import { patternListTest } from "./patterns.js";
 import { CandidateIndex, type IndexedCondition } from "./ruleIndex.js";
+import { sortPrefix } from "./sortPrefix.js";
 import { equalsFolded, foldCase, regionEqualsFolded, type Scalar } from "./values.js";
 
 const FLIP: Record<ComparisonOperator, ComparisonOperator> = { "==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
@@ -289,7 +290,7 @@ return {
         const c = candidates[i];
         if (tests[c](event)) out[m++] = c;
       }
-      if (m > 1) out.subarray(0, m).sort();
+      sortPrefix(out, m);
       return m;
     },
     candidates(event) {

@@ -482,12 +482,22 @@ function isOptionalFieldPair(e: Comparison): boolean {
 function callValue(e: FunctionCall): ValueFn {
   const spec = lookupFunction(e.name);
   if (!spec) throw new Error(`unchecked call to unknown function ${e.name}`);
-  const impl = spec.make({
+  const site = {
     caseInsensitive: e.caseInsensitive,
     float: e.args.some(isFloatExpr),
     literals: e.args.map((a) => (a.kind === "literal" ? a.value : undefined)),
-  });
+  };
+  const impl = spec.make(site);
   const args = e.args.map(compileValue);
+  if (spec.makeOfFirst && args.length > 1 && e.args.every((a, i) => i === 0 || a.kind === "literal")) {
+    const ofFirst = spec.makeOfFirst(site);
+    const [a0] = args;
+    const viaArray = ([x]: readonly Scalar[]): Scalar => ofFirst(x);
+    return (event) => {
+      const v = a0(event);
+      return Array.isArray(v) ? fanOut([v], viaArray) : ofFirst(v as Scalar);
+    };
+  }
   if (args.length === 1) {
     const [a0] = args;
     return (event) => fanOut([a0(event)], impl);

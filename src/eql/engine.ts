@@ -12,6 +12,7 @@ import { parseExpression, parseQuery } from "./parser.js";
 import type { Value } from "./values.js";
 import { normalizeExpr } from "./normalize.js";
 import { pipeChain } from "./pipes.js";
+import { sortPrefix } from "./sortPrefix.js";
 import { SequenceMatcher, type KeySpec, type SequencePlan, type StagePlan } from "./sequence.js";
 
 export const DEFAULT_CATEGORY_FIELD = "event.category";
@@ -156,6 +157,8 @@ export interface QuerySetMatcher {
   stats(): MatcherStats[];
   /** Whether the sequence query holds pending sequences (false for an event query). */
   sequenceHoldsState(query: number): boolean;
+  /** Whether the sequence query holds a pending sequence with this join key id (SequenceMatcher.holdsKey); false for an event query. */
+  sequenceHoldsKey(query: number, keyId: unknown): boolean;
   /**
    * Told when a sequence query starts or stops holding pending sequences, after the push (or finish) that did it.
    * Only queries an event was pushed to are checked: one that is not pushed keeps its state (expiry waits too).
@@ -182,6 +185,14 @@ export interface QuerySet {
 }
 
 /**
+ * What makes two conditions the same test: the normalized expression without its source offsets, and the
+ * category. (JSON spells every number literal faithfully: the parser rejects numbers too large to be finite.)
+ */
+function conditionKey(condition: Expr, category: string | null): string {
+  return JSON.stringify([category, condition], (key, value: unknown) => (key === "start" || key === "end" ? undefined : value));
+}
+
+/**
  * Compiles queries that run together on every event (a rule set). Same hits as one matcher per query, but the
  * conditions are generated as one unit: a test shared by many rules (the category, `host.os.type == "macos"`)
  * runs once per event, only the conditions the candidate index finds for an event are tested, and a sequence is
@@ -193,15 +204,24 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
   const resolved = resolveOptions(options);
   const queries = sources.map((s) => compileQuery(s, options));
   const conditions: { condition: Expr; category?: { field: string; value: string } }[] = [];
-  /** The query each condition belongs to. */
-  const owners: number[] = [];
+  /**
+   * The queries each condition belongs to. The same condition in several queries (one network stage in six
+   * sequences) is one slot, tested once per event.
+   */
+  const owners: number[][] = [];
+  const slotOf = new Map<string, number>();
   const slot = (q: EventQuery, owner: number): number => {
-    conditions.push({
-      condition: normalizeExpr(q.condition),
-      category: q.category === null ? undefined : { field: resolved.categoryField, value: q.category },
-    });
-    owners.push(owner);
-    return conditions.length - 1;
+    const condition = normalizeExpr(q.condition);
+    const key = conditionKey(condition, q.category);
+    let i = slotOf.get(key);
+    if (i === undefined) {
+      i = conditions.length;
+      slotOf.set(key, i);
+      conditions.push({ condition, category: q.category === null ? undefined : { field: resolved.categoryField, value: q.category } });
+      owners.push([]);
+    }
+    if (!owners[i].includes(owner)) owners[i].push(owner);
+    return i;
   };
   type Entry =
     | { kind: "event"; slot: number }
@@ -222,7 +242,10 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
     };
   });
   const generated = generatePredicateSet(conditions);
-  const slotOwner = Int32Array.from(owners);
+  // Owners of slot s: ownerList[ownerStart[s] .. ownerStart[s + 1]), ascending.
+  const ownerStart = new Int32Array(conditions.length + 1);
+  owners.forEach((list, s) => (ownerStart[s + 1] = ownerStart[s] + list.length));
+  const ownerList = Int32Array.from(owners.flat());
   return {
     queries,
     profile(event, now) {
@@ -230,8 +253,8 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
       for (const c of generated.candidates(event)) {
         const start = now();
         generated.testAlone(c, event);
-        const query = slotOwner[c];
-        ms.set(query, (ms.get(query) ?? 0) + (now() - start));
+        const took = now() - start;
+        for (const query of owners[c]) ms.set(query, (ms.get(query) ?? 0) + took);
       }
       return [...ms].map(([query, t]) => ({ query, ms: t })).sort((a, b) => b.ms - a.ms);
     },
@@ -271,16 +294,19 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
           event++;
           const m = generated.matching(ev, slots);
           let q = 0;
+          let sorted = true;
           for (let i = 0; i < m; i++) {
             const s = slots[i];
             matchedIn[s] = event;
-            const owner = slotOwner[s];
-            if (queuedIn[owner] !== event) {
-              queuedIn[owner] = event;
-              queue[q++] = owner;
+            for (let k = ownerStart[s]; k < ownerStart[s + 1]; k++) {
+              const owner = ownerList[k];
+              if (queuedIn[owner] !== event) {
+                queuedIn[owner] = event;
+                if (q > 0 && queue[q - 1] > owner) sorted = false;
+                queue[q++] = owner;
+              }
             }
           }
-          let sorted = true;
           for (let i = 0; i < pending.length; i++) {
             const owner = pending[i];
             if (queuedIn[owner] !== event) {
@@ -290,7 +316,7 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
             }
           }
           if (q === 0) return NO_HITS as unknown as QuerySetHit[];
-          if (!sorted) queue.subarray(0, q).sort();
+          if (!sorted) sortPrefix(queue, q);
           let out: QuerySetHit[] | undefined;
           for (let i = 0; i < q; i++) {
             const query = queue[i];
@@ -334,6 +360,7 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
         },
         stats: () => parts.map((p) => (p === null ? NO_STATS : p.matcher.stats())),
         sequenceHoldsState: (query) => parts[query]?.sequence?.holdsSequences() ?? false,
+        sequenceHoldsKey: (query, keyId) => parts[query]?.sequence?.holdsKey(keyId) ?? false,
         onSequenceState(listener) {
           stateListener = listener;
           parts.forEach((p, query) => (holding[query] = p?.sequence?.holdsSequences() ? 1 : 0));

@@ -12,13 +12,20 @@ function own(obj: Record<string, unknown>, key: string): unknown {
   return v;
 }
 
-function lookup(node: unknown, path: readonly string[], i: number): unknown {
+/** keys[i][j - i]: path segments i..j joined with dots, the flattened key a lookup tries (made once per path). */
+type JoinedKeys = readonly (readonly string[])[];
+
+function joinedKeys(path: readonly string[]): JoinedKeys {
+  return path.map((_, i) => path.slice(i).map((__, k) => path.slice(i, i + k + 1).join(".")));
+}
+
+function lookup(node: unknown, path: readonly string[], keys: JoinedKeys, i: number): unknown {
   if (i === path.length) return node;
   if (node === null || typeof node !== "object") return undefined;
   if (Array.isArray(node)) {
     const found: unknown[] = [];
     for (const element of node) {
-      const v = lookup(element, path, i);
+      const v = lookup(element, path, keys, i);
       if (v === undefined) continue;
       if (Array.isArray(v)) found.push(...v);
       else found.push(v);
@@ -26,21 +33,21 @@ function lookup(node: unknown, path: readonly string[], i: number): unknown {
     return found.length === 0 ? undefined : found;
   }
   const obj = node as Record<string, unknown>;
-  let key = path[i];
-  for (let j = i; ; ) {
-    const v = own(obj, key);
+  const tried = keys[i];
+  for (let j = i; j < path.length; j++) {
+    const v = own(obj, tried[j - i]);
     if (v !== undefined) {
-      const r = lookup(v, path, j + 1);
+      const r = lookup(v, path, keys, j + 1);
       if (r !== undefined) return r;
     }
-    if (++j >= path.length) return undefined;
-    key += "." + path[j];
   }
+  return undefined;
 }
 
 /** A getter specialised for one path; the common nested case takes no loop and no allocation. */
 export function compileFieldGetter(path: readonly string[]): FieldGetter {
   const segments = [...path];
+  const keys = joinedKeys(segments);
   if (segments.length === 1) {
     const [k0] = segments;
     return (event) => own(event, k0);
@@ -53,7 +60,7 @@ export function compileFieldGetter(path: readonly string[]): FieldGetter {
         const v = (a as Record<string, unknown>)[k1];
         if (v !== undefined && typeof v !== "function") return v;
       }
-      return lookup(event, segments, 0);
+      return lookup(event, segments, keys, 0);
     };
   }
   if (segments.length === 3) {
@@ -67,13 +74,14 @@ export function compileFieldGetter(path: readonly string[]): FieldGetter {
           if (v !== undefined && typeof v !== "function") return v;
         }
       }
-      return lookup(event, segments, 0);
+      return lookup(event, segments, keys, 0);
     };
   }
-  return (event) => lookup(event, segments, 0);
+  return (event) => lookup(event, segments, keys, 0);
 }
 
 /** One-off lookup (tests, the CLI's ordering). */
 export function getField(event: Record<string, unknown>, path: string | readonly string[]): unknown {
-  return lookup(event, typeof path === "string" ? path.split(".") : path, 0);
+  const segments = typeof path === "string" ? path.split(".") : path;
+  return lookup(event, segments, joinedKeys(segments), 0);
 }

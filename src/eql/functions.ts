@@ -32,6 +32,11 @@ export interface FunctionSpec {
   literalOnly?: readonly number[];
   returns: ResultKind;
   make(site: CallSite): FunctionImpl;
+  /**
+   * The same function as a function of its first argument, for a call site whose other arguments are all
+   * literals (`cidrMatch(destination.ip, "10.0.0.0/8", ...)`): no argument array per call. Optional.
+   */
+  makeOfFirst?(site: CallSite): (first: Scalar) => Scalar;
 }
 
 function str(v: Scalar): string | null {
@@ -208,6 +213,21 @@ const SPECS: FunctionSpec[] = [
           if (block && addr && cidrContains(block, addr)) return true;
         }
         return sawNull ? null : false;
+      };
+    },
+    makeOfFirst: (site) => {
+      const literals = site.literals.slice(1);
+      const blocks = literals.flatMap((l) => {
+        const block = typeof l === "string" ? parseCidr(l) : null;
+        return block ? [block] : [];
+      });
+      const noMatch = literals.includes(null) ? null : false;
+      return (first) => {
+        const ip = str(first);
+        if (ip === null) return null;
+        const addr = parseIp(ip);
+        if (addr !== null) for (let i = 0; i < blocks.length; i++) if (cidrContains(blocks[i], addr)) return true;
+        return noMatch;
       };
     },
   },

@@ -185,6 +185,9 @@ class SubstringIndex {
   private readonly bySubstring = new Map<string, number[]>();
   private automaton: TextAutomaton | undefined;
   private lists: number[][] = [];
+  /** What scan() reports to, and the automaton's callback made once (a closure per scan allocates). */
+  private report: (list: readonly number[]) => void = () => {};
+  private readonly found = (text: number): void => this.report(this.lists[text]);
 
   constructor(path: readonly string[]) {
     this.get = compileFieldGetter(path);
@@ -210,8 +213,8 @@ class SubstringIndex {
    */
   scan(value: string, add: (list: readonly number[]) => void): boolean {
     for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 126) return false;
-    const lists = this.lists;
-    (this.automaton as TextAutomaton).scan(value, (text) => add(lists[text]));
+    this.report = add;
+    (this.automaton as TextAutomaton).scan(value, this.found);
     return true;
   }
 }

@@ -59,7 +59,8 @@ interface JoinKey {
 
 interface Pending {
   keyId: unknown;
-  keyValues: Scalar[];
+  /** The join key values when there are several; null for one (keyId is its value) or none. */
+  keyValues: Scalar[] | null;
   events: (EqlEvent | null)[];
   /** Stage index this sequence waits after (its last filled stage), or -1 once complete and waiting. */
   stage: number;
@@ -226,6 +227,8 @@ export class SequenceMatcher {
   /** Missing stages strictly between two positive stages, and leading ones: their last matching event per key. */
   private readonly recordedMissing: number[];
   private readonly maxRecords: number;
+  /** A pending sequence's events before any stage is filled, copied for each sequence started. */
+  private readonly noEvents: (EqlEvent | null)[];
 
   private slots: Map<unknown, Pending>[];
   /** Complete sequences waiting for their trailing missing-event window to close, per key. */
@@ -266,6 +269,7 @@ export class SequenceMatcher {
     this.maxRecords = plan.maxPending * Math.max(1, this.recordedMissing.length);
     this.slots = this.stages.map(() => new Map());
     this.lastMissing = this.stages.map(() => new Map());
+    this.noEvents = this.stages.map(() => null);
   }
 
   /**
@@ -282,6 +286,18 @@ export class SequenceMatcher {
     return this.pending > 0;
   }
 
+  /**
+   * Whether a pending sequence (waiting after any stage, or complete and waiting for its trailing window)
+   * has this join key id: for one join key, the key's value as the event gave it (a string, number, boolean
+   * or null; 10 is not "10"); for several, joinKeys' encoded string. A later stage's event whose key this
+   * is not can advance nothing. One Map lookup per stage.
+   */
+  holdsKey(keyId: unknown): boolean {
+    if (this.pending === 0) return false;
+    for (let s = 0; s < this.slots.length; s++) if (this.slots[s].has(keyId)) return true;
+    return this.waiting.has(keyId);
+  }
+
   stats(): MatcherStats {
     return {
       pendingSequences: this.pending,
@@ -293,6 +309,10 @@ export class SequenceMatcher {
   }
 
   push(event: EqlEvent): Hit[] {
+    // Nothing pending: an event that starts nothing and is no missing-stage event changes nothing (expiry of
+    // remembered missing-stage events can wait, as for skipped events). A rule set pushes every event one of
+    // the stages matched: most are later stages' events, for sequences nobody started.
+    if (this.pending === 0 && !this.startsOrRecords(event)) return EMPTY;
     const ordinal = ++this.ordinal;
     const maxspan = this.plan.maxspanMs;
     const ts = timestampMillis(this.plan.timestamp(event));
@@ -342,6 +362,13 @@ export class SequenceMatcher {
     return out;
   }
 
+  /** Whether the event matches the first positive stage, or a missing stage that is remembered. */
+  private startsOrRecords(event: EqlEvent): boolean {
+    if (this.stages[this.firstPositive].filter(event)) return true;
+    for (let i = 0; i < this.recordedMissing.length; i++) if (this.stages[this.recordedMissing[i]].filter(event)) return true;
+    return false;
+  }
+
   finish(): Hit[] {
     const out: Hit[] = [];
     for (let p = this.oldest; p !== null; p = p.newer) if (p.stage === -1) out.push(this.hit(p));
@@ -359,7 +386,8 @@ export class SequenceMatcher {
   }
 
   private hit(p: Pending): SequenceHit {
-    return { kind: "sequence", joinKeys: p.keyValues, events: p.events };
+    const joinKeys = p.keyValues ?? (this.stages[this.firstPositive].keys.length === 0 ? [] : [p.keyId as Scalar]);
+    return { kind: "sequence", joinKeys, events: p.events };
   }
 
   private start(key: JoinKey, event: EqlEvent, ordinal: number, ts: number, emit: (p: Pending) => void): void {
@@ -368,9 +396,10 @@ export class SequenceMatcher {
       const seen = this.lastMissing[m].get(key.id);
       if (seen && !(seen.ts <= leadingMissingTs)) leadingMissingTs = Number.isNaN(seen.ts) ? -Infinity : seen.ts;
     }
-    const events: (EqlEvent | null)[] = new Array<EqlEvent | null>(this.stages.length).fill(null);
+    const events = this.noEvents.slice();
     events[this.firstPositive] = event;
-    const keyValues = key.values.slice();
+    // Several keys: joinKeys made their array for this key; one (its value is the id) or none: the hit makes it.
+    const keyValues = key.values.length > 1 ? key.values : null;
     const p: Pending = {
       keyId: key.id,
       keyValues,
@@ -393,7 +422,7 @@ export class SequenceMatcher {
       if (this.keep(p, ts)) emit(p);
       return;
     }
-    p.bytes = PENDING_BYTES + keyBytes(key.id, keyValues) + eventBytes(event);
+    p.bytes = PENDING_BYTES + keyBytes(key.id, key.values) + eventBytes(event);
     this.link(p);
     if (this.firstPositive === this.lastPositive) this.complete(p, ts, emit);
     else this.place(p);
@@ -495,8 +524,7 @@ export class SequenceMatcher {
       }
       return;
     }
-    const values = key.values.slice();
-    const fresh: MissingRecord = { stage, keyId: key.id, ordinal, ts, bytes: RECORD_BYTES + keyBytes(key.id, values), older: null, newer: null };
+    const fresh: MissingRecord = { stage, keyId: key.id, ordinal, ts, bytes: RECORD_BYTES + keyBytes(key.id, key.values), older: null, newer: null };
     seen.set(key.id, fresh);
     this.linkRecord(fresh);
     this.records++;

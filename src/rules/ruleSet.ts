@@ -117,6 +117,15 @@ export class RuleSet {
   }
 
   /**
+   * Whether rule i (by index in `rules`) is a sequence with a pending sequence for this join key id: for a
+   * sequence `by` one field, the field's value (a later-stage event with another value can advance nothing).
+   * False for a rule that is not a sequence. A few Map lookups.
+   */
+  sequenceHoldsKey(rule: number, keyId: unknown): boolean {
+    return this.matcher.sequenceHoldsKey(this.queryOfRule[rule], keyId);
+  }
+
+  /**
    * Told, per rule, when a sequence rule starts or stops holding pending sequences (see QuerySetMatcher's
    * onSequenceState); undefined stops telling.
    */

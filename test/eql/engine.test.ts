@@ -155,6 +155,96 @@ describe("query sets", () => {
     expect(got.map((h) => h.length)).toEqual([3, 5, 1, 1, 1, 2, 32, 2]);
   });
 
+  it("a condition several queries share is one slot: each query still gets its hits, in query order", () => {
+    const network = 'network where not cidrMatch(destination.ip, "10.0.0.0/8")';
+    const sources = [
+      network,
+      'process where process.name == "a"',
+      `sequence by process.entity_id [process where process.name == "a"] [${network}]`,
+      `sequence by process.entity_id with maxspan=1m [process where process.name : "a"] [${network}]`,
+      `sequence by process.entity_id [process where process.name == "b"] [${network}]`,
+      `any where not cidrMatch(destination.ip, "10.0.0.0/8")`,
+    ];
+    const networkEvent = (id: string, ip: string): EqlEvent => ({
+      "@timestamp": 2000,
+      event: { category: "network" },
+      process: { entity_id: id },
+      destination: { ip },
+    });
+    const events: EqlEvent[] = [
+      { "@timestamp": 1000, event: { category: "process" }, process: { name: "a", entity_id: "p1" } },
+      networkEvent("p1", "8.8.8.8"),
+      networkEvent("p1", "10.1.1.1"),
+      networkEvent("p2", "8.8.4.4"),
+    ];
+    const m = compileQuerySet(sources).newMatcher();
+    const order: number[] = [];
+    const got: Hit[][] = sources.map(() => []);
+    for (const ev of events) {
+      for (const h of m.push(ev)) {
+        got[h.query].push(h.hit);
+        order.push(h.query);
+      }
+    }
+    for (const h of m.finish()) got[h.query].push(h.hit);
+    expect(got).toEqual(sources.map((src) => runQuery(compileQuery(src), events)));
+    expect(got.map((h) => h.length)).toEqual([2, 1, 1, 1, 0, 2]);
+    expect(order).toEqual([1, 0, 2, 3, 5, 0, 5]);
+
+    // A shared slot's later owner comes after a query between its owners that the event also matches.
+    const interleaved = compileQuerySet([network, 'network where destination.ip : "8.*"', network]).newMatcher();
+    expect(interleaved.push(networkEvent("p1", "8.8.8.8")).map((h) => h.query)).toEqual([0, 1, 2]);
+  });
+
+  it("a condition several queries share is tested once per event", () => {
+    const network = 'network where not cidrMatch(destination.ip, "10.0.0.0/8")';
+    const sources = [
+      network,
+      `sequence by process.entity_id [process where process.name == "a"] [${network}]`,
+      `sequence by process.entity_id [process where process.name == "b"] [ ${network}]`,
+      `any where not cidrMatch(destination.ip, "10.0.0.0/8")`,
+    ];
+    let reads = 0;
+    const m = compileQuerySet(sources).newMatcher();
+    for (let i = 0; i < 3; i++) {
+      m.push({
+        event: { category: "network" },
+        process: { entity_id: "p1" },
+        destination: {
+          get ip() {
+            reads++;
+            return "8.8.8.8";
+          },
+        },
+      });
+    }
+    // Per event: one read for the three network conditions, one for the `any where` one (another category).
+    expect(reads).toBe(2 * 3);
+  });
+
+  it("conditions that differ in more than source offsets stay apart", () => {
+    const sources = [
+      "process where process.pid / 2 == 1",
+      "process where process.pid / 2.0 == 1",
+      "any where process.pid / 2 == 1",
+      "process where process.pid > -0.0",
+      "process where process.pid > 0.0",
+      "process where ?process.pid == null",
+      "process where process.pid == null",
+    ];
+    const events: EqlEvent[] = [
+      { event: { category: "process" }, process: { pid: 3 } },
+      { event: { category: "file" }, process: { pid: 2 } },
+      { event: { category: "process" }, process: { pid: 0 } },
+      { event: { category: "process" } },
+    ];
+    const m = compileQuerySet(sources).newMatcher();
+    const got: Hit[][] = sources.map(() => []);
+    for (const ev of events) for (const h of m.push(ev)) got[h.query].push(h.hit);
+    expect(got).toEqual(sources.map((src) => runQuery(compileQuery(src), events)));
+    expect(got.map((h) => h.length)).toEqual([1, 0, 2, 1, 1, 1, 1]);
+  });
+
   it("reports the first bad query as compileQuery does", () => {
     expect(() => compileQuerySet(["process where true", "process where nope()"])).toThrow(EqlSemanticError);
   });

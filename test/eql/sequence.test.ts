@@ -1,7 +1,7 @@
 // The sequence state machine: one pending sequence per stage and key (newest wins), events offered from the
 // last stage down, join keys (fan-out, optional), maxspan, until, runs, missing-event stages, bounded state.
 import { describe, expect, it } from "vitest";
-import { compileQuery, type CompileOptions, type EqlEvent, type Hit, type SequenceHit } from "../../src/eql/index.js";
+import { compileQuery, compileQuerySet, type CompileOptions, type EqlEvent, type Hit, type SequenceHit } from "../../src/eql/index.js";
 
 let clock = 0;
 /** An event `id` of category `cat` at time `t` seconds (default: one second after the previous one). */
@@ -68,6 +68,22 @@ describe("join keys", () => {
     expect(hits.map((h) => h.joinKeys)).toEqual([["h1", 10], ["h2", 10]]);
   });
 
+  it("join_keys of one key, of none: each hit its own values, whatever came after", () => {
+    clock = 0;
+    const { hits } = run("sequence by host [a where true] [b where true]", [
+      e("a1", "a", { host: "h1" }),
+      e("a2", "a", { host: "h2" }),
+      e("b1", "b", { host: "h1" }),
+      e("b2", "b", { host: "h2" }),
+      e("a3", "a", { host: "h3" }),
+    ]);
+    expect(hits.map((h) => h.joinKeys)).toEqual([["h1"], ["h2"]]);
+    expect(hits[0].joinKeys).not.toBe(hits[1].joinKeys);
+    const keyless = run("sequence [a where true] [b where true]", [e("a4", "a"), e("b3", "b"), e("a5", "a"), e("b4", "b")]).hits;
+    expect(keyless.map((h) => h.joinKeys)).toEqual([[], []]);
+    expect(keyless[0].joinKeys).not.toBe(keyless[1].joinKeys);
+  });
+
   it("keys of different types do not join (10 vs \"10\")", () => {
     clock = 0;
     const { hits } = run("sequence by k [a where true] [b where true]", [e("a1", "a", { k: 10 }), e("b1", "b", { k: "10" })]);
@@ -105,6 +121,84 @@ describe("join keys", () => {
     ]);
     expect(ids(hits)).toEqual(["a1,b1", "a1,b2"]);
     expect(hits.map((h) => h.joinKeys)).toEqual([["bob"], ["alice"]]);
+  });
+});
+
+describe("events that can change nothing", () => {
+  it("with nothing pending, a later stage's event is not looked at further, not even its timestamp", () => {
+    let reads = 0;
+    const at = (id: string, cat: string, sec: number): EqlEvent => ({
+      id,
+      k: 1,
+      event: { category: [cat] },
+      get "@timestamp"() {
+        reads++;
+        return new Date(Date.UTC(2026, 0, 1) + sec * 1000).toISOString();
+      },
+    });
+    const m = compileQuery("sequence by k with maxspan=1m [a where true] [b where true]").newMatcher();
+    expect(m.push(at("b1", "b", 0))).toEqual([]);
+    expect(m.push(at("b2", "b", 1))).toEqual([]);
+    expect(reads).toBe(0);
+    m.push(at("a1", "a", 2));
+    expect(reads).toBeGreaterThan(0);
+    expect(ids(m.push(at("b3", "b", 3)) as SequenceHit[])).toEqual(["a1,b3"]);
+  });
+});
+
+describe("holdsKey: which join keys pending sequences wait with", () => {
+  const holds = (query: string) => {
+    const m = compileQuerySet([query]).newMatcher();
+    return { push: (ev: EqlEvent) => m.push(ev).map((h) => h.hit as SequenceHit), holds: (key: unknown) => m.sequenceHoldsKey(0, key) };
+  };
+
+  it("in any stage's slot, by the key's own value (10 is not \"10\"), until the sequence completes", () => {
+    clock = 0;
+    const m = holds("sequence by k [a where true] [b where true] [c where true]");
+    expect(m.holds(10)).toBe(false);
+    m.push(e("a1", "a", { k: 10 }));
+    expect([m.holds(10), m.holds("10"), m.holds(11)]).toEqual([true, false, false]);
+    m.push(e("b1", "b", { k: 10 }));
+    expect(m.holds(10)).toBe(true);
+    m.push(e("a2", "a", { k: null }));
+    expect(m.holds(null)).toBe(false);
+    expect(ids(m.push(e("c1", "c", { k: 10 })))).toEqual(["a1,b1,c1"]);
+    expect(m.holds(10)).toBe(false);
+  });
+
+  it("an optional key's null is a key like any other", () => {
+    clock = 0;
+    const m = holds("sequence by ?k [a where true] [b where true]");
+    m.push(e("a1", "a"));
+    expect(m.holds(null)).toBe(true);
+  });
+
+  it("while complete and waiting for a trailing missing-event window, not once it is released", () => {
+    clock = 0;
+    const m = holds("sequence by k with maxspan=10s [a where true] [b where true] ![c where true]");
+    m.push(e("a1", "a", { k: "x" }, 0));
+    m.push(e("b1", "b", { k: "x" }, 1));
+    expect(m.holds("x")).toBe(true);
+    expect(ids(m.push(e("z1", "z", { k: "y" }, 30)))).toEqual(["a1,b1,-"]);
+    expect(m.holds("x")).toBe(false);
+  });
+
+  it("not after maxspan expiry or an until event dropped the sequence", () => {
+    clock = 0;
+    const expiring = holds("sequence by k with maxspan=5s [a where true] [b where true]");
+    expiring.push(e("a1", "a", { k: 1 }, 0));
+    expiring.push(e("a2", "a", { k: 2 }, 10));
+    expect([expiring.holds(1), expiring.holds(2)]).toEqual([false, true]);
+    const until = holds("sequence by k [a where true] [b where true] until [u where true]");
+    until.push(e("a3", "a", { k: 1 }));
+    until.push(e("u1", "u", { k: 1 }));
+    expect(until.holds(1)).toBe(false);
+  });
+
+  it("is false for an event query", () => {
+    const m = compileQuerySet(["a where true"]).newMatcher();
+    m.push(e("a1", "a", { k: 1 }));
+    expect(m.sequenceHoldsKey(0, 1)).toBe(false);
   });
 });
 

@@ -99,6 +99,34 @@ describe("RuleSet", () => {
   });
 });
 
+describe("RuleSet.sequenceHoldsKey", () => {
+  const curl = rule("curl", `process where process.name == "curl"`);
+  const seq = rule(
+    "seq",
+    `sequence by process.parent.entity_id [process where process.name == "curl"] [process where process.name == "sh"]`,
+  );
+
+  it("is true while a sequence rule waits for a later stage with that key, false for other keys and other rules", () => {
+    const set = new RuleSet([curl, seq]);
+    expect(set.sequenceHoldsKey(1, "shared")).toBe(false);
+    set.push(exec("curl", "c1", "shared"));
+    expect(set.sequenceHoldsKey(1, "shared")).toBe(true);
+    expect(set.sequenceHoldsKey(1, "other")).toBe(false);
+    expect(set.sequenceHoldsKey(0, "shared")).toBe(false);
+    set.push(exec("sh", "s1", "other"));
+    expect(set.sequenceHoldsKey(1, "shared")).toBe(true);
+    expect(set.push(exec("sh", "s2", "shared"))).toHaveLength(1);
+    expect(set.sequenceHoldsKey(1, "shared")).toBe(false);
+  });
+
+  it("answers for each rule that shares a sequence's query", () => {
+    const again = rule("seq2", seq.query.source);
+    const set = new RuleSet([seq, curl, again]);
+    set.push(exec("curl", "c1", "p9"));
+    expect([0, 1, 2].map((r) => set.sequenceHoldsKey(r, "p9"))).toEqual([true, false, true]);
+  });
+});
+
 describe("RuleSet.profile", () => {
   /** A clock that moves only when the event's command line is read: the test's stand-in for a slow pattern. */
   function slowCommandLine(event: Record<string, unknown>, clock: { t: number }, costMs: number, line = "scp f 127.0.0.1:/x") {
