@@ -103,6 +103,8 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
     // Later sequence stages count only while their rule holds a started sequence.
     for (let r = 0; r < rules.rules.length; r++) if (rules.sequenceHoldsState(r)) filter.setSequenceHoldsState(r, true);
     rules.watchSequenceState((rule, holds) => filter.setSequenceHoldsState(rule, holds));
+    // … and only for lines holding a join-key value one of them waits for.
+    filter.setSequenceKeyProbe((rule, key) => rules.sequenceHoldsKey(rule, key));
   }
   let events = 0;
   let alerts = 0;

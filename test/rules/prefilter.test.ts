@@ -247,6 +247,33 @@ describe("buildPrefilter", () => {
 });
 
 describe("replay with and without the pre-filter", () => {
+  it("a later stage's lines reach the rules only for the keys pending sequences wait for; the same hits", async () => {
+    const seq = rule(`sequence by process.entity_id with maxspan=1m [process where process.name == "curl"] [network where destination.port == 443]`, "s");
+    const t = (s: number) => `2026-11-26T10:00:${String(s).padStart(2, "0")}Z`;
+    const proc = (id: string, s: number) => JSON.stringify({ "@timestamp": t(s), event: { category: ["process"], type: ["start"] }, process: { name: "curl", entity_id: id } });
+    const net = (id: string, s: number) =>
+      JSON.stringify({ "@timestamp": t(s), event: { category: ["network"], type: ["start"] }, process: { entity_id: id }, destination: { port: 443 } });
+    const lines = [proc("E1", 0)];
+    for (let i = 0; i < 20; i++) lines.push(net(`X${i}`, 1 + i));
+    lines.push(net("E1", 30), net("E1", 31), proc("E2", 32), net("E3", 33), net("E2", 34));
+    const text = lines.join("\n");
+    const pushed = async (prefilter: boolean) => {
+      const set = new RuleSet([seq]);
+      const seen: unknown[] = [];
+      const push = set.push.bind(set);
+      set.push = (e) => (seen.push((e as any).process.entity_id), push(e));
+      const stats = await replayEvents({ input: Readable.from([text]), rules: set, sink: { write: () => {} }, prefilter });
+      return { seen, stats };
+    };
+    const on = await pushed(true);
+    const off = await pushed(false);
+    expect(off.seen).toHaveLength(lines.length);
+    // Network lines of other processes never reach the rules; the second E1 line neither (its sequence is done).
+    expect(on.seen).toEqual(["E1", "E1", "E2", "E2"]);
+    expect(on.stats).toEqual({ ...off.stats, seconds: on.stats.seconds, eventsPerSecond: on.stats.eventsPerSecond });
+    expect(on.stats.alerts).toBe(2);
+  });
+
   it("gives the same alerts and counts over the recording and every fixture", async () => {
     const files = [fileURLToPath(new URL("../../samples/recorded-events.ndjson", import.meta.url))];
     for (const dir of readdirSync(fixtures, { withFileTypes: true }).filter((d) => d.isDirectory())) {
