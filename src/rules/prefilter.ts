@@ -685,6 +685,12 @@ class FieldScanner implements LinePrefilter {
   private readonly keyLine: Float64Array;
   /** The line holds a backslash: strings may hold escapes (see readValue). */
   private escapes = false;
+  /**
+   * The line is tested in place in the block: nextKeyAt[key] is where the key's last search in this block stopped
+   * (its first occurrence past the line that searched; -1: none further; -2: not searched yet).
+   */
+  private inBlock = false;
+  private nextKeyAt = new Int32Array(0);
   /** The block's next backslash at or after the current line's start (-1: none; -2: not looked for yet). */
   private nextBackslash = -2;
   /** Per condition: how many reasons it counts now (1 if always, plus its gating rules holding sequences). */
@@ -783,6 +789,7 @@ class FieldScanner implements LinePrefilter {
     this.conditionLine = new Float64Array(conditions.length);
     this.queue = new Int32Array(conditions.length);
     this.keyLine = new Float64Array(this.keys.length);
+    this.nextKeyAt = new Int32Array(this.keys.length).fill(-2);
     for (let k = 0; k < this.keys.length; k++) {
       this.values.push({ line: 0, unknown: false, notString: false, count: 0, starts: [], ends: [], lowered: [], loweredLine: [] });
     }
@@ -815,7 +822,8 @@ class FieldScanner implements LinePrefilter {
   mayMatch(line: string): boolean {
     // eslint-disable-next-line no-control-regex
     if (/[^\x00-\x7f]/.test(line)) return true;
-    return this.lineMayMatch(line);
+    this.beginBlock(line);
+    return this.mayMatchAt(0, line.length);
   }
 
   candidates(block: Uint8Array): number[] {
@@ -835,27 +843,32 @@ class FieldScanner implements LinePrefilter {
   beginBlock(text: string): void {
     this.block = text;
     this.nextBackslash = -2;
+    this.nextKeyAt.fill(-2);
   }
 
   mayMatchAt(start: number, end: number): boolean {
+    const block = this.block;
     // Backslashes are looked for once through the block, not once per line.
-    if (this.nextBackslash !== -1 && this.nextBackslash < start) this.nextBackslash = this.block.indexOf("\\", start);
-    const backslash = this.nextBackslash !== -1 && this.nextBackslash < end ? this.nextBackslash - start : -1;
-    // The line on its own (V8 shares the block's characters): a key's search stops at the line's end.
-    return this.lineMayMatch(this.block.slice(start, end), backslash);
+    if (this.nextBackslash !== -1 && this.nextBackslash < start) this.nextBackslash = block.indexOf("\\", start);
+    if (this.nextBackslash !== -1 && this.nextBackslash < end) {
+      // A line with escapes is tested on its own, its decoded values added after it (see readString).
+      const text = block.slice(start, end);
+      // A key spelled with an escape (`"na\u006de"`) would hide from the key searches: such a line is parsed.
+      if (escapedKey(text, this.nextBackslash - start)) return true;
+      this.escapes = true;
+      this.inBlock = false;
+      return this.lineMayMatch(text, 0, text.length);
+    }
+    // Any other line is tested in place in the block (flat text: faster to read than a slice of it), and each key's
+    // search goes on from where an earlier line's stopped.
+    this.escapes = false;
+    this.inBlock = true;
+    return this.lineMayMatch(block, start, end);
   }
 
-  /**
-   * The test on one line without non-ASCII characters, from key searches on the line alone. `backslash`: where the
-   * line's first backslash is (-1: none).
-   */
-  private lineMayMatch(text: string, backslash = text.indexOf("\\")): boolean {
-    // A key spelled with an escape (`"na\u006de"`) would hide from the key searches: such a line is parsed.
-    if (backslash !== -1 && escapedKey(text, backslash)) return true;
-    this.escapes = backslash !== -1;
+  /** The test on the line text[start, end) (no non-ASCII characters, no escape in a key). */
+  private lineMayMatch(text: string, start: number, end: number): boolean {
     this.text = text;
-    const start = 0;
-    const end = text.length;
     const line = ++this.line;
     this.queued = 0;
     let keys = this.keysAlways;
@@ -1105,7 +1118,13 @@ class FieldScanner implements LinePrefilter {
     const text = this.text;
     const needle = this.searchTexts[key];
     const head = this.searchHeads[key];
-    let p = text.indexOf(needle, start);
+    let p: number;
+    if (this.inBlock) {
+      p = this.nextKeyAt[key];
+      if (p === -2 || (p !== -1 && p < start)) p = text.indexOf(needle, start);
+    } else {
+      p = text.indexOf(needle, start);
+    }
     while (p !== -1 && p < end) {
       const keyStart = p - head.length;
       const before = keyStart > start ? text.charCodeAt(keyStart - 1) : 0;
@@ -1119,6 +1138,7 @@ class FieldScanner implements LinePrefilter {
       }
       p = text.indexOf(needle, p + 1);
     }
+    if (this.inBlock) this.nextKeyAt[key] = p;
     return values;
   }
 }

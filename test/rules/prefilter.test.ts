@@ -201,6 +201,22 @@ describe("buildPrefilter", () => {
     expect(buildPrefilter([any])).toBeUndefined();
   });
 
+  it("in a block, each line is tested on its own values, whatever earlier lines held or searched", () => {
+    const f = buildPrefilter([rule(`process where process.name == "curl"`), rule(`file where file.path : "/tmp/*"`, "f")])!;
+    const file = (path: string) => JSON.stringify({ event: { category: ["file"] }, file: { path }, process: { name: "curl" } });
+    const lines = [exec({ name: "curl" }), file("/var/x"), exec({ name: "ls" }), file("/tmp/x"), exec({ name: "ls" }), exec({ name: "curl" }), file("/var/y")];
+    const block = lines.join("\n");
+    f.beginBlock(block);
+    let at = 0;
+    const got = lines.map((l) => {
+      const r = f.mayMatchAt(at, at + l.length);
+      at += l.length + 1;
+      return r;
+    });
+    expect(got).toEqual([true, false, false, true, false, true, false]);
+    expect(got).toEqual(lines.map((l) => f.mayMatch(l)));
+  });
+
   it("a later stage with one join key counts only for lines holding a key value the rule's sequences wait for", () => {
     const seq = rule(`sequence by process.entity_id [process where process.name == "aaa"] [process where process.name == "ccc"]`, "s");
     const f = buildPrefilter([rule(`process where process.name == "curl"`), seq])!;
