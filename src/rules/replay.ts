@@ -168,7 +168,8 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
     }
     let start = 0;
     while (start < block.length) {
-      let nl = block.indexOf(10, start);
+      // The text's indexOf is a builtin call, cheaper than the Buffer's (a call into C++) for every line.
+      let nl = text !== undefined ? text.indexOf("\n", start) : block.indexOf(10, start);
       if (nl === -1) nl = block.length;
       lineNumber++;
       let end = nl;
