@@ -104,29 +104,43 @@ const MAX_SIZE_DEPTH = 8;
 
 /** An estimate of the heap bytes a value holds (object keys are shared between events, so not counted). */
 export function approximateBytes(v: unknown, depth = 0): number {
+  return typeof v === "object" && v !== null ? containerBytes(v, depth) : scalarBytes(v);
+}
+
+function scalarBytes(v: unknown): number {
   switch (typeof v) {
     case "string":
       return 16 + v.length;
-    case "number":
-      return 16;
     case "boolean":
     case "undefined":
+    case "object": // null
       return 8;
-    case "object": {
-      if (v === null) return 8;
-      if (depth >= MAX_SIZE_DEPTH) return 32;
-      if (Array.isArray(v)) {
-        let n = 16 + 8 * v.length;
-        for (let i = 0; i < v.length; i++) n += approximateBytes(v[i], depth + 1);
-        return n;
-      }
-      let n = 24;
-      for (const key in v as Record<string, unknown>) n += 8 + approximateBytes((v as Record<string, unknown>)[key], depth + 1);
-      return n;
-    }
     default:
       return 16;
   }
+}
+
+/**
+ * An object or array and what it holds. Members that are strings or numbers (most of an event) are sized here
+ * rather than by a call each: the walk runs once for every event a sequence keeps.
+ */
+function containerBytes(v: object, depth: number): number {
+  if (depth >= MAX_SIZE_DEPTH) return 32;
+  if (Array.isArray(v)) {
+    let n = 16 + 8 * v.length;
+    for (let i = 0; i < v.length; i++) n += memberBytes(v[i], depth + 1);
+    return n;
+  }
+  let n = 24;
+  for (const key in v) n += 8 + memberBytes((v as Record<string, unknown>)[key], depth + 1);
+  return n;
+}
+
+function memberBytes(x: unknown, depth: number): number {
+  if (typeof x === "string") return 16 + x.length;
+  if (typeof x === "number") return 16;
+  if (typeof x === "object") return x === null ? 8 : containerBytes(x, depth);
+  return scalarBytes(x);
 }
 
 /**
