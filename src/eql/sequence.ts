@@ -347,10 +347,11 @@ export class SequenceMatcher {
       const s = this.positive[k];
       const stage = this.stages[s];
       if (!stage.filter(event)) continue;
+      // Indexed loops on this path: an unoptimized for-of allocates an iterator per loop.
       const keys = joinKeys(stage.keys, event);
-      for (const key of keys) {
-        if (s === this.firstPositive) this.start(key, event, ordinal, ts, emit);
-        else this.advance(s, key, event, ordinal, ts, emit);
+      for (let i = 0; i < keys.length; i++) {
+        if (s === this.firstPositive) this.start(keys[i], event, ordinal, ts, emit);
+        else this.advance(s, keys[i], event, ordinal, ts, emit);
       }
     }
 
@@ -365,7 +366,8 @@ export class SequenceMatcher {
       }
     }
 
-    for (const m of this.recordedMissing) {
+    for (let i = 0; i < this.recordedMissing.length; i++) {
+      const m = this.recordedMissing[i];
       const stage = this.stages[m];
       if (!stage.filter(event)) continue;
       for (const key of joinKeys(stage.keys, event)) this.record(m, key, ordinal, ts);
@@ -406,8 +408,8 @@ export class SequenceMatcher {
 
   private start(key: JoinKey, event: EqlEvent, ordinal: number, ts: number, emit: (p: Pending) => void): void {
     let leadingMissingTs = NaN;
-    for (const m of this.leadingMissing) {
-      const seen = this.lastMissing[m].get(key.id);
+    for (let i = 0; i < this.leadingMissing.length; i++) {
+      const seen = this.lastMissing[this.leadingMissing[i]].get(key.id);
       if (seen && !(seen.ts <= leadingMissingTs)) leadingMissingTs = Number.isNaN(seen.ts) ? -Infinity : seen.ts;
     }
     const events = this.noEvents.slice();
