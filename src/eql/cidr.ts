@@ -9,28 +9,42 @@ export interface CidrBlock {
   prefix: number;
 }
 
-/** Four dot-separated decimal parts of 1 to 3 ASCII digits, each at most 255 (leading zeros allowed). */
-function parseIpv4(s: string): Uint8Array | null {
-  const out = new Uint8Array(4);
+/**
+ * Four dot-separated decimal parts of 1 to 3 ASCII digits, each at most 255 (leading zeros allowed), and
+ * nothing else, as a 32-bit number; -1 for any other text.
+ */
+export function ipv4Number(s: string): number {
+  let out = 0;
   let part = 0;
   let value = 0;
   let digits = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 46 /* . */) {
-      if (digits === 0 || part === 3 || value > 255) return null;
-      out[part++] = value;
+      if (digits === 0 || part === 3 || value > 255) return -1;
+      out = out * 256 + value;
+      part++;
       value = 0;
       digits = 0;
     } else if (c >= 48 && c <= 57 && digits < 3) {
       value = value * 10 + (c - 48);
       digits++;
     } else {
-      return null;
+      return -1;
     }
   }
-  if (digits === 0 || part !== 3 || value > 255) return null;
-  out[3] = value;
+  if (digits === 0 || part !== 3 || value > 255) return -1;
+  return out * 256 + value;
+}
+
+function parseIpv4(s: string): Uint8Array | null {
+  const n = ipv4Number(s);
+  if (n < 0) return null;
+  const out = new Uint8Array(4);
+  out[0] = n >>> 24;
+  out[1] = (n >>> 16) & 0xff;
+  out[2] = (n >>> 8) & 0xff;
+  out[3] = n & 0xff;
   return out;
 }
 
@@ -126,4 +140,26 @@ export function cidrContains(block: CidrBlock, ip: IpAddress): boolean {
     if ((a & mask) !== (net[i] & mask)) return false;
   }
   return true;
+}
+
+/** The IPv4 addresses a block holds (as cidrContains decides), as a test on ipv4Number's value. */
+export interface Ipv4Range {
+  /** An address n is inside when ((n & mask) >>> 0) === base. */
+  base: number;
+  mask: number;
+}
+
+/**
+ * Which IPv4 addresses a block holds; null for none. An IPv6 block holds those whose mapped address
+ * (::ffff:a.b.c.d) it holds: all or none of them as far as its prefix covers the first 96 bits, then the rest.
+ */
+export function ipv4Range(block: CidrBlock): Ipv4Range | null {
+  const b = block.bytes;
+  const last4 = b.length === 4 ? b : b.subarray(12, 16);
+  // The block's own last four bytes, as an address: inside it exactly when its first 96 bits admit IPv4 at all.
+  if (b.length === 16 && !cidrContains(block, { bytes: Uint8Array.from(last4) })) return null;
+  const prefix = b.length === 4 ? block.prefix : Math.max(0, block.prefix - 96);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const address = ((last4[0] << 24) | (last4[1] << 16) | (last4[2] << 8) | last4[3]) >>> 0;
+  return { base: (address & mask) >>> 0, mask };
 }

@@ -17,6 +17,19 @@ function digits(text: string, i: number, n: number): number {
   return v;
 }
 
+/**
+ * Days from 1970-01-01 to a proleptic Gregorian date (month 1-12); a day past its month's end runs on into the
+ * next month, as in Date.UTC. Plain arithmetic: Date.UTC's result is a new heap number per call.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1; // from March 1
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146097 + dayOfEra - 719468;
+}
+
 /** The common `YYYY-MM-DDTHH:MM:SS[.fff...]Z` form without Date.parse (the hot path for every event). */
 function fastIsoUtc(text: string): number {
   const n = text.length;
@@ -44,11 +57,14 @@ function fastIsoUtc(text: string): number {
     }
     if (n - 1 === 20) return NaN;
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second) + fraction;
+  // Date.UTC reads years 0-99 as 1900-1999; keep its reading there.
+  if (year < 100) return Date.UTC(year, month - 1, day, hour, minute, second) + fraction;
+  return (daysFromCivil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second) * 1000 + fraction;
 }
 
 let memoValue: unknown;
-let memoMillis = NaN;
+/** The memo's milliseconds, in a typed array: a number variable would hold a new heap number per parse. */
+const memoMillis = new Float64Array([NaN]);
 
 /**
  * Milliseconds since the epoch for a timestamp value: a number (epoch ms), a numeric string (epoch ms), or an
@@ -58,10 +74,10 @@ export function timestampMillis(value: unknown): number {
   if (typeof value === "number") return Number.isFinite(value) ? value : NaN;
   if (typeof value !== "string") return NaN;
   // Many matchers see the same event one after the other: parse its timestamp once.
-  if (value === memoValue) return memoMillis;
+  if (value === memoValue) return memoMillis[0];
   const ms = parseTimestamp(value);
   memoValue = value;
-  memoMillis = ms;
+  memoMillis[0] = ms;
   return ms;
 }
 

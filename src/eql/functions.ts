@@ -4,7 +4,7 @@
  * null out, as Elasticsearch documents; a value the function cannot use (a divisor of 0, a string that is no
  * number) also yields null, because nothing may throw at event time.
  */
-import { cidrContains, parseCidr, parseIp, type CidrBlock } from "./cidr.js";
+import { cidrContains, ipv4Number, ipv4Range, parseCidr, parseIp, type CidrBlock } from "./cidr.js";
 import { foldCase, isIntegral, scalarToString, type Scalar } from "./values.js";
 
 export type ArgKind = "string" | "number" | "integer" | "boolean" | "any";
@@ -221,10 +221,17 @@ const SPECS: FunctionSpec[] = [
         const block = typeof l === "string" ? parseCidr(l) : null;
         return block ? [block] : [];
       });
+      const ranges = blocks.flatMap((b) => ipv4Range(b) ?? []);
       const noMatch = literals.includes(null) ? null : false;
       return (first) => {
         const ip = str(first);
         if (ip === null) return null;
+        // A plain IPv4 address (most of them) is a number compared with ranges: nothing parsed into bytes.
+        const n = ipv4Number(ip);
+        if (n >= 0) {
+          for (let i = 0; i < ranges.length; i++) if (((n & ranges[i].mask) >>> 0) === ranges[i].base) return true;
+          return noMatch;
+        }
         const addr = parseIp(ip);
         if (addr !== null) for (let i = 0; i < blocks.length; i++) if (cidrContains(blocks[i], addr)) return true;
         return noMatch;

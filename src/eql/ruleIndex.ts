@@ -185,10 +185,6 @@ class SubstringIndex {
   private readonly bySubstring = new Map<string, number[]>();
   private automaton: TextAutomaton | undefined;
   private lists: number[][] = [];
-  /** What scan() reports to, and the automaton's callback made once (a closure per scan allocates). */
-  private report: (list: readonly number[]) => void = () => {};
-  private readonly found = (text: number): void => this.report(this.lists[text]);
-
   constructor(path: readonly string[]) {
     this.get = compileFieldGetter(path);
   }
@@ -208,13 +204,20 @@ class SubstringIndex {
   }
 
   /**
-   * Calls add(conditions) for the conditions filed under each substring the value holds (repeats possible);
-   * false, having called nothing, for a value with characters beyond ASCII (the automaton folds ASCII case only).
+   * Calls add(conditions) for the conditions filed under each substring the value holds (repeats possible).
+   * False for a value with a character beyond ASCII (the automaton folds ASCII case only), maybe after some
+   * calls: the caller then adds all the field's conditions, which hold those. One pass over the value.
    */
   scan(value: string, add: (list: readonly number[]) => void): boolean {
-    for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 126) return false;
-    this.report = add;
-    (this.automaton as TextAutomaton).scan(value, this.found);
+    const { letter, letters, next, outputStart, outputs } = this.automaton as TextAutomaton;
+    const lists = this.lists;
+    let state = 0;
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 126) return false;
+      state = next[state * letters + letter[c]];
+      for (let k = outputStart[state]; k < outputStart[state + 1]; k++) add(lists[outputs[k]]);
+    }
     return true;
   }
 }

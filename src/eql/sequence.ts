@@ -67,15 +67,20 @@ interface Pending {
   startTs: number;
   startOrdinal: number;
   lastOrdinal: number;
-  /** Timestamp of the latest leading missing-stage event seen before the sequence started (NaN: none). */
-  leadingMissingTs: number;
-  /** Waiting only: a trailing missing-stage event within maxspan of this time rejects the sequence. */
-  windowFromTs: number;
   bytes: number;
   alive: boolean;
   /** Age order (oldest first) over all pending sequences. */
   older: Pending | null;
   newer: Pending | null;
+  /** Only for a sequence with missing-event stages at its ends (null otherwise: most have none). */
+  ends: PendingEnds | null;
+}
+
+interface PendingEnds {
+  /** Timestamp of the latest leading missing-stage event seen before the sequence started (NaN: none). */
+  leadingMissingTs: number;
+  /** Waiting only: a trailing missing-stage event within maxspan of this time rejects the sequence. */
+  windowFromTs: number;
   /** Waiting only: the other waiting sequences of the same key. */
   waitPrev: Pending | null;
   waitNext: Pending | null;
@@ -104,29 +109,43 @@ const MAX_SIZE_DEPTH = 8;
 
 /** An estimate of the heap bytes a value holds (object keys are shared between events, so not counted). */
 export function approximateBytes(v: unknown, depth = 0): number {
+  return typeof v === "object" && v !== null ? containerBytes(v, depth) : scalarBytes(v);
+}
+
+function scalarBytes(v: unknown): number {
   switch (typeof v) {
     case "string":
       return 16 + v.length;
-    case "number":
-      return 16;
     case "boolean":
     case "undefined":
+    case "object": // null
       return 8;
-    case "object": {
-      if (v === null) return 8;
-      if (depth >= MAX_SIZE_DEPTH) return 32;
-      if (Array.isArray(v)) {
-        let n = 16 + 8 * v.length;
-        for (let i = 0; i < v.length; i++) n += approximateBytes(v[i], depth + 1);
-        return n;
-      }
-      let n = 24;
-      for (const key in v as Record<string, unknown>) n += 8 + approximateBytes((v as Record<string, unknown>)[key], depth + 1);
-      return n;
-    }
     default:
       return 16;
   }
+}
+
+/**
+ * An object or array and what it holds. Members that are strings or numbers (most of an event) are sized here
+ * rather than by a call each: the walk runs once for every event a sequence keeps.
+ */
+function containerBytes(v: object, depth: number): number {
+  if (depth >= MAX_SIZE_DEPTH) return 32;
+  if (Array.isArray(v)) {
+    let n = 16 + 8 * v.length;
+    for (let i = 0; i < v.length; i++) n += memberBytes(v[i], depth + 1);
+    return n;
+  }
+  let n = 24;
+  for (const key in v) n += 8 + memberBytes((v as Record<string, unknown>)[key], depth + 1);
+  return n;
+}
+
+function memberBytes(x: unknown, depth: number): number {
+  if (typeof x === "string") return 16 + x.length;
+  if (typeof x === "number") return 16;
+  if (typeof x === "object") return x === null ? 8 : containerBytes(x, depth);
+  return scalarBytes(x);
 }
 
 /**
@@ -333,10 +352,11 @@ export class SequenceMatcher {
       const s = this.positive[k];
       const stage = this.stages[s];
       if (!stage.filter(event)) continue;
+      // Indexed loops on this path: an unoptimized for-of allocates an iterator per loop.
       const keys = joinKeys(stage.keys, event);
-      for (const key of keys) {
-        if (s === this.firstPositive) this.start(key, event, ordinal, ts, emit);
-        else this.advance(s, key, event, ordinal, ts, emit);
+      for (let i = 0; i < keys.length; i++) {
+        if (s === this.firstPositive) this.start(keys[i], event, ordinal, ts, emit);
+        else this.advance(s, keys[i], event, ordinal, ts, emit);
       }
     }
 
@@ -351,7 +371,8 @@ export class SequenceMatcher {
       }
     }
 
-    for (const m of this.recordedMissing) {
+    for (let i = 0; i < this.recordedMissing.length; i++) {
+      const m = this.recordedMissing[i];
       const stage = this.stages[m];
       if (!stage.filter(event)) continue;
       for (const key of joinKeys(stage.keys, event)) this.record(m, key, ordinal, ts);
@@ -391,10 +412,14 @@ export class SequenceMatcher {
   }
 
   private start(key: JoinKey, event: EqlEvent, ordinal: number, ts: number, emit: (p: Pending) => void): void {
-    let leadingMissingTs = NaN;
-    for (const m of this.leadingMissing) {
-      const seen = this.lastMissing[m].get(key.id);
-      if (seen && !(seen.ts <= leadingMissingTs)) leadingMissingTs = Number.isNaN(seen.ts) ? -Infinity : seen.ts;
+    let ends: PendingEnds | null = null;
+    if (this.leadingMissing.length > 0 || this.trailingMissing.length > 0) {
+      let leadingMissingTs = NaN;
+      for (let i = 0; i < this.leadingMissing.length; i++) {
+        const seen = this.lastMissing[this.leadingMissing[i]].get(key.id);
+        if (seen && !(seen.ts <= leadingMissingTs)) leadingMissingTs = Number.isNaN(seen.ts) ? -Infinity : seen.ts;
+      }
+      ends = { leadingMissingTs, windowFromTs: ts, waitPrev: null, waitNext: null };
     }
     const events = this.noEvents.slice();
     events[this.firstPositive] = event;
@@ -408,14 +433,11 @@ export class SequenceMatcher {
       startTs: ts,
       startOrdinal: ordinal,
       lastOrdinal: ordinal,
-      leadingMissingTs,
-      windowFromTs: ts,
       bytes: 0,
       alive: true,
       older: null,
       newer: null,
-      waitPrev: null,
-      waitNext: null,
+      ends,
     };
     if (this.firstPositive === this.lastPositive && this.trailingMissing.length === 0) {
       // Decided at once: never held.
@@ -466,13 +488,15 @@ export class SequenceMatcher {
 
   /** Missing stages at the ends, for a sequence whose positive stages are all filled: keep it now? */
   private keep(p: Pending, ts: number): boolean {
-    if (this.leadingMissing.length === 0 || Number.isNaN(p.leadingMissingTs)) return true;
+    if (this.leadingMissing.length === 0) return true;
+    const leading = (p.ends as PendingEnds).leadingMissingTs;
+    if (Number.isNaN(leading)) return true;
     const maxspan = this.plan.maxspanMs;
-    return maxspan !== null && !Number.isNaN(ts) && ts - p.leadingMissingTs > maxspan;
+    return maxspan !== null && !Number.isNaN(ts) && ts - leading > maxspan;
   }
 
   private complete(p: Pending, ts: number, emit: (p: Pending) => void): void {
-    const leadingFound = this.leadingMissing.length > 0 && !Number.isNaN(p.leadingMissingTs);
+    const leadingFound = this.leadingMissing.length > 0 && !Number.isNaN((p.ends as PendingEnds).leadingMissingTs);
     if (this.trailingMissing.length === 0 || (this.leadingMissing.length > 0 && !leadingFound)) {
       // No trailing stage, or leading and trailing stages but no leading event: the ends are decided now.
       this.remove(p);
@@ -485,12 +509,14 @@ export class SequenceMatcher {
       emit(p);
       return;
     }
+    // Waiting: there are trailing missing stages, so the sequence has its ends.
+    const ends = p.ends as PendingEnds;
     p.stage = -1;
-    p.windowFromTs = leadingFound ? p.leadingMissingTs : p.startTs;
+    ends.windowFromTs = leadingFound ? ends.leadingMissingTs : p.startTs;
     const list = this.waiting.get(p.keyId);
     if (list) {
-      p.waitPrev = list.tail;
-      list.tail.waitNext = p;
+      ends.waitPrev = list.tail;
+      (list.tail.ends as PendingEnds).waitNext = p;
       list.tail = p;
     } else {
       this.waiting.set(p.keyId, { head: p, tail: p });
@@ -504,8 +530,9 @@ export class SequenceMatcher {
     if (!list) return;
     const maxspan = this.plan.maxspanMs;
     for (let p: Pending | null = list.head; p !== null; ) {
-      const next: Pending | null = p.waitNext;
-      const inWindow = maxspan === null || Number.isNaN(ts) || !(ts - p.windowFromTs > maxspan);
+      const ends = p.ends as PendingEnds;
+      const next: Pending | null = ends.waitNext;
+      const inWindow = maxspan === null || Number.isNaN(ts) || !(ts - ends.windowFromTs > maxspan);
       this.remove(p);
       if (!inWindow) emit(p);
       p = next;
@@ -571,15 +598,16 @@ export class SequenceMatcher {
       const slot = this.slots[p.stage];
       if (slot.get(p.keyId) === p) slot.delete(p.keyId);
     } else {
+      const ends = p.ends as PendingEnds;
       const list = this.waiting.get(p.keyId);
       if (list) {
-        if (p.waitPrev) p.waitPrev.waitNext = p.waitNext;
-        else list.head = p.waitNext as Pending;
-        if (p.waitNext) p.waitNext.waitPrev = p.waitPrev;
-        else list.tail = p.waitPrev as Pending;
+        if (ends.waitPrev) (ends.waitPrev.ends as PendingEnds).waitNext = ends.waitNext;
+        else list.head = ends.waitNext as Pending;
+        if (ends.waitNext) (ends.waitNext.ends as PendingEnds).waitPrev = ends.waitPrev;
+        else list.tail = ends.waitPrev as Pending;
         if (list.head === null) this.waiting.delete(p.keyId);
       }
-      p.waitPrev = p.waitNext = null;
+      ends.waitPrev = ends.waitNext = null;
       this.waitingCount--;
     }
     if (p.older) p.older.newer = p.newer;

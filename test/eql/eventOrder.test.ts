@@ -12,6 +12,21 @@ describe("timestampMillis", () => {
     expect(timestampMillis("1503175651000")).toBe(1503175651000);
   });
 
+  it("reads every date of the common form as Date.UTC does, days past a month's end and years before 100 included", () => {
+    const pad = (n: number, w: number) => String(n).padStart(w, "0");
+    const years = [0, 1, 50, 99, 100, 101, 399, 400, 1600, 1899, 1900, 1969, 1970, 1971, 2000, 2024, 2025, 2100, 2400, 9999];
+    for (let y = 1960; y <= 2040; y++) years.push(y);
+    for (const y of years) {
+      for (let m = 1; m <= 12; m++) {
+        for (let d = 1; d <= 31; d++) {
+          const text = `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}T${pad((y + d) % 24, 2)}:${pad((m * 7) % 60, 2)}:${pad(d + 20, 2)}.125Z`;
+          const want = Date.UTC(y, m - 1, d, (y + d) % 24, (m * 7) % 60, d + 20) + 125;
+          if (timestampMillis(text) !== want) expect(timestampMillis(text), text).toBe(want);
+        }
+      }
+    }
+  });
+
   it("is NaN for anything else", () => {
     for (const v of ["yesterday", "", null, undefined, {}, [], true, Infinity]) expect(timestampMillis(v)).toBeNaN();
   });
