@@ -151,7 +151,12 @@ export interface QuerySetHit {
 }
 
 export interface QuerySetMatcher {
-  push(event: EqlEvent): QuerySetHit[];
+  /**
+   * `retain`: what pending sequences keep of the event for their hits instead of the event itself, asked for only
+   * when one keeps it (a replay keeps the line's text, far less for the garbage collector to move than the parsed
+   * objects). Event queries' hits always give the event.
+   */
+  push(event: EqlEvent, retain?: () => EqlEvent): QuerySetHit[];
   finish(): QuerySetHit[];
   /** Per query, in order. */
   stats(): MatcherStats[];
@@ -290,7 +295,7 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
       const holding = new Uint8Array(Math.max(1, queries.length));
       let stateListener: ((query: number, holds: boolean) => void) | undefined;
       return {
-        push(ev) {
+        push(ev, retain) {
           event++;
           const m = generated.matching(ev, slots);
           let q = 0;
@@ -325,6 +330,7 @@ export function compileQuerySet(sources: readonly string[], options: CompileOpti
               (out ??= []).push({ query, hit: { kind: "event", event: ev } });
               continue;
             }
+            if (part.sequence !== null) part.sequence.retainer = retain;
             const hits = part.matcher.push(ev);
             for (let j = 0; j < hits.length; j++) (out ??= []).push({ query, hit: hits[j] });
             if (stateListener !== undefined && part.sequence !== null && holding[query] !== Number(part.sequence.holdsSequences())) {

@@ -327,6 +327,16 @@ export class SequenceMatcher {
     };
   }
 
+  /**
+   * What a pending sequence keeps of the event being pushed, made when first needed (QuerySetMatcher.push sets it
+   * per event); undefined keeps the event itself. Hits hand back what was kept.
+   */
+  retainer: (() => EqlEvent) | undefined = undefined;
+
+  private retained(event: EqlEvent): EqlEvent {
+    return this.retainer === undefined ? event : this.retainer();
+  }
+
   push(event: EqlEvent): Hit[] {
     // Nothing pending: an event that starts nothing and is no missing-stage event changes nothing (expiry of
     // remembered missing-stage events can wait, as for skipped events). A rule set pushes every event one of
@@ -444,7 +454,9 @@ export class SequenceMatcher {
       if (this.keep(p, ts)) emit(p);
       return;
     }
-    p.bytes = PENDING_BYTES + keyBytes(key.id, key.values) + eventBytes(event);
+    const kept = this.retained(event);
+    events[this.firstPositive] = kept;
+    p.bytes = PENDING_BYTES + keyBytes(key.id, key.values) + eventBytes(kept);
     this.link(p);
     if (this.firstPositive === this.lastPositive) this.complete(p, ts, emit);
     else this.place(p);
@@ -469,10 +481,11 @@ export class SequenceMatcher {
       }
     }
     slot.delete(key.id);
-    p.events[s] = event;
+    const kept = this.retained(event);
+    p.events[s] = kept;
     p.lastOrdinal = ordinal;
     p.stage = s;
-    const added = eventBytes(event);
+    const added = eventBytes(kept);
     p.bytes += added;
     this.bytes += added;
     if (s === this.lastPositive) this.complete(p, ts, emit);

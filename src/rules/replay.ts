@@ -51,6 +51,19 @@ export function replayOutcome(action: RuleAction): ResponseOutcome {
   return { action, result: "not_applicable", reason: "replay" };
 }
 
+/**
+ * What a pending sequence keeps of a replayed event: its line's text (one flat string) rather than the parsed
+ * objects, which the garbage collector would copy and promote for as long as the sequence waits. Parsed again
+ * for the alert. A class, so that no event read from the input can pass for one.
+ */
+class RetainedLine {
+  constructor(readonly text: string) {}
+}
+
+function restored(event: EqlEvent): EqlEvent {
+  return event instanceof RetainedLine ? (JSON.parse(event.text) as EqlEvent) : event;
+}
+
 function alertFor(detection: Detection, options: ReplayOptions): EcsEvent {
   const hit = detection.hit;
   let event: EcsEvent;
@@ -58,7 +71,7 @@ function alertFor(detection: Detection, options: ReplayOptions): EcsEvent {
   if (hit.kind === "event") {
     event = hit.event;
   } else {
-    sequenceEvents = hit.events.filter((e): e is EqlEvent => e !== null);
+    sequenceEvents = hit.events.filter((e): e is EqlEvent => e !== null).map(restored);
     event = sequenceEvents[sequenceEvents.length - 1] ?? {};
   }
   return buildAlert({
@@ -116,7 +129,8 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
     options.onBadLine?.(lineNumber, reason);
   };
 
-  const parseLine = (line: string): void => {
+  /** `flat`: the line as a string of its own (not a slice of a block's text), for a sequence to keep. */
+  const parseLine = (line: string, flat: () => string): void => {
     if (line.trim() === "") return;
     let event: unknown;
     try {
@@ -130,7 +144,8 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
       return;
     }
     events++;
-    const detections = rules.push(event as EqlEvent);
+    let kept: EqlEvent | undefined;
+    const detections = rules.push(event as EqlEvent, () => (kept ??= new RetainedLine(flat()) as unknown as EqlEvent));
     for (let i = 0; i < detections.length; i++) {
       sink.write(alertFor(detections[i], options));
       alerts++;
@@ -188,7 +203,14 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayStats>
         }
       }
       // ASCII reads the same as latin1 and as UTF-8: the block's text serves.
-      parseLine(ascii ? text!.slice(start, end) : block.toString("utf8", start, end));
+      if (ascii) {
+        const lineStart = start;
+        const lineEnd = end;
+        parseLine(text!.slice(start, end), () => block.toString("latin1", lineStart, lineEnd));
+      } else {
+        const line = block.toString("utf8", start, end);
+        parseLine(line, () => line);
+      }
       start = nl + 1;
     }
   };

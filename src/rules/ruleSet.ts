@@ -98,9 +98,10 @@ export class RuleSet {
     return [...this.actions.keys()].filter((id) => !ids.has(id));
   }
 
-  push(event: EqlEvent): readonly Detection[] {
+  /** `retain`: what pending sequences keep of the event instead of it (see QuerySetMatcher.push). */
+  push(event: EqlEvent, retain?: () => EqlEvent): readonly Detection[] {
     this.events++;
-    return this.detected(this.matcher.push(event));
+    return this.detected(this.matcher.push(event, retain));
   }
 
   /**

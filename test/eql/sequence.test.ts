@@ -325,3 +325,41 @@ describe("pipes on sequences", () => {
     expect(ids(run("sequence [x where true] [x where true] | head 2 | tail 1", evs).hits)).toEqual(["2,3"]);
   });
 });
+
+describe("what pending sequences keep of an event (QuerySetMatcher.push's retain)", () => {
+  it("the retained form, asked for only when a sequence keeps the event, is what hits give back", () => {
+    clock = 0;
+    const m = compileQuerySet(["sequence by k [a where true] [b where true] [c where true]", "b where true"]).newMatcher();
+    const asked: string[] = [];
+    const push = (ev: EqlEvent) =>
+      m.push(ev, () => {
+        asked.push(ev.id as string);
+        return { id: `kept-${ev.id as string}` };
+      });
+    push(e("a1", "a", { k: 1 }));
+    push(e("x1", "x", { k: 1 }));
+    // The event query's hit gives the event itself; the sequence keeps its stage event's retained form.
+    const b = push(e("b1", "b", { k: 1 }));
+    expect(b.map((h) => (h.hit.kind === "event" ? h.hit.event.id : "seq"))).toEqual(["b1"]);
+    const done = push(e("c1", "c", { k: 1 }));
+    expect(ids(done.map((h) => h.hit as SequenceHit))).toEqual(["kept-a1,kept-b1,kept-c1"]);
+    // Neither x1 (no stage) nor a later-stage event nobody waits for was asked for.
+    push(e("b2", "b", { k: 2 }));
+    expect(asked).toEqual(["a1", "b1", "c1"]);
+    // Without it, the event itself.
+    m.push(e("a3", "a", { k: 3 }));
+    expect(ids(m.push(e("b3", "b", { k: 3 })).concat(m.push(e("c3", "c", { k: 3 }))).filter((h) => h.hit.kind === "sequence").map((h) => h.hit as SequenceHit))).toEqual(["a3,b3,c3"]);
+  });
+
+  it("pending bytes count the retained form, not the event", () => {
+    clock = 0;
+    const big = { blob: "x".repeat(10_000) };
+    const m = compileQuerySet(["sequence by k [a where true] [b where true]"]).newMatcher();
+    m.push(e("a1", "a", { k: 1, ...big }), () => ({ id: "small" }));
+    const small = m.stats()[0].pendingBytes;
+    const n = compileQuerySet(["sequence by k [a where true] [b where true]"]).newMatcher();
+    n.push(e("a1", "a", { k: 1, ...big }));
+    expect(small).toBeLessThan(1_000);
+    expect(n.stats()[0].pendingBytes).toBeGreaterThan(10_000);
+  });
+});
