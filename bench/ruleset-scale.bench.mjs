@@ -13,10 +13,13 @@
 // suspicious command line of the kind the rules look for.
 //
 // Figures (all from CPU time of this process, as the machine is shared; *_wall_* from wall time):
-// - json_parse_floor_events_per_s: JSON.parse of every line (already split, in memory) and nothing else; the best
-//   of RUNS + 1 measurements (REPLAY_SCALE_RUNS, default 3) interleaved with the replays.
+// - json_parse_floor_events_per_s: JSON.parse of every line (already split, in memory) and nothing else; the median
+//   of its measurements (3 per round, REPLAY_SCALE_RUNS rounds, default 5).
 // - replay_events_per_s_<n>: replayEvents over the file (read, split, pre-filter, parse, rules, alerts to a
-//   counting sink), default options; the rule set compiled beforehand (compile_ms_<n>, wall time); the best of RUNS.
+//   counting sink), default options; the rule set compiled beforehand (compile_ms_<n>, wall time); the median of
+//   RUNS replays.
+// - replay_vs_floor_145 / _1000: the median over the rounds of each replay's rate divided by the mean of the floors
+//   measured just before and just after it (see below); the targets.
 // - replay_cold_events_per_s_145: the same for the 145 rules as the process's first replay (the warm-up), before V8
 //   has optimized the pre-filter and the engine; the replay_* figures are taken after it.
 // - engine_us_per_event_<n>: RuleSet.push alone over parsed events (a 20,000-event slice, repeated).
@@ -36,7 +39,7 @@ import { replayEvents } from "../dist/rules/replay.js";
 const EVENTS = Number(process.env.REPLAY_SCALE_EVENTS ?? 200_000);
 const ENGINE_EVENTS = Math.min(EVENTS, 20_000);
 const ENGINE_SECONDS = Number(process.env.REPLAY_SCALE_ENGINE_SECONDS ?? 1.5);
-const RUNS = Number(process.env.REPLAY_SCALE_RUNS ?? 3);
+const RUNS = Number(process.env.REPLAY_SCALE_RUNS ?? 5);
 const tmp = mkdtempSync(join(tmpdir(), "macsensor-ruleset-scale-"));
 
 // ---- events ------------------------------------------------------------------------------------------------
@@ -238,36 +241,55 @@ function compileMs(rules) {
   return Math.round((wall() - w0) * 1000);
 }
 
-// The floor and the replays are measured RUNS times, interleaved (floor, every set, floor, every set, …, floor), and
-// the best of each is used: a burst of load on the shared machine then slows neither figure alone, and both get the
-// same treatment. Every run is reported beside (*_runs).
-const floorRuns = [jsonParseFloor()];
+// The machine is shared: its speed moves between measurements (one bench's floor runs read 109 k to 188 k
+// events/s). So each targeted replay (145 and 1,000 rules) is compared with JSON.parse floors measured just before
+// and just after it (their mean), RUNS times over, and the median of those paired ratios is the figure; every run
+// is reported beside (*_runs). The other sets are compared with the median floor.
 // Warm-up of the replay path with the 145 rules (a RuleSet of its own: the measured ones compile their own code):
 // the pre-filter's and engine's code is compiled by V8 as it runs, so a first pass over 200,000 lines runs up to
 // 1.5 times slower than the next (measured). The warm-up's rate is reported beside, as replay_cold_events_per_s_145.
+jsonParseFloor();
 const cold = await replay(sets[145]);
 const result = { events: lines.length, bytes_per_line: Math.round(bytes / lines.length), runs: RUNS };
 result.replay_cold_events_per_s_145 = Math.round(cold.cpu);
+const TARGETED = ["145", "1000"];
+const floorRuns = [];
 const replayRuns = Object.fromEntries(Object.keys(sets).map((n) => [n, []]));
+const pairedRatios = Object.fromEntries(TARGETED.map((n) => [n, []]));
 for (let k = 0; k < RUNS; k++) {
-  for (const [n, rules] of Object.entries(sets)) replayRuns[n].push(await replay(rules));
-  floorRuns.push(jsonParseFloor());
+  for (const n of Object.keys(sets)) if (!TARGETED.includes(n)) replayRuns[n].push(await replay(sets[n]));
+  let before = jsonParseFloor();
+  floorRuns.push(before);
+  for (const n of TARGETED) {
+    const r = await replay(sets[n]);
+    const after = jsonParseFloor();
+    floorRuns.push(after);
+    replayRuns[n].push(r);
+    pairedRatios[n].push(r.cpu / ((before.cpu + after.cpu) / 2));
+    before = after;
+  }
 }
-const best = (runs) => runs.reduce((a, b) => (b.cpu > a.cpu ? b : a));
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const replayRates = {};
 for (const n of Object.keys(sets)) {
-  const r = best(replayRuns[n]);
-  replayRates[n] = r;
-  result[`replay_events_per_s_${n}`] = Math.round(r.cpu);
-  result[`replay_wall_events_per_s_${n}`] = Math.round(r.wall);
-  result[`alerts_${n}`] = r.alerts;
-  if (replayRuns[n].some((x) => x.alerts !== r.alerts)) throw new Error(`replay of ${n} rules: alert counts differ between runs`);
+  const runs = replayRuns[n];
+  replayRates[n] = { cpu: median(runs.map((r) => r.cpu)), wall: median(runs.map((r) => r.wall)) };
+  result[`replay_events_per_s_${n}`] = Math.round(replayRates[n].cpu);
+  result[`replay_wall_events_per_s_${n}`] = Math.round(replayRates[n].wall);
+  result[`alerts_${n}`] = runs[0].alerts;
+  if (runs.some((x) => x.alerts !== runs[0].alerts)) throw new Error(`replay of ${n} rules: alert counts differ between runs`);
 }
 result.replay_runs_events_per_s_145 = replayRuns[145].map((r) => Math.round(r.cpu));
-const floor = best(floorRuns);
+const floor = { cpu: median(floorRuns.map((r) => r.cpu)), wall: median(floorRuns.map((r) => r.wall)) };
 result.json_parse_floor_events_per_s = Math.round(floor.cpu);
 result.json_parse_floor_wall_events_per_s = Math.round(floor.wall);
 result.json_parse_floor_runs_events_per_s = floorRuns.map((r) => Math.round(r.cpu));
+result.replay_vs_floor_145_runs = pairedRatios[145].map((x) => +x.toFixed(2));
+result.replay_vs_floor_1000_runs = pairedRatios[1000].map((x) => +x.toFixed(2));
 
 for (const [n, rules] of Object.entries(sets)) result[`compile_ms_${n}`] = compileMs(rules);
 parsed = lines.slice(0, ENGINE_EVENTS).map((l) => JSON.parse(l));
@@ -283,8 +305,8 @@ for (const n of Object.keys(sets)) {
 }
 result.per_rule_cost_ratio_1000_vs_145 = +((engineUs[1000] / 1000) / (engineUs[145] / 145)).toFixed(2);
 result.per_rule_cost_ratio_1000_variants_vs_145 = +((engineUs["1000_variants"] / 1000) / (engineUs[145] / 145)).toFixed(2);
-result.replay_vs_floor_145 = +(replayRates[145].cpu / floor.cpu).toFixed(2);
-result.replay_vs_floor_1000 = +(replayRates[1000].cpu / floor.cpu).toFixed(2);
+result.replay_vs_floor_145 = +median(pairedRatios[145]).toFixed(2);
+result.replay_vs_floor_1000 = +median(pairedRatios[1000]).toFixed(2);
 result.replay_vs_floor_1000_variants = +(replayRates["1000_variants"].cpu / floor.cpu).toFixed(2);
 result.load_average_1m = +loadavg()[0].toFixed(1);
 result.measured_as = "events per second of CPU time of this process (*_wall_*: of wall time, shared machine)";

@@ -582,6 +582,14 @@ interface KeyIndex {
   automaton: TextAutomaton | undefined;
   /** Every clause filed under this key (all pass when the key's value cannot be read). */
   clauses: number[];
+  /**
+   * When every text filed under the key must start the value (exact values, patterns anchored at the start): what
+   * they start with, their first `prefixLength` characters (folded) packed in a number. A value starting otherwise
+   * (most: host, user and parent names) is not run through the automaton. prefixLength 0: no such test.
+   */
+  starts: string[] | undefined;
+  prefixLength: number;
+  prefixes: Set<number>;
 }
 
 interface ScanAtom {
@@ -766,10 +774,13 @@ class FieldScanner implements LinePrefilter {
       for (const atom of this.clauseAtoms[c]) {
         let index = this.index[atom.key];
         if (index === undefined) {
-          index = { fragments: [], fragmentClauses: [], automaton: undefined, clauses: [] };
+          index = { fragments: [], fragmentClauses: [], automaton: undefined, clauses: [], starts: [], prefixLength: 0, prefixes: new Set() };
           this.index[atom.key] = index;
         }
         if (!index.clauses.includes(c)) index.clauses.push(c);
+        const start = atom.whole ? atom.text : atom.pattern?.anchoredStart ? atom.pattern.pieces[0] : undefined;
+        if (start === undefined || start.length === 0) index.starts = undefined;
+        else index.starts?.push(start);
         const text = atom.whole ? `"${atom.text}"` : atom.text;
         let f = index.fragments.indexOf(text);
         if (f === -1) {
@@ -783,6 +794,10 @@ class FieldScanner implements LinePrefilter {
     for (const index of this.index) {
       if (index === undefined) continue;
       if (index.fragments.length > 0) index.automaton = new TextAutomaton(index.fragments);
+      if (index.starts !== undefined && index.starts.length > 0) {
+        index.prefixLength = Math.min(MAX_PREFIX, ...index.starts.map((t) => t.length));
+        for (const t of index.starts) index.prefixes.add(foldedPrefix(t, 0, index.prefixLength));
+      }
     }
     this.clauseLine = new Float64Array(clauseIds.size);
     this.clauseHolds = new Uint8Array(clauseIds.size);
@@ -942,7 +957,13 @@ class FieldScanner implements LinePrefilter {
         for (const c of index.clauses) this.mark(c);
         continue;
       }
-      if (index.automaton !== undefined) for (let v = 0; v < values.count; v++) this.findFragments(index, values, v);
+      if (index.automaton === undefined) continue;
+      const n = index.prefixLength;
+      for (let v = 0; v < values.count; v++) {
+        const from = values.starts[v];
+        if (n > 0 && (values.ends[v] - from < n || !index.prefixes.has(foldedPrefix(this.text, from, n)))) continue;
+        this.findFragments(index, values, v);
+      }
     }
   }
 
@@ -1159,6 +1180,20 @@ function rareCharacterAt(key: string): number {
     }
   }
   return best;
+}
+
+/** The longest prefix a key's start test compares (packed in a number: 4 characters of 8 bits). */
+const MAX_PREFIX = 4;
+
+/** text[from, from + n) with ASCII letters lower-cased, packed in a number (n at most MAX_PREFIX). */
+function foldedPrefix(text: string, from: number, n: number): number {
+  let packed = 0;
+  for (let i = 0; i < n; i++) {
+    let c = text.charCodeAt(from + i) & 255;
+    if (c >= 65 && c <= 90) c += 32;
+    packed = packed * 256 + c;
+  }
+  return packed;
 }
 
 /** FNV-1a of text[from, to) with ASCII letters lower-cased. */

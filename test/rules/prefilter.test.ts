@@ -201,6 +201,17 @@ describe("buildPrefilter", () => {
     expect(buildPrefilter([any])).toBeUndefined();
   });
 
+  it("a key whose every test anchors at the value's start skips values starting otherwise, case folded", () => {
+    const anchored = buildPrefilter([rule(`process where process.name : ("Py*", "sh", "launchctl")`)])!;
+    const name = (n: unknown) => exec({ name: n, parent: { name: "zsh" } });
+    expect(["PYTHON3", "python", "SH", "sh", "LaunchCtl"].map((n) => anchored.mayMatch(name(n)))).toEqual([true, true, true, true, true]);
+    expect(["xpython", "s", "bash", "launch", "p", ""].map((n) => anchored.mayMatch(name(n)))).toEqual([false, false, false, false, false, false]);
+    // One test that can match inside the value turns the start test off for the key.
+    const inside = buildPrefilter([rule(`process where process.name : ("Py*", "*thon*")`)])!;
+    expect(inside.mayMatch(name("xpython"))).toBe(true);
+    expect(inside.mayMatch(name("xpyt"))).toBe(false);
+  });
+
   it("in a block, each line is tested on its own values, whatever earlier lines held or searched", () => {
     const f = buildPrefilter([rule(`process where process.name == "curl"`), rule(`file where file.path : "/tmp/*"`, "f")])!;
     const file = (path: string) => JSON.stringify({ event: { category: ["file"] }, file: { path }, process: { name: "curl" } });
