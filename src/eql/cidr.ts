@@ -10,15 +10,15 @@ export interface CidrBlock {
 }
 
 /**
- * Four dot-separated decimal parts of 1 to 3 ASCII digits, each at most 255 (leading zeros allowed), and
- * nothing else, as a 32-bit number; -1 for any other text.
+ * s[from, to) (default: all of s) as four dot-separated decimal parts of 1 to 3 ASCII digits, each at most 255
+ * (leading zeros allowed), and nothing else, as a 32-bit number; -1 for any other text.
  */
-export function ipv4Number(s: string): number {
+export function ipv4Number(s: string, from = 0, to = s.length): number {
   let out = 0;
   let part = 0;
   let value = 0;
   let digits = 0;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c === 46 /* . */) {
       if (digits === 0 || part === 3 || value > 255) return -1;

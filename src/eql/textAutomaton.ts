@@ -1,8 +1,10 @@
 /**
  * An Aho-Corasick automaton over ASCII with letter case folded: finds every one of many texts in one pass over a
  * string or bytes, a few operations per character whatever the number of texts (a RegExp alternation of the same
- * texts tries them one by one at each offset). Reports every text ending at each offset: overlapping texts and
- * texts that are prefixes or suffixes of others included. Characters outside ASCII match no text.
+ * texts tries them one by one at each offset). Its users walk the tables in their own loops (state = next[state *
+ * letters + letter[c]], then the texts ending at state), so that no call or closure is made per character or per
+ * text found. Every text ending at each offset is found: overlapping texts and texts that are prefixes or suffixes
+ * of others included. Characters outside ASCII match no text.
  */
 export class TextAutomaton {
   /** Character code (< 256) to letter of the automaton's alphabet; 0 for characters no text holds. */
@@ -77,16 +79,5 @@ export class TextAutomaton {
     }
     this.outputStart[states] = outputs.length;
     this.outputs = Int32Array.from(outputs);
-  }
-
-  /** Calls found(text) for every occurrence of a text in `s` (a text found twice is reported twice). */
-  scan(s: string, found: (text: number) => void): void {
-    const { letter, letters, next, outputStart, outputs } = this;
-    let state = 0;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      state = next[state * letters + (c < 256 ? letter[c] : 0)];
-      for (let k = outputStart[state]; k < outputStart[state + 1]; k++) found(outputs[k]);
-    }
   }
 }

@@ -32,7 +32,7 @@ import { TextAutomaton } from "../eql/textAutomaton.js";
 import { parseLuceneRegex, type LuceneNode } from "../eql/luceneRegex.js";
 import { exactText } from "../eql/luceneAutomaton.js";
 import { LOW_CARDINALITY } from "../eql/ruleIndex.js";
-import { cidrContains, parseCidr, parseIp, type CidrBlock } from "../eql/cidr.js";
+import { cidrContains, ipv4Number, ipv4Range, parseCidr, parseIp, type CidrBlock, type Ipv4Range } from "../eql/cidr.js";
 import type { LoadedRule } from "./ruleFile.js";
 
 /** Weak fields (event.action, event.type, …, host.os.*) and how much each narrows: the candidate index's table. */
@@ -158,34 +158,23 @@ function needleHolds(value: string, whole: boolean, text: string, pattern: Patte
 /** Alternatives a regex spells out in full at most (`(load|bootstrap)`, `add-(generic|internet)-password`). */
 const MAX_REGEX_VALUES = 16;
 
-/**
- * The strings a (Lucene, whole-value) regex matches when it matches only a few fixed ones, or undefined: a regex
- * with any other operator gives no requirement.
- */
-function regexValues(pattern: string): string[] | undefined {
-  let node: LuceneNode;
+/** A (Lucene, whole-value) regex's tree, or undefined when it does not parse (it then gives no requirement). */
+function parsedRegex(pattern: string): LuceneNode | undefined {
   try {
-    node = parseLuceneRegex(pattern);
+    return parseLuceneRegex(pattern);
   } catch {
     return undefined;
   }
-  return fixedStrings(node);
 }
 
 /**
- * Otherwise, the literal runs every match holds, per alternative of the regex's top-level unions (at most
+ * The literal runs every match of a regex holds, per alternative of its top-level unions (at most
  * MAX_REGEX_VALUES, unions inside a concatenation multiplied out while they fit): `-[a-z]*c[a-z]*` needs a value
  * starting with `-` and holding `c`; `.*(/Keychains/|/Cookies/).*` one holding `/keychains/` or `/cookies/`. Any
  * part that is not one fixed text is a gap that matches anything, so the needles only ever let more through.
  * Undefined when an alternative holds no literal (it could match anything).
  */
-function regexPieces(pattern: string): Needle[] | undefined {
-  let node: LuceneNode;
-  try {
-    node = parseLuceneRegex(pattern);
-  } catch {
-    return undefined;
-  }
+function regexPieces(node: LuceneNode): Needle[] | undefined {
   const needles: Needle[] = [];
   for (const tokens of regexAlternatives(node)) {
     const needle = tokensNeedle(tokens);
@@ -252,6 +241,10 @@ function tokensNeedle(tokens: RegexTokens): Needle | undefined {
   return { text, whole: false, pattern: { pieces: lowered, anchoredStart, anchoredEnd } };
 }
 
+/**
+ * The strings a regex matches when it matches only a few fixed ones (at most MAX_REGEX_VALUES), or undefined: a
+ * regex with any other operator gives no whole values.
+ */
 function fixedStrings(node: LuceneNode): string[] | undefined {
   switch (node.kind) {
     case "char":
@@ -348,9 +341,12 @@ function clauseOf(e: Expr): Clause | undefined {
       if (e.op === "regex") {
         if (!field || !e.patterns.every(isStringLiteral)) return undefined;
         const texts = e.patterns.map((p) => (p as Literal & { value: string }).value);
-        const values = texts.map(regexValues);
+        const nodes = texts.map(parsedRegex);
+        if (nodes.some((n) => n === undefined)) return undefined;
+        // The strings each regex matches when it matches only a few fixed ones; otherwise the runs its matches hold.
+        const values = (nodes as LuceneNode[]).map(fixedStrings);
         if (values.every((v) => v !== undefined)) return clauseFor(field, (values as string[][]).flat().map(wholeValue));
-        const needles = texts.map(regexPieces);
+        const needles = (nodes as LuceneNode[]).map(regexPieces);
         if (needles.some((n) => n === undefined)) return undefined;
         return clauseFor(field, (needles as Needle[][]).flat());
       }
@@ -602,56 +598,6 @@ interface ScanAtom {
   outside4?: Ipv4Range[];
 }
 
-interface Ipv4Range {
-  base: number;
-  mask: number;
-}
-
-/**
- * Which IPv4 addresses each block holds, as the engine's cidrContains decides: an IPv6 block holds one (as
- * ::ffff:a.b.c.d) only when its first 96 bits, as far as its prefix goes, are those of a mapped address.
- */
-function ipv4Ranges(blocks: readonly CidrBlock[]): Ipv4Range[] {
-  const out: Ipv4Range[] = [];
-  for (const b of blocks) {
-    const v4 = b.bytes.length === 4 ? b.bytes : b.bytes.subarray(12, 16);
-    if (b.bytes.length === 16 && !cidrContains(b, { bytes: Uint8Array.from(v4) })) continue;
-    const prefix = b.bytes.length === 4 ? b.prefix : Math.max(0, b.prefix - 96);
-    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    out.push({ base: (((v4[0] << 24) | (v4[1] << 16) | (v4[2] << 8) | v4[3]) & mask) >>> 0, mask });
-  }
-  return out;
-}
-
-/**
- * text[from, to) as a plain dotted IPv4 address (four groups of 1-3 digits up to 255, nothing else: what the
- * engine's parseIp reads the same way), as a number; -1 for anything else.
- */
-function plainIpv4(text: string, from: number, to: number): number {
-  let out = 0;
-  let groups = 0;
-  let i = from;
-  while (groups < 4) {
-    let n = 0;
-    let digits = 0;
-    while (i < to && digits < 4) {
-      const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      n = n * 10 + (c - 48);
-      digits++;
-      i++;
-    }
-    if (digits === 0 || digits > 3 || n > 255) return -1;
-    out = out * 256 + n;
-    groups++;
-    if (groups < 4) {
-      if (i >= to || text.charCodeAt(i) !== 46) return -1;
-      i++;
-    }
-  }
-  return i === to ? out : -1;
-}
-
 class FieldScanner implements LinePrefilter {
   readonly conditions: readonly (readonly string[])[];
   /** Keys by id, each with the `"` that closes it. */
@@ -735,7 +681,7 @@ class FieldScanner implements LinePrefilter {
             text: a.needle.text,
             pattern: a.needle.pattern,
             outside: a.needle.outside,
-            outside4: a.needle.outside && ipv4Ranges(a.needle.outside),
+            outside4: a.needle.outside?.flatMap((b) => ipv4Range(b) ?? []),
           })),
         );
         this.filedUnder.push([]);
@@ -1032,7 +978,7 @@ class FieldScanner implements LinePrefilter {
    */
   private someOutside(values: Values, blocks: CidrBlock[], ranges: Ipv4Range[]): boolean {
     for (let v = 0; v < values.count; v++) {
-      const v4 = plainIpv4(this.text, values.starts[v], values.ends[v]);
+      const v4 = ipv4Number(this.text, values.starts[v], values.ends[v]);
       if (v4 !== -1) {
         let inside = false;
         for (let r = 0; r < ranges.length && !inside; r++) inside = ((v4 & ranges[r].mask) >>> 0) === ranges[r].base;
@@ -1253,16 +1199,11 @@ function escapedKey(text: string, backslash: number): boolean {
   const end = text.length;
   let i = backslash;
   while (i !== -1) {
-    let j = i;
-    while (j < end) {
-      const c = text.charCodeAt(j);
-      if (c === 92) j += 2;
-      else if (c === 34) break;
-      else j++;
-    }
-    if (j >= end) return true;
-    if (text.charCodeAt(skipSpace(text, j + 1, end)) === 58) return true;
-    i = text.indexOf("\\", j + 1);
+    // stringEnd looks from i on: the first quote after the backslash that no backslash escapes closes its string.
+    const close = stringEnd(text, i - 1, end);
+    if (close === -1) return true;
+    if (text.charCodeAt(skipSpace(text, close + 1, end)) === 58) return true;
+    i = text.indexOf("\\", close + 1);
   }
   return false;
 }

@@ -85,7 +85,7 @@ function alertFor(detection: Detection, options: ReplayOptions): EcsEvent {
 }
 
 /** A line longer than this is reported and skipped rather than held in memory. */
-export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
 /**
  * Lines are scanned in blocks of about this size: strings this small are made in V8's young generation, while a
  * 1 MB one goes to large-object space and pays fresh page faults every time (measured: 6x slower per byte).
