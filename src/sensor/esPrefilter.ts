@@ -11,7 +11,8 @@
  * is process.args joined with single spaces; the native side folds ASCII case and treats any non-ASCII argument
  * as a candidate.
  */
-import type { EventQuery, Expr, Query } from "../eql/ast.js";
+import type { EventQuery, Query } from "../eql/ast.js";
+import { conditionCover, type CoverKind } from "./conditionCover.js";
 
 export interface PrefilterSpec {
   /** Some argument equals one of these, ASCII case-insensitively. */
@@ -49,67 +50,26 @@ function queryCondition(query: Query): Condition {
   if (query.body.kind !== "event") return "any";
   const category = query.body.category;
   if (category !== null && category !== "process") return NOTHING();
-  return condition(query.body.condition);
+  return conditionCover(query.body.condition, EXEC_ITEMS);
 }
 
-function condition(expr: Expr): Condition {
-  switch (expr.kind) {
-    case "and": {
-      const parts = expr.operands.map(condition).filter((c): c is PrefilterSpec => c !== "any");
-      if (parts.length === 0) return "any";
-      return parts.reduce((best, c) => (moreSelective(c, best) ? c : best));
-    }
-    case "or": {
-      let acc = NOTHING();
-      for (const operand of expr.operands) {
-        const c = condition(operand);
-        if (c === "any") return "any";
-        acc = union(acc, c);
-      }
-      return acc;
-    }
-    case "literal":
-      return expr.value === false || expr.value === null ? NOTHING() : "any";
-    case "comparison":
-      if (expr.op !== "==") return "any";
-      return (
-        equality(expr.left, [expr.right], false) ??
-        equality(expr.right, [expr.left], false) ??
-        "any"
-      );
-    case "in":
-      return equality(expr.subject, expr.values, false) ?? "any";
-    case "pattern":
-      if (expr.op === "regex") return "any";
-      return equality(expr.subject, expr.patterns, true) ?? "any";
-    default:
-      return "any";
-  }
-}
-
-/** `field OP values` where every value is a string literal, for the fields the native side can see. */
-function equality(subject: Expr, values: Expr[], wildcards: boolean): Condition | undefined {
-  if (subject.kind !== "field") return undefined;
-  const field = subject.path.join(".");
-  const strings: string[] = [];
-  for (const v of values) {
-    if (v.kind !== "literal") return undefined;
-    if (v.type === "null") continue;
-    if (typeof v.value !== "string") return undefined;
-    strings.push(v.value);
-  }
-  const spec = NOTHING();
-  for (const text of strings) {
+/** What execs a process condition can match, as pre-filter items (see conditionCover). */
+const EXEC_ITEMS: CoverKind<PrefilterSpec> = {
+  none: NOTHING,
+  atom(field, text, wildcards) {
     const atom = atomFor(field, text, wildcards);
     if (atom === "any") return "any";
-    if (atom) spec[atom[0]].push(atom[1]);
-  }
-  return spec;
-}
+    const spec = NOTHING();
+    spec[atom[0]].push(atom[1]);
+    return spec;
+  },
+  union,
+  narrower: moreSelective,
+};
 
 type Atom = [keyof PrefilterSpec, string];
 
-function atomFor(field: string, text: string, wildcards: boolean): Atom | "any" | null {
+function atomFor(field: string, text: string, wildcards: boolean): Atom | "any" {
   const pieces = wildcards ? literalPieces(text) : [text];
   const whole = !wildcards || (pieces.length === 1 && pieces[0] === text);
   switch (field) {
@@ -192,8 +152,6 @@ export interface FilePrefilterSpec {
   nameEquals: string[];
 }
 
-type FileCondition = FilePrefilterSpec | "any";
-
 const NO_FILE = (): FilePrefilterSpec => ({ pathEquals: [], pathPrefix: [], pathSuffix: [], pathContains: [], nameEquals: [] });
 
 const FILE_LISTS = ["pathEquals", "pathPrefix", "pathSuffix", "pathContains", "nameEquals"] as const;
@@ -226,7 +184,7 @@ export function deriveOpenPrefilter(blockRules: readonly Query[]): FilePrefilter
   for (const query of blockRules) {
     for (const q of eventQueries(query)) {
       if (!seesFiles(q)) continue;
-      const c = fileCondition(q.condition);
+      const c = conditionCover(q.condition, FILE_ITEMS);
       if (c === "any") return null;
       spec = fileUnion(spec, c);
     }
@@ -238,51 +196,19 @@ export function deriveOpenPrefilter(blockRules: readonly Query[]): FilePrefilter
   return items > MAX_ITEMS ? null : out;
 }
 
-function fileCondition(expr: Expr): FileCondition {
-  switch (expr.kind) {
-    case "and": {
-      const parts = expr.operands.map(fileCondition).filter((c): c is FilePrefilterSpec => c !== "any");
-      if (parts.length === 0) return "any";
-      return parts.reduce((best, c) => (fileCost(c) < fileCost(best) ? c : best));
-    }
-    case "or": {
-      let acc = NO_FILE();
-      for (const operand of expr.operands) {
-        const c = fileCondition(operand);
-        if (c === "any") return "any";
-        acc = fileUnion(acc, c);
-      }
-      return acc;
-    }
-    case "literal":
-      return expr.value === false || expr.value === null ? NO_FILE() : "any";
-    case "comparison":
-      if (expr.op !== "==") return "any";
-      return fileEquality(expr.left, [expr.right], false) ?? fileEquality(expr.right, [expr.left], false) ?? "any";
-    case "in":
-      return fileEquality(expr.subject, expr.values, false) ?? "any";
-    case "pattern":
-      if (expr.op === "regex") return "any";
-      return fileEquality(expr.subject, expr.patterns, true) ?? "any";
-    default:
-      return "any";
-  }
-}
-
-function fileEquality(subject: Expr, values: Expr[], wildcards: boolean): FileCondition | undefined {
-  if (subject.kind !== "field") return undefined;
-  const field = subject.path.join(".");
-  const spec = NO_FILE();
-  for (const v of values) {
-    if (v.kind !== "literal") return undefined;
-    if (v.type === "null") continue;
-    if (typeof v.value !== "string") return undefined;
-    const atom = fileAtom(field, v.value, wildcards);
+/** What paths a file condition can match, as pre-filter items (see conditionCover). */
+const FILE_ITEMS: CoverKind<FilePrefilterSpec> = {
+  none: NO_FILE,
+  atom(field, text, wildcards) {
+    const atom = fileAtom(field, text, wildcards);
     if (atom === "any") return "any";
+    const spec = NO_FILE();
     spec[atom[0]].push(atom[1]);
-  }
-  return spec;
-}
+    return spec;
+  },
+  union: fileUnion,
+  narrower: (a, b) => fileCost(a) < fileCost(b),
+};
 
 type FileAtom = [keyof FilePrefilterSpec, string];
 

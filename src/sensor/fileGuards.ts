@@ -22,9 +22,10 @@
  * block falls back to what the agent does on a backend that cannot block (block_fallback), never silently.
  */
 import { readFileSync, realpathSync, statSync } from "node:fs";
-import type { EventQuery, Expr, Query } from "../eql/ast.js";
+import type { EventQuery, Query } from "../eql/ast.js";
 import { queryKinds, type SensorContext } from "../agent/eventRelevance.js";
 import { deriveOpenPrefilter, type FilePrefilterSpec } from "./esPrefilter.js";
+import { conditionCover, type CoverKind } from "./conditionCover.js";
 
 /** A block rule as the guard derivation sees it. */
 export interface GuardedRule {
@@ -35,8 +36,6 @@ export interface GuardedRule {
 
 /** Where a stage's opens can be. */
 export type GuardTarget = { kind: "children"; dir: string } | { kind: "subtree"; dir: string } | { kind: "anywhere" };
-
-type Targets = GuardTarget[] | "any";
 
 export interface RuleGuardTargets {
   /** Null when the rule sees no open on this sensor (nothing to guard). */
@@ -55,7 +54,7 @@ export function ruleGuardTargets(query: Query, context: SensorContext): RuleGuar
   for (const stage of stages) {
     const asQuery: Query = { ...query, body: stage, pipes: [] };
     if (!queryKinds(asQuery, context).has("open")) continue;
-    const t = exprTargets(stage.condition);
+    const t = conditionCover(stage.condition, GUARD_TARGETS);
     if (t === "any") return { targets: null, unguardable: "no file.path, file.directory, file.name or file.extension condition says which files it opens" };
     targets.push(...t);
     openStages.push(asQuery);
@@ -66,50 +65,14 @@ export function ruleGuardTargets(query: Query, context: SensorContext): RuleGuar
   return { targets: dedupeTargets(targets), filter };
 }
 
-function exprTargets(expr: Expr): Targets {
-  switch (expr.kind) {
-    case "and": {
-      const parts = expr.operands.map(exprTargets).filter((t): t is GuardTarget[] => t !== "any");
-      if (parts.length === 0) return "any";
-      return parts.reduce((best, t) => (cost(t) < cost(best) ? t : best));
-    }
-    case "or": {
-      const acc: GuardTarget[] = [];
-      for (const operand of expr.operands) {
-        const t = exprTargets(operand);
-        if (t === "any") return "any";
-        acc.push(...t);
-      }
-      return acc;
-    }
-    case "literal":
-      return expr.value === false || expr.value === null ? [] : "any";
-    case "comparison":
-      if (expr.op !== "==") return "any";
-      return fieldTargets(expr.left, [expr.right], false) ?? fieldTargets(expr.right, [expr.left], false) ?? "any";
-    case "in":
-      return fieldTargets(expr.subject, expr.values, false) ?? "any";
-    case "pattern":
-      if (expr.op === "regex") return "any";
-      return fieldTargets(expr.subject, expr.patterns, true) ?? "any";
-    default:
-      return "any";
-  }
-}
-
-function fieldTargets(subject: Expr, values: Expr[], wildcards: boolean): Targets | undefined {
-  if (subject.kind !== "field") return undefined;
-  const field = subject.path.join(".");
-  if (!["file.path", "file.directory", "file.name", "file.extension"].includes(field)) return undefined;
-  const out: GuardTarget[] = [];
-  for (const v of values) {
-    if (v.kind !== "literal") return undefined;
-    if (v.type === "null") continue;
-    if (typeof v.value !== "string") return undefined;
-    out.push(targetOf(field, v.value, wildcards && /[*?]/.test(v.value)));
-  }
-  return out;
-}
+/** Where a condition's opens can be (see conditionCover). */
+const GUARD_TARGETS: CoverKind<GuardTarget[]> = {
+  none: () => [],
+  atom: (field, text, wildcards) => [targetOf(field, text, wildcards && /[*?]/.test(text))],
+  union: (a, b) => [...a, ...b],
+  narrower: (a, b) => cost(a) < cost(b),
+  fields: ["file.path", "file.directory", "file.name", "file.extension"],
+};
 
 function targetOf(field: string, text: string, hasWildcard: boolean): GuardTarget {
   if (field === "file.name" || field === "file.extension") return { kind: "anywhere" };
